@@ -1,0 +1,611 @@
+"""The territory with its geometries: point lookup, one point or millions.
+
+:func:`load_territory` gives a :class:`Territory`; :meth:`Territory.lookup`
+answers for one point, :meth:`Territory.lookup_many` for arrays of points
+(vectorised, see :mod:`cq_geo.engine`). Both rest on the same classification,
+so they always agree.
+
+Examples
+--------
+>>> t = load_territory()
+>>> r = t.lookup(lon=3.3957, lat=50.3290)          # central Denain
+>>> r.commune["name"], r.team["id"], r.primary
+('Denain', 'sud', {'tier': 'qva', 'code': 'QVA-59172'})
+>>> [z["status"] for z in r.zones if z["tier"] == "qpv"][:1]   # QPV perimeters not installed
+['unknown']
+>>> df = t.lookup_many(lon=[3.3957, 2.35], lat=[50.3290, 48.85])
+>>> list(df["cq_commune"]), list(df["cq_team"])
+['Denain', ''] , ['sud', '']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .crs import METRO_L93_BOUNDS, METRO_LONLAT_BOUNDS, l93_to_lonlat, lonlat_to_l93
+from .engine import BOUNDARY, INSIDE, NEAR, OUTSIDE, STATUS_NAMES, UNKNOWN, GridSpec, SortedPoints, ZoneIndex
+from .errors import DataError, InvalidCoordinates
+from .layers import DEFAULT_TOLERANCES, LayerInfo
+from .model import GEOMETRY_STATUSES, TIERS, Definition, Zone
+
+__all__ = ["Territory", "LookupResult", "load_territory", "LOOKUP_COLUMNS", "WARNINGS"]
+
+#: Columns added by :meth:`Territory.lookup_many` (and by the batch files).
+LOOKUP_COLUMNS = [
+    "cq_valid",
+    "cq_commune_insee",
+    "cq_commune",
+    "cq_commune_status",
+    "cq_team",
+    "cq_qpv_code",
+    "cq_qpv_name",
+    "cq_qpv_status",
+    "cq_qpv_distance_m",
+    "cq_poche",
+    "cq_poche_status",
+    "cq_qva",
+    "cq_qva_status",
+    "cq_primary_tier",
+    "cq_warnings",
+]
+
+# Warning flags (bit positions) and their French texts: the single source of
+# the wording used by lookup, lookup_many, the CLI and the batch files.
+_W = [
+    ("invalid", "coordonnées manquantes ou non numériques"),
+    ("not_france", "point hors de la France métropolitaine"),
+    ("swapped", "latitude et longitude semblent inversées"),
+    ("outside", "point hors du territoire de la CAPH"),
+    ("territory_edge", "à la limite du territoire de la CAPH (contours simplifiés) : à vérifier"),
+    ("commune_edge", "près d'une limite communale (contours précis à ±{commune_edge} m) : commune et équipe à vérifier"),
+    ("no_team", "commune sans équipe dans le tableau de gouvernance du contrat"),
+    ("qpv_unknown", "périmètres QPV non installés pour ce secteur : appartenance à un QPV inconnue (cq-geo data update)"),
+    ("qpv_boundary", "sur la limite d'un QPV : à vérifier"),
+    ("qpv_near", "à moins de {qpv_near} m d'un QPV : à vérifier"),
+    ("qpv_shared", "QPV partagé avec une commune hors CAPH"),
+    ("qpv_not_official", "périmètre QPV non officiel : réponse provisoire"),
+    ("poche_unknown", "périmètre de poche de pauvreté non dessiné dans cette commune : appartenance inconnue"),
+    ("poche_edge", "près de la limite d'une poche de pauvreté : à vérifier"),
+    ("qva_unknown", "périmètre d'ancien quartier de veille active non dessiné dans cette commune : appartenance inconnue"),
+    ("qva_edge", "près de la limite d'un ancien quartier de veille active : à vérifier"),
+]
+_FLAG = {name: 1 << i for i, (name, _) in enumerate(_W)}
+#: Warning texts by flag name (some hold ``{…}`` fields filled per territory).
+WARNINGS = dict(_W)
+
+
+def _zone_status_rank(status: str) -> int:
+    return GEOMETRY_STATUSES.index(status) if status in GEOMETRY_STATUSES else len(GEOMETRY_STATUSES)
+
+
+@dataclass
+class _TierData:
+    tier: str
+    zones: list[Zone]  # zones with geometry, aligned with index
+    statuses: list[str]  # geometry status per zone
+    missing: list[Zone]  # zones without geometry
+    index: ZoneIndex | None
+    info: LayerInfo
+
+
+@dataclass
+class LookupResult:
+    """The answer for one point. ``to_dict()`` gives the JSON documented in the README."""
+
+    point: dict[str, float]
+    territory: dict[str, Any]
+    commune: dict[str, Any] | None
+    team: dict[str, Any] | None
+    zones: list[dict[str, Any]]
+    primary: dict[str, str] | None
+    warnings: list[str]
+    layers: dict[str, dict[str, Any]]
+    thematic_leads: list[dict[str, Any]] = field(default_factory=list)
+    qpv_leads: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (keys: point, territory, commune, team, zones, primary, warnings, layers, …)."""
+        return {
+            "point": self.point,
+            "territory": self.territory,
+            "commune": self.commune,
+            "team": self.team,
+            "zones": self.zones,
+            "primary": self.primary,
+            "warnings": self.warnings,
+            "layers": self.layers,
+            "thematic_leads": self.thematic_leads,
+            "qpv_leads": self.qpv_leads,
+        }
+
+    def to_text(self) -> str:
+        """A readable French answer (what ``cq-geo lookup`` prints)."""
+        from .report import lookup_text
+
+        return lookup_text(self)
+
+
+class Territory:
+    """A territory definition with its geometries, ready to answer lookups.
+
+    Build it with :func:`load_territory`; the constructor is for tests and for
+    the data store, which bring their own geometries.
+
+    Parameters
+    ----------
+    definition : the validated territory file.
+    commune_geoms : ``{insee: geometry}`` in Lambert-93.
+    commune_info : provenance/precision of the commune outlines.
+    zone_geoms : ``{zone code: (geometry, status)}`` for zones with a drawn or
+        imported perimeter (Lambert-93).
+    layer_infos : provenance of the tier layers (``qpv``, ``poche``, ``qva``).
+    qpv_search_m : outside points within this distance get the nearest QPV
+        and its distance.
+    neighbour_m : points outside the territory within this distance may still
+        be in a QPV shared with a neighbouring commune.
+    """
+
+    def __init__(
+        self,
+        definition: Definition,
+        commune_geoms: dict[str, Any],
+        commune_info: LayerInfo,
+        zone_geoms: dict[str, tuple[Any, str]] | None = None,
+        layer_infos: dict[str, LayerInfo] | None = None,
+        qpv_search_m: float = 500.0,
+        neighbour_m: float = 3000.0,
+    ):
+        import shapely
+
+        self.definition = definition
+        self.commune_info = commune_info
+        self.qpv_search_m = float(qpv_search_m)
+        self.neighbour_m = float(neighbour_m)
+        zone_geoms = dict(zone_geoms or {})
+        layer_infos = dict(layer_infos or {})
+
+        self.commune_codes = [c for c in definition.communes if c in commune_geoms]
+        if not self.commune_codes:
+            raise DataError("aucun contour de commune du territoire n'est disponible")
+        self._commune_pos = {c: i for i, c in enumerate(self.commune_codes)}
+        cgeoms = np.array([commune_geoms[c] for c in self.commune_codes], dtype=object)
+        self.communes = ZoneIndex(cgeoms, commune_info.edge_m, commune_info.near_m)
+        outline = shapely.union_all(cgeoms)
+        self.outline = ZoneIndex([outline], 0.0, self.neighbour_m)
+        self._team_of_commune = np.array([(definition.team_of(c).id if definition.team_of(c) else "") for c in self.commune_codes] + [""], dtype=object)
+
+        unknown = set(zone_geoms) - {z.code for z in definition.zones}
+        if unknown:
+            raise DataError(f"géométries pour des zones inconnues du territoire : {', '.join(sorted(unknown))}")
+
+        self.tiers: dict[str, _TierData] = {}
+        for tier in TIERS:
+            zones, geoms, statuses, edges, nears, missing = [], [], [], [], [], []
+            for z in definition.zones_of(tier):
+                if z.geometry == "commune" and z.code not in zone_geoms:
+                    pos = self._commune_pos.get(z.communes[0])
+                    if pos is None:
+                        missing.append(z)
+                        continue
+                    geom, status = cgeoms[pos], commune_info.status
+                    edge, near = commune_info.edge_m, commune_info.near_m
+                elif z.code in zone_geoms:
+                    geom, status = zone_geoms[z.code]
+                    edge, near = DEFAULT_TOLERANCES.get(status, DEFAULT_TOLERANCES["approximate"])
+                    info = layer_infos.get(tier)
+                    if info is not None and info.status == status:
+                        edge, near = info.edge_m, info.near_m
+                else:
+                    missing.append(z)
+                    continue
+                zones.append(z)
+                geoms.append(geom)
+                statuses.append(status)
+                edges.append(edge)
+                nears.append(near)
+            info = layer_infos.get(tier) or self._derive_info(tier, statuses, zones)
+            info.missing_zones = [z.code for z in missing]
+            info.feature_count = len(zones)
+            index = ZoneIndex(np.array(geoms, dtype=object), edges, nears) if zones else None
+            self.tiers[tier] = _TierData(tier, zones, statuses, missing, index, info)
+
+        qpv = self.tiers["qpv"]
+        self._qpv_search = (
+            ZoneIndex([shapely.union_all(qpv.index.geoms)], 0.0, self.qpv_search_m) if qpv.index is not None else None
+        )
+        bounds = np.array([shapely.total_bounds(self.outline.outer)] + (
+            [shapely.total_bounds(t.index.outer) for t in self.tiers.values() if t.index is not None]
+        ) + ([shapely.total_bounds(self._qpv_search.outer)] if self._qpv_search else []))
+        self.grid = GridSpec((bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max()), 160)
+        self._texts = {
+            name: text.format(
+                commune_edge=f"{commune_info.edge_m:g}",
+                qpv_near=f"{(self.tiers['qpv'].info.near_m or 10):g}",
+            )
+            for name, text in _W
+        }
+
+    # -- construction helpers ---------------------------------------------------
+    def _derive_info(self, tier: str, statuses: list[str], zones: list[Zone]) -> LayerInfo:
+        if not statuses:
+            return LayerInfo(tier, status="missing", source="aucun périmètre installé")
+        worst = max(statuses, key=_zone_status_rank)
+        derived = all(z.geometry == "commune" for z in zones)
+        source = (
+            f"dérivé des contours communaux ({self.commune_info.source})" if derived else "périmètres importés"
+        )
+        return LayerInfo(tier, status=worst, source=source, vintage=self.commune_info.vintage if derived else "",
+                         edge_m=self.commune_info.edge_m if derived else None,
+                         near_m=self.commune_info.near_m if derived else None)
+
+    @property
+    def layers(self) -> dict[str, LayerInfo]:
+        """Provenance of every layer: ``communes``, ``qpv``, ``poche``, ``qva``."""
+        out = {"communes": self.commune_info}
+        out.update({tier: data.info for tier, data in self.tiers.items()})
+        return out
+
+    # -- input ------------------------------------------------------------------
+    @staticmethod
+    def _coords(lon=None, lat=None, x=None, y=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Return (x, y, lon, lat, flags) as float arrays; flags mark invalid rows."""
+        if (lon is None) != (lat is None) or (x is None) != (y is None) or (lon is None) == (x is None):
+            raise InvalidCoordinates("donnez soit lon et lat (WGS84), soit x et y (Lambert-93)")
+        a, b = (lon, lat) if lon is not None else (x, y)
+        a = _as_float_array(a)
+        b = _as_float_array(b)
+        if a.shape != b.shape:
+            raise InvalidCoordinates(f"les deux coordonnées n'ont pas la même longueur ({a.size} et {b.size})")
+        flags = np.zeros(a.shape, dtype="int64")
+        finite = np.isfinite(a) & np.isfinite(b)
+        flags[~finite] |= _FLAG["invalid"]
+        with np.errstate(invalid="ignore"):
+            if lon is not None:
+                lo0, la0, lo1, la1 = METRO_LONLAT_BOUNDS
+                in_fr = (a >= lo0) & (a <= lo1) & (b >= la0) & (b <= la1)
+                swapped = ~in_fr & (b >= lo0) & (b <= lo1) & (a >= la0) & (a <= la1)
+                bad = finite & ~in_fr
+                flags[bad & swapped] |= _FLAG["swapped"]
+                flags[bad & ~swapped] |= _FLAG["not_france"]
+                ok = flags == 0
+                xx = np.full(a.shape, np.nan)
+                yy = np.full(a.shape, np.nan)
+                xx[ok], yy[ok] = lonlat_to_l93(a[ok], b[ok])
+                return xx, yy, a, b, flags
+            x0, y0, x1, y1 = METRO_L93_BOUNDS
+            in_fr = (a >= x0) & (a <= x1) & (b >= y0) & (b <= y1)
+            swapped = ~in_fr & (b >= x0) & (b <= x1) & (a >= y0) & (a <= y1)
+            bad = finite & ~in_fr
+            flags[bad & swapped] |= _FLAG["swapped"]
+            flags[bad & ~swapped] |= _FLAG["not_france"]
+            ok = flags == 0
+            xx = np.where(ok, a, np.nan)
+            yy = np.where(ok, b, np.nan)
+            lo = np.full(a.shape, np.nan)
+            la = np.full(a.shape, np.nan)
+            lo[ok], la[ok] = l93_to_lonlat(a[ok], b[ok])
+            return xx, yy, lo, la, flags
+
+    # -- the classification shared by lookup and lookup_many ---------------------
+    def _classify(self, x: np.ndarray, y: np.ndarray, flags: np.ndarray) -> dict[str, Any]:
+        n = len(x)
+        pts = SortedPoints(x, y, self.grid)
+        com = self.communes.best(None, pts=pts)
+        in_territory = com.status >= BOUNDARY
+        commune = np.where(in_territory, com.zone, -1)
+        flags[(com.status == NEAR) | ((com.status == BOUNDARY) & ~com.in_zone)] |= _FLAG["territory_edge"]
+        flags[in_territory & (com.status == BOUNDARY) & com.in_zone] |= _FLAG["commune_edge"]
+        valid = (flags & (_FLAG["invalid"] | _FLAG["not_france"] | _FLAG["swapped"])) == 0
+        flags[valid & ~in_territory] |= _FLAG["outside"]
+        team = self._team_of_commune[commune]
+        flags[in_territory & (team == "")] |= _FLAG["no_team"]
+
+        # Communes a point may be in, for zones without geometry: its commune,
+        # plus the neighbours within tolerance when it is near a limit.
+        edge_pts = np.flatnonzero(valid & (com.status >= NEAR) & (com.status < INSIDE))
+        possible_p, possible_c = [np.flatnonzero(in_territory)], [commune[in_territory]]
+        if len(edge_pts):
+            sub = self.communes.pairs(x[edge_pts], y[edge_pts])
+            ok = sub.status >= BOUNDARY
+            possible_p.append(edge_pts[sub.point[ok]])
+            possible_c.append(sub.zone[ok])
+        possible_p = np.concatenate(possible_p)
+        possible_c = np.concatenate(possible_c)
+        neighbour = None
+
+        tiers: dict[str, dict[str, np.ndarray]] = {}
+        for tier, data in self.tiers.items():
+            zone = np.full(n, -1, dtype="int32")
+            status = np.zeros(n, dtype="int8")
+            if data.index is not None:
+                best = data.index.best(None, pts=pts)
+                zone, status = best.zone, best.status
+            unknown = np.zeros(n, dtype=bool)
+            for mz in data.missing:
+                cpos = [self._commune_pos[c] for c in mz.communes if c in self._commune_pos]
+                unknown[possible_p[np.isin(possible_c, cpos)]] = True
+                if mz.shared:
+                    if neighbour is None:
+                        neighbour = (self.outline.best(None, pts=pts).status >= NEAR) & ~in_territory
+                    unknown |= neighbour
+            unknown &= status < BOUNDARY
+            zone = np.where(unknown, -1, zone)
+            status = np.where(unknown, UNKNOWN, status).astype("int8")
+            status[~valid] = OUTSIDE
+            zone[~valid] = -1
+            tiers[tier] = {"zone": zone, "status": status}
+            if unknown.any():
+                flags[unknown] |= _FLAG[f"{tier}_unknown"]
+
+        # QPV: distances, nearest QPV when outside, specific warnings
+        q = tiers["qpv"]
+        qdata = self.tiers["qpv"]
+        dist = np.full(n, np.nan)
+        if qdata.index is not None:
+            near = q["zone"] >= 0
+            dist[near] = qdata.index.distance(x[near], y[near], q["zone"][near])
+            if self._qpv_search is not None:
+                around = (self._qpv_search.best(None, pts=pts).status >= NEAR) & (q["status"] == OUTSIDE) & valid
+                idx = np.flatnonzero(around)
+                if len(idx):
+                    zn, dn = qdata.index.nearest(x[idx], y[idx], self.qpv_search_m)
+                    got = zn >= 0
+                    q["zone"][idx[got]] = zn[got]
+                    dist[idx[got]] = dn[got]
+            flags[q["status"] == BOUNDARY] |= _FLAG["qpv_boundary"]
+            flags[q["status"] == NEAR] |= _FLAG["qpv_near"]
+            in_q = (q["status"] == INSIDE) | (q["status"] == BOUNDARY)
+            zs = q["zone"]
+            shared = np.array([z.shared for z in qdata.zones] + [False])
+            flags[in_q & shared[zs]] |= _FLAG["qpv_shared"]
+            not_official = np.array([s != "official" for s in qdata.statuses] + [False])
+            flags[in_q & not_official[zs]] |= _FLAG["qpv_not_official"]
+        q["distance"] = dist
+        for tier in ("poche", "qva"):
+            t = tiers[tier]
+            flags[(t["status"] == BOUNDARY) | (t["status"] == NEAR)] |= _FLAG[f"{tier}_edge"]
+
+        primary = np.full(n, "", dtype=object)
+        for tier in reversed(TIERS):  # lowest priority first, overwritten by higher ones
+            s = tiers[tier]["status"]
+            primary[(s == INSIDE) | (s == BOUNDARY)] = tier
+        return {
+            "valid": valid, "commune": commune, "commune_status": np.where(valid, com.status, OUTSIDE),
+            "commune_in_zone": com.in_zone, "team": team, "tiers": tiers, "primary": primary, "flags": flags,
+        }
+
+    # -- public API ----------------------------------------------------------------
+    def lookup_many(self, lon=None, lat=None, *, x=None, y=None):
+        """Classify many points at once; returns a pandas DataFrame of :data:`LOOKUP_COLUMNS`.
+
+        Give ``lon``/``lat`` (WGS84 degrees) or ``x``/``y`` (Lambert-93 metres)
+        as sequences of equal length. Invalid rows are not an error: they come
+        out with ``cq_valid`` False and the reason in ``cq_warnings``.
+        Columns of text are pandas categoricals (cheap on millions of rows).
+        """
+        import pandas as pd
+
+        xx, yy, _, _, flags = self._coords(lon, lat, x, y)
+        xx, yy, flags = xx.ravel(), yy.ravel(), flags.ravel()
+        r = self._classify(xx, yy, flags)
+        names = np.array([self.definition.commune_name(c) for c in self.commune_codes] + [""], dtype=object)
+        codes = np.array(self.commune_codes + [""], dtype=object)
+
+        def status_col(status, valid):
+            return _categorical(np.array(list(STATUS_NAMES) + [""], dtype=object), np.where(valid, status, len(STATUS_NAMES)))
+
+        valid = r["valid"]
+        cols: dict[str, Any] = {
+            "cq_valid": valid,
+            "cq_commune_insee": _categorical(codes, r["commune"]),
+            "cq_commune": _categorical(names, r["commune"]),
+            "cq_commune_status": status_col(r["commune_status"], valid),
+            "cq_team": pd.Categorical(r["team"]),
+        }
+        q = r["tiers"]["qpv"]
+        qz = self.tiers["qpv"].zones
+        cols["cq_qpv_code"] = _categorical(np.array([z.code for z in qz] + [""], dtype=object), q["zone"])
+        cols["cq_qpv_name"] = _categorical(np.array([z.name for z in qz] + [""], dtype=object), q["zone"])
+        cols["cq_qpv_status"] = status_col(q["status"], valid)
+        cols["cq_qpv_distance_m"] = np.round(q["distance"], 1)
+        for tier in ("poche", "qva"):
+            t = r["tiers"][tier]
+            zs = self.tiers[tier].zones
+            shown = np.where((t["status"] == INSIDE) | (t["status"] == BOUNDARY), t["zone"], -1)
+            cols[f"cq_{tier}"] = _categorical(np.array([z.name for z in zs] + [""], dtype=object), shown)
+            cols[f"cq_{tier}_status"] = status_col(t["status"], valid)
+        cols["cq_primary_tier"] = pd.Categorical(r["primary"])
+        cols["cq_warnings"] = self._warning_column(r["flags"])
+        return pd.DataFrame(cols)
+
+    def _warning_texts(self, mask: int) -> list[str]:
+        return [self._texts[name] for name, bit in _FLAG.items() if mask & bit]
+
+    def _warning_column(self, flags: np.ndarray):
+        import pandas as pd
+
+        uniq, inverse = np.unique(flags, return_inverse=True)
+        # each flag has its own text, so distinct masks give distinct texts
+        texts = ["; ".join(self._warning_texts(int(m))) for m in uniq]
+        return pd.Categorical.from_codes(inverse.ravel(), categories=pd.Index(texts))
+
+    def lookup(self, lon=None, lat=None, *, x=None, y=None) -> LookupResult:
+        """Answer for one point: which geography covers it, how sure, who is in charge.
+
+        Raises :class:`~cq_geo.errors.InvalidCoordinates` (French message) for a
+        missing, non-finite, swapped or non-metropolitan point. A point outside
+        the territory is a valid answer that says so.
+        """
+        for value in (lon, lat, x, y):
+            if value is not None and np.ndim(value) != 0:
+                raise InvalidCoordinates("lookup() attend un seul point ; utilisez lookup_many() pour des tableaux")
+        xx, yy, lo, la, flags = self._coords(lon, lat, x, y)
+        xx, yy, lo, la, flags = (np.atleast_1d(v) for v in (xx, yy, lo, la, flags))
+        f = int(flags[0])
+        if f & _FLAG["invalid"]:
+            raise InvalidCoordinates("coordonnées manquantes ou non numériques (NaN ou infini)")
+        if f & _FLAG["swapped"]:
+            raise InvalidCoordinates(
+                "latitude et longitude semblent inversées : en France métropolitaine la longitude va de -5,6 à 10 "
+                "et la latitude de 41,2 à 51,2 (ou x de 50 000 à 1 250 000 et y de 6 030 000 à 7 130 000 en Lambert-93)"
+            )
+        if f & _FLAG["not_france"]:
+            raise InvalidCoordinates(
+                "point hors de la France métropolitaine : vérifiez les coordonnées "
+                "(lon/lat en degrés WGS84, ou x/y en mètres Lambert-93 avec --x/--y)"
+            )
+        r = self._classify(xx, yy, flags)
+        return self._result(float(xx[0]), float(yy[0]), float(lo[0]), float(la[0]), r)
+
+    def _result(self, x: float, y: float, lon: float, lat: float, r: dict[str, Any]) -> LookupResult:
+        d = self.definition
+        c = int(r["commune"][0])
+        cstatus = int(r["commune_status"][0])
+        commune = None
+        if c >= 0:
+            insee = self.commune_codes[c]
+            commune = {
+                "insee": insee, "name": d.commune_name(insee), "status": STATUS_NAMES[cstatus],
+                "population": d.communes[insee].population,
+            }
+        team = None
+        team_id = r["team"][0]
+        if team_id:
+            t = d.teams[team_id]
+            team = {"id": t.id, "name": t.name, "leads": [lead.to_dict(d) for lead in d.team_leads(t.id)]}
+
+        zones: list[dict[str, Any]] = []
+        for tier, data in self.tiers.items():
+            chosen = int(r["tiers"][tier]["zone"][0])
+            if data.index is not None:
+                pairs = data.index.pairs([x], [y])
+                seen = set()
+                for zi, st in zip(pairs.zone, pairs.status):
+                    seen.add(int(zi))
+                    zones.append(self._zone_entry(data, int(zi), int(st), x, y))
+                if tier == "qpv" and chosen >= 0 and chosen not in seen:  # nearest QPV, outside
+                    zones.append(self._zone_entry(data, chosen, OUTSIDE, x, y))
+            if r["tiers"][tier]["status"][0] == UNKNOWN or any(
+                z["status"] == "boundary" for z in zones if z["tier"] == tier
+            ):
+                for mz in data.missing:
+                    if self._could_hold(mz, c, r):
+                        zones.append({
+                            "tier": tier, "code": mz.code, "name": mz.name, "status": "unknown",
+                            "distance_m": None, "geometry_status": "missing",
+                            "communes": list(mz.communes), "other_communes": [o[0] for o in mz.other_communes],
+                        })
+        zones.sort(key=lambda z: (TIERS.index(z["tier"]), -_STATUS_ORDER[z["status"]], z["distance_m"] or 0.0))
+
+        primary = None
+        ptier = r["primary"][0]
+        if ptier:
+            zi = int(r["tiers"][ptier]["zone"][0])
+            primary = {"tier": ptier, "code": self.tiers[ptier].zones[zi].code}
+        qpv_status = int(r["tiers"]["qpv"]["status"][0])
+        qpv_leads = [lead.to_dict(d) for lead in d.tier_leads("qpv")] if qpv_status in (INSIDE, BOUNDARY, UNKNOWN) else []
+        return LookupResult(
+            point={"lon": round(lon, 7), "lat": round(lat, 7), "x": round(x, 2), "y": round(y, 2)},
+            territory={
+                "inside": bool(c >= 0), "siren": d.siren, "name": d.name, "status": STATUS_NAMES[cstatus],
+            },
+            commune=commune,
+            team=team,
+            zones=zones,
+            primary=primary,
+            warnings=self._warning_texts(int(r["flags"][0])),
+            layers={name: info.to_dict() for name, info in self.layers.items()},
+            thematic_leads=[lead.to_dict(d) for lead in d.thematic_leads()] if c >= 0 else [],
+            qpv_leads=qpv_leads,
+        )
+
+    def _could_hold(self, zone: Zone, commune: int, r) -> bool:
+        if commune >= 0 and self.commune_codes[commune] in zone.communes:
+            return True
+        if zone.shared and commune < 0:
+            return True
+        return commune >= 0 and int(r["commune_status"][0]) == BOUNDARY
+
+    def _zone_entry(self, data: _TierData, zi: int, status: int, x: float, y: float) -> dict[str, Any]:
+        zone = data.zones[zi]
+        dist = float(data.index.distance([x], [y], [zi])[0])
+        return {
+            "tier": data.tier, "code": zone.code, "name": zone.name, "status": STATUS_NAMES[status],
+            "distance_m": round(dist, 1), "geometry_status": data.statuses[zi],
+            "communes": list(zone.communes), "other_communes": [o[0] for o in zone.other_communes],
+        }
+
+    # -- consistency ---------------------------------------------------------------
+    def check(self) -> dict[str, Any]:
+        """The territory's consistency report (what ``cq-geo check`` prints)."""
+        from .report import territory_check
+
+        return territory_check(self)
+
+
+_STATUS_ORDER = {"inside": 4, "boundary": 3, "unknown": 2, "near": 1, "outside": 0}
+
+
+def _as_float_array(values) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype="float64")
+    except (TypeError, ValueError):
+        arr = np.array([_to_float(v) for v in np.ravel(np.asarray(values, dtype=object))], dtype="float64")
+        arr = arr.reshape(np.shape(values))
+    return arr
+
+
+def _to_float(value) -> float:
+    try:
+        return float(str(value).replace(",", ".").strip())
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _categorical(labels: np.ndarray, index: np.ndarray):
+    """Categorical of ``labels[index]`` where index -1 means the last label ('')."""
+    import pandas as pd
+
+    index = np.where(index < 0, len(labels) - 1, index)
+    uniq, first = np.unique(labels, return_index=True)
+    remap = np.searchsorted(uniq, labels)
+    return pd.Categorical.from_codes(remap[index], categories=pd.Index(uniq))
+
+
+def load_territory(store=None, territory_file=None) -> Territory:
+    """Load the territory: its definition and the best geometries available.
+
+    Parameters
+    ----------
+    store : path of a data store (GeoPackage, see ``cq-geo data``); by default
+        ``CQ_GEO_STORE``, then the user's store, then the embedded baseline.
+    territory_file : another territory definition (TOML) than the embedded one.
+
+    Examples
+    --------
+    >>> t = load_territory()
+    >>> t.layers["communes"].status, t.layers["qpv"].status
+    ('simplified', 'missing')
+    """
+    from .layers import load_baseline_communes
+    from .model import load_definition
+    from .paths import resolve_store
+
+    path, origin = resolve_store(store)
+    if path is not None:
+        if not path.is_file():
+            raise DataError(
+                f"magasin de données introuvable : {path} "
+                f"({'option --store' if origin == 'argument' else 'variable CQ_GEO_STORE'})"
+            )
+        try:
+            from .store import load_store_territory
+        except ImportError as exc:  # the store arrives with the data-store issue
+            raise DataError(f"lecture du magasin de données {path} non disponible dans cette version") from exc
+        return load_store_territory(path, territory_file=territory_file)
+    definition = load_definition(territory_file)
+    geoms, info = load_baseline_communes()
+    return Territory(definition, geoms, info)
