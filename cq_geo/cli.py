@@ -8,8 +8,10 @@ Examples (shell)::
     cq-geo lookup --x 728213 --y 7025762 --json
     cq-geo check
 
-Sub-commands register themselves in :data:`COMMANDS` (name → (help, add_arguments,
-run)); modules are imported only when their command runs, so the start stays light.
+Sub-commands: :data:`COMMANDS` here, plus the ``COMMANDS`` dict of each module
+listed in :data:`COMMAND_MODULES` (name → (help, add_arguments, run)). Those
+modules keep their top-level imports light: heavy ones go inside ``run``, so the
+start stays fast.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ import json
 import sys
 from typing import Callable
 
-__all__ = ["main", "build_parser", "COMMANDS"]
+__all__ = ["main", "build_parser", "COMMANDS", "COMMAND_MODULES", "add_store_arguments"]
 
 
-def _add_store(p: argparse.ArgumentParser) -> None:
+def add_store_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--store",
         metavar="CHEMIN",
@@ -38,7 +40,7 @@ def _lookup_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--x", type=str, help="x Lambert-93 (EPSG:2154) en mètres")
     p.add_argument("--y", type=str, help="y Lambert-93 (EPSG:2154) en mètres")
     p.add_argument("--json", action="store_true", help="réponse en JSON")
-    _add_store(p)
+    add_store_arguments(p)
 
 
 def _number(value: str | None, name: str) -> float | None:
@@ -74,7 +76,7 @@ def _run_lookup(args: argparse.Namespace) -> int:
 
 def _check_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="rapport en JSON")
-    _add_store(p)
+    add_store_arguments(p)
 
 
 def _run_check(args: argparse.Namespace) -> int:
@@ -96,6 +98,20 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
 }
 
 
+#: Modules that add sub-commands (each defines a ``COMMANDS`` dict like the one above).
+COMMAND_MODULES: list[str] = []
+
+
+def all_commands() -> dict[str, tuple[str, Callable, Callable]]:
+    """Every sub-command: the built-in ones and those of :data:`COMMAND_MODULES`."""
+    import importlib
+
+    commands = dict(COMMANDS)
+    for module in COMMAND_MODULES:
+        commands.update(importlib.import_module(module).COMMANDS)
+    return commands
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered sub-command."""
     from ._version import __version__
@@ -106,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"cq-geo {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMANDE")
-    for name, (help_text, add_args, run) in COMMANDS.items():
+    for name, (help_text, add_args, run) in all_commands().items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         add_args(p)
         p.set_defaults(_run=run)
