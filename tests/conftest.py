@@ -1,7 +1,9 @@
-"""Shared test helpers: where the real reference data is, and synthetic territories."""
+"""Shared test helpers: hermetic data locations, the real reference data, the baseline territory."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 #: Real reference data beside the checkout (read only; absent on a user's clone).
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+# Tests never see the developer's own data store: a private data home, no CQ_GEO_STORE.
+_HOME = tempfile.mkdtemp(prefix="cq-geo-tests-")
+os.environ["XDG_DATA_HOME"] = _HOME
+os.environ.pop("CQ_GEO_STORE", None)
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +28,7 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def baseline_territory():
-    """The territory with the embedded baseline data."""
+    """The territory with the embedded baseline data (no store)."""
     from cq_geo.territory import load_territory
 
-    return load_territory(store=None) if True else None
+    return load_territory()
