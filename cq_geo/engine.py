@@ -40,6 +40,8 @@ OUTSIDE, NEAR, BOUNDARY, INSIDE, UNKNOWN = 0, 1, 2, 3, 4
 #: Status code → name used in answers and columns.
 STATUS_NAMES = ("outside", "near", "boundary", "inside", "unknown")
 _QUAD_SEGS = 8
+#: Below this many points a one-cell grid is used (no cell cover to build).
+SMALL_BATCH = 5000
 
 
 class GridSpec:
@@ -201,16 +203,20 @@ class ZoneIndex:
             self._covers[grid.key] = cached
         return cached
 
-    def default_grid(self, n: int = 64) -> GridSpec:
-        """A grid over this layer's tolerance bands."""
+    def default_grid(self, n_points: int = 0) -> GridSpec:
+        """A grid over this layer's tolerance bands, fine enough for *n_points* points.
+
+        A few points are tested zone by zone (one cell): building the cell
+        cover of a fine grid would cost more than it saves.
+        """
         if not len(self.geoms):
             return GridSpec((0, 0, 1, 1), 1)
-        return GridSpec(shapely.total_bounds(self.outer), n)
+        return GridSpec(shapely.total_bounds(self.outer), 64 if n_points >= SMALL_BATCH else 1)
 
     def pairs(self, x, y=None, pts: SortedPoints | None = None) -> Pairs:
         """Every (point, zone) pair closer than ``near_m`` with its status."""
         if pts is None:
-            pts = SortedPoints(x, y, self.default_grid())
+            pts = SortedPoints(x, y, self.default_grid(np.size(x)))
         out_p, out_z, out_s, out_in = [], [], [], []
         for z in range(len(self.geoms)):
             found = self._classify_zone(z, pts)
@@ -233,7 +239,7 @@ class ZoneIndex:
         listed first wins.
         """
         if pts is None:
-            pts = SortedPoints(x, y, self.default_grid())
+            pts = SortedPoints(x, y, self.default_grid(np.size(x)))
         n = len(pts)
         zone = np.full(n, -1, dtype="int32")
         score = np.zeros(n, dtype="int8")  # status * 2 + in_zone; 0 = nothing near

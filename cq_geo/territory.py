@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .crs import METRO_L93_BOUNDS, METRO_LONLAT_BOUNDS, l93_to_lonlat, lonlat_to_l93
-from .engine import BOUNDARY, INSIDE, NEAR, OUTSIDE, STATUS_NAMES, UNKNOWN, GridSpec, SortedPoints, ZoneIndex
+from .engine import BOUNDARY, INSIDE, NEAR, OUTSIDE, SMALL_BATCH, STATUS_NAMES, UNKNOWN, GridSpec, SortedPoints, ZoneIndex
 from .errors import DataError, InvalidCoordinates
 from .layers import DEFAULT_TOLERANCES, LayerInfo
 from .model import GEOMETRY_STATUSES, TIERS, Definition, Zone
@@ -213,13 +213,14 @@ class Territory:
             self.tiers[tier] = _TierData(tier, zones, statuses, missing, index, info)
 
         qpv = self.tiers["qpv"]
-        self._qpv_search = (
-            ZoneIndex([shapely.union_all(qpv.index.geoms)], 0.0, self.qpv_search_m) if qpv.index is not None else None
-        )
+        # every QPV grown by the search radius: finds the nearest QPV of outside points
+        self._qpv_search = ZoneIndex(qpv.index.geoms, 0.0, self.qpv_search_m) if qpv.index is not None else None
         bounds = np.array([shapely.total_bounds(self.outline.outer)] + (
             [shapely.total_bounds(t.index.outer) for t in self.tiers.values() if t.index is not None]
         ) + ([shapely.total_bounds(self._qpv_search.outer)] if self._qpv_search else []))
-        self.grid = GridSpec((bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max()), 160)
+        box = (bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max())
+        self.grid = GridSpec(box, 160)  # for large batches (cell covers built on first use)
+        self._one_cell = GridSpec(box, 1)  # for a few points
         self._texts = {
             name: text.format(
                 commune_edge=f"{commune_info.edge_m:g}",
@@ -292,7 +293,7 @@ class Territory:
     # -- the classification shared by lookup and lookup_many ---------------------
     def _classify(self, x: np.ndarray, y: np.ndarray, flags: np.ndarray) -> dict[str, Any]:
         n = len(x)
-        pts = SortedPoints(x, y, self.grid)
+        pts = SortedPoints(x, y, self.grid if n >= SMALL_BATCH else self._one_cell)
         com = self.communes.best(None, pts=pts)
         in_territory = com.status >= BOUNDARY
         commune = np.where(in_territory, com.zone, -1)
@@ -348,13 +349,20 @@ class Territory:
             near = q["zone"] >= 0
             dist[near] = qdata.index.distance(x[near], y[near], q["zone"][near])
             if self._qpv_search is not None:
-                around = (self._qpv_search.best(None, pts=pts).status >= NEAR) & (q["status"] == OUTSIDE) & valid
-                idx = np.flatnonzero(around)
-                if len(idx):
-                    zn, dn = qdata.index.nearest(x[idx], y[idx], self.qpv_search_m)
-                    got = zn >= 0
-                    q["zone"][idx[got]] = zn[got]
-                    dist[idx[got]] = dn[got]
+                # outside points within the search radius of some QPV: exact distance
+                # to each candidate, keep the nearest
+                cand = self._qpv_search.pairs(None, pts=pts)
+                keep = (q["status"][cand.point] == OUTSIDE) & valid[cand.point]
+                cp, cz = cand.point[keep], cand.zone[keep]
+                if len(cp):
+                    cd = qdata.index.distance(x[cp], y[cp], cz)
+                    order = np.lexsort((cd, cp))
+                    cp, cz, cd = cp[order], cz[order], cd[order]
+                    first = np.ones(len(cp), dtype=bool)
+                    first[1:] = cp[1:] != cp[:-1]
+                    within = first & (cd <= self.qpv_search_m)
+                    q["zone"][cp[within]] = cz[within]
+                    dist[cp[within]] = cd[within]
             flags[q["status"] == BOUNDARY] |= _FLAG["qpv_boundary"]
             flags[q["status"] == NEAR] |= _FLAG["qpv_near"]
             in_q = (q["status"] == INSIDE) | (q["status"] == BOUNDARY)

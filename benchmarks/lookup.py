@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Benchmark of the lookup engine (issue 2).
+
+- ``lookup_many`` on N random points (default 1,000,000) over the CAPH bounding box,
+  WGS84 in, against every layer: communes, QPV, poches, QVA. The QPV and poche
+  layers get SYNTHETIC perimeters of realistic complexity (the real ones cannot be
+  shipped): irregular polygons of ~300 vertices inside their communes.
+- The naive alternative in the same run: geopandas points → ``to_crs(2154)`` →
+  one ``sjoin(predicate="within")`` per layer.
+- Single ``lookup`` latency, and the wall time of the ``cq-geo lookup`` command.
+
+Run on one core::
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/lookup.py [--points 1000000]
+
+Figures go to stdout and to benchmarks/results/lookup.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cq_geo.crs import l93_to_lonlat  # noqa: E402
+from cq_geo.layers import load_baseline_communes  # noqa: E402
+from cq_geo.model import load_definition  # noqa: E402
+from cq_geo.territory import Territory  # noqa: E402
+
+
+def synthetic_blob(center, radius, n_vertices, rng):
+    """An irregular SYNTHETIC polygon around *center* (not a real perimeter)."""
+    angles = np.sort(rng.uniform(0, 2 * np.pi, n_vertices))
+    radii = radius * (0.6 + 0.4 * rng.random(n_vertices))
+    return shapely.Polygon(np.column_stack((center.x + radii * np.cos(angles), center.y + radii * np.sin(angles)))).buffer(0)
+
+
+def synthetic_territory(seed=1) -> Territory:
+    rng = np.random.default_rng(seed)
+    definition = load_definition()
+    communes, info = load_baseline_communes()
+    zone_geoms = {}
+    used = {}
+    for zone in definition.zones:
+        if zone.geometry != "perimeter":
+            continue
+        commune = communes[zone.communes[0]]
+        k = used.get(zone.communes[0], 0)
+        used[zone.communes[0]] = k + 1
+        inner = commune.buffer(-700)
+        base = inner.representative_point() if not inner.is_empty else commune.representative_point()
+        center = shapely.Point(base.x + 450 * np.cos(k * 2.1), base.y + 450 * np.sin(k * 2.1))
+        radius, vertices = (400, 300) if zone.tier == "qpv" else (150, 100) if zone.tier == "poche" else (500, 200)
+        status = "official" if zone.tier == "qpv" else "provisional"
+        geom = synthetic_blob(center, radius, vertices, rng).intersection(commune)
+        for code, (other, _) in zone_geoms.items():  # zones of a tier never overlap
+            if definition.zone(code).tier == zone.tier:
+                geom = geom.difference(other)
+        zone_geoms[zone.code] = (geom, status)
+    return Territory(definition, communes, info, zone_geoms=zone_geoms)
+
+
+def naive_geopandas(territory: Territory, lon, lat):
+    import geopandas as gpd
+
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs=4326).to_crs(2154)
+    layers = {"communes": (territory.commune_codes, territory.communes.geoms)}
+    for tier, data in territory.tiers.items():
+        layers[tier] = ([z.code for z in data.zones], data.index.geoms)
+    out = {}
+    for name, (codes, geoms) in layers.items():
+        layer = gpd.GeoDataFrame({"code": codes}, geometry=list(geoms), crs=2154)
+        joined = gpd.sjoin(pts, layer, predicate="within", how="left")
+        out[name] = joined[~joined.index.duplicated()]["code"]
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    territory = synthetic_territory()
+    minx, miny, maxx, maxy = shapely.total_bounds(territory.communes.geoms)
+    rng = np.random.default_rng(42)
+    x = rng.uniform(minx, maxx, args.points)
+    y = rng.uniform(miny, maxy, args.points)
+    lon, lat = l93_to_lonlat(x, y)
+
+    territory.lookup_many(lon=lon[:1000], lat=lat[:1000])  # warm-up (grid covers)
+    times = []
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        df = territory.lookup_many(lon=lon, lat=lat)
+        times.append(time.perf_counter() - t)
+    ours = min(times)
+
+    t = time.perf_counter()
+    naive = naive_geopandas(territory, lon, lat)
+    naive_s = time.perf_counter() - t
+
+    # Same answers: commune of every point strictly inside (the naive join has no tolerance bands)
+    inside = (df.cq_commune_status == "inside").to_numpy()
+    agree = (df.cq_commune_insee.astype(str).to_numpy()[inside] == naive["communes"].fillna("").to_numpy()[inside]).mean()
+    qpv_inside = (df.cq_qpv_status == "inside").to_numpy()
+    agree_qpv = (df.cq_qpv_code.astype(str).to_numpy()[qpv_inside] == naive["qpv"].fillna("").to_numpy()[qpv_inside]).mean()
+
+    single = []
+    for i in range(300):
+        t = time.perf_counter()
+        territory.lookup(lon=float(lon[i]), lat=float(lat[i]))
+        single.append(time.perf_counter() - t)
+
+    cli = []
+    exe = ROOT / ".venv" / "bin" / "cq-geo"
+    for _ in range(5):
+        t = time.perf_counter()
+        subprocess.run([str(exe), "lookup", "--lon", "3.3957", "--lat", "50.3290"], check=True, capture_output=True)
+        cli.append(time.perf_counter() - t)
+
+    counts = df.cq_primary_tier.value_counts().to_dict()
+    lines = [
+        f"cq-geo lookup benchmark — {time.strftime('%Y-%m-%d %H:%M')} — {platform.processor() or platform.machine()}, "
+        f"python {platform.python_version()}, shapely {shapely.__version__}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '')}",
+        f"points: {args.points:,} random over the CAPH bounding box (WGS84 in); layers: 47 communes, "
+        f"{len(territory.tiers['qpv'].zones)} QPV + {len(territory.tiers['poche'].zones)} poches + 2 QVA perimeters "
+        f"(SYNTHETIC ~300/100/200-vertex polygons), 11 whole-commune QVA",
+        f"lookup_many (best of {args.repeat}): {ours:.3f} s = {args.points / ours:,.0f} points/s (all runs: "
+        + ", ".join(f"{v:.3f}" for v in times) + ")",
+        f"naive geopandas (points_from_xy + to_crs + 4 sjoin 'within'): {naive_s:.3f} s = {args.points / naive_s:,.0f} points/s",
+        f"ratio naive / lookup_many: {naive_s / ours:.1f}x",
+        f"agreement with the naive join where the point is strictly inside: communes {agree:.4%}, QPV {agree_qpv:.4%}",
+        f"single lookup(): median {statistics.median(single) * 1000:.2f} ms, p95 {np.percentile(single, 95) * 1000:.2f} ms",
+        f"`cq-geo lookup` wall time (process start to answer): median {statistics.median(cli):.3f} s, max {max(cli):.3f} s",
+        f"primary tier counts: {counts}",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    out = ROOT / "benchmarks" / "results" / "lookup.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
