@@ -99,7 +99,7 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
 
 
 #: Modules that add sub-commands (each defines a ``COMMANDS`` dict like the one above).
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["cq_geo.cli_data"]
 
 
 def all_commands() -> dict[str, tuple[str, Callable, Callable]]:

@@ -1,0 +1,182 @@
+"""``cq-geo data``: install, update, import, validate and roll back the data store.
+
+Examples (shell)::
+
+    cq-geo data status
+    cq-geo data update                      # communes (geo.api.gouv.fr) and QPV 2024 (ANCT)
+    cq-geo data update --only qpv
+    cq-geo data import qpv qp2024.zip       # machines without internet
+    cq-geo data import local poches.gpkg --tier poche --name-field nom
+    cq-geo data validate-zone POCHE-HAVELUY-CENTRE --by "Service politique de la ville"
+    cq-geo data rollback
+
+Heavy imports stay inside the functions (``cq-geo --help`` must start fast).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+__all__ = ["COMMANDS"]
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    from .cli import add_store_arguments
+
+    sub = p.add_subparsers(dest="data_command", metavar="ACTION")
+
+    s = sub.add_parser("status", help="couches installées, statut, millésime, source, ce qui manque",
+                       description="État du magasin de données : chaque couche avec son statut, son millésime, "
+                                   "sa source, et ce qui manque avec la commande qui le corrige.")
+    s.add_argument("--json", action="store_true", help="rapport en JSON")
+    add_store_arguments(s)
+
+    u = sub.add_parser("update", help="télécharger et installer les couches officielles (communes, QPV 2024)",
+                       description="Télécharge (HTTPS) et installe les contours des communes (geo.api.gouv.fr) "
+                                   "et les périmètres QPV 2024 (ANCT, data.gouv.fr).")
+    u.add_argument("--only", choices=["qpv", "communes"], help="une seule couche")
+    u.add_argument("--url", help="autre adresse du fichier (avec --only ; miroir local par exemple)")
+    u.add_argument("--timeout", type=float, default=60.0, help="délai d'attente réseau en secondes (60)")
+    u.add_argument("--retries", type=int, default=3, help="nouvelles tentatives en cas d'échec (3)")
+    u.add_argument("--force", action="store_true", help="réinstaller même si le fichier n'a pas changé")
+    add_store_arguments(u)
+
+    i = sub.add_parser("import", help="importer un fichier local (qpv, qpv2015, communes, local)",
+                       description="Importe un fichier (GeoJSON, GeoPackage, shapefile ou zip) : les fichiers "
+                                   "officiels (qpv, qpv2015, communes) ou des zones dessinées par l'agglomération "
+                                   "(local, avec --tier).")
+    i.add_argument("kind", choices=["qpv", "qpv2015", "communes", "local"], help="type de fichier")
+    i.add_argument("file", metavar="FICHIER", help="fichier à importer")
+    i.add_argument("--tier", choices=["poche", "qva"], help="niveau des zones locales (obligatoire avec local)")
+    i.add_argument("--name-field", metavar="CHAMP", help="champ portant le nom ou le code de la zone (local)")
+    i.add_argument("--layer", metavar="COUCHE", help="couche à lire dans un GeoPackage à plusieurs couches")
+    i.add_argument("--accept-overlap", action="store_true", help="accepter que des zones du même niveau se chevauchent")
+    i.add_argument("--by", metavar="NOM", default="", help="qui importe (enregistré dans l'historique)")
+    i.add_argument("--force", action="store_true", help="réimporter même si le fichier est déjà installé")
+    i.add_argument("--json", action="store_true", help="compte rendu en JSON")
+    add_store_arguments(i)
+
+    v = sub.add_parser("validate-zone", help="valider le périmètre d'une zone locale (qui et quand sont enregistrés)",
+                       description="Passe une zone locale importée de « provisoire » à « validée ».")
+    v.add_argument("code", metavar="CODE", help="code de la zone (ex. POCHE-HAVELUY-CENTRE)")
+    v.add_argument("--by", metavar="NOM", required=True, help="qui valide (service ou fonction)")
+    add_store_arguments(v)
+
+    r = sub.add_parser("rollback", help="revenir à l'état précédent du magasin",
+                       description="Restaure l'état du magasin d'avant la dernière modification "
+                                   "(une deuxième fois : annule le retour).")
+    add_store_arguments(r)
+    p.set_defaults(_data_parser=p)
+
+
+def _run(args: argparse.Namespace) -> int:
+    action = getattr(args, "data_command", None)
+    if not action:
+        args._data_parser.print_help()
+        return 2
+    return {
+        "status": _status, "update": _update, "import": _import, "validate-zone": _validate, "rollback": _rollback,
+    }[action](args)
+
+
+def _store(args, create: bool = True):
+    from .store import open_store
+
+    return open_store(args.store, create=create, territory_file=args.territory_file)
+
+
+def _status(args) -> int:
+    from .store import status_report, status_text
+
+    report = status_report(args.store, territory_file=args.territory_file)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(status_text(report))
+    return 0
+
+
+def _progress_factory(label: str):
+    from tqdm import tqdm
+
+    bar = tqdm(total=None, unit="o", unit_scale=True, unit_divisor=1024, desc=f"téléchargement {label}",
+               disable=None, leave=False)
+
+    class _Progress:
+        def __call__(self, done: int, total):
+            if total and bar.total != total:
+                bar.total = total
+                bar.refresh()
+            bar.update(done - bar.n)
+
+        def close(self):
+            bar.close()
+
+    return _Progress()
+
+
+def _update(args) -> int:
+    from .errors import DataError
+    from .store import update_from_network
+
+    if args.url and not args.only:
+        raise DataError("--url demande --only qpv ou --only communes")
+    store = _store(args)
+    reports = update_from_network(
+        store, args.only, urls={args.only: args.url} if args.url else None, progress_factory=_progress_factory,
+        timeout=args.timeout, retries=max(0, args.retries), territory_file=args.territory_file, force=args.force,
+    )
+    for rep in reports:
+        print(rep.to_text())
+    print(f"Magasin : {store.path}")
+    return 0
+
+
+def _import(args) -> int:
+    from .errors import DataError
+    from .store import import_local, import_official
+
+    if args.kind == "local":
+        if not args.tier:
+            raise DataError("indiquez le niveau des zones avec --tier poche ou --tier qva")
+        store = _store(args)
+        rep = import_local(store, args.file, args.tier, name_field=args.name_field, accept_overlap=args.accept_overlap,
+                           author=args.by, territory_file=args.territory_file, layer=args.layer)
+    else:
+        if args.tier or args.name_field or args.accept_overlap:
+            raise DataError("--tier, --name-field et --accept-overlap ne servent qu'avec « data import local »")
+        store = _store(args)
+        rep = import_official(store, args.kind, args.file, territory_file=args.territory_file, layer=args.layer,
+                              force=args.force)
+    if args.json:
+        print(json.dumps(rep.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(rep.to_text())
+        print(f"Magasin : {store.path}")
+    return 0
+
+
+def _validate(args) -> int:
+    from .store import validate_zone
+
+    store = _store(args, create=False)
+    row = validate_zone(store, args.code, args.by)
+    print(f"{row['code']} ({row['name']}) : validée par {row['validated_by']} le {row['validated_at']}")
+    return 0
+
+
+def _rollback(args) -> int:
+    from .store import open_store
+
+    store = open_store(args.store, create=False)
+    store.rollback()
+    print(f"Magasin restauré à son état précédent : {store.path}")
+    print("(une nouvelle commande cq-geo data rollback annule ce retour)")
+    return 0
+
+
+#: name → (help text, add_arguments(parser), run(args) -> exit code)
+COMMANDS = {
+    "data": ("magasin de données : état, mise à jour, imports, validation, retour arrière", _add_arguments, _run),
+}
