@@ -15,7 +15,7 @@ Examples
 ['unknown']
 >>> df = t.lookup_many(lon=[3.3957, 2.35], lat=[50.3290, 48.85])
 >>> list(df["cq_commune"]), list(df["cq_team"])
-['Denain', ''] , ['sud', '']
+(['Denain', ''], ['sud', ''])
 """
 
 from __future__ import annotations
