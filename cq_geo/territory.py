@@ -485,6 +485,9 @@ class Territory:
             t = d.teams[team_id]
             team = {"id": t.id, "name": t.name, "leads": [lead.to_dict(d) for lead in d.team_leads(t.id)]}
 
+        # communes the point may be in (its own, and neighbours within tolerance)
+        cpairs = self.communes.pairs([x], [y])
+        possible = {self.commune_codes[i] for i, st in zip(cpairs.zone, cpairs.status) if st >= BOUNDARY}
         zones: list[dict[str, Any]] = []
         for tier, data in self.tiers.items():
             chosen = int(r["tiers"][tier]["zone"][0])
@@ -500,7 +503,7 @@ class Territory:
                 z["status"] == "boundary" for z in zones if z["tier"] == tier
             ):
                 for mz in data.missing:
-                    if self._could_hold(mz, c, r):
+                    if possible.intersection(mz.communes) or (mz.shared and c < 0):
                         zones.append({
                             "tier": tier, "code": mz.code, "name": mz.name, "status": "unknown",
                             "distance_m": None, "geometry_status": "missing",
@@ -529,13 +532,6 @@ class Territory:
             thematic_leads=[lead.to_dict(d) for lead in d.thematic_leads()] if c >= 0 else [],
             qpv_leads=qpv_leads,
         )
-
-    def _could_hold(self, zone: Zone, commune: int, r) -> bool:
-        if commune >= 0 and self.commune_codes[commune] in zone.communes:
-            return True
-        if zone.shared and commune < 0:
-            return True
-        return commune >= 0 and int(r["commune_status"][0]) == BOUNDARY
 
     def _zone_entry(self, data: _TierData, zi: int, status: int, x: float, y: float) -> dict[str, Any]:
         zone = data.zones[zi]

@@ -192,3 +192,12 @@ def test_empty_arrays(terr):
 def test_unknown_zone_geometry_is_refused():
     with pytest.raises(DataError, match="zones inconnues"):
         s.territory(zone_geoms={"QN00000X": (s.QPV_A, "official")})
+
+
+def test_unknown_zones_listed_are_those_of_the_possible_communes():
+    terr = s.territory(zone_geoms={})
+    # deep in A: only A's missing zones; on the A/B limit: those of A and B
+    deep = {z["code"] for z in terr.lookup(x=X0 + 300, y=Y0 + 300).zones if z["status"] == "unknown"}
+    assert deep == {"QN09901S", "POCHE-SYN-A", "QVA-SYN-A"}
+    edge = {z["code"] for z in terr.lookup(x=X0 + 1000.5, y=Y0 + 500).zones if z["status"] == "unknown"}
+    assert edge == {"QN09901S", "QN09902S", "POCHE-SYN-A", "QVA-SYN-A"}
