@@ -544,7 +544,8 @@ def read_qpv(path, definition, commune_geoms: dict[str, Any], generation: str = 
             g, _ = _repair(geoms[i])
             if g is not None and g.area > 0 and shapely.intersection(outline, g).area >= 0.5 * g.area:
                 by_geom[i] = True
-    keep = np.flatnonzero(by_insee | by_geom)
+    selected = set(codes[by_insee | by_geom])
+    keep = np.flatnonzero(codes.isin(selected).to_numpy())  # every feature of a kept QPV (split files)
     if len(keep) == 0:
         raise DataError(
             f"{described} : aucun QPV ne touche les communes du territoire ({len(frame)} entités lues, "

@@ -1,0 +1,180 @@
+"""Official files into the store: every accepted format, and bad files refused with the store unchanged.
+
+All inputs are SYNTHETIC (tests/unit/synthetic_qpv.py): squares inside the
+embedded baseline communes, carrying the territory's real QPV codes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cq_geo.errors import DataError
+
+from .store_fixtures import *  # noqa: F401,F403
+from .store_fixtures import sha
+
+pytest.importorskip("geopandas")
+
+QPV_CODES = [
+    "QN05920M", "QN05921M", "QN05922M", "QN05930M", "QN05950M", "QN05951M", "QN05952M", "QN05953M", "QN05954M",
+    "QN05955M", "QN05956M", "QN05957M", "QN05958M",
+]
+SHARED = ["QN05920M", "QN05921M", "QN05922M", "QN05930M"]
+
+
+@pytest.mark.parametrize("variant", ["geojson", "gpkg", "shp_split_invalid", "geojson_capitalised", "zip", "national"])
+def test_qpv_file_in_every_format(store, synth_files, variant):
+    import shapely
+
+    from cq_geo.store import import_official
+
+    rep = import_official(store, "qpv", synth_files[variant])
+    assert rep.changed and rep.status == "official"
+    assert rep.feature_count == 13 and not rep.added == []
+    rows = {r["code_qp"]: r for r in store.rows("qpv")}
+    assert sorted(rows) == QPV_CODES
+    assert sorted(c for c, r in rows.items() if r["shared"]) == SHARED
+    # multi-commune QPV: the territory's communes and the outside ones are kept
+    assert rows["QN05952M"]["insee_territory"] == "59205;59361;59504"
+    assert rows["QN05921M"]["insee_com"].split(";")[:2] == ["59491", "59014"]
+    assert rows["QN05952M"]["geometry"].geom_type == "MultiPolygon" and len(rows["QN05952M"]["geometry"].geoms) == 3
+    # geometries land where the synthetic squares were drawn (Lambert-93, ≤ 1 cm after reprojection)
+    drawn = {p["code_qp"]: g for p, g in synth_files["records"]}
+    if variant != "shp_split_invalid":
+        for code in QPV_CODES:
+            assert shapely.hausdorff_distance(rows[code]["geometry"], drawn[code]) < 0.01
+    meta = store.metadata()["qpv"]
+    assert meta["sha256"] == sha(synth_files[variant]) and meta["feature_count"] == 13
+    assert meta["publisher"].startswith("ANCT") and "Etalab" in meta["licence"]
+    assert {h["code"] for h in store.history() if h["layer"] == "qpv"} == set(QPV_CODES)
+
+
+def test_split_features_are_dissolved_and_invalid_ones_repaired(store, synth_files):
+    from cq_geo.store import import_official
+
+    rep = import_official(store, "qpv", synth_files["shp_split_invalid"])
+    assert rep.features_read == 19 + 4 + 4  # one feature per QPV × commune (19 in the territory, 4 outside) + 4 elsewhere
+    assert "QN05955M" in " ".join(rep.notes) and "réparées" in " ".join(rep.notes)
+    rows = {r["code_qp"]: r for r in store.rows("qpv")}
+    assert rows["QN05955M"]["repaired"] == 1 and rows["QN05955M"]["geometry"].is_valid
+    assert rows["QN05955M"]["geometry"].area > 0
+    assert rows["QN05950M"]["repaired"] == 0
+    assert len(rows["QN05954M"]["geometry"].geoms) == 3  # dissolved from three features
+    assert "réparées" in store.metadata()["qpv"]["note"]
+
+
+def test_same_file_twice_is_not_reinstalled(store, synth_files):
+    from cq_geo.store import import_official
+
+    import_official(store, "qpv", synth_files["gpkg"])
+    before = sha(store.path)
+    rep = import_official(store, "qpv", synth_files["gpkg"])
+    assert not rep.changed and "déjà à jour" in rep.to_text()
+    assert sha(store.path) == before
+    # another file with the same geometries: installed, but nothing replaced in the history
+    rep = import_official(store, "qpv", synth_files["geojson"])
+    assert rep.changed and rep.replaced == [] and rep.added == []
+
+
+def test_qpv_2015_schema_goes_to_its_own_layer(store, synth_files):
+    import pyogrio
+
+    from cq_geo.store import import_official, load_store_territory
+
+    with pytest.raises(DataError, match="import qpv2015"):
+        import_official(store, "qpv", synth_files["qpv2015"])
+    rep = import_official(store, "qpv2015", synth_files["qpv2015"])
+    assert rep.feature_count == 3
+    rows = {r["code_qp"]: r for r in store.rows("qpv2015")}
+    assert sorted(rows) == ["QP059054", "QP059055", "QP059099"]
+    assert rows["QP059054"]["insee_territory"] == "59172;59205"  # from commune names
+    assert pyogrio.read_info(store.path, layer="qpv2015")["crs"] == "EPSG:2154"
+    with pytest.raises(DataError, match="import qpv »"):
+        import_official(store, "qpv2015", synth_files["gpkg"])
+    # the 2015 layer never feeds answers
+    assert load_store_territory(store.path).layers["qpv"].status == "missing"
+
+
+BAD = {
+    "bad_empty": "fichier vide",
+    "bad_truncated_zip": "zip tronquée ou corrompue",
+    "bad_truncated_geojson": "illisible ou tronqué",
+    "bad_crs_declared": "système de coordonnées erroné",
+    "bad_crs_other": "système de coordonnées inattendu",
+    "bad_schema": "colonne code_qp absente",
+    "bad_duplicate_names": "codes QPV en double",
+    "bad_duplicate_rows": "figure en double",
+    "bad_elsewhere": "aucun QPV ne touche les communes du territoire",
+    "bad_not_geo": "illisible",
+}
+
+
+@pytest.mark.parametrize("variant", sorted(BAD))
+def test_bad_qpv_files_are_refused_and_store_unchanged(store, synth_files, variant):
+    from cq_geo.store import import_official
+
+    import_official(store, "qpv", synth_files["gpkg"])  # something installed, to be preserved
+    before, prev = sha(store.path), sha(store.previous_path)
+    with pytest.raises(DataError, match=BAD[variant]):
+        import_official(store, "qpv", synth_files[variant])
+    assert sha(store.path) == before and sha(store.previous_path) == prev
+    assert not [p for p in store.path.parent.iterdir() if ".tmp" in p.name]
+
+
+def test_cli_refuses_bad_file_with_exit_2(store, synth_files, capsys):
+    from cq_geo.cli import main
+
+    before = sha(store.path)
+    assert main(["data", "import", "qpv", str(synth_files["bad_truncated_zip"]), "--store", str(store.path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cq-geo : ") and "tronquée" in err
+    assert sha(store.path) == before
+    assert main(["data", "import", "qpv", str(synth_files["zip"]), "--store", str(store.path)]) == 0
+    out = capsys.readouterr().out
+    assert "13 entité(s) installée(s)" in out and "QPV partagés" in out
+
+
+@pytest.mark.parametrize("variant", ["communes_geoapi", "communes_admin_express_zip"])
+def test_commune_files(store, synth_files, variant):
+    from cq_geo.store import import_official, load_store_territory
+
+    rep = import_official(store, "communes", synth_files[variant],
+                          source="https://geo.api.gouv.fr/epcis/200042190/communes" if variant == "communes_geoapi" else None)
+    assert rep.feature_count == 47
+    info = store.layer_info("communes")
+    assert info.status == "official" and info.edge_m == 5.0
+    assert ("geo.api" in info.publisher) == (variant == "communes_geoapi")
+    t = load_store_territory(store.path)
+    assert t.layers["communes"].status == "official"
+    assert t.lookup(lon=3.3957, lat=50.3290).commune["name"] == "Denain"
+
+
+def test_incomplete_commune_file_is_refused(store, synth_files):
+    from cq_geo.store import import_official
+
+    before = sha(store.path)
+    with pytest.raises(DataError, match="37 commune\\(s\\) du territoire absente"):
+        import_official(store, "communes", synth_files["communes_incomplete"])
+    assert sha(store.path) == before
+
+
+def test_qpv_import_reports_codes_unknown_to_the_definition(store, synth_files, tmp_path):
+    """A territory file without one of the QPV: the store keeps it, the territory ignores it, status says so."""
+    from cq_geo.model import load_definition
+    from cq_geo.paths import territory_file
+    from cq_geo.store import import_official, load_store_territory, status_report
+
+    text = territory_file().read_text(encoding="utf-8")
+    block = text.index('code = "QN05957M"')
+    start = text.rindex("[[zones]]", 0, block)
+    end = text.index("[[zones]]", block)
+    custom = tmp_path / "territoire.toml"
+    custom.write_text(text[:start] + text[end:], encoding="utf-8")
+    assert len(load_definition(custom).zones_of("qpv")) == 12
+    rep = import_official(store, "qpv", synth_files["gpkg"], territory_file=custom)
+    assert "QN05957M" in " ".join(rep.notes)
+    t = load_store_territory(store.path, territory_file=custom)
+    assert t.layers["qpv"].feature_count == 12
+    st = status_report(store.path, territory_file=custom)
+    qpv = next(e for e in st["layers"] if e["layer"] == "qpv")
+    assert qpv["not_in_definition"] == ["QN05957M"]
