@@ -6,6 +6,7 @@ Examples (shell)::
 
     cq-geo lookup --lon 3.3957 --lat 50.3290
     cq-geo lookup --x 728213 --y 7025762 --json
+    cq-geo lookup "12 rue Jean Jaurès 59220 Denain"     # geocoded offline (BAN index), then looked up
     cq-geo check
 
 Sub-commands: :data:`COMMANDS` here, plus the ``COMMANDS`` dict of each module
@@ -35,6 +36,11 @@ def add_store_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _lookup_args(p: argparse.ArgumentParser) -> None:
+    from .cli_geocode import add_geocoder_arguments
+
+    p.add_argument("address", nargs="?", metavar="ADRESSE",
+                   help="adresse à géocoder puis situer, ex. « 12 rue Jean Jaurès 59220 Denain » (ou --lon/--lat)")
+    add_geocoder_arguments(p, with_none=True)
     p.add_argument("--lon", type=str, help="longitude WGS84 en degrés décimaux (ex. 3.3957)")
     p.add_argument("--lat", type=str, help="latitude WGS84 en degrés décimaux (ex. 50.3290)")
     p.add_argument("--x", type=str, help="x Lambert-93 (EPSG:2154) en mètres")
@@ -60,8 +66,14 @@ def _run_lookup(args: argparse.Namespace) -> int:
 
     lon, lat = _number(args.lon, "--lon"), _number(args.lat, "--lat")
     x, y = _number(args.x, "--x"), _number(args.y, "--y")
+    if getattr(args, "address", None):
+        from .cli_geocode import run_address_lookup
+
+        if any(v is not None for v in (lon, lat, x, y)):
+            raise InvalidCoordinates("donnez une adresse, ou des coordonnées, pas les deux")
+        return run_address_lookup(args)
     if (lon is None) != (lat is None) or (x is None) != (y is None) or (lon is None) == (x is None):
-        raise InvalidCoordinates("donnez --lon et --lat (WGS84), ou --x et --y (Lambert-93)")
+        raise InvalidCoordinates("donnez --lon et --lat (WGS84), ou --x et --y (Lambert-93), ou une adresse")
     territory = load_territory(store=args.store, territory_file=args.territory_file)
     if lon is not None:
         result = territory.lookup(lon=lon, lat=lat)
@@ -99,7 +111,7 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
 
 
 #: Modules that add sub-commands (each defines a ``COMMANDS`` dict like the one above).
-COMMAND_MODULES: list[str] = ["cq_geo.cli_data"]
+COMMAND_MODULES: list[str] = ["cq_geo.cli_data", "cq_geo.cli_geocode"]
 
 
 def all_commands() -> dict[str, tuple[str, Callable, Callable]]:

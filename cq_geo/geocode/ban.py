@@ -1,0 +1,360 @@
+"""The offline geocoder: addresses matched against the local BAN index, on this machine only.
+
+Nothing leaves the computer. Matching (see docs/geocodage.md):
+
+1. the address is split (:func:`~cq_geo.geocode.normalize.parse_address`) into
+   number, suffix (bis, ter…), street, postcode and commune;
+2. the postcode, the commune name (current or former commune, typos
+   tolerated) or the ``citycode`` filter restrict the streets searched;
+3. the street is found by its normalised key (exact, fast), else by fuzzy
+   matching (rapidfuzz) among the streets of those communes;
+4. a number found as typed gives a ``housenumber`` candidate; a number the
+   street does not have gives the nearest known number, and no number gives the
+   street itself — both flagged approximate;
+5. :func:`~cq_geo.geocode.base.assess` gives the quality: the same street in
+   several communes with no commune typed is ``ambiguous``, never resolved.
+
+The commune of a candidate is the one of its INSEE code in the BAN.
+
+Examples
+--------
+>>> import pathlib, tempfile
+>>> from cq_geo.geocode.ban_index import import_ban
+>>> fixture = pathlib.Path(__file__).resolve().parents[2] / "tests/fixtures/ban_synthetic/adresses-synthetic.csv"
+>>> db = pathlib.Path(tempfile.mkdtemp()) / "ban.sqlite"
+>>> _ = import_ban(fixture, db)
+>>> g = BanGeocoder.from_store(db)
+>>> r = g.geocode("12 bis rue des Essais 59220 Denain")
+>>> r.quality, r.best.label, r.best.citycode
+('precise', '12 bis Rue des Essais 59220 Denain', '59172')
+>>> g.geocode("7 rue des essais").quality          # Denain, La Sentinelle, Raismes…
+'ambiguous'
+>>> r = g.geocode("13 rue des essais, Denain")     # 13 is not in the BAN
+>>> r.quality, r.best.housenumber, r.best.approximate_number
+('approximate', '11', True)
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from .base import AddressQuery, Candidate, GeocodeResult, QualityThresholds, assess
+from .ban_index import BanIndex, commune_keys, load_ban_index
+from .normalize import STREET_TYPES, city_key, parse_address
+
+__all__ = ["BanGeocoder"]
+
+# Score factors (documented in docs/geocodage.md).
+NUMBER_SUFFIX_FACTOR = 0.97  # the number exists, not with the typed suffix (or the other way round)
+NUMBER_MISSING_FACTOR = 0.92  # the number is not known on the street: nearest known number
+STREET_ONLY_FACTOR = 0.95  # a number was typed and the street has no number at all
+FORMER_COMMUNE_FACTOR = 0.85  # a former commune was typed and this street is in another one
+TYPE_MISMATCH_FACTOR = 0.90  # "avenue X" typed, "rue X" found
+OTHER_COMMUNE_FACTOR = 0.85  # nothing in the typed commune: street found elsewhere
+FUZZY_CUTOFF = 72.0  # rapidfuzz score (0-100) below which a street does not match
+CITY_CUTOFF = 85.0
+SUPPORT_POINTS = 60  # known positions kept on a street candidate for the perimeter check
+
+
+def _strip_type(key: str) -> str:
+    parts = key.split(" ", 1)
+    full_types = set(STREET_TYPES.values())
+    return parts[1] if len(parts) == 2 and parts[0] in full_types else key
+
+
+class BanGeocoder:
+    """Offline geocoder over a :class:`~cq_geo.geocode.ban_index.BanIndex`.
+
+    Build it with :meth:`from_store`. ``thresholds`` set the quality model
+    (default: :meth:`QualityThresholds.from_env`).
+    """
+
+    name = "offline-ban"
+
+    def __init__(self, index: BanIndex, thresholds: QualityThresholds | None = None):
+        self.index = index
+        self.thresholds = thresholds or QualityThresholds.from_env()
+        streets = index.streets
+        self._by_key: dict[str, list[int]] = {}
+        self._by_bare: dict[str, list[int]] = {}  # key without its street type
+        self._by_commune: dict[str, list[int]] = {}
+        self._bare = [_strip_type(s[1]) for s in streets]
+        self._postcodes: dict[str, set[str]] = {}
+        for i, s in enumerate(streets):
+            key, insee, postcode = s[1], s[3], s[5]
+            self._by_key.setdefault(key, []).append(i)
+            self._by_bare.setdefault(_strip_type(key), []).append(i)
+            self._by_commune.setdefault(insee, []).append(i)
+            if postcode:
+                self._postcodes.setdefault(postcode, set()).add(insee)
+        self._all = list(range(len(streets)))
+        self._choices: dict[str, list[str]] = {}
+        self._cities = commune_keys(index)
+        # short forms: "saint amand" for "saint amand eaux", "douchy" for "douchy mines" (when unique)
+        short: dict[str, set] = {}
+        for key, codes in self._cities.items():
+            words = key.split()
+            for n in range(1, len(words)):
+                if words[0] in ("saint", "sainte") and n < 2:
+                    continue
+                alias = " ".join(words[:n])
+                if len(alias) >= 4:
+                    short.setdefault(alias, set()).update(codes)
+        for alias, codes in short.items():
+            if alias not in self._cities and len({c[0] for c in codes}) == 1:
+                self._cities[alias] = codes
+        self._city_list = list(self._cities)
+        self._commune_names = {s[3]: s[4] for s in streets}
+        self._commune_points: dict[str, tuple[float, float, float]] = {}
+        self._cache: dict[tuple, GeocodeResult] = {}
+
+    @classmethod
+    def from_store(cls, store=None, thresholds: QualityThresholds | None = None) -> "BanGeocoder":
+        """The geocoder over the BAN index of *store* (``--store``, ``CQ_GEO_STORE``, user store)."""
+        return cls(load_ban_index(store), thresholds)
+
+    @property
+    def source(self) -> str:
+        meta = self.index.meta
+        return f"offline-ban:{meta.get('source', '')}@{str(meta.get('imported_at', ''))[:10]}"
+
+    # -- public API -----------------------------------------------------------------------------
+    def geocode(self, query: AddressQuery | str, limit: int = 5) -> GeocodeResult:
+        """Geocode one address (see the module docstring for the rules)."""
+        q = AddressQuery(query) if isinstance(query, str) else query
+        cache_key = (q.text, q.postcode, q.citycode, q.city, limit)
+        hit = self._cache.get(cache_key)
+        if hit is not None:
+            return hit
+        result = self._geocode(q, limit)
+        if len(self._cache) > 50_000:
+            self._cache.clear()
+        self._cache[cache_key] = result
+        return result
+
+    def geocode_many(
+        self, queries: Iterable[AddressQuery | str], progress: Callable[[int, int], None] | None = None, limit: int = 5
+    ) -> list[GeocodeResult]:
+        """Geocode many addresses; ``progress(done, total)`` is called as it goes."""
+        queries = list(queries)
+        total = len(queries)
+        out = []
+        step = max(1, total // 100)
+        for i, q in enumerate(queries, 1):
+            out.append(self.geocode(q, limit=limit))
+            if progress is not None and (i % step == 0 or i == total):
+                progress(i, total)
+        return out
+
+    def street_support(self, candidate: Candidate) -> tuple:
+        """Known positions of the candidate's street (what :attr:`Candidate.support` holds)."""
+        return candidate.support
+
+    # -- matching ---------------------------------------------------------------------------------
+    def _communes_filter(self, q: AddressQuery, parsed) -> tuple[set[str] | None, set[str], str]:
+        """(INSEE codes to search or None for all, former-commune codes preferred, note)."""
+        codes: set[str] | None = None
+        former: set[str] = set()
+        note = ""
+        if q.citycode:
+            codes = {q.citycode.strip()}
+        postcode = (q.postcode or parsed.postcode or "").strip()
+        if postcode:
+            pc_codes = self._postcodes.get(postcode, set())
+            if not pc_codes:
+                note = f"code postal {postcode} absent de l'index BAN local (hors du territoire ?)"
+            codes = pc_codes if codes is None else (codes & pc_codes or codes)
+        city = q.city or parsed.city
+        if city:
+            found = self._match_city(city)
+            if found:
+                city_codes = {c for c, _ in found}
+                former = {a for _, a in found if a}
+                if codes is None:
+                    codes = city_codes
+                elif codes & city_codes:
+                    codes = codes & city_codes
+            elif codes is None:
+                note = f"commune « {city} » inconnue de l'index BAN local (hors du territoire ?)"
+                codes = set()
+        return codes, former, note
+
+    def _match_city(self, text: str) -> set[tuple[str, str]]:
+        key = city_key(text)
+        if key in self._cities:
+            return self._cities[key]
+        from rapidfuzz import fuzz, process
+
+        best = process.extractOne(key, self._city_list, scorer=fuzz.ratio, score_cutoff=CITY_CUTOFF)
+        return self._cities[best[0]] if best else set()
+
+    def _street_matches(self, key: str, pool: list[int] | None) -> list[tuple[int, float]]:
+        """Streets matching *key* among *pool* (None = all): [(street index, score 0-1)]."""
+        exact = self._by_key.get(key)
+        if exact is None:
+            bare = _strip_type(key)
+            exact = self._by_bare.get(bare)  # "jean jaures" typed without "rue", or another type
+            qtype = key[: len(key) - len(bare)].strip()
+            factor = 0.96 * (TYPE_MISMATCH_FACTOR if qtype else 1.0)
+        else:
+            factor = 1.0
+        if exact:
+            allowed = exact if pool is None else [i for i in exact if i in set(pool)]
+            if allowed:
+                return [(i, factor) for i in allowed]
+        from rapidfuzz import fuzz, process
+
+        streets = self.index.streets
+        bare = _strip_type(key)
+        qtype = key[: len(key) - len(bare)].strip()
+        if pool is None:
+            pool_ids, choices = self._all, self._choices_for(None)
+        else:
+            pool_ids, choices = pool, [self._bare[i] for i in pool]
+        found = process.extract(bare, choices, scorer=fuzz.WRatio, limit=12, score_cutoff=FUZZY_CUTOFF)
+        out = []
+        for _choice, score, pos in found:
+            # WRatio is generous with partial matches: temper it with the plain ratio
+            plain = fuzz.ratio(bare, choices[pos])
+            sim = min(score, (score + plain) / 2.0 + 5.0)
+            if sim < FUZZY_CUTOFF:
+                continue
+            i = pool_ids[pos]
+            ctype = streets[i][1][: len(streets[i][1]) - len(self._bare[i])].strip()
+            if qtype and ctype and qtype != ctype:
+                sim *= TYPE_MISMATCH_FACTOR
+            out.append((i, round(sim / 100.0 * 0.98, 4)))
+        return out
+
+    def _choices_for(self, insee: str | None) -> list[str]:
+        key = insee or ""
+        choices = self._choices.get(key)
+        if choices is None:
+            choices = self._choices[key] = list(self._bare)
+        return choices
+
+    def _geocode(self, q: AddressQuery, limit: int) -> GeocodeResult:
+        t = self.thresholds
+        parsed = parse_address(q.text, self._cities)
+        if not parsed.street and not parsed.housenumber and parsed.city == "" and parsed.postcode == "" and not (
+            q.city or q.citycode or q.postcode
+        ):
+            return GeocodeResult(q.text, "not_found", [], "adresse vide", self.source)
+        whole = city_key(q.text)
+        if parsed.street and not parsed.housenumber and not parsed.city and not parsed.postcode and whole in self._cities:
+            parsed.street, parsed.city = "", q.text  # only a commune name
+        codes, former, note = self._communes_filter(q, parsed)
+        if not parsed.street:
+            if parsed.housenumber and not parsed.city and not parsed.postcode:
+                return GeocodeResult(q.text, "not_found", [], "adresse sans nom de voie", self.source)
+            cands = [self._municipality(c) for c in sorted(codes or ())]
+            cands = [c for c in cands if c is not None]
+            return assess(q.text, cands[:limit], t, self.source) if cands else GeocodeResult(
+                q.text, "not_found", [], note or "ni voie ni commune reconnue", self.source)
+        if codes is not None and not codes:
+            return GeocodeResult(q.text, "not_found", [], note or "commune inconnue", self.source)
+        pool = None if codes is None else [i for c in sorted(codes) for i in self._by_commune.get(c, [])]
+        matches = self._street_matches(parsed.street, pool)
+        elsewhere = False
+        if not matches and pool is not None:
+            matches = [(i, s * OTHER_COMMUNE_FACTOR) for i, s in self._street_matches(parsed.street, None)]
+            elsewhere = bool(matches)
+        if not matches:
+            reason = "voie introuvable dans l'index BAN local" + (f" ; {note}" if note else "")
+            return GeocodeResult(q.text, "not_found", [], reason, self.source)
+        cands = []
+        for i, score in sorted(matches, key=lambda m: -m[1])[: max(limit, 8)]:
+            s = self.index.streets[i]
+            if former and s[6] not in former:
+                score *= FORMER_COMMUNE_FACTOR
+            cands.append(self._candidate(i, score, parsed))
+        cands.sort(key=lambda c: -c.score)
+        result = assess(q.text, cands, t, self.source)
+        result.candidates = result.candidates[:limit]
+        if elsewhere:
+            result.reason += " ; voie absente de la commune indiquée, trouvée ailleurs"
+            if result.quality == "precise":
+                result.quality = "approximate"
+        elif note:
+            result.reason += f" ; {note}"
+        return result
+
+    def _label(self, s: tuple, number: str) -> str:
+        parts = [number, s[0], f"({s[7]})" if s[7] else "", s[5], s[4]]
+        return " ".join(p for p in parts if p)
+
+    def _candidate(self, i: int, score: float, parsed) -> Candidate:
+        idx = self.index
+        s = idx.streets[i]
+        name, kind, insee, commune, postcode = s[0], s[2], s[3], s[4], s[5]
+        a, b = int(idx.start[i]), int(idx.end[i])
+        common = dict(citycode=insee, postcode=postcode, city=commune, street=name, oldcitycode=s[6], oldcity=s[7])
+        radius = _half_diagonal_m(s)
+        if parsed.housenumber and b > a:
+            num = int(parsed.housenumber)
+            nums = idx.numero[a:b]
+            exact = [j for j in range(a, b) if nums[j - a] == num]
+            if exact:
+                same = [j for j in exact if idx.rep[j] == parsed.rep]
+                j = same[0] if same else exact[0]
+                rep = idx.rep[j]
+                label_num = f"{num} {rep}".strip()
+                return Candidate(float(idx.lon[j]), float(idx.lat[j]), self._label(s, label_num),
+                                 round(score * (1.0 if same else NUMBER_SUFFIX_FACTOR), 4), "housenumber",
+                                 housenumber=label_num, approximate_number=not same,
+                                 radius_m=0.0 if same else 15.0, **common)
+            # nearest known number, same side (parity) first
+            j = min(range(a, b), key=lambda k: ((int(nums[k - a]) - num) % 2 != 0, abs(int(nums[k - a]) - num),
+                                                 idx.rep[k]))
+            found = int(nums[j - a])
+            label_num = f"{found} {idx.rep[j]}".strip()
+            step = abs(found - num)
+            return Candidate(float(idx.lon[j]), float(idx.lat[j]), self._label(s, label_num),
+                             round(score * NUMBER_MISSING_FACTOR, 4), "housenumber", housenumber=label_num,
+                             approximate_number=True, radius_m=min(radius, 10.0 + 6.0 * step), **common)
+        support = _sample(idx, a, b)
+        factor = STREET_ONLY_FACTOR if parsed.housenumber else 1.0
+        return Candidate(float(s[8]), float(s[9]), self._label(s, ""), round(score * factor, 4),
+                         "locality" if kind == "locality" else "street", approximate_number=bool(parsed.housenumber),
+                         radius_m=radius, support=support, **common)
+
+    def _municipality(self, insee: str) -> Candidate | None:
+        ids = self._by_commune.get(insee)
+        if not ids:
+            return None
+        pt = self._commune_points.get(insee)
+        if pt is None:
+            streets = self.index.streets
+            n = sum(streets[i][14] for i in ids)
+            mlon = sum(streets[i][8] * streets[i][14] for i in ids) / n
+            mlat = sum(streets[i][9] * streets[i][14] for i in ids) / n
+            best = min(ids, key=lambda i: (streets[i][8] - mlon) ** 2 + (streets[i][9] - mlat) ** 2)
+            extent = max(_half_diagonal_m(streets[i]) for i in ids)
+            lon_min = min(streets[i][10] for i in ids); lon_max = max(streets[i][12] for i in ids)  # noqa: E702
+            lat_min = min(streets[i][11] for i in ids); lat_max = max(streets[i][13] for i in ids)  # noqa: E702
+            extent = max(extent, _half_diagonal_m((0,) * 10 + (lon_min, lat_min, lon_max, lat_max)))
+            pt = self._commune_points[insee] = (streets[best][8], streets[best][9], extent)
+        s = self.index.streets[ids[0]]
+        return Candidate(pt[0], pt[1], f"{s[5]} {s[4]}".strip(), 0.9, "municipality", citycode=insee,
+                         postcode=s[5], city=s[4], radius_m=pt[2])
+
+
+def _half_diagonal_m(s: tuple) -> float:
+    import math
+
+    lon_min, lat_min, lon_max, lat_max = s[10], s[11], s[12], s[13]
+    k = math.cos(math.radians((lat_min + lat_max) / 2.0))
+    return round(math.hypot((lon_max - lon_min) * k * 111_320.0, (lat_max - lat_min) * 110_574.0) / 2.0, 1)
+
+
+def _sample(idx: BanIndex, a: int, b: int) -> tuple:
+    n = b - a
+    if n <= 0:
+        return ()
+    step = max(1, n // SUPPORT_POINTS)
+    pts = [(float(idx.lon[j]), float(idx.lat[j])) for j in range(a, b, step)]
+    last = (float(idx.lon[b - 1]), float(idx.lat[b - 1]))
+    if pts[-1] != last:
+        pts.append(last)
+    return tuple(pts)
+

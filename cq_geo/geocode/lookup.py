@@ -1,0 +1,205 @@
+"""From an address to the territory's answer, saying how far the position can be trusted.
+
+:func:`get_geocoder` picks the geocoder (offline by default: addresses never
+leave the machine unless ``online`` is asked for). :func:`lookup_address`
+geocodes, then asks the territory, then adds what the position changes to
+the answer:
+
+* the commune comes from the address' INSEE code, not from the (simplified)
+  commune outlines; a disagreement is said;
+* an approximate position (street, commune, nearest number) whose street
+  crosses a perimeter, or that lies close to a perimeter's edge, gets
+  « à vérifier : la voie traverse le périmètre … ».
+
+Examples
+--------
+>>> QUALITY_FR["approximate"]
+'approximative'
+>>> get_geocoder("none") is None
+True
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from .base import (
+    AddressNotFound,
+    AddressQuery,
+    AmbiguousAddress,
+    GeocodeResult,
+    GeocodingError,
+    QualityThresholds,
+)
+
+__all__ = [
+    "GEOCODER_ENV",
+    "GEOCODERS",
+    "QUALITY_FR",
+    "TYPE_FR",
+    "get_geocoder",
+    "AddressAnswer",
+    "lookup_address",
+    "position_warnings",
+    "result_text",
+]
+
+GEOCODER_ENV = "CQ_GEO_GEOCODER"
+GEOCODERS = ("offline", "online", "none")
+QUALITY_FR = {"precise": "précise", "approximate": "approximative", "ambiguous": "ambiguë", "not_found": "introuvable"}
+TYPE_FR = {"housenumber": "numéro", "street": "voie", "locality": "lieu-dit", "municipality": "commune"}
+_TIER_FR = {"qpv": "du QPV", "poche": "de la poche de pauvreté", "qva": "de l'ancien quartier de veille active"}
+
+
+def get_geocoder(kind: str | None = None, store=None, base_url: str | None = None,
+                 thresholds: QualityThresholds | None = None, **online_options):
+    """The geocoder to use: ``offline`` (default), ``online`` or ``none`` (returns None).
+
+    *kind* defaults to ``CQ_GEO_GEOCODER``, then ``offline``. ``online`` sends
+    the addresses to *base_url* (default ``CQ_GEO_GEOCODER_URL``, then the
+    Géoplateforme).
+    """
+    kind = (kind or os.environ.get(GEOCODER_ENV, "").strip() or "offline").lower()
+    if kind not in GEOCODERS:
+        raise GeocodingError(f"géocodeur inconnu : {kind!r} (offline, online ou none)")
+    if kind == "none":
+        return None
+    if kind == "online":
+        from .online import OnlineGeocoder
+
+        return OnlineGeocoder(base_url, thresholds=thresholds, **online_options)
+    from .ban import BanGeocoder
+
+    return BanGeocoder.from_store(store, thresholds=thresholds)
+
+
+@dataclass
+class AddressAnswer:
+    """An address lookup: the geocoding result, the territory's answer, the added warnings."""
+
+    geocoding: GeocodeResult
+    lookup: Any  # cq_geo.territory.LookupResult
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The lookup JSON with a ``geocoding`` member (query, quality, reason, source, candidates)."""
+        out = self.lookup.to_dict()
+        out["geocoding"] = self.geocoding.to_dict()
+        return out
+
+    def to_text(self) -> str:
+        """French text: the address found, its quality, then the lookup answer."""
+        return result_text(self.geocoding, limit=1) + "\n" + self.lookup.to_text()
+
+
+def _distance_text(d: float) -> str:
+    return f"{d:,.0f} m".replace(",", " ")
+
+
+def position_warnings(territory, geocoding: GeocodeResult, lookup, thresholds: QualityThresholds | None = None
+                      ) -> list[str]:
+    """French warnings about what an approximate position means for the answer.
+
+    For a street-level answer with known positions along the street, each is
+    looked up: when they do not all fall in the same zones, « la voie traverse
+    le périmètre ». Otherwise a perimeter edge closer than the position's
+    uncertainty (``radius_m``) plus ``qpv_check_m`` is reported.
+    """
+    t = thresholds or QualityThresholds()
+    best = geocoding.best
+    out: list[str] = []
+    if best is None or geocoding.quality == "precise":
+        return out
+    kind = TYPE_FR.get(best.type, best.type)
+    if len(best.support) >= 2:
+        lons = [p[0] for p in best.support] + [best.lon]
+        lats = [p[1] for p in best.support] + [best.lat]
+        df = territory.lookup_many(lon=lons, lat=lats)
+        for tier, code_col, name_col in (("qpv", "cq_qpv_code", "cq_qpv_name"), ("poche", "cq_poche", "cq_poche"),
+                                         ("qva", "cq_qva", "cq_qva")):
+            if code_col not in df:
+                continue
+            status_col = {"qpv": "cq_qpv_status", "poche": "cq_poche_status", "qva": "cq_qva_status"}[tier]
+            inside = [str(c) if str(s) in ("inside", "boundary") else "" for c, s in zip(df[code_col], df[status_col])]
+            if len(set(inside)) > 1:
+                names = sorted({str(n) for n, c in zip(df[name_col], inside) if c}) or sorted(set(inside) - {""})
+                out.append(f"à vérifier : la voie traverse le périmètre {_TIER_FR[tier]} {', '.join(names)} "
+                           f"(position de la {kind}, pas du numéro)")
+        return out
+    radius = float(best.radius_m or 0.0) + t.qpv_check_m
+    for z in lookup.zones:
+        d = z.get("distance_m")
+        if d is None or z.get("status") == "unknown":
+            continue
+        if d <= radius:
+            out.append(f"à vérifier : position approximative ({kind}) à {_distance_text(d)} de la limite "
+                       f"{_TIER_FR.get(z['tier'], z['tier'])} {z['name']} : la réponse peut changer au vrai numéro")
+    if best.type == "municipality":
+        out.append("position de la commune seulement : l'appartenance à une zone ne peut pas être décidée")
+    return out
+
+
+def lookup_address(territory, address: AddressQuery | str, geocoder, limit: int = 5,
+                   thresholds: QualityThresholds | None = None) -> AddressAnswer:
+    """Geocode *address*, look the position up, and say how sure the answer is.
+
+    Raises :class:`AddressNotFound` (nothing usable) or
+    :class:`AmbiguousAddress` (several places, listed in the message and in
+    ``err.result``): an ambiguous address is never resolved silently.
+    """
+    result = geocoder.geocode(address, limit=limit)
+    t = thresholds or getattr(geocoder, "thresholds", None) or QualityThresholds()
+    if result.quality == "not_found" or result.best is None:
+        raise AddressNotFound(f"adresse introuvable : {result.query!r} ({result.reason or 'aucun résultat'})")
+    if result.quality == "ambiguous":
+        raise AmbiguousAddress(result_text(result, limit=limit), result)
+    best = result.best
+    lookup = territory.lookup(lon=best.lon, lat=best.lat)
+    warnings: list[str] = []
+    if result.quality != "precise":
+        warnings.append(f"adresse géocodée de façon approximative : {result.reason}")
+    definition = territory.definition
+    insee = best.citycode
+    got = (lookup.commune or {}).get("insee")
+    if insee and insee in definition.communes and insee != got:
+        lookup.commune = {
+            "insee": insee, "name": definition.commune_name(insee), "status": "boundary",
+            "population": definition.communes[insee].population, "from": "code INSEE de l'adresse",
+        }
+        team = definition.team_of(insee)
+        lookup.team = None if team is None else {
+            "id": team.id, "name": team.name, "leads": [lead.to_dict(definition) for lead in definition.team_leads(team.id)]
+        }
+        where = f"dans {definition.commune_name(got)}" if got else "hors du territoire"
+        warnings.append(f"commune d'après le code INSEE de l'adresse ({insee}) ; les contours simplifiés placent "
+                        f"le point {where} : zones à vérifier")
+    elif insee and insee not in definition.communes and got:
+        warnings.append(f"l'adresse est dans la commune {best.city or insee} ({insee}), hors du territoire ; "
+                        "les contours simplifiés la placent dans le territoire : à vérifier")
+    warnings.extend(position_warnings(territory, result, lookup, t))
+    lookup.warnings = warnings + list(lookup.warnings)
+    return AddressAnswer(result, lookup, warnings)
+
+
+def result_text(result: GeocodeResult, limit: int = 5) -> str:
+    """French text listing the candidates with their quality.
+
+    >>> from cq_geo.geocode.base import Candidate
+    >>> r = GeocodeResult("12 rue x", "approximate", [Candidate(3.39, 50.33, "Rue X 59220 Denain", 0.9, "street",
+    ...                   citycode="59172")], "position de la voie, pas d'un numéro", "offline-ban")
+    >>> print(result_text(r))
+    Adresse : « 12 rue x » — qualité approximative (position de la voie, pas d'un numéro)
+      1. Rue X 59220 Denain — voie, score 0,90, INSEE 59172, lon 3.390000, lat 50.330000
+    """
+    lines = [f"Adresse : « {result.query} » — qualité {QUALITY_FR.get(result.quality, result.quality)}"
+             + (f" ({result.reason})" if result.reason else "")]
+    for i, c in enumerate(result.candidates[:limit], 1):
+        score = f"{c.score:.2f}".replace(".", ",")
+        approx = " (numéro le plus proche)" if c.approximate_number and c.type == "housenumber" else ""
+        lines.append(
+            f"  {i}. {c.label} — {TYPE_FR.get(c.type, c.type)}{approx}, score {score}"
+            + (f", INSEE {c.citycode}" if c.citycode else "") + f", lon {c.lon:.6f}, lat {c.lat:.6f}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,266 @@
+"""Normalisation of French addresses for matching.
+
+Everything the offline geocoder compares goes through :func:`fold` (case,
+accents, ligatures, punctuation) and :func:`street_key` (street-type
+abbreviations, Saint/St, articles). :func:`parse_address` splits a typed
+address into house number, repetition suffix (bis, ter…), street, postcode and
+commune.
+
+Examples
+--------
+>>> fold("Rœulx, Château-l'Abbaye")
+'roeulx chateau l abbaye'
+>>> street_key("Av. du Gal de Gaulle")
+'avenue general gaulle'
+>>> street_key("R. St-Jean")
+'rue saint jean'
+>>> p = parse_address("12 bis r. Jean Jaurès 59220 Denain")
+>>> p.housenumber, p.rep, p.street, p.postcode, p.city
+('12', 'bis', 'rue jean jaures', '59220', 'denain')
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Iterable
+
+__all__ = [
+    "fold",
+    "street_key",
+    "city_key",
+    "normalize_rep",
+    "parse_address",
+    "ParsedAddress",
+    "STREET_TYPES",
+    "REPETITIONS",
+]
+
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "ﬁ": "fi", "ﬂ": "fl"})
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+#: Street-type abbreviations → full word (folded). Single letters only count
+#: as the first word of a street.
+STREET_TYPES: dict[str, str] = {
+    "r": "rue", "rue": "rue",
+    "av": "avenue", "ave": "avenue", "avn": "avenue", "aven": "avenue",
+    "bd": "boulevard", "bld": "boulevard", "blvd": "boulevard", "boul": "boulevard", "bvd": "boulevard",
+    "pl": "place", "imp": "impasse", "chem": "chemin", "che": "chemin", "ch": "chemin", "chm": "chemin",
+    "rte": "route", "all": "allee", "al": "allee", "sq": "square", "res": "residence", "resid": "residence",
+    "fg": "faubourg", "fbg": "faubourg", "pass": "passage", "pas": "passage", "qu": "quai", "qua": "quai",
+    "crs": "cours", "lot": "lotissement", "lotiss": "lotissement", "sen": "sentier", "sent": "sentier",
+    "ham": "hameau", "rpt": "rond point", "rdpt": "rond point", "prom": "promenade", "esp": "esplanade",
+    "vla": "villa", "sql": "square", "ctre": "centre", "zi": "zone industrielle", "za": "zone activite",
+    "zac": "zone amenagement concerte", "lieu dit": "lieu dit", "ld": "lieu dit", "tra": "traverse",
+    "cit": "cite", "cite": "cite", "ruelle": "ruelle", "rle": "ruelle", "pont": "pont", "cour": "cour",
+    "dom": "domaine", "voie": "voie", "vc": "voie communale", "cd": "chemin departemental",
+    "rn": "route nationale", "rd": "route departementale", "pt": "petit", "gde": "grande", "gd": "grand",
+}
+#: Title and word abbreviations expanded anywhere in a street or commune name.
+WORDS: dict[str, str] = {
+    "st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes",
+    "gal": "general", "gen": "general", "mal": "marechal", "pdt": "president", "pres": "president",
+    "dr": "docteur", "doct": "docteur", "pr": "professeur", "prof": "professeur", "cdt": "commandant",
+    "cne": "capitaine", "lt": "lieutenant", "col": "colonel", "mgr": "monseigneur", "abbe": "abbe",
+    "ns": "notre", "nd": "notre dame", "fr": "freres", "jj": "jean jacques", "mme": "madame",
+    "mlle": "mademoiselle", "m": "monsieur", "ctesse": "comtesse", "vve": "veuve", "bx": "beaux",
+    "ave": "avenue", "av": "avenue", "bd": "boulevard", "imp": "impasse", "chem": "chemin",
+    "rte": "route", "sq": "square", "pl": "place", "fbg": "faubourg", "fg": "faubourg", "res": "residence",
+    "xi": "11", "xii": "12", "xiv": "14", "xv": "15", "xvi": "16", "xviii": "18", "xx": "20",
+    "1er": "premier", "1ere": "premiere",
+}
+#: Words ignored when comparing names (articles, prepositions).
+STOP_WORDS = frozenset({"de", "du", "des", "d", "la", "le", "les", "l", "a", "au", "aux", "et", "en", "sur", "sous"})
+#: Repetition suffixes and their canonical form.
+REPETITIONS: dict[str, str] = {
+    "bis": "bis", "b": "b", "ter": "ter", "t": "ter", "quater": "quater", "qua": "quater", "quat": "quater",
+    "q": "quater", "quinquies": "quinquies", "quinq": "quinquies", "c": "c", "d": "d", "e": "e",
+    "f": "f", "g": "g", "h": "h", "a": "a",
+}
+_REP_WORDS = {"bis", "ter", "quater", "quinquies", "quinq", "qua", "quat"}
+_POSTCODE = re.compile(r"^(?:[0-8]\d|9[0-8]|2[ab])\d{3}$")
+_NUMBER = re.compile(r"^(\d{1,5})(bis|ter|quater|quinquies|[a-h])?$")
+
+
+def fold(text: str | None) -> str:
+    """Lower case, no accents, ligatures spelled out, punctuation → spaces.
+
+    >>> fold("  Saint-Amand-les-Eaux  ")
+    'saint amand les eaux'
+    >>> fold("ÉMERCHICOURT")
+    'emerchicourt'
+    >>> fold(None)
+    ''
+    """
+    if not text:
+        return ""
+    text = str(text).translate(_LIGATURES)
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    return " ".join(_NON_ALNUM.sub(" ", text).split())
+
+
+def _expand(tokens: list[str], first_is_type: bool) -> list[str]:
+    out: list[str] = []
+    for i, tok in enumerate(tokens):
+        if i == 0 and first_is_type and tok in STREET_TYPES:
+            out.extend(STREET_TYPES[tok].split())
+        elif tok in WORDS and (len(tok) > 1 or i > 0):
+            out.extend(WORDS[tok].split())
+        else:
+            out.append(tok)
+    return out
+
+
+def street_key(name: str | None, folded: bool = False) -> str:
+    """The comparison key of a street name: folded, abbreviations expanded, no articles.
+
+    >>> street_key("Rue de la Gare")
+    'rue gare'
+    >>> street_key("bd du 8 Mai 1945")
+    'boulevard 8 mai 1945'
+    >>> street_key("Chem. des Près") == street_key("chemin des pres")
+    True
+    """
+    tokens = (name if folded else fold(name)).split()
+    tokens = _expand(tokens, first_is_type=True)
+    kept = [t for t in tokens if t not in STOP_WORDS]
+    return " ".join(kept or tokens)
+
+
+def city_key(name: str | None) -> str:
+    """The comparison key of a commune name (Saint/St, no articles, no accents).
+
+    >>> city_key("St-Amand-les-Eaux") == city_key("Saint-Amand-les-Eaux")
+    True
+    >>> city_key("La Sentinelle")
+    'sentinelle'
+    """
+    tokens = _expand(fold(name).split(), first_is_type=False)
+    if tokens and tokens[0] == "cedex":
+        tokens = tokens[1:]
+    kept = [t for t in tokens if t not in STOP_WORDS and t != "cedex" and not t.isdigit()]
+    return " ".join(kept or tokens)
+
+
+def normalize_rep(rep: str | None) -> str:
+    """Canonical repetition suffix: ``'B'`` → ``'b'``, ``'Bis'`` → ``'bis'``, ``'T'`` → ``'ter'``.
+
+    >>> normalize_rep("BIS"), normalize_rep(" t "), normalize_rep(None)
+    ('bis', 'ter', '')
+    """
+    r = fold(rep).replace(" ", "")
+    return REPETITIONS.get(r, r)
+
+
+@dataclass
+class ParsedAddress:
+    """A typed address split into its parts (all folded)."""
+
+    raw: str
+    housenumber: str = ""
+    rep: str = ""
+    street: str = ""  # street_key form
+    postcode: str = ""
+    city: str = ""  # folded text that followed the postcode or a comma (may be empty)
+    tokens: tuple[str, ...] = ()  # folded tokens of the street part (before expansion)
+
+    @property
+    def number(self) -> int | None:
+        """The house number as an int, or None."""
+        return int(self.housenumber) if self.housenumber else None
+
+
+def parse_address(text: str, city_keys: Iterable[str] | None = None) -> ParsedAddress:
+    """Split *text* into number, repetition, street, postcode and commune.
+
+    The postcode is any 5-digit group; what follows it (or, without postcode,
+    what follows the last comma) is the commune. With *city_keys* (keys made by
+    :func:`city_key`), a commune written at the end without postcode or comma
+    is recognised too.
+
+    >>> parse_address("3 ter, avenue Foch, Saint-Amand").city
+    'saint amand'
+    >>> parse_address("rue des Tilleuls Wallers", city_keys=["wallers"]).street
+    'rue tilleuls'
+    >>> parse_address("5B rue Haute").rep
+    'b'
+    >>> parse_address("59220 Denain").street
+    ''
+    """
+    raw = text or ""
+    city = ""
+    # Commas separate the commune from the street when there is no postcode.
+    parts = [p for p in re.split(r"[,;\n]+", raw) if fold(p)]
+    tokens = fold(raw).split()
+    postcode = ""
+    pc_index = -1
+    for i, tok in enumerate(tokens):
+        if _POSTCODE.match(tok) and not (i == 0 and len(tokens) > 1 and tokens[1] in STREET_TYPES):
+            postcode, pc_index = tok, i
+    if pc_index >= 0:
+        before, after = tokens[:pc_index], tokens[pc_index + 1:]
+        if after:
+            street_tokens, city = before, " ".join(after)
+        else:  # "12 rue X Denain 59220": the commune precedes the postcode
+            street_tokens = before
+            city = ""
+            if city_keys is not None:
+                street_tokens, city = _split_city(before, city_keys)
+    else:
+        if len(parts) > 1:
+            street_tokens = fold(",".join(parts[:-1])).split()
+            city = fold(parts[-1])
+            # "12, rue X" : the number alone before a comma
+            if street_tokens and all(_NUMBER.match(t) or t in _REP_WORDS for t in street_tokens):
+                street_tokens, city = street_tokens + city.split(), ""
+                if city_keys is not None:
+                    street_tokens, city = _split_city(street_tokens, city_keys)
+        else:
+            street_tokens = tokens
+            if city_keys is not None:
+                street_tokens, city = _split_city(tokens, city_keys)
+    number, rep, rest = _take_number(street_tokens)
+    return ParsedAddress(
+        raw=raw,
+        housenumber=number,
+        rep=rep,
+        street=street_key(" ".join(rest), folded=True) if rest else "",
+        postcode=postcode,
+        city=city,
+        tokens=tuple(rest),
+    )
+
+
+def _take_number(tokens: list[str]) -> tuple[str, str, list[str]]:
+    if not tokens:
+        return "", "", []
+    m = _NUMBER.match(tokens[0])
+    if not m:
+        return "", "", list(tokens)
+    number = str(int(m.group(1)))
+    rep = m.group(2) or ""
+    rest = list(tokens[1:])
+    if not rep and rest and (rest[0] in _REP_WORDS or (len(rest[0]) == 1 and rest[0] in "abcdefgh" and len(rest) > 1
+                                                       and rest[1] in STREET_TYPES)):
+        rep, rest = rest[0], rest[1:]
+    return number, normalize_rep(rep), rest
+
+
+def _split_city(tokens: list[str], city_keys: Iterable[str]) -> tuple[list[str], str]:
+    """Take the longest tail of *tokens* that is a known commune key."""
+    keys = city_keys if isinstance(city_keys, (set, frozenset, dict)) else set(city_keys)
+    for n in range(min(6, len(tokens) - 1), 0, -1):
+        tail = tokens[-n:]
+        if tail[0].isdigit():
+            continue
+        if city_key(" ".join(tail)) in keys and _has_name(tokens[:-n]):
+            return tokens[:-n], " ".join(tail)
+    return tokens, ""
+
+
+def _has_name(tokens: list[str]) -> bool:
+    """True when *tokens* hold a street name word (not only a number, a street type or articles)."""
+    _, _, rest = _take_number(list(tokens))
+    return any(t not in STREET_TYPES and t not in STOP_WORDS and not t.isdigit() for t in rest)
