@@ -681,15 +681,19 @@ class LocalRead:
     features_read: int
 
 
+_LEADING_WORDS = re.compile(r"^(quartier|cite|residence)( (du|de la|de l|des|de|d))? ")
 _NAME_FIELDS = ("code", "nom", "name", "libelle", "lib", "zone", "quartier", "poche")
 
 
-def read_local_zones(path, definition, tier: str, name_field: str | None = None, layer: str | None = None) -> LocalRead:
+def read_local_zones(path, definition, tier: str, name_field: str | None = None, layer: str | None = None,
+                     commune_geoms: dict[str, Any] | None = None) -> LocalRead:
     """Read a drawn file and attach each feature to a zone of *tier* by code or name.
 
     Names are matched without case, accents or punctuation, on the zone code,
     its full name or the part after « : » (``Cité Saint Marck`` for
-    ``Escaudain : Cité Saint Marck``). Unknown names raise a
+    ``Escaudain : Cité Saint Marck``); a short name shared by several zones
+    (« Centre ») goes to the zone of the commune where it is drawn, given
+    *commune_geoms* (Lambert-93). Unknown names raise a
     :class:`~cq_geo.errors.DataError` listing every one with suggestions.
     Several features of the same zone are merged. Invalid geometries are refused
     with the reason.
@@ -721,10 +725,13 @@ def read_local_zones(path, definition, tier: str, name_field: str | None = None,
     for z in zones:
         keys = {normalise_name(z.code), normalise_name(z.name)}
         if " : " in z.name:
-            keys.add(normalise_name(z.name.split(" : ", 1)[1]))
+            short = normalise_name(z.name.split(" : ", 1)[1])
+            keys.add(short)
+            keys.add(_LEADING_WORDS.sub("", short))  # « Limon » for « quartier du Limon »
         for k in keys:
             index.setdefault(k, set()).add(z.code)
     choices = [z.name for z in zones] + [z.code for z in zones]
+    zmap = {z.code: z for z in zones}
     problems, by_code = [], {}
     for i, (value, geom) in enumerate(zip(frame[field_col], frame.geometry.values)):
         label = "" if value is None else str(value).strip()
@@ -736,6 +743,12 @@ def read_local_zones(path, definition, tier: str, name_field: str | None = None,
         if not codes:
             problems.append(f"{where} : aucune zone « {tier} » de ce nom{suggest(label, choices)}")
             continue
+        if len(codes) > 1 and commune_geoms and geom is not None and not geom.is_empty:
+            # a short name shared by several communes (« Centre »): the one where it is drawn
+            spot = geom.representative_point() if geom.is_valid else geom.centroid
+            here = {c for c in codes if any(
+                commune_geoms.get(i) is not None and commune_geoms[i].covers(spot) for i in zmap[c].communes)}
+            codes = here if len(here) == 1 else codes
         if len(codes) > 1:
             problems.append(f"{where} : nom ambigu ({', '.join(sorted(codes))}) : utilisez le code")
             continue
@@ -755,7 +768,6 @@ def read_local_zones(path, definition, tier: str, name_field: str | None = None,
         by_code.setdefault(next(iter(codes)), []).append(geom)
     if problems:
         raise DataError(f"{described} : {len(problems)} problème(s) :\n" + "\n".join(f"  - {p}" for p in problems))
-    zmap = {z.code: z for z in zones}
     rows = []
     for code, geoms in by_code.items():
         geom = shapely.union_all(geoms) if len(geoms) > 1 else geoms[0]

@@ -818,9 +818,9 @@ def import_local(store: Store, path, tier: str, *, name_field: str | None = None
         raise DataError(f"niveau {tier!r} non importable localement{suggest(tier, LOCAL_TIERS)} (poche ou qva)")
     path = Path(path)
     definition = load_definition(territory_file)
-    read = sources.read_local_zones(path, definition, tier, name_field=name_field, layer=layer)
-    digest = sources.file_sha256(path)
     communes = {r["insee"]: r["geometry"] for r in store.rows("communes")}
+    read = sources.read_local_zones(path, definition, tier, name_field=name_field, layer=layer, commune_geoms=communes)
+    digest = sources.file_sha256(path)
     cinfo = store.layer_info("communes")
     tol = max(float(cinfo.edge_m or 0.0), 10.0)
     problems = []
