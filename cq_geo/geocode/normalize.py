@@ -80,7 +80,7 @@ REPETITIONS: dict[str, str] = {
 }
 _REP_WORDS = {"bis", "ter", "quater", "quinquies", "quinq", "qua", "quat"}
 _POSTCODE = re.compile(r"^(?:[0-8]\d|9[0-8]|2[ab])\d{3}$")
-_NUMBER = re.compile(r"^(\d{1,5})(bis|ter|quater|quinquies|[a-h])?$")
+_NUMBER = re.compile(r"^(\d{1,5})(bis|ter|quater|quinquies|[a-ht])?$")
 
 
 def fold(text: str | None) -> str:
@@ -242,7 +242,7 @@ def _take_number(tokens: list[str]) -> tuple[str, str, list[str]]:
     number = str(int(m.group(1)))
     rep = m.group(2) or ""
     rest = list(tokens[1:])
-    if not rep and rest and (rest[0] in _REP_WORDS or (len(rest[0]) == 1 and rest[0] in "abcdefgh" and len(rest) > 1
+    if not rep and rest and (rest[0] in _REP_WORDS or (len(rest[0]) == 1 and rest[0] in "abcdefght" and len(rest) > 1
                                                        and rest[1] in STREET_TYPES)):
         rep, rest = rest[0], rest[1:]
     return number, normalize_rep(rep), rest
