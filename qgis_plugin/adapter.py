@@ -1,0 +1,165 @@
+"""The only place where QGIS objects become ``cq_geo`` objects and back.
+
+- points: a ``QgsPointXY`` in any CRS → Lambert-93 ``x, y`` (what the library takes);
+- geometries: shapely (Lambert-93) → ``QgsGeometry``;
+- answers: the ``cq_`` columns of :meth:`Territory.lookup_many` → ``QgsFields`` and attribute lists;
+- the territory → in-memory layers (communes, qpv, poche, qva) when no store GeoPackage exists.
+"""
+
+from __future__ import annotations
+
+import math
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsFeature,
+    QgsFields,
+    QgsGeometry,
+    QgsPointXY,
+    QgsProject,
+    QgsVectorLayer,
+)
+
+from . import compat
+
+LAMBERT93 = "EPSG:2154"
+WGS84 = "EPSG:4326"
+
+#: Layer names, as in the store GeoPackage.
+LAYER_NAMES = ("communes", "qpv", "poche", "qva")
+
+
+def crs(authid: str) -> QgsCoordinateReferenceSystem:
+    return QgsCoordinateReferenceSystem(authid)
+
+
+def transform(source: QgsCoordinateReferenceSystem, dest: QgsCoordinateReferenceSystem, context=None):
+    """A coordinate transform using the project's transform context."""
+    if context is None:
+        context = QgsProject.instance().transformContext()
+    return QgsCoordinateTransform(source, dest, context)
+
+
+def to_l93(point: QgsPointXY, source_crs: QgsCoordinateReferenceSystem, context=None) -> tuple[float, float]:
+    """Lambert-93 ``(x, y)`` of *point* given in *source_crs*."""
+    if source_crs.authid() == LAMBERT93:
+        return float(point.x()), float(point.y())
+    p = transform(source_crs, crs(LAMBERT93), context).transform(QgsPointXY(point))
+    return float(p.x()), float(p.y())
+
+
+def from_l93(x: float, y: float, dest_crs: QgsCoordinateReferenceSystem, context=None) -> QgsPointXY:
+    """*dest_crs* point for a Lambert-93 ``(x, y)``."""
+    p = QgsPointXY(x, y)
+    if dest_crs.authid() == LAMBERT93:
+        return p
+    return transform(crs(LAMBERT93), dest_crs, context).transform(p)
+
+
+def geometry(shapely_geom) -> QgsGeometry:
+    """A ``QgsGeometry`` from a shapely geometry (coordinates unchanged)."""
+    import shapely
+
+    g = QgsGeometry()
+    g.fromWkb(shapely.to_wkb(shapely_geom))
+    return g
+
+
+def geometry_in(shapely_geom, dest_crs: QgsCoordinateReferenceSystem, context=None) -> QgsGeometry:
+    """A Lambert-93 shapely geometry as a ``QgsGeometry`` in *dest_crs*."""
+    g = geometry(shapely_geom)
+    if dest_crs.authid() != LAMBERT93:
+        g.transform(transform(crs(LAMBERT93), dest_crs, context))
+    return g
+
+
+# -- the cq_ columns -------------------------------------------------------------
+
+def lookup_fields() -> QgsFields:
+    """Fields for :data:`cq_geo.territory.LOOKUP_COLUMNS` (same names as the CLI batch)."""
+    from cq_geo.territory import LOOKUP_COLUMNS
+
+    fields = QgsFields()
+    for name in LOOKUP_COLUMNS:
+        if name == "cq_valid":
+            kind = compat.BOOL
+        elif name.endswith("_distance_m"):
+            kind = compat.DOUBLE
+        else:
+            kind = compat.STRING
+        fields.append(compat.field(name, kind))
+    return fields
+
+
+def dataframe_rows(frame, columns) -> list[list]:
+    """Rows of *frame* as lists of plain Python values (NaN → None) in *columns* order."""
+    cols = []
+    for name in columns:
+        series = frame[name]
+        if name == "cq_valid":
+            values = [bool(v) for v in series.to_numpy()]
+        elif name.endswith("_distance_m"):
+            values = [None if (v is None or (isinstance(v, float) and math.isnan(v))) else float(v)
+                      for v in series.to_numpy(dtype="float64")]
+        else:
+            values = [str(v) if v is not None else "" for v in series.astype(object).to_numpy()]
+        cols.append(values)
+    return [list(row) for row in zip(*cols)]
+
+
+# -- the territory as layers -------------------------------------------------------
+
+def _memory_layer(kind: str, name: str, fields: QgsFields) -> QgsVectorLayer:
+    layer = QgsVectorLayer(f"{kind}?crs={LAMBERT93}", name, "memory")
+    layer.dataProvider().addAttributes(fields.toList())
+    layer.updateFields()
+    return layer
+
+
+def territory_features(territory) -> dict[str, tuple[QgsFields, list[QgsFeature]]]:
+    """Fields and features (Lambert-93) of the layers communes, qpv, poche, qva."""
+    d = territory.definition
+    out = {}
+    cfields = QgsFields()
+    for name, kind in (("insee", compat.STRING), ("nom", compat.STRING), ("equipe", compat.STRING),
+                       ("equipe_nom", compat.STRING), ("population", compat.INT), ("statut_geometrie", compat.STRING)):
+        cfields.append(compat.field(name, kind))
+    feats = []
+    for i, insee in enumerate(territory.commune_codes):
+        team = d.team_of(insee)
+        f = QgsFeature(cfields)
+        f.setGeometry(geometry(territory.communes.geoms[i]))
+        f.setAttributes([insee, d.commune_name(insee), team.id if team else "", team.name if team else "",
+                         d.communes[insee].population, territory.commune_info.status])
+        feats.append(f)
+    out["communes"] = (cfields, feats)
+    for tier, data in territory.tiers.items():
+        zfields = QgsFields()
+        for name, kind in (("code", compat.STRING), ("nom", compat.STRING), ("niveau", compat.STRING),
+                           ("communes", compat.STRING), ("equipe", compat.STRING),
+                           ("statut_geometrie", compat.STRING), ("population", compat.INT)):
+            zfields.append(compat.field(name, kind))
+        feats = []
+        geoms = data.index.geoms if data.index is not None else []
+        for zone, geom, status in zip(data.zones, geoms, data.statuses):
+            teams = sorted({t.id for t in (d.team_of(c) for c in zone.communes) if t})
+            f = QgsFeature(zfields)
+            f.setGeometry(geometry(geom))
+            f.setAttributes([zone.code, zone.name, tier, ",".join(zone.communes), ",".join(teams), status,
+                             zone.population])
+            feats.append(f)
+        out[tier] = (zfields, feats)
+    return out
+
+
+def territory_memory_layers(territory, titles: dict[str, str]) -> dict[str, QgsVectorLayer]:
+    """In-memory layers of the territory (used when no store GeoPackage exists)."""
+    layers = {}
+    for name, (fields, feats) in territory_features(territory).items():
+        layer = _memory_layer("MultiPolygon", titles.get(name, name), fields)
+        layer.dataProvider().addFeatures(feats)
+        layer.updateExtents()
+        layer.setCustomProperty("cq_geo/layer", name)
+        layers[name] = layer
+    return layers

@@ -1,0 +1,486 @@
+"""Processing algorithms of the provider ``cq_geo``.
+
+They run headless (``qgis_process``), report progress and honour cancellation
+through ``feedback``, and raise ``QgsProcessingException`` with a French
+message (the Processing framework shows it; nothing reaches QGIS unhandled).
+"""
+
+from __future__ import annotations
+
+import math
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsFeature,
+    QgsFeatureRequest,
+    QgsFeatureSink,
+    QgsFields,
+    QgsGeometry,
+    QgsPointXY,
+    QgsProcessing,
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingLayerPostProcessorInterface,
+    QgsProcessingOutputBoolean,
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProject,
+    QgsVectorFileWriter,
+    QgsVectorLayer,
+    QgsWkbTypes,
+)
+from qgis.PyQt.QtCore import QCoreApplication
+
+from . import adapter, compat
+
+CHUNK = 2000
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("CqGeo", text)
+
+
+def _territory():
+    from cq_geo.errors import CqGeoError
+    from cq_geo.territory import load_territory
+
+    try:
+        return load_territory()
+    except CqGeoError as exc:
+        raise QgsProcessingException(str(exc)) from exc
+
+
+def _need_pandas():
+    try:
+        import pandas  # noqa: F401
+    except ImportError as exc:
+        raise QgsProcessingException(_tr(
+            "Ce traitement a besoin du module Python pandas, absent de ce QGIS "
+            "(Windows/OSGeo4W : installer le paquet python3-pandas avec l'installateur OSGeo4W)."
+        )) from exc
+
+
+def output_fields(source_fields: QgsFields, extra: QgsFields) -> tuple[QgsFields, list[int]]:
+    """Source fields without those *extra* replaces, then *extra*; and the kept source indexes."""
+    names = set(extra.names())
+    out = QgsFields()
+    kept = []
+    for i, f in enumerate(source_fields):
+        if f.name() not in names:
+            out.append(f)
+            kept.append(i)
+    for f in extra:
+        out.append(f)
+    return out, kept
+
+
+class CqAlgorithm(QgsProcessingAlgorithm):
+    """Shared parts: translation, group, instance creation, help."""
+
+    def tr(self, text: str) -> str:
+        return _tr(text)
+
+    def createInstance(self):  # noqa: N802
+        return type(self)()
+
+    def group(self):
+        return self.tr("Contrat Quartiers 2030")
+
+    def groupId(self):  # noqa: N802
+        return "cq_geo"
+
+    def shortHelpString(self):  # noqa: N802
+        return self.tr(self.HELP)
+
+    def displayName(self):  # noqa: N802
+        return self.tr(self.TITLE)
+
+    def name(self):
+        return self.NAME
+
+
+class BatchPointsAlgorithm(CqAlgorithm):
+    """A point layer → the same layer with the ``cq_`` fields of the answer."""
+
+    NAME = "batch_points"
+    TITLE = "Éligibilité d'une couche de points"
+    HELP = (
+        "Pour chaque point : commune, équipe, QPV 2024 (statut et distance), poche de pauvreté, ancien quartier "
+        "de veille active, géographie principale et avertissements. Ajoute les champs cq_ (les mêmes que "
+        "« cq-geo batch »). Tout système de coordonnées est accepté ; les entités sans géométrie sont gardées "
+        "avec cq_valid = faux."
+    )
+    INPUT, OUTPUT = "INPUT", "OUTPUT"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.INPUT, self.tr("Couche de points"), [QgsProcessing.SourceType.TypeVectorPoint]))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT, self.tr("Points avec leur géographie"), QgsProcessing.SourceType.TypeVectorPoint))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        _need_pandas()
+        source = self.parameterAsSource(parameters, self.INPUT, context)
+        if source is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
+        territory = _territory()
+        fields, kept = output_fields(source.fields(), adapter.lookup_fields())
+        sink, dest_id = self.parameterAsSink(
+            parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs())
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        to_l93 = adapter.transform(source.sourceCrs(), adapter.crs(adapter.LAMBERT93), context.transformContext())
+        total = source.featureCount() or 0
+        columns = adapter.lookup_fields().names()
+        done = 0
+        chunk = []
+
+        def flush():
+            xs, ys = [], []
+            for f in chunk:
+                g = f.geometry()
+                if g is None or g.isEmpty():
+                    xs.append(math.nan)
+                    ys.append(math.nan)
+                    continue
+                p = g.asPoint() if not g.isMultipart() else g.centroid().asPoint()
+                try:
+                    q = to_l93.transform(QgsPointXY(p))
+                    xs.append(q.x())
+                    ys.append(q.y())
+                except Exception:  # noqa: BLE001 - a point the transform cannot handle is invalid
+                    xs.append(math.nan)
+                    ys.append(math.nan)
+            frame = territory.lookup_many(x=xs, y=ys)
+            rows = adapter.dataframe_rows(frame, columns)
+            out = []
+            for f, row in zip(chunk, rows):
+                attrs = f.attributes()
+                nf = QgsFeature(fields)
+                nf.setGeometry(f.geometry())
+                nf.setAttributes([attrs[i] for i in kept] + row)
+                out.append(nf)
+            sink.addFeatures(out, QgsFeatureSink.Flag.FastInsert)
+
+        for f in source.getFeatures(QgsFeatureRequest()):
+            if feedback.isCanceled():
+                break
+            chunk.append(f)
+            if len(chunk) >= CHUNK:
+                flush()
+                done += len(chunk)
+                chunk = []
+                if total:
+                    feedback.setProgress(100.0 * done / total)
+        if chunk and not feedback.isCanceled():
+            flush()
+            done += len(chunk)
+        feedback.setProgress(100.0)
+        feedback.pushInfo(self.tr("{n} entité(s) traitée(s)").format(n=done))
+        return {self.OUTPUT: dest_id}
+
+
+class BatchAddressesAlgorithm(CqAlgorithm):
+    """A table with addresses → points (WGS84) with the geocoding quality and the ``cq_`` fields."""
+
+    NAME = "batch_addresses"
+    TITLE = "Éligibilité d'une table d'adresses"
+    HELP = (
+        "Géocode la colonne d'adresse (géocodeur de cq-geo : hors ligne sur la BAN installée, ou en ligne), "
+        "puis ajoute la qualité du géocodage (cq_geocode_*) et les champs cq_ de la géographie. Les adresses "
+        "non trouvées sont gardées, sans géométrie."
+    )
+    INPUT, ADDRESS, POSTCODE, CITY, MODE, OUTPUT = "INPUT", "ADDRESS", "POSTCODE", "CITY", "MODE", "OUTPUT"
+    MODES = ("offline", "online")
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.INPUT, self.tr("Table d'adresses"), [QgsProcessing.SourceType.TypeVector]))
+        self.addParameter(QgsProcessingParameterField(
+            self.ADDRESS, self.tr("Champ adresse"), parentLayerParameterName=self.INPUT))
+        self.addParameter(QgsProcessingParameterField(
+            self.POSTCODE, self.tr("Champ code postal"), parentLayerParameterName=self.INPUT, optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.CITY, self.tr("Champ commune"), parentLayerParameterName=self.INPUT, optional=True))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.MODE, self.tr("Géocodeur"), [self.tr("hors ligne (BAN installée)"), self.tr("en ligne")],
+            defaultValue=0))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT, self.tr("Adresses avec leur géographie"), QgsProcessing.SourceType.TypeVectorPoint))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        _need_pandas()
+        from cq_geo.errors import CqGeoError
+        from cq_geo.geocode import AddressQuery, get_geocoder
+
+        source = self.parameterAsSource(parameters, self.INPUT, context)
+        if source is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
+        address = self.parameterAsString(parameters, self.ADDRESS, context)
+        postcode = self.parameterAsString(parameters, self.POSTCODE, context)
+        city = self.parameterAsString(parameters, self.CITY, context)
+        mode = self.MODES[self.parameterAsEnum(parameters, self.MODE, context)]
+        territory = _territory()
+        try:
+            geocoder = get_geocoder(mode, store=None)
+        except CqGeoError as exc:
+            raise QgsProcessingException(str(exc)) from exc
+        extra = QgsFields()
+        for name, kind in (("cq_geocode_quality", compat.STRING), ("cq_geocode_label", compat.STRING),
+                           ("cq_geocode_score", compat.DOUBLE), ("cq_geocode_reason", compat.STRING)):
+            extra.append(compat.field(name, kind))
+        for f in adapter.lookup_fields():
+            extra.append(f)
+        fields, kept = output_fields(source.fields(), extra)
+        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.Point,
+                                             QgsCoordinateReferenceSystem(adapter.WGS84))
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        feats = list(source.getFeatures())
+        total = len(feats) or 1
+        columns = adapter.lookup_fields().names()
+        for start in range(0, len(feats), 200):
+            if feedback.isCanceled():
+                break
+            part = feats[start:start + 200]
+            queries = [AddressQuery(text=str(f[address] or ""), postcode=str(f[postcode] or "") if postcode else "",
+                                    city=str(f[city] or "") if city else "") for f in part]
+            try:
+                results = geocoder.geocode_many(queries)
+            except CqGeoError as exc:
+                raise QgsProcessingException(str(exc)) from exc
+            lons = [r.best.lon if r.best and r.quality != "not_found" else math.nan for r in results]
+            lats = [r.best.lat if r.best and r.quality != "not_found" else math.nan for r in results]
+            rows = adapter.dataframe_rows(territory.lookup_many(lon=lons, lat=lats), columns)
+            out = []
+            for f, r, lon, lat, row in zip(part, results, lons, lats, rows):
+                nf = QgsFeature(fields)
+                if not math.isnan(lon):
+                    nf.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(lon, lat)))
+                attrs = f.attributes()
+                best = r.best
+                nf.setAttributes([attrs[i] for i in kept] + [
+                    r.quality, best.label if best else "", float(best.score) if best else None, r.reason,
+                ] + row)
+                out.append(nf)
+            sink.addFeatures(out, QgsFeatureSink.Flag.FastInsert)
+            feedback.setProgress(100.0 * min(start + 200, len(feats)) / total)
+        return {self.OUTPUT: dest_id}
+
+
+class _StyleLayer(QgsProcessingLayerPostProcessorInterface):
+    """Styles a loaded territory layer (kept alive by :data:`_POST_PROCESSORS`)."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.name = name
+
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802
+        from cq_geo.model import load_definition
+
+        from .layers import style
+
+        if isinstance(layer, QgsVectorLayer):
+            style(layer, self.name, load_definition())
+
+
+_POST_PROCESSORS: list = []
+
+
+class LoadLayersAlgorithm(CqAlgorithm):
+    """The territory's layers (communes, QPV, poches, anciens QVA) in a GeoPackage, loaded styled."""
+
+    NAME = "load_layers"
+    TITLE = "Charger les couches du territoire"
+    HELP = (
+        "Écrit les couches du territoire (communes et équipes, QPV 2024, poches de pauvreté, anciens quartiers "
+        "de veille active) dans un GeoPackage en Lambert-93, depuis le magasin de données s'il existe ou les "
+        "données embarquées, et les charge stylées dans le projet."
+    )
+    OUTPUT, LAYERS = "OUTPUT", "LAYERS"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT, self.tr("GeoPackage"), self.tr("GeoPackage (*.gpkg)")))
+        self.addOutput(QgsProcessingOutputNumber(self.LAYERS, self.tr("Nombre de couches écrites")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        from .layers import layer_titles
+
+        path = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
+        if not path.lower().endswith(".gpkg"):
+            path += ".gpkg"
+        territory = _territory()
+        titles = layer_titles()
+        written = 0
+        features = adapter.territory_features(territory)
+        for i, (name, (fields, feats)) in enumerate(features.items()):
+            if feedback.isCanceled():
+                break
+            layer = QgsVectorLayer(f"MultiPolygon?crs={adapter.LAMBERT93}", name, "memory")
+            layer.dataProvider().addAttributes(fields.toList())
+            layer.updateFields()
+            layer.dataProvider().addFeatures(feats)
+            options = QgsVectorFileWriter.SaveVectorOptions()
+            options.driverName = "GPKG"
+            options.layerName = name
+            options.actionOnExistingFile = (
+                QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteFile if written == 0
+                else QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteLayer
+            )
+            err = QgsVectorFileWriter.writeAsVectorFormatV3(layer, path, context.transformContext(), options)
+            if err[0] != QgsVectorFileWriter.WriterError.NoError:
+                raise QgsProcessingException(self.tr("écriture de {name} impossible : {msg}").format(
+                    name=name, msg=err[1]))
+            written += 1
+            details = QgsProcessingContext.LayerDetails(titles[name], QgsProject.instance(), name)
+            post = _StyleLayer(name)
+            _POST_PROCESSORS.append(post)
+            details.setPostProcessor(post)
+            context.addLayerToLoadOnCompletion(f"{path}|layername={name}", details)
+            feedback.setProgress(100.0 * (i + 1) / len(features))
+        return {self.OUTPUT: path, self.LAYERS: written}
+
+
+class CheckAlgorithm(CqAlgorithm):
+    """The territory's consistency report (what ``cq-geo check`` prints)."""
+
+    NAME = "check_territory"
+    TITLE = "Contrôler le territoire"
+    HELP = (
+        "Vérifie la cohérence du territoire : zones sans périmètre, communes sans équipe, nombre de QPV, état de "
+        "chaque couche (officielle, provisoire, absente) et questions ouvertes du contrat."
+    )
+    OUTPUT, REPORT, OK = "OUTPUT", "REPORT", "OK"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT, self.tr("Rapport (texte)"), self.tr("Texte (*.txt)"), optional=True,
+            createByDefault=False))
+        self.addOutput(QgsProcessingOutputString(self.REPORT, self.tr("Rapport")))
+        self.addOutput(QgsProcessingOutputBoolean(self.OK, self.tr("Territoire cohérent")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        from cq_geo.report import check_text
+
+        report = _territory().check()
+        text = check_text(report)
+        for line in text.splitlines():
+            feedback.pushInfo(line)
+        out = {self.REPORT: text, self.OK: bool(report["ok"])}
+        path = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
+        if path:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+            out[self.OUTPUT] = path
+        return out
+
+
+class ExportMapAlgorithm(CqAlgorithm):
+    """The council map (HTML page that works offline)."""
+
+    NAME = "export_map"
+    TITLE = "Exporter la carte pour le conseil"
+    HELP = "Écrit la carte HTML du Contrat Quartiers 2030 (fonctionne hors ligne), comme « cq-geo map »."
+    OUTPUT = "OUTPUT"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT, self.tr("Carte HTML"), self.tr("Page HTML (*.html)")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        from cq_geo.errors import CqGeoError
+        from cq_geo.webmap import export_map
+
+        path = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
+        feedback.setProgress(10)
+        try:
+            export_map(path, territory=_territory())
+        except CqGeoError as exc:
+            raise QgsProcessingException(str(exc)) from exc
+        feedback.setProgress(100)
+        return {self.OUTPUT: path}
+
+
+class ImportDataAlgorithm(CqAlgorithm):
+    """An official (or locally drawn) perimeter file into the data store."""
+
+    NAME = "import_official"
+    TITLE = "Importer des données officielles"
+    HELP = (
+        "Installe un fichier de périmètres dans le magasin de données de cq-geo (GeoPackage) : QPV 2024 de l'ANCT, "
+        "contours des communes de l'IGN, ou périmètres dessinés par la CAPH (poches, anciens QVA, importés "
+        "« provisoires »). Le fichier est contrôlé avant l'installation ; en cas de problème le magasin n'est "
+        "pas modifié. Sans magasin indiqué, celui de l'utilisateur est utilisé (créé au besoin)."
+    )
+    INPUT, KIND, STORE, REPORT, COUNT, STORE_PATH = "INPUT", "KIND", "STORE", "REPORT", "COUNT", "STORE_PATH"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        from .data_actions import IMPORT_KINDS
+
+        self.addParameter(QgsProcessingParameterFile(self.INPUT, self.tr("Fichier de périmètres")))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.KIND, self.tr("Type"), [self.tr(k[2]) for k in IMPORT_KINDS], defaultValue=0))
+        self.addParameter(QgsProcessingParameterFile(
+            self.STORE, self.tr("Magasin de données (GeoPackage ; vide : celui de l'utilisateur)"),
+            extension="gpkg", optional=True))
+        self.addOutput(QgsProcessingOutputString(self.REPORT, self.tr("Compte rendu")))
+        self.addOutput(QgsProcessingOutputNumber(self.COUNT, self.tr("Entités installées")))
+        self.addOutput(QgsProcessingOutputString(self.STORE_PATH, self.tr("Magasin de données")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        from cq_geo.errors import CqGeoError
+
+        from .data_actions import IMPORT_KINDS, store_api
+
+        path = self.parameterAsFile(parameters, self.INPUT, context)
+        method, kind, label = IMPORT_KINDS[self.parameterAsEnum(parameters, self.KIND, context)]
+        store_path = self.parameterAsFile(parameters, self.STORE, context) or None
+        feedback.pushInfo(self.tr("Import : {label}").format(label=self.tr(label)))
+        feedback.setProgress(5)
+        try:
+            store = store_api()
+            target = store.open_store(store_path)
+            if method == "official":
+                report = store.import_official(target, kind, path)
+            else:
+                report = store.import_local(target, path, kind)
+        except CqGeoError as exc:
+            raise QgsProcessingException(str(exc)) from exc
+        count = int(getattr(report, "feature_count", 0) or 0)
+        text = self.tr("{kind} : {n} entité(s) installée(s) dans {store}").format(
+            kind=kind, n=count, store=target.path)
+        if not getattr(report, "changed", True):
+            text = self.tr("{kind} : fichier déjà installé, rien à faire").format(kind=kind)
+        for note in getattr(report, "notes", []) or []:
+            feedback.pushInfo(str(note))
+        feedback.pushInfo(text)
+        feedback.setProgress(100)
+        return {self.REPORT: text, self.COUNT: count, self.STORE_PATH: str(target.path)}
+
+
+def available_algorithms(caps=None) -> list[type]:
+    """Algorithm classes whose dependencies are present (optional ones register only then)."""
+    from .service import capabilities
+
+    caps = caps or capabilities()
+    algs = [BatchPointsAlgorithm, LoadLayersAlgorithm, CheckAlgorithm]
+    if caps["geocoder"].available:
+        algs.append(BatchAddressesAlgorithm)
+    if caps["webmap"].available:
+        algs.append(ExportMapAlgorithm)
+    try:
+        from .data_actions import store_api
+
+        store_api()
+        algs.append(ImportDataAlgorithm)
+    except Exception:  # noqa: BLE001 - no store in this version: the algorithm is not offered
+        pass
+    return algs

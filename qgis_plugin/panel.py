@@ -1,0 +1,435 @@
+"""The dock panel « Contrat Quartiers 2030 »: search, click, answer, layer status."""
+
+from __future__ import annotations
+
+import html
+
+from qgis.core import Qgis, QgsGeometry, QgsPointXY, QgsRectangle
+from qgis.gui import QgsRubberBand, QgsVertexMarker
+from qgis.PyQt.QtCore import Qt, pyqtSignal
+from qgis.PyQt.QtGui import QColor
+from qgis.PyQt.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from . import adapter, compat, search
+from .i18n import tr
+from .log import bar, guarded
+
+STATUS_COLOURS = {
+    "inside": "#1a9641", "boundary": "#e66101", "near": "#b8860b", "outside": "#777777", "unknown": "#7b3294",
+}
+LAYER_COLOURS = {
+    "official": "#1a9641", "validated": "#1a9641", "provisional": "#e66101", "simplified": "#b8860b",
+    "approximate": "#b8860b", "missing": "#c0392b",
+}
+TEAM_BADGE = {"nord": "#3a7dc9", "sud": "#e0892b"}
+
+
+def _esc(value) -> str:
+    return html.escape(str(value if value is not None else ""))
+
+
+def status_words() -> dict[str, str]:
+    return {
+        "inside": tr("dedans"), "boundary": tr("sur la limite"), "near": tr("tout près (dehors)"),
+        "outside": tr("dehors"), "unknown": tr("inconnu (périmètre non installé)"),
+    }
+
+
+def layer_status_words() -> dict[str, str]:
+    return {
+        "official": tr("officielle"), "validated": tr("validée"), "provisional": tr("provisoire"),
+        "simplified": tr("simplifiée"), "approximate": tr("approximative"), "missing": tr("absente"),
+    }
+
+
+def tier_words() -> dict[str, str]:
+    return {"qpv": tr("QPV 2024"), "poche": tr("Poche de pauvreté"), "qva": tr("Ancien QVA")}
+
+
+def layer_words() -> dict[str, str]:
+    return {"communes": tr("communes"), "qpv": tr("QPV"), "poche": tr("poches"), "qva": tr("anciens QVA")}
+
+
+def metres(value) -> str:
+    if value is None:
+        return ""
+    return f"{value:,.0f} m".replace(",", "\u202f") if value >= 10 else f"{value:.1f} m".replace(".", ",")
+
+
+def answer_html(result: dict) -> str:
+    """The answer (``LookupResult.to_dict()``) as HTML for the panel."""
+    sw, tw, lw, lsw = status_words(), tier_words(), layer_words(), layer_status_words()
+    out = []
+    c = result.get("commune")
+    team = result.get("team")
+    if c:
+        extra = "" if c["status"] == "inside" else f" <small>({_esc(sw.get(c['status'], c['status']))})</small>"
+        out.append(f"<h3 style='margin:0'>{_esc(c['name'])} <small>({_esc(c['insee'])})</small>{extra}</h3>")
+    else:
+        out.append(f"<h3 style='margin:0'>{_esc(tr('Hors du territoire'))}</h3>"
+                   f"<p>{_esc(result['territory']['name'])}</p>")
+    if team:
+        colour = TEAM_BADGE.get(team["id"], "#555555")
+        out.append(f"<p><span style='background:{colour};color:white;font-weight:bold'>&nbsp;{_esc(team['name'])}&nbsp;</span></p>")
+    elif c:
+        out.append(f"<p><i>{_esc(tr('Aucune équipe désignée par le contrat pour cette commune'))}</i></p>")
+
+    primary = result.get("primary")
+    if primary:
+        zone = next((z for z in result["zones"] if z["code"] == primary["code"]), None)
+        name = zone["name"] if zone else primary["code"]
+        out.append(f"<p><b>{_esc(tr('Géographie principale'))} :</b> {_esc(tw[primary['tier']])} — "
+                   f"{_esc(name)} <small>({_esc(primary['code'])})</small></p>")
+    else:
+        out.append(f"<p><b>{_esc(tr('Géographie principale'))} :</b> {_esc(tr('aucune'))}</p>")
+
+    if result["zones"]:
+        rows = [f"<tr><th align='left'>{_esc(tr('Niveau'))}</th><th align='left'>{_esc(tr('Zone'))}</th>"
+                f"<th align='left'>{_esc(tr('Statut'))}</th><th align='right'>{_esc(tr('Distance'))}</th></tr>"]
+        for z in result["zones"]:
+            colour = STATUS_COLOURS.get(z["status"], "#000000")
+            geom = "" if z["geometry_status"] in ("official", "validated") else \
+                f" <small>[{_esc(lsw.get(z['geometry_status'], z['geometry_status']))}]</small>"
+            rows.append(
+                f"<tr><td>{_esc(tw[z['tier']])}</td><td>{_esc(z['name'])} <small>{_esc(z['code'])}</small>{geom}</td>"
+                f"<td style='color:{colour}'><b>{_esc(sw.get(z['status'], z['status']))}</b></td>"
+                f"<td align='right'>{_esc(metres(z['distance_m']))}</td></tr>"
+            )
+        out.append("<table cellspacing='0' cellpadding='2' width='100%'>" + "".join(rows) + "</table>")
+    else:
+        out.append(f"<p>{_esc(tr('Aucune zone du contrat à proximité.'))}</p>")
+
+    if team and team.get("leads"):
+        out.append(f"<p><b>{_esc(tr('Chefs de projet de l’équipe'))} :</b></p><ul style='margin-top:0'>")
+        for lead in team["leads"]:
+            out.append(f"<li>{_esc(lead['title'])} — {_esc(lead['orientation_detail'])}"
+                       f"{' / ' + _esc(lead['axis_detail']) if lead['axis_detail'] else ''}</li>")
+        out.append("</ul>")
+    for lead in result.get("qpv_leads", []):
+        out.append(f"<p><b>{_esc(tr('Pour les QPV'))} :</b> {_esc(lead['title'])} ({_esc(lead['axis_detail'])})</p>")
+
+    if result["warnings"]:
+        out.append(f"<p style='color:#b35806'><b>{_esc(tr('À vérifier'))} :</b></p><ul style='margin-top:0;color:#b35806'>")
+        out.extend(f"<li>{_esc(w)}</li>" for w in result["warnings"])
+        out.append("</ul>")
+
+    src = []
+    for name, info in result["layers"].items():
+        colour = LAYER_COLOURS.get(info["status"], "#000")
+        vintage = f" {info['vintage']}" if info.get("vintage") else ""
+        src.append(f"{_esc(lw.get(name, name))} : <span style='color:{colour}'>"
+                   f"{_esc(lsw.get(info['status'], info['status']))}</span>{_esc(vintage)}")
+    p = result["point"]
+    out.append(f"<p style='color:#555'><small>{_esc(tr('Sources'))} : {' · '.join(src)}<br>"
+               f"lon {p['lon']:.6f}, lat {p['lat']:.6f} — Lambert-93 x {p['x']:.1f}, y {p['y']:.1f}</small></p>")
+    return "\n".join(out)
+
+
+class CqGeoDock(QDockWidget):
+    """The panel. ``answered`` is emitted with the answer's dict after every lookup."""
+
+    answered = pyqtSignal(dict)
+    OBJECT_NAME = "CqGeoDock"
+
+    def __init__(self, iface, service, parent=None):
+        super().__init__(tr("Contrat Quartiers 2030"), parent)
+        self.setObjectName(self.OBJECT_NAME)
+        self.iface = iface
+        self.service = service
+        self.canvas = iface.mapCanvas() if iface is not None else None
+        self.result = None  # the last LookupResult
+        self.map_tool = None  # set by the plugin
+        self.actions_handler = None  # set by the plugin: download/import/check/load layers
+        self._places = None
+        self._rubber = None
+        self._marker = None
+
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+
+        row = QHBoxLayout()
+        self.search_edit = QLineEdit(body)
+        self.search_edit.setPlaceholderText(tr("Adresse, commune, QPV ou coordonnées…"))
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.returnPressed.connect(self.run_search)
+        self.search_button = QPushButton(tr("Chercher"), body)
+        self.search_button.clicked.connect(self.run_search)
+        row.addWidget(self.search_edit, 1)
+        row.addWidget(self.search_button)
+        layout.addLayout(row)
+
+        self.choices = QListWidget(body)
+        self.choices.setVisible(False)
+        self.choices.setMaximumHeight(120)
+        self.choices.itemActivated.connect(self._choose)
+        self.choices.itemClicked.connect(self._choose)
+        layout.addWidget(self.choices)
+
+        row = QHBoxLayout()
+        self.click_button = QPushButton(tr("Cliquer sur la carte"), body)
+        self.click_button.setCheckable(True)
+        self.click_button.setToolTip(tr("Cliquez un point de la carte pour savoir quelle géographie le couvre"))
+        self.click_button.toggled.connect(self._toggle_tool)
+        row.addWidget(self.click_button)
+        self.copy_button = QPushButton(tr("Copier"), body)
+        self.copy_button.setToolTip(tr("Copier la réponse en texte"))
+        self.copy_button.clicked.connect(self.copy_text)
+        self.zoom_button = QPushButton(tr("Zoomer sur la zone"), body)
+        self.zoom_button.clicked.connect(self.zoom_to_zone)
+        for b in (self.copy_button, self.zoom_button):
+            b.setEnabled(False)
+            row.addWidget(b)
+        layout.addLayout(row)
+
+        self.answer = QTextBrowser(body)
+        self.answer.setOpenExternalLinks(False)
+        self.answer.setHtml(f"<p style='color:#555'>{_esc(tr('Cherchez une adresse ou cliquez sur la carte.'))}</p>")
+        layout.addWidget(self.answer, 1)
+
+        self.status_label = QLabel(body)
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.status_label)
+
+        row = QHBoxLayout()
+        self.data_button = QToolButton(body)
+        self.data_button.setText(tr("Données officielles"))
+        self.data_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.data_button)
+        self.download_action = menu.addAction(tr("Télécharger les périmètres officiels (QPV)"))
+        self.import_action = menu.addAction(tr("Importer un fichier de périmètres…"))
+        self.data_button.setMenu(menu)
+        self.check_button = QPushButton(tr("Contrôler"), body)
+        self.check_button.setToolTip(tr("Contrôler la cohérence du territoire"))
+        self.layers_button = QPushButton(tr("Couches"), body)
+        self.layers_button.setToolTip(tr("Charger les couches du territoire, stylées, dans le projet"))
+        self.refresh_button = QPushButton(tr("Actualiser"), body)
+        self.refresh_button.setToolTip(tr("Relire le magasin de données (après un import ou une modification)"))
+        for w in (self.data_button, self.check_button, self.layers_button, self.refresh_button):
+            row.addWidget(w)
+        layout.addLayout(row)
+        self.setWidget(body)
+
+        self.download_action.triggered.connect(lambda: self._act("download"))
+        self.import_action.triggered.connect(lambda: self._act("import"))
+        self.check_button.clicked.connect(lambda: self._act("check"))
+        self.layers_button.clicked.connect(lambda: self._act("layers"))
+        self.refresh_button.clicked.connect(self.refresh)
+
+    # -- status ---------------------------------------------------------------------
+    @guarded("Contrat Quartiers 2030")
+    def update_status(self) -> None:
+        """The status line: each layer official, provisional or missing."""
+        territory = self.service.territory
+        lw, lsw = layer_words(), layer_status_words()
+        parts = []
+        for name, info in territory.layers.items():
+            colour = LAYER_COLOURS.get(info.status, "#000")
+            parts.append(f"{_esc(lw.get(name, name))} <b style='color:{colour}'>{_esc(lsw.get(info.status, info.status))}</b>")
+        path = self.service.store_path()
+        origin = tr("magasin") + f" {_esc(path.name)}" if path else tr("données embarquées")
+        self.status_label.setText(f"<small>{_esc(tr('Couches'))} ({origin}) : " + " · ".join(parts) + "</small>")
+        self._places = None
+
+    @guarded("Actualisation")
+    def refresh(self, *_args) -> None:
+        """Read the store again and answer again for the current point."""
+        self.service.reload()
+        self.update_status()
+        if self.result is not None:
+            self.show_l93(self.result.point["x"], self.result.point["y"])
+        bar(tr("Territoire relu."), Qgis.MessageLevel.Success, 3)
+
+    def _act(self, what: str) -> None:
+        if self.actions_handler is not None:
+            self.actions_handler(what)
+
+    # -- map tool ---------------------------------------------------------------------
+    def _toggle_tool(self, checked: bool) -> None:
+        if self.canvas is None or self.map_tool is None:
+            return
+        if checked:
+            self.canvas.setMapTool(self.map_tool)
+        elif self.canvas.mapTool() is self.map_tool:
+            self.canvas.unsetMapTool(self.map_tool)
+
+    def tool_deactivated(self) -> None:
+        self.click_button.blockSignals(True)
+        self.click_button.setChecked(False)
+        self.click_button.blockSignals(False)
+
+    # -- answers ------------------------------------------------------------------------
+    @guarded("Clic sur la carte")
+    def show_canvas_point(self, point: QgsPointXY, *_args) -> None:
+        """Answer for *point* in the canvas CRS (the map tool's click)."""
+        crs = self.canvas.mapSettings().destinationCrs()
+        x, y = adapter.to_l93(point, crs)
+        self.show_l93(x, y)
+
+    def show_l93(self, x: float, y: float, label: str = "") -> dict:
+        result = self.service.territory.lookup(x=x, y=y)
+        return self._show(result, label)
+
+    def show_lonlat(self, lon: float, lat: float, label: str = "") -> dict:
+        result = self.service.territory.lookup(lon=lon, lat=lat)
+        return self._show(result, label)
+
+    def _show(self, result, label: str = "") -> dict:
+        self.result = result
+        data = result.to_dict()
+        head = f"<p style='color:#555;margin:0'><small>{_esc(label)}</small></p>" if label else ""
+        self.answer.setHtml(head + answer_html(data))
+        self.copy_button.setEnabled(True)
+        self.zoom_button.setEnabled(True)
+        self._mark(result.point["x"], result.point["y"])
+        self.highlight()
+        self.answered.emit(data)
+        return data
+
+    def answer_text(self) -> str:
+        return self.result.to_text() if self.result is not None else ""
+
+    @guarded("Copie")
+    def copy_text(self, *_args) -> None:
+        QApplication.clipboard().setText(self.answer_text())
+        bar(tr("Réponse copiée dans le presse-papiers."), Qgis.MessageLevel.Info, 3)
+
+    # -- highlight and zoom --------------------------------------------------------------
+    def _zone_geometry(self):
+        """Lambert-93 shapely geometry of the primary zone, else of the commune (None if neither)."""
+        t = self.service.territory
+        r = self.result
+        if r is None:
+            return None
+        if r.primary:
+            data = t.tiers[r.primary["tier"]]
+            for zone, geom in zip(data.zones, data.index.geoms if data.index is not None else []):
+                if zone.code == r.primary["code"]:
+                    return geom
+        if r.commune:
+            return t.communes.geoms[t.commune_codes.index(r.commune["insee"])]
+        return None
+
+    def _mark(self, x: float, y: float) -> None:
+        if self.canvas is None:
+            return
+        if self._marker is None:
+            self._marker = QgsVertexMarker(self.canvas)
+            self._marker.setIconType(QgsVertexMarker.IconType.ICON_CROSS)
+            self._marker.setColor(QColor("#000000"))
+            self._marker.setIconSize(14)
+            self._marker.setPenWidth(3)
+        self._marker.setCenter(adapter.from_l93(x, y, self.canvas.mapSettings().destinationCrs()))
+
+    def highlight(self) -> QgsGeometry | None:
+        """Outline the primary zone (or the commune) on the map; returns its geometry (canvas CRS)."""
+        if self.canvas is None:
+            return None
+        geom = self._zone_geometry()
+        if geom is None:
+            self.clear_highlight(marker=False)
+            return None
+        g = adapter.geometry_in(geom, self.canvas.mapSettings().destinationCrs())
+        if self._rubber is None:
+            self._rubber = QgsRubberBand(self.canvas, compat.polygon_geometry_type())
+            self._rubber.setStrokeColor(QColor(255, 230, 0, 230))
+            self._rubber.setFillColor(QColor(255, 230, 0, 50))
+            self._rubber.setWidth(3)
+        self._rubber.setToGeometry(g, None)
+        return g
+
+    @guarded("Zoom")
+    def zoom_to_zone(self, *_args) -> None:
+        g = self.highlight()
+        if g is None:
+            return
+        box = QgsRectangle(g.boundingBox())
+        box.scale(1.15)
+        self.canvas.setExtent(box)
+        self.canvas.refresh()
+
+    def clear_highlight(self, marker: bool = True) -> None:
+        if self.canvas is None:
+            return
+        if self._rubber is not None:
+            self.canvas.scene().removeItem(self._rubber)
+            self._rubber = None
+        if marker and self._marker is not None:
+            self.canvas.scene().removeItem(self._marker)
+            self._marker = None
+
+    # -- search ---------------------------------------------------------------------------
+    def places(self) -> search.PlaceIndex:
+        if self._places is None:
+            self._places = search.PlaceIndex.from_territory(self.service.territory)
+        return self._places
+
+    def find(self, text: str) -> list[dict]:
+        """Places for *text*: coordinates, communes/zones, else addresses (geocoder)."""
+        point = search.coordinate_result(text)
+        if point is not None:
+            return [point]
+        found = self.places().search(text)
+        if any(f["score"] >= 0.9 for f in found) or not self.service.has_geocoder():
+            if not found and not self.service.has_geocoder():
+                bar(tr("Géocodage d'adresses indisponible dans cette version de cq-geo : "
+                       "tapez une commune, un code QPV ou des coordonnées."), Qgis.MessageLevel.Warning)
+            return found
+        return found + search.address_results(self.service.geocoder("offline"), text)
+
+    @guarded("Recherche")
+    def run_search(self, *_args) -> None:
+        text = self.search_edit.text().strip()
+        self.choices.clear()
+        self.choices.setVisible(False)
+        if not text:
+            return
+        found = self.find(text)
+        if not found:
+            self.answer.setHtml(f"<p>{_esc(tr('Rien trouvé pour'))} « {_esc(text)} ».</p>")
+            return
+        if len(found) == 1 or found[0]["score"] >= 1.0 and found[0].get("quality", "precise") == "precise":
+            self.show_place(found[0])
+            if len(found) == 1:
+                return
+        for place in found:
+            item = QListWidgetItem(f"{place['label']} — {place['description']}")
+            item.setData(Qt.ItemDataRole.UserRole, place)
+            self.choices.addItem(item)
+        self.choices.setVisible(True)
+
+    def _choose(self, item) -> None:
+        self.show_place(item.data(Qt.ItemDataRole.UserRole))
+
+    @guarded("Recherche")
+    def show_place(self, place: dict) -> dict:
+        """Answer for a search/locator result (a JSON dict with lon/lat) and zoom there."""
+        data = self.show_lonlat(place["lon"], place["lat"], f"{place['label']} — {place['description']}")
+        if self.canvas is not None:
+            if place.get("kind") in ("commune", "zone"):
+                self.zoom_to_zone()
+            else:
+                centre = adapter.from_l93(data["point"]["x"], data["point"]["y"],
+                                          self.canvas.mapSettings().destinationCrs())
+                self.canvas.setCenter(centre)
+                self.canvas.refresh()
+        return data
+
+    def closeEvent(self, event):  # noqa: N802
+        self.clear_highlight()
+        super().closeEvent(event)

