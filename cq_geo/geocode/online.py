@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import email.utils
+import http.client
 import io
 import json
 import os
@@ -192,7 +193,8 @@ class OnlineGeocoder:
                     last_error = f"HTTP {status}{detail}"
                 else:
                     raise OnlineGeocoderError(_http_message(status, detail, self.base_url)) from None
-            except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as exc:
+            except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError,
+                    http.client.HTTPException) as exc:
                 reason = getattr(exc, "reason", exc)
                 if isinstance(reason, (socket.timeout, TimeoutError)) or "timed out" in str(reason):
                     last_error = f"délai dépassé ({timeout or self.timeout:g} s)"
@@ -242,6 +244,8 @@ class OnlineGeocoder:
             return GeocodeResult(q.text, "not_found", [], "adresse vide ou trop courte", self.source)
         data = self.search(text, limit=max(limit, 2), postcode=q.postcode, citycode=q.citycode)
         cands = [c for c in (_candidate(f) for f in data["features"]) if c is not None]
+        for c in cands:
+            _check_number(q.text, c)
         result = assess(q.text, cands, self.thresholds, self.source)
         result.candidates = result.candidates[:limit]
         return result
@@ -337,7 +341,33 @@ class OnlineGeocoder:
             street=row.get("result_street", "") or "", housenumber=row.get("result_housenumber", "") or "",
             oldcitycode=row.get("result_oldcitycode", "") or "", oldcity=row.get("result_oldcity", "") or "",
         )
+        _check_number(q.text, cand)
         return assess(q.text, [cand], self.thresholds, self.source, score_next=_float(row.get("result_score_next")))
+
+
+def _check_number(text: str, cand: Candidate) -> None:
+    """Flag a candidate whose house number is not the one typed (the server gave another, or the street).
+
+    >>> c = Candidate(3.39, 50.33, "11 Rue X 59220 Denain", 0.9, "housenumber", housenumber="11")
+    >>> _check_number("13 rue x denain", c); c.approximate_number
+    True
+    >>> c = Candidate(3.39, 50.33, "12 bis Rue X", 0.9, "housenumber", housenumber="12bis")
+    >>> _check_number("12 B rue x", c); c.approximate_number
+    True
+    >>> _check_number("12 bis rue x", c); c.approximate_number
+    False
+    """
+    from .normalize import parse_address
+
+    typed = parse_address(text)
+    if not typed.housenumber:
+        cand.approximate_number = False
+        return
+    if cand.type != "housenumber":
+        cand.approximate_number = True
+        return
+    got = parse_address(f"{cand.housenumber} x")
+    cand.approximate_number = (got.housenumber, got.rep) != (typed.housenumber, typed.rep)
 
 
 def _csv_line(i: int, q: AddressQuery) -> str:
