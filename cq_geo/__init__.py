@@ -22,6 +22,7 @@ __all__ = [
     "__version__",
     "load_territory",
     "load_definition",
+    "batch",
     "CqGeoError",
     "DataError",
     "InvalidCoordinates",
@@ -42,3 +43,10 @@ def load_definition(path=None):
     from .model import load_definition as _load
 
     return _load(path)
+
+
+def batch(data, **options):
+    """Eligibility of every row of a DataFrame: ``(enriched DataFrame, summary)``; see :func:`cq_geo.batch.batch`."""
+    from .batch import batch as _batch
+
+    return _batch(data, **options)

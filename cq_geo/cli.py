@@ -111,7 +111,7 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
 
 
 #: Modules that add sub-commands (each defines a ``COMMANDS`` dict like the one above).
-COMMAND_MODULES: list[str] = ["cq_geo.cli_data", "cq_geo.cli_map", "cq_geo.cli_geocode"]
+COMMAND_MODULES: list[str] = ["cq_geo.cli_data", "cq_geo.cli_map", "cq_geo.cli_geocode", "cq_geo.cli_batch"]
 
 
 def all_commands() -> dict[str, tuple[str, Callable, Callable]]:

@@ -1,0 +1,869 @@
+"""Batch eligibility: every row of a table in, every row out, a status and a reason for each.
+
+:func:`batch` takes a pandas DataFrame whose rows are places, given by
+coordinates (WGS84 ``lon``/``lat`` or Lambert-93 ``x``/``y``) or by address
+columns (geocoded offline from the BAN, or online). It returns the same rows,
+in the same order, with their columns untouched, plus:
+
+===================== ==========================================================
+``cq_status``         ``ok``, ``to_check``, ``not_found``, ``invalid``, ``outside_territory``
+``cq_reason``         a French sentence: the answer, and what to check
+``cq_lon``/``cq_lat`` the position used (WGS84), empty when there is none
+``cq_geocode_*``      score, type and quality of the geocoder's answer (address rows)
+lookup columns        :data:`cq_geo.territory.LOOKUP_COLUMNS` (commune, team, QPV…)
+===================== ==========================================================
+
+and a :class:`~cq_geo.batch_summary.BatchSummary` (counts by status, QPV, tier,
+team and commune; the rows to check). Files (CSV, XLSX in; CSV, XLSX,
+GeoPackage out) are handled by :func:`batch_file` and ``cq-geo batch``.
+
+The rules of ``cq_status`` (docs/traitement-par-lot.md):
+
+``invalid``            blank or malformed row, missing or non-numeric coordinates,
+                       Lambert-93 numbers in lon/lat columns (or degrees in x/y),
+                       swapped lat/lon, point outside metropolitan France, empty address
+``not_found``          the geocoder found nothing usable
+``outside_territory``  a valid position outside the CAPH
+``to_check``           an approximate or ambiguous geocode, a point on the limit of
+                       (or near, or in an unknown perimeter for) the geography that
+                       decides the answer, near a commune limit or the territory's edge
+``ok``                 everything else: the answer can be used as it is
+
+Rows are classified together: statuses and reasons are computed once per
+distinct combination of answers (a few hundred in a file of a million rows)
+and spread back as pandas categoricals.
+
+Examples
+--------
+>>> import pandas as pd
+>>> rows = pd.DataFrame({"nom": ["Mairie", "Paris", "vide"],
+...                      "lon": ["3,3957", "2.35", ""], "lat": ["50,3290", "48.85", ""]})
+>>> out, summary = batch(rows, lon_col="lon", lat_col="lat")
+>>> list(out["cq_status"])
+['to_check', 'outside_territory', 'invalid']
+>>> out.loc[2, "cq_reason"]
+'coordonnées manquantes'
+>>> list(out.columns[:4])
+['nom', 'lon', 'lat', 'cq_status']
+>>> summary.total, summary.counts["invalid"]
+(3, 1)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable, NamedTuple, Sequence
+
+from .errors import CqGeoError
+
+__all__ = [
+    "batch",
+    "batch_file",
+    "BatchResult",
+    "FileResult",
+    "BatchError",
+    "STATUSES",
+    "STATUS_FR",
+    "RESULT_COLUMNS",
+    "GeocodeCache",
+    "pseudonym_ids",
+]
+
+#: Values of ``cq_status``, in the order of the summaries.
+STATUSES = ("ok", "to_check", "not_found", "invalid", "outside_territory")
+#: French labels of the statuses (summaries, docs).
+STATUS_FR = {
+    "ok": "réponse sûre",
+    "to_check": "à vérifier",
+    "not_found": "adresse introuvable",
+    "invalid": "ligne invalide",
+    "outside_territory": "hors du territoire de la CAPH",
+}
+#: Columns added before the lookup columns.
+RESULT_COLUMNS = [
+    "cq_status",
+    "cq_reason",
+    "cq_lon",
+    "cq_lat",
+    "cq_geocode_score",
+    "cq_geocode_type",
+    "cq_geocode_quality",
+]
+_QUALITY_FR = {"approximate": "géocodage approximatif", "ambiguous": "adresse ambiguë"}
+_TIER_ANSWER = {
+    "qpv": ("dans le QPV {name} ({code})", "sur la limite du QPV {name} ({code})"),
+    "poche": ("dans la poche de pauvreté {name}", "sur la limite de la poche de pauvreté {name}"),
+    "qva": ("dans l'ancien quartier de veille active {name}", "sur la limite de l'ancien quartier de veille active {name}"),
+}
+#: Geocoded rows sent to the geocoder at once (and written to the resume cache together).
+GEOCODE_CHUNK = 200
+
+
+class BatchError(CqGeoError, ValueError):
+    """A batch cannot start: missing or ambiguous columns, incompatible options."""
+
+
+class BatchResult(NamedTuple):
+    """What :func:`batch` returns: unpack it as ``data, summary = batch(...)``."""
+
+    data: Any  # pandas.DataFrame
+    summary: Any  # cq_geo.batch_summary.BatchSummary
+
+
+# -- columns ----------------------------------------------------------------------------------------
+def _column(data, name: str, option: str):
+    """The one column of *data* called *name* (a Series), or a French error."""
+    cols = list(data.columns)
+    hits = [i for i, c in enumerate(cols) if str(c) == str(name)]
+    if not hits:
+        from difflib import get_close_matches
+
+        close = get_close_matches(str(name), [str(c) for c in cols], n=1)
+        hint = f" ; vouliez-vous dire « {close[0]} » ?" if close else ""
+        shown = ", ".join(f"« {c} »" for c in cols[:30]) or "aucune"
+        raise BatchError(f"colonne « {name} » ({option}) absente du fichier{hint} (colonnes : {shown})")
+    if len(hits) > 1:
+        raise BatchError(f"colonne « {name} » ({option}) présente {len(hits)} fois : renommez l'une d'elles")
+    return data.iloc[:, hits[0]]
+
+
+def _split_names(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v) for v in value]
+
+
+# -- numbers ----------------------------------------------------------------------------------------
+def _parse_numbers(series):
+    """Numbers of a column of strings or numbers: ``(values, blank, bad)``.
+
+    Accepts French decimal commas and spaces as thousands separators. *blank*
+    marks empty cells, *bad* cells that are not numbers (both NaN in *values*).
+
+    >>> import pandas as pd
+    >>> v, blank, bad = _parse_numbers(pd.Series(["3,5", " 728 213,4 ", "", "abc", "-1e3"]))
+    >>> v.tolist()[:2], blank.tolist(), bad.tolist()
+    ([3.5, 728213.4], [False, False, True, False, False], [False, False, False, True, False])
+    """
+    import numpy as np
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+        blank = np.isnan(values)
+        return values, blank, np.zeros(len(values), dtype=bool)
+    raw = series.to_numpy(dtype=object)
+    try:  # fast path: every cell is a plain number
+        values = np.asarray(raw, dtype="float64")
+        blank = np.isnan(values)
+        return values, blank, np.zeros(len(values), dtype=bool)
+    except (TypeError, ValueError):
+        pass
+    s = pd.Series(raw, dtype=object).fillna("").astype(str)
+    try:  # decimal commas only
+        values = np.asarray(s.str.replace(",", ".", regex=False).to_numpy(dtype=object), dtype="float64")
+        blank = np.isnan(values)
+        return values, blank, np.zeros(len(values), dtype=bool)
+    except (TypeError, ValueError):
+        pass
+    cleaned = s.str.replace(r"[\s\u00a0\u202f']", "", regex=True).str.replace(",", ".", regex=False)
+    blank = (cleaned == "").to_numpy() | cleaned.str.lower().isin(["nan", "na", "null", "none"]).to_numpy()
+    values = pd.to_numeric(cleaned.where(~blank, None), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    bad = np.isnan(values) & ~blank
+    return values, blank, bad
+
+
+def _in_box(a, b, box):
+    with __import__("numpy").errstate(invalid="ignore"):
+        return (a >= box[0]) & (a <= box[2]) & (b >= box[1]) & (b <= box[3])
+
+
+# -- geocoding cache (resume) -------------------------------------------------------------------------
+class GeocodeCache:
+    """Geocoded addresses kept on disk as they come, so that an interrupted run resumes.
+
+    One JSON line per address: a hash of the query (the address itself is not
+    stored), the quality, the position, score, type and the geocoder's reason.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "cache.jsonl"
+    >>> c = GeocodeCache(path, "test", resume=False)
+    >>> c.put("k1", {"q": "precise", "lon": 3.4, "lat": 50.3, "s": 0.9, "t": "housenumber", "r": ""})
+    >>> c.close()
+    >>> GeocodeCache(path, "test", resume=True).get("k1")["q"]
+    'precise'
+    """
+
+    def __init__(self, path, geocoder_name: str, resume: bool):
+        self.path = Path(path)
+        self.geocoder_name = geocoder_name
+        self.entries: dict[str, dict] = {}
+        self.resumed = 0
+        if resume and self.path.is_file():
+            self._load()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        mode = "a" if self.entries else "w"
+        self._fh = open(self.path, mode, encoding="utf-8")
+        if mode == "w":
+            self._fh.write(json.dumps({"cq_geo_geocode_cache": 1, "geocoder": geocoder_name}) + "\n")
+            self._fh.flush()
+
+    def _load(self) -> None:
+        with open(self.path, encoding="utf-8") as fh:
+            for i, line in enumerate(fh):
+                try:
+                    entry = json.loads(line)
+                except ValueError:  # a line cut by the interruption
+                    continue
+                if i == 0:
+                    if entry.get("geocoder") != self.geocoder_name:
+                        raise BatchError(
+                            f"le fichier de reprise {self.path} vient d'un autre géocodeur "
+                            f"({entry.get('geocoder')!r}) : relancez sans --resume"
+                        )
+                    continue
+                if "k" in entry:
+                    self.entries[entry["k"]] = entry
+        self.resumed = len(self.entries)
+
+    def get(self, key: str) -> dict | None:
+        return self.entries.get(key)
+
+    def put(self, key: str, entry: dict) -> None:
+        entry = {"k": key, **entry}
+        self.entries[key] = entry
+        self._fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def flush(self) -> None:
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self.flush()
+            self._fh.close()
+
+    def remove(self) -> None:
+        self.close()
+        self.path.unlink(missing_ok=True)
+
+
+def _query_key(geocoder_name: str, text: str, postcode: str, city: str) -> str:
+    raw = "\x1f".join((geocoder_name, text, postcode, city)).encode("utf-8")
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def _result_entry(result) -> dict:
+    best = result.best
+    if best is None or result.quality == "not_found":
+        return {"q": "not_found", "lon": None, "lat": None, "s": None, "t": "", "r": result.reason or ""}
+    return {
+        "q": result.quality, "lon": float(best.lon), "lat": float(best.lat), "s": round(float(best.score), 4),
+        "t": best.type or "", "r": result.reason or "",
+    }
+
+
+def _geocode(geocoder, queries: list, keys: list[str], cache: GeocodeCache | None, progress) -> list[dict]:
+    """Geocode distinct queries in chunks; results (entries) aligned with *queries*."""
+    out: list[dict | None] = [None] * len(queries)
+    todo = []
+    for i, key in enumerate(keys):
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None:
+            out[i] = hit
+        else:
+            todo.append(i)
+    total = len(queries)
+    done = total - len(todo)
+    if progress is not None:
+        progress(done, total)
+    for start in range(0, len(todo), GEOCODE_CHUNK):
+        chunk = todo[start:start + GEOCODE_CHUNK]
+        results = geocoder.geocode_many([queries[i] for i in chunk])
+        if len(results) != len(chunk):
+            raise BatchError(f"le géocodeur a rendu {len(results)} réponses pour {len(chunk)} adresses")
+        for i, result in zip(chunk, results):
+            entry = _result_entry(result)
+            out[i] = entry
+            if cache is not None:
+                cache.put(keys[i], entry)
+        if cache is not None:
+            cache.flush()
+        done += len(chunk)
+        if progress is not None:
+            progress(done, total)
+    return out  # type: ignore[return-value]
+
+
+def _get_geocoder(geocoder, store):
+    if geocoder is None or isinstance(geocoder, str):
+        kind = geocoder or "offline"
+        if kind not in ("offline", "online", "none"):
+            raise BatchError(f"géocodeur inconnu : {kind!r} (offline, online ou none)")
+        if kind == "none":
+            return None
+        from .geocode import get_geocoder
+
+        return get_geocoder(kind, store=store)
+    for attr in ("geocode_many", "name"):
+        if not hasattr(geocoder, attr):
+            raise BatchError(f"geocoder doit être 'offline', 'online', 'none' ou un géocodeur (il manque {attr})")
+    return geocoder
+
+
+# -- pseudonyms ---------------------------------------------------------------------------------------
+def pseudonym_ids(identities, salt: str):
+    """Salted hash ids (16 hex digits, HMAC-SHA256) of identity strings; '' stays ''.
+
+    The same identity with the same salt always gets the same id, so files
+    pseudonymised with one salt can be matched; without the salt the id cannot
+    be traced back to the address.
+
+    >>> pseudonym_ids(["12 rue des Essais Denain", "", "12 rue des Essais Denain"], "sel")[0] == \\
+    ...     pseudonym_ids(["12 rue des essais  denain"], "sel")[0]
+    True
+    >>> pseudonym_ids(["x", ""], "sel")[1]
+    ''
+    """
+    key = salt.encode("utf-8")
+    out = []
+    for ident in identities:
+        norm = " ".join(str(ident).casefold().split())
+        out.append(hmac.new(key, norm.encode("utf-8"), hashlib.sha256).hexdigest()[:16] if norm else "")
+    return out
+
+
+# -- status and reason --------------------------------------------------------------------------------
+def _warning_names(territory) -> dict[str, str]:
+    """Territory warning text → flag name."""
+    return {text: name for name, text in territory._texts.items()}
+
+
+def _decide(row: dict, text_to_flag: dict[str, str]) -> tuple[str, str]:
+    """Status and French reason of one distinct combination of answers."""
+    if row["pre"]:
+        return "invalid", row["pre"]
+    quality = row["quality"]
+    if quality == "not_found":
+        reason = row["greason"]
+        return "not_found", "adresse introuvable" + (f" : {reason}" if reason else "")
+    flags = {text_to_flag.get(w, w) for w in row["warnings"].split("; ") if w}
+    if not row["valid"]:
+        if "swapped" in flags:
+            return "invalid", "latitude et longitude semblent inversées"
+        if "not_france" in flags:
+            return "invalid", "point hors de la France métropolitaine : vérifiez les coordonnées"
+        return "invalid", "coordonnées manquantes ou non numériques"
+    issues: list[str] = []
+    if quality in _QUALITY_FR:
+        issues.append(_QUALITY_FR[quality] + (f" ({row['greason']})" if row["greason"] else ""))
+    if "outside" in flags:
+        if "territory_edge" in flags:
+            issues.append(row["texts"]["territory_edge"])
+            return "to_check", "hors du territoire de la CAPH, tout près de sa limite — à vérifier : " + "; ".join(issues)
+        return "outside_territory", "hors du territoire de la CAPH"
+    answer = None
+    for tier in ("qpv", "poche", "qva"):
+        status = row[f"{tier}_status"]
+        name = row["qpv_name"] if tier == "qpv" else row[tier]
+        if status in ("inside", "boundary"):
+            answer = _TIER_ANSWER[tier][status == "boundary"].format(name=name, code=row["qpv_code"])
+            if status == "boundary":
+                issues.append(row["texts"]["qpv_boundary" if tier == "qpv" else f"{tier}_edge"])
+            if tier == "qpv" and "qpv_not_official" in flags:
+                issues.append(row["texts"]["qpv_not_official"])
+            break
+        if status == "near":
+            issues.append(row["texts"]["qpv_near" if tier == "qpv" else f"{tier}_edge"])
+        elif status == "unknown":
+            issues.append(row["texts"][f"{tier}_unknown"])
+    if answer is None:
+        answer = "hors QPV, poche de pauvreté et ancien quartier de veille active"
+    for flag in ("territory_edge", "commune_edge"):
+        if flag in flags:
+            issues.append(row["texts"][flag])
+    answer = f"{row['commune']} : {answer}" if row["commune"] else answer
+    if issues:
+        return "to_check", f"{answer} — à vérifier : " + "; ".join(issues)
+    return "ok", answer
+
+
+def _codes(values):
+    """Integer codes (and categories) of a categorical or any 1-d array."""
+    import pandas as pd
+
+    if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
+        cat = values if isinstance(values, pd.Categorical) else values.array
+        return cat.codes.astype("int64"), cat.categories
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes.astype("int64"), uniques
+
+
+def _combine(arrays) -> tuple[Any, Any]:
+    """Group rows by the combination of several code arrays: ``(group per row, first row per group)``."""
+    import numpy as np
+    import pandas as pd
+
+    n = len(arrays[0])
+    key = np.zeros(n, dtype="int64")
+    for codes in arrays:
+        c = np.asarray(codes, dtype="int64") + 1
+        key = key * (int(c.max(initial=0)) + 1) + c
+        key, _ = pd.factorize(key)
+        key = key.astype("int64")
+    groups = int(key.max(initial=-1)) + 1
+    first = np.full(groups, -1, dtype="int64")
+    first[key[::-1]] = np.arange(n - 1, -1, -1)
+    return key, first
+
+
+def _status_and_reason(lookup, pre, quality, greason, territory):
+    """``cq_status`` and ``cq_reason`` as categoricals, computed once per distinct combination."""
+    import numpy as np
+    import pandas as pd
+
+    parts = {
+        "pre": pre, "quality": quality, "greason": greason,
+        "valid": lookup["cq_valid"].to_numpy(), "warnings": lookup["cq_warnings"],
+        "commune": lookup["cq_commune"], "qpv_code": lookup["cq_qpv_code"], "qpv_name": lookup["cq_qpv_name"],
+        "qpv_status": lookup["cq_qpv_status"], "poche": lookup["cq_poche"], "poche_status": lookup["cq_poche_status"],
+        "qva": lookup["cq_qva"], "qva_status": lookup["cq_qva_status"],
+    }
+    coded = {name: _codes(values) for name, values in parts.items()}
+    group, first = _combine([c for c, _ in coded.values()])
+    text_to_flag = _warning_names(territory)
+    status_codes = np.zeros(len(first), dtype="int8")
+    reasons: list[str] = []
+    for g, row_i in enumerate(first):
+        row: dict[str, Any] = {"texts": territory._texts}
+        for name, (codes, cats) in coded.items():
+            c = codes[row_i]
+            value = cats[c] if c >= 0 else ""
+            row[name] = "" if value is None or (isinstance(value, float) and value != value) else value
+        row["valid"] = bool(row["valid"])
+        status, reason = _decide(row, text_to_flag)
+        status_codes[g] = STATUSES.index(status)
+        reasons.append(reason)
+    status = pd.Categorical.from_codes(status_codes[group], categories=pd.Index(STATUSES))
+    uniq, inverse = np.unique(np.array(reasons, dtype=object), return_inverse=True)
+    reason = pd.Categorical.from_codes(inverse[group], categories=pd.Index(uniq))
+    return status, reason
+
+
+# -- the API ------------------------------------------------------------------------------------------
+def batch(
+    data,
+    *,
+    territory=None,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    x_col: str | None = None,
+    y_col: str | None = None,
+    address_cols: Sequence[str] | str | None = None,
+    postcode_col: str | None = None,
+    city_col: str | None = None,
+    geocoder="offline",
+    store=None,
+    progress: Callable[[int, int], None] | None = None,
+    cache: GeocodeCache | None = None,
+    pseudonymise: bool = False,
+    salt: str | None = None,
+    row_problems=None,
+    first_row_number: int = 2,
+) -> BatchResult:
+    """Classify every row of *data*; return ``(enriched DataFrame, summary)``.
+
+    Parameters
+    ----------
+    data : pandas DataFrame; its columns are kept as they are (duplicated or
+        blank names included), new columns are appended after them.
+    territory : a :class:`~cq_geo.territory.Territory` (default: :func:`~cq_geo.load_territory` with *store*).
+    lon_col, lat_col : WGS84 degrees (decimal commas accepted).
+    x_col, y_col : Lambert-93 metres (EPSG:2154).
+    address_cols : address columns (list or ``"numero,voie"``), joined with spaces;
+        with *postcode_col* and *city_col* they make the query sent to the geocoder.
+        With coordinates too, rows with usable coordinates keep them and the others are geocoded.
+    geocoder : ``"offline"`` (BAN on this computer), ``"online"``, ``"none"`` or a geocoder object
+        (:class:`cq_geo.geocode.Geocoder`).
+    progress : ``progress(done, total)`` called while geocoding.
+    cache : a :class:`GeocodeCache` that keeps geocoded addresses (``--resume``).
+    pseudonymise : drop the address and coordinate columns (and ``cq_lon``/``cq_lat``),
+        add ``cq_id``, a salted hash of the address (or coordinates), first of the new columns.
+    salt : the salt of ``cq_id`` (required with *pseudonymise*).
+    row_problems : per row, a French reason that makes the row ``invalid`` ('' for none),
+        e.g. malformed lines found by the file reader.
+    first_row_number : number of the first row in the summary's list of rows to check
+        (2: a spreadsheet whose row 1 is the header).
+
+    Raises :class:`BatchError` (French message) for missing or ambiguous columns;
+    bad rows never raise, they come out ``invalid`` with their reason.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .batch_summary import build_summary
+    from .territory import LOOKUP_COLUMNS
+
+    if not isinstance(data, pd.DataFrame):
+        raise BatchError("batch() attend un pandas.DataFrame")
+    n = len(data)
+    if territory is None:
+        from .territory import load_territory
+
+        territory = load_territory(store=store)
+    address_cols = _split_names(address_cols)
+    if (lon_col is None) != (lat_col is None):
+        raise BatchError("donnez les deux colonnes --lon-col et --lat-col (ou aucune)")
+    if (x_col is None) != (y_col is None):
+        raise BatchError("donnez les deux colonnes --x-col et --y-col (ou aucune)")
+    if lon_col is not None and x_col is not None:
+        raise BatchError("donnez des colonnes lon/lat (WGS84) ou x/y (Lambert-93), pas les deux")
+    by_coords = lon_col is not None or x_col is not None
+    by_address = bool(address_cols) or city_col is not None or postcode_col is not None
+    if not by_coords and not by_address:
+        raise BatchError(
+            "indiquez où sont les lieux : --lon-col/--lat-col, --x-col/--y-col (Lambert-93) "
+            "ou --address-cols (avec --postcode-col, --city-col)"
+        )
+    if pseudonymise and not salt:
+        raise BatchError("--pseudonymise demande un sel (--salt)")
+    taken = [c for c in data.columns if str(c) in set(RESULT_COLUMNS + LOOKUP_COLUMNS + ["cq_id"])]
+    if taken:
+        raise BatchError(
+            f"le tableau contient déjà des colonnes de résultat ({', '.join(map(str, taken[:5]))}) : "
+            "est-ce la sortie d'un traitement précédent ? Repartez du fichier d'origine"
+        )
+
+    # -- problems known before looking (blank/malformed rows) --------------------------------------
+    pre = np.full(n, "", dtype=object)
+    if row_problems is not None:
+        rp = np.asarray(row_problems, dtype=object)
+        if len(rp) != n:
+            raise BatchError("row_problems doit avoir une valeur par ligne")
+        pre[:] = np.where(pd.isna(rp), "", rp)
+    known_bad = pre != ""
+
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    xs = np.full(n, np.nan)
+    ys = np.full(n, np.nan)
+    coord_ok = np.zeros(n, dtype=bool)
+    coord_reason = np.full(n, "", dtype=object)
+    used_cols: list[str] = []
+    if by_coords:
+        names = (lon_col, lat_col) if lon_col is not None else (x_col, y_col)
+        used_cols += list(names)
+        a, a_blank, a_bad = _parse_numbers(_column(data, names[0], "--lon-col" if lon_col else "--x-col"))
+        b, b_blank, b_bad = _parse_numbers(_column(data, names[1], "--lat-col" if lat_col else "--y-col"))
+        from .crs import METRO_L93_BOUNDS, METRO_LONLAT_BOUNDS
+
+        blank = a_blank & b_blank
+        coord_reason[(a_blank | b_blank) & ~blank] = "une des deux coordonnées manque"
+        coord_reason[blank] = "coordonnées manquantes"
+        coord_reason[a_bad] = f"valeur non numérique dans la colonne « {names[0]} »"
+        coord_reason[b_bad] = f"valeur non numérique dans la colonne « {names[1]} »"
+        coord_reason[a_bad & b_bad] = f"valeurs non numériques dans les colonnes « {names[0]} » et « {names[1]} »"
+        if lon_col is not None:
+            l93 = _in_box(a, b, METRO_L93_BOUNDS) | _in_box(b, a, METRO_L93_BOUNDS)
+            coord_reason[l93] = (
+                f"les colonnes « {lon_col} »/« {lat_col} » contiennent des coordonnées Lambert-93 (mètres), "
+                "pas des degrés : relancez avec --x-col et --y-col"
+            )
+        else:
+            deg = _in_box(a, b, METRO_LONLAT_BOUNDS) | _in_box(b, a, METRO_LONLAT_BOUNDS)
+            coord_reason[deg] = (
+                f"les colonnes « {x_col} »/« {y_col} » contiennent des degrés (longitude/latitude), "
+                "pas des mètres Lambert-93 : relancez avec --lon-col et --lat-col"
+            )
+        coord_ok = (coord_reason == "") & ~known_bad
+        if lon_col is not None:
+            lon = np.where(coord_ok, a, np.nan)
+            lat = np.where(coord_ok, b, np.nan)
+        else:
+            xs = np.where(coord_ok, a, np.nan)
+            ys = np.where(coord_ok, b, np.nan)
+
+    # -- geocoding ------------------------------------------------------------------------------------
+    quality = np.full(n, "", dtype=object)
+    greason = np.full(n, "", dtype=object)
+    gtype = np.full(n, "", dtype=object)
+    gscore = np.full(n, np.nan)
+    identities = None
+    if by_address:
+        parts_cols = [_column(data, c, "--address-cols") for c in address_cols]
+        pc = _column(data, postcode_col, "--postcode-col") if postcode_col else None
+        city = _column(data, city_col, "--city-col") if city_col else None
+        used_cols += address_cols + [c for c in (postcode_col, city_col) if c]
+
+        def clean(series):
+            return series.astype(object).where(series.notna(), "").astype(str).str.strip().to_numpy(dtype=object)
+
+        street = [clean(s) for s in parts_cols]
+        postcode = clean(pc) if pc is not None else np.full(n, "", dtype=object)
+        cityv = clean(city) if city is not None else np.full(n, "", dtype=object)
+        texts = [" ".join(p for p in vals if p) for vals in zip(*street, postcode, cityv)] if n else []
+        texts = np.array(texts, dtype=object) if n else np.zeros(0, dtype=object)
+        identities = texts
+        need = ~coord_ok & ~known_bad
+        empty = np.array([t == "" for t in texts], dtype=bool) if n else np.zeros(0, dtype=bool)
+        if isinstance(geocoder, str) and geocoder == "none" and not by_coords:
+            raise BatchError("--geocoder none : il faut des colonnes de coordonnées pour placer les lignes")
+        gc = _get_geocoder(geocoder, store) if (need & ~empty).any() else None
+        if gc is not None:
+            from .geocode.base import AddressQuery
+
+            rows = np.flatnonzero(need & ~empty)
+            distinct: dict[tuple, int] = {}
+            inverse = np.empty(len(rows), dtype="int64")
+            for j, i in enumerate(rows):
+                k = (texts[i], postcode[i], cityv[i])
+                inverse[j] = distinct.setdefault(k, len(distinct))
+            keys_t = list(distinct)
+            queries = [AddressQuery(text=t, postcode=p, city=c) for t, p, c in keys_t]
+            hkeys = [_query_key(gc.name, t, p, c) for t, p, c in keys_t]
+            entries = _geocode(gc, queries, hkeys, cache, progress)
+            q_arr = np.array([e["q"] for e in entries] + [""], dtype=object)
+            quality[rows] = q_arr[inverse]
+            greason[rows] = np.array([e.get("r") or "" for e in entries], dtype=object)[inverse]
+            gtype[rows] = np.array([e.get("t") or "" for e in entries], dtype=object)[inverse]
+            gscore[rows] = np.array([np.nan if e.get("s") is None else e["s"] for e in entries], dtype=float)[inverse]
+            glon = np.array([np.nan if e.get("lon") is None else e["lon"] for e in entries], dtype=float)[inverse]
+            glat = np.array([np.nan if e.get("lat") is None else e["lat"] for e in entries], dtype=float)[inverse]
+            found = q_arr[inverse] != "not_found"
+            got = rows[found]
+            if x_col is not None:  # put geocoded rows in Lambert-93 with the others
+                from .crs import lonlat_to_l93
+
+                xs[got], ys[got] = lonlat_to_l93(glon[found], glat[found])
+            else:
+                lon[got], lat[got] = glon[found], glat[found]
+            coord_reason[rows] = ""
+        no_place = need & (empty | (gc is None))
+        if by_coords:
+            # rows without usable coordinates keep the coordinate reason unless an address was tried
+            coord_reason[no_place & empty & (coord_reason == "")] = "ni coordonnées ni adresse"
+        else:
+            coord_reason[no_place & empty] = "adresse vide"
+    pre = np.where(known_bad, pre, coord_reason)
+
+    # -- lookup ---------------------------------------------------------------------------------------
+    if x_col is not None:
+        lookup = territory.lookup_many(x=xs, y=ys)
+        from .crs import l93_to_lonlat
+
+        lon, lat = l93_to_lonlat(xs, ys)
+    else:
+        lookup = territory.lookup_many(lon=lon, lat=lat)
+    valid = lookup["cq_valid"].to_numpy()
+    status, reason = _status_and_reason(
+        lookup, pd.Categorical(pre), pd.Categorical(quality), pd.Categorical(greason), territory
+    )
+
+    # -- assemble -------------------------------------------------------------------------------------
+    out = data.copy(deep=False)
+    drop: list[int] = []
+    if pseudonymise:
+        drop_names = set(used_cols)
+        drop = [i for i, c in enumerate(data.columns) if str(c) in drop_names]
+        if identities is None:
+            a_col = _column(data, used_cols[0], "").astype(str).to_numpy(dtype=object)
+            b_col = _column(data, used_cols[1], "").astype(str).to_numpy(dtype=object)
+            identities = np.array([f"{x.strip()} {y.strip()}".strip() for x, y in zip(a_col, b_col)], dtype=object)
+        out = out.iloc[:, [i for i in range(data.shape[1]) if i not in set(drop)]].copy(deep=False)
+        out["cq_id"] = pseudonym_ids(identities, salt)  # type: ignore[arg-type]
+    cq_lon = np.where(valid, np.round(lon, 7), np.nan)
+    cq_lat = np.where(valid, np.round(lat, 7), np.nan)
+    new: dict[str, Any] = {
+        "cq_status": status,
+        "cq_reason": reason,
+        "cq_lon": cq_lon,
+        "cq_lat": cq_lat,
+        "cq_geocode_score": gscore,
+        "cq_geocode_type": pd.Categorical(gtype),
+        "cq_geocode_quality": pd.Categorical(quality),
+    }
+    if pseudonymise:
+        del new["cq_lon"], new["cq_lat"]
+    for name, values in new.items():
+        out[name] = values
+    for name in LOOKUP_COLUMNS:
+        out[name] = lookup[name].to_numpy() if name in ("cq_valid", "cq_qpv_distance_m") else lookup[name].array
+    summary = build_summary(out, territory, first_row_number=first_row_number, pseudonymised=pseudonymise,
+                            identity_cols=[] if pseudonymise else used_cols)
+    return BatchResult(out, summary)
+
+
+# -- files --------------------------------------------------------------------------------------------
+class FileResult(NamedTuple):
+    """What :func:`batch_file` did."""
+
+    summary: Any  # BatchSummary
+    output: Path
+    summary_files: list[Path]
+    input_sha256: str
+    salt: str | None
+    salt_file: Path | None
+    notes: list[str]
+
+
+def _sidecar(output: Path, suffix: str) -> Path:
+    return output.with_name(output.stem + suffix)
+
+
+def batch_file(
+    input_path,
+    output_path,
+    *,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    x_col: str | None = None,
+    y_col: str | None = None,
+    address_cols: Sequence[str] | str | None = None,
+    postcode_col: str | None = None,
+    city_col: str | None = None,
+    geocoder="offline",
+    store=None,
+    territory=None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    output_encoding: str | None = None,
+    output_delimiter: str | None = None,
+    decimal: str | None = None,
+    crs: int = 2154,
+    resume: bool = False,
+    pseudonymise: bool = False,
+    salt: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    write_summary: bool = True,
+) -> FileResult:
+    """Read *input_path* (CSV or XLSX), classify every row, write *output_path* (CSV, XLSX or GeoPackage).
+
+    Beside the output: ``<nom>.resume.xlsx`` and ``<nom>.resume.html`` (the
+    summary), while geocoding ``<nom>.reprise-geocodage.jsonl`` (removed at the
+    end; kept by an interrupted run for *resume*), and with *pseudonymise* and
+    no *salt*, ``<nom>.sel.txt`` (the generated salt). The input file is only
+    read, and checked unchanged at the end. Options: see :func:`batch` and
+    ``cq-geo batch --help``.
+    """
+    import secrets
+
+    from .batch_io import BatchFileError, file_sha256, output_format, read_table, write_csv, write_gpkg, write_xlsx
+
+    src = Path(input_path)
+    out = Path(output_path)
+    fmt = output_format(out)
+    if out.exists() and src.exists() and out.resolve() == src.resolve():
+        raise BatchFileError("le fichier de sortie ne peut pas être le fichier d'entrée : l'entrée n'est jamais modifiée")
+    if pseudonymise and fmt == "gpkg":
+        raise BatchFileError("--pseudonymise retire les positions : une sortie GeoPackage n'aurait pas de points ; choisissez .csv ou .xlsx")
+    table = read_table(src, encoding=encoding, delimiter=delimiter, sheet=sheet)
+    notes = list(table.notes)
+
+    salt_file = None
+    if pseudonymise and not salt:
+        salt_file = _sidecar(out, ".sel.txt")
+        if resume and salt_file.is_file():
+            kept = [ln.strip() for ln in salt_file.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
+            salt = kept[-1] if kept else None
+        if not salt:
+            from .batch_io import atomic_path
+
+            salt = secrets.token_hex(16)
+            with atomic_path(salt_file) as tmp:
+                tmp.write_text(
+                    "# Sel de la pseudonymisation (colonne cq_id) de " + out.name + "\n"
+                    "# À garder pour relier d'autres fichiers pseudonymisés avec le même sel (--salt).\n"
+                    "# Ne le transmettez pas avec les résultats : il permettrait de retrouver les adresses.\n"
+                    + salt + "\n",
+                    encoding="utf-8",
+                )
+
+    cache = None
+    by_address = bool(_split_names(address_cols)) or postcode_col is not None or city_col is not None
+    cache_path = _sidecar(out, ".reprise-geocodage.jsonl")
+    if by_address and not (isinstance(geocoder, str) and geocoder == "none"):
+        gc = _get_geocoder(geocoder, store)
+        if resume and not cache_path.is_file():
+            notes.append("--resume : aucun traitement interrompu à reprendre, toutes les adresses sont géocodées")
+        cache = GeocodeCache(cache_path, getattr(gc, "name", type(gc).__name__), resume=resume)
+        geocoder = gc
+        if cache.resumed:
+            notes.append(f"reprise : {cache.resumed} adresses déjà géocodées reprises de {cache_path.name}")
+    try:
+        result = batch(
+            table.data, territory=territory, lon_col=lon_col, lat_col=lat_col, x_col=x_col, y_col=y_col,
+            address_cols=address_cols, postcode_col=postcode_col, city_col=city_col, geocoder=geocoder,
+            store=store, progress=progress, cache=cache, pseudonymise=pseudonymise, salt=salt,
+            row_problems=table.problems, first_row_number=2,
+        )
+    except CqGeoError:
+        if cache is not None:
+            cache.close()
+        raise
+    except Exception as exc:  # the geocoder failed: keep what is done for --resume
+        if cache is None:
+            raise
+        cache.close()
+        raise BatchError(
+            f"traitement interrompu ({type(exc).__name__} : {exc}) ; {len(cache.entries)} adresses géocodées "
+            f"sont gardées dans {cache_path.name} : relancez la même commande avec --resume pour reprendre"
+        ) from exc
+    except BaseException:
+        if cache is not None:
+            cache.close()
+        raise
+    data, summary = result
+    if len(data) != len(table.data):  # the promise of the batch: never a row lost
+        raise BatchError(f"{len(table.data)} lignes lues mais {len(data)} à écrire : sortie non écrite")
+
+    if fmt == "csv":
+        if table.format == "csv":
+            enc = output_encoding or table.encoding or "utf-8"
+            delim = output_delimiter or table.delimiter or ";"
+        else:
+            enc = output_encoding or "utf-8-sig"
+            delim = output_delimiter or ";"
+        delim = {"tab": "\t", "\\t": "\t"}.get(delim, delim)
+        write_csv(data, out, delimiter=delim, encoding=enc, newline=table.newline, decimal=decimal)
+    elif fmt == "xlsx":
+        write_xlsx(data, out)
+    else:
+        write_gpkg(data, out, crs=crs)
+
+    summary.input_rows = len(table.data)
+    summary.notes = notes + summary.notes
+    files = []
+    if write_summary:
+        from .batch_io import atomic_path
+
+        xlsx = _sidecar(out, ".resume.xlsx")
+        page = _sidecar(out, ".resume.html")
+        with atomic_path(xlsx) as tmp:
+            summary.write_xlsx(tmp)
+        with atomic_path(page) as tmp:
+            tmp.write_text(summary.to_html(f"Résumé du traitement par lot — {src.name}"), encoding="utf-8")
+        files = [xlsx, page]
+    if cache is not None:
+        cache.remove()
+    if file_sha256(src) != table.sha256:
+        raise BatchFileError(f"{src.name} a changé pendant le traitement : relancez quand il ne bouge plus")
+    return FileResult(summary, out, files, table.sha256, salt if salt_file else None, salt_file, notes)
+
+
+# ``cq_geo.batch`` is both this module and the function :func:`batch` (the lazy
+# wrapper of ``cq_geo/__init__.py``). Importing the module rebinds the package
+# attribute to the module, so the module is made callable: ``cq_geo.batch(df, …)``
+# works either way.
+class _CallableModule(__import__("types").ModuleType):
+    def __call__(self, data, **options):
+        return batch(data, **options)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,519 @@
+"""Files of the batch: CSV and XLSX in; CSV, XLSX and GeoPackage out.
+
+Reading keeps every cell as text, exactly as typed: no number or date
+guessing, column names kept even when duplicated or blank, every line a row
+(a blank line is a row, marked « ligne vide »; a line with the wrong number of
+fields is a row, marked « ligne mal formée »).
+
+CSV input: the delimiter (``;``, ``,``, tab or ``|``) is read from the header
+line; the encoding is UTF-8 with BOM when the file starts with one, else UTF-8
+when the bytes decode as UTF-8, else CP1252 (what French Excel writes; Latin-1
+text is CP1252 text), else Latin-1. ``encoding=`` overrides it.
+
+Writing is atomic (a temporary file beside the output, renamed at the end), so
+an interrupted run never leaves half a file. Text cells that a spreadsheet
+would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage
+return) get a leading apostrophe in CSV and XLSX; plain numbers such as
+``-3.5`` or ``+33612345678`` cannot hold a formula and are left as they are.
+
+Examples
+--------
+>>> detect_encoding("Hélesmes;59171\\n".encode("cp1252")), detect_encoding(b"\\xef\\xbb\\xbfa;b\\n")
+('cp1252', 'utf-8-sig')
+>>> detect_delimiter('nom;"adresse, ville";cp')
+';'
+>>> neutralise_text("=HYPERLINK(\\"x\\")"), neutralise_text("-3,5"), neutralise_text("@SUM(A1)")
+('\\'=HYPERLINK("x")', '-3,5', "'@SUM(A1)")
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import CqGeoError
+
+__all__ = [
+    "InputTable",
+    "BatchFileError",
+    "read_table",
+    "detect_encoding",
+    "detect_delimiter",
+    "neutralise_text",
+    "write_csv",
+    "write_xlsx",
+    "write_gpkg",
+    "atomic_path",
+    "file_sha256",
+    "output_format",
+    "XLSX_MAX_ROWS",
+]
+
+#: Data rows an XLSX sheet can hold (1 048 576 rows, less the header).
+XLSX_MAX_ROWS = 1_048_575
+_DANGER = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
+_DANGER_RE = re.compile(r"(?:^|\x00)[=+\-@\t\r]")
+_ILLEGAL_XLSX = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+
+
+class BatchFileError(CqGeoError, ValueError):
+    """An input file cannot be read, or an output cannot be written."""
+
+
+@dataclass
+class InputTable:
+    """A table read from a file: every cell as text, and how the file was written."""
+
+    data: Any  # pandas DataFrame of str, columns = the header as written
+    format: str  # "csv" or "xlsx"
+    problems: Any  # numpy array: per row '' or the French reason it is invalid
+    encoding: str | None = None
+    delimiter: str | None = None
+    newline: str = "\r\n"
+    sha256: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def file_sha256(path) -> str:
+    """SHA-256 of a file (hex)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def output_format(path) -> str:
+    """``csv``, ``xlsx`` or ``gpkg`` from a file name, or a French error."""
+    suffix = Path(path).suffix.lower()
+    formats = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".gpkg": "gpkg"}
+    if suffix not in formats:
+        raise BatchFileError(f"format de sortie inconnu pour {Path(path).name} : choisissez .csv, .xlsx ou .gpkg")
+    return formats[suffix]
+
+
+# -- encodings and delimiters ----------------------------------------------------------------------
+def detect_encoding(raw: bytes) -> str:
+    """``utf-8-sig`` (BOM), ``utf-8``, ``cp1252`` or ``latin-1``: the first that fits, in that order."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        raw.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        raw.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def detect_delimiter(header: str) -> str:
+    """The delimiter of a CSV header line: the most frequent of ``;`` ``,`` tab ``|`` outside quotes.
+
+    Ties go to ``;`` (French Excel), then ``,``. A header with none of them is one column (``,``).
+    """
+    unquoted = re.sub(r'"[^"]*"', "", header)
+    counts = {d: unquoted.count(d) for d in (";", ",", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])  # dict order breaks ties: ; then , then tab
+    return best if counts[best] else ","
+
+
+# -- reading ----------------------------------------------------------------------------------------
+def read_table(path, *, encoding: str | None = None, delimiter: str | None = None, sheet: str | None = None) -> InputTable:
+    """Read a CSV or XLSX file as text; see the module docstring for the rules."""
+    path = Path(path)
+    if not path.is_file():
+        raise BatchFileError(f"fichier introuvable : {path}")
+    suffix = path.suffix.lower()
+    if suffix in (".xls", ".ods", ".xlsb"):
+        raise BatchFileError(f"format {suffix} non pris en charge : enregistrez le fichier en .xlsx ou en .csv")
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(path, sheet)
+    return _read_csv(path, encoding, delimiter)
+
+
+def _decode(raw: bytes, encoding: str | None, path: Path) -> tuple[str, str]:
+    if encoding:
+        enc = encoding.lower().replace("_", "-")
+        if enc in ("utf8", "utf-8") and raw.startswith(b"\xef\xbb\xbf"):
+            enc = "utf-8-sig"
+        try:
+            return raw.decode(enc), enc
+        except LookupError:
+            raise BatchFileError(f"encodage inconnu : {encoding!r} (ex. utf-8, cp1252, latin-1)") from None
+        except UnicodeDecodeError as exc:
+            raise BatchFileError(
+                f"{path.name} n'est pas lisible en {encoding} (octet {exc.start}) : essayez --encoding cp1252 "
+                "ou laissez cq-geo détecter l'encodage"
+            ) from None
+    enc = detect_encoding(raw)
+    return raw.decode(enc), enc
+
+
+def _read_csv(path: Path, encoding: str | None, delimiter: str | None) -> InputTable:
+    import numpy as np
+    import pandas as pd
+
+    raw = path.read_bytes()
+    sha = hashlib.sha256(raw).hexdigest()
+    text, enc = _decode(raw, encoding, path)
+    del raw
+    if not text.strip():
+        raise BatchFileError(f"{path.name} est vide : il faut au moins une ligne d'en-tête avec les noms de colonnes")
+    first_nl = text.find("\n")
+    header_line = text if first_nl < 0 else text[:first_nl]
+    newline = "\r\n" if header_line.endswith("\r") else "\n"
+    header_line = header_line.rstrip("\r")
+    if delimiter:
+        delim = {"tab": "\t", "\\t": "\t", "point-virgule": ";", "virgule": ","}.get(delimiter, delimiter)
+        if len(delim) != 1:
+            raise BatchFileError(f"séparateur invalide : {delimiter!r} (un seul caractère : ; , tab |)")
+    else:
+        delim = detect_delimiter(header_line)
+
+    if '"' in text:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False))
+        names = rows[0] if rows else []
+        body = rows[1:]
+        counts = np.fromiter(map(len, body), dtype="int64", count=len(body))
+        width = len(names)
+        padded = [r[:width] + [""] * (width - len(r)) if len(r) != width else r for r in body]
+        data = pd.DataFrame(padded, columns=range(width), dtype=object) if padded else pd.DataFrame(columns=range(width), dtype=object)
+        data = data.fillna("")
+        blank_line = counts == 0
+    else:
+        names = header_line.split(delim)
+        width = len(names)
+        rest = "" if first_nl < 0 else text[first_nl + 1:]
+        if rest.endswith("\n"):
+            rest = rest[:-1]
+        if rest.endswith("\r"):
+            rest = rest[:-1]
+        lines = rest.split("\n") if rest else []
+        nl = len(lines)
+        counts = np.fromiter((line.count(delim) for line in lines), dtype="int64", count=nl) + 1
+        blank_line = np.fromiter((line in ("", "\r") for line in lines), dtype=bool, count=nl)
+        counts[blank_line] = 0
+        ncols = max(width, int(counts.max(initial=0)))
+        if nl:
+            data = pd.read_csv(
+                io.StringIO(rest), sep=delim, header=None, names=range(ncols), dtype=str, keep_default_na=False,
+                na_filter=False, skip_blank_lines=False, quoting=csv.QUOTE_NONE, engine="c",
+            )
+            if len(data) != nl:  # never expected: the C parser and the line count disagree
+                raise BatchFileError(f"lecture de {path.name} incohérente ({len(data)} lignes lues pour {nl})")
+            data = data.iloc[:, :width]
+            data = data.apply(lambda s: s.str.rstrip("\r")) if newline == "\r\n" and width else data
+        else:
+            data = pd.DataFrame(columns=range(width), dtype=object)
+    problems = _row_problems(data, counts, blank_line, width)
+    data.columns = list(names)
+    data.index = pd.RangeIndex(len(data))
+    return InputTable(data, "csv", problems, encoding=enc, delimiter=delim, newline=newline, sha256=sha)
+
+
+def _row_problems(data, counts, blank_line, width: int):
+    import numpy as np
+
+    n = len(data)
+    problems = np.full(n, "", dtype=object)
+    if not n:
+        return problems
+    empty = np.ones(n, dtype=bool)
+    for j in range(data.shape[1]):
+        empty &= (data.iloc[:, j].to_numpy(dtype=object) == "")
+    bad = (counts != width) & ~blank_line & ~empty
+    for c in np.unique(counts[bad]):
+        what = "champ" if c == 1 else "champs"
+        detail = "le surplus est ignoré" if c > width else "les cellules manquantes sont laissées vides"
+        problems[bad & (counts == c)] = f"ligne mal formée : {c} {what} au lieu de {width} ({detail})"
+    problems[blank_line | empty] = "ligne vide"
+    return problems
+
+
+def _xlsx_text(value) -> str:
+    import datetime as dt
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "VRAI" if value else "FAUX"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> InputTable:
+    import numpy as np
+    import pandas as pd
+
+    try:
+        from openpyxl import load_workbook
+    except ImportError:
+        from .errors import MissingDependency
+
+        raise MissingDependency("lire un fichier XLSX demande openpyxl : pip install 'cq-geo[batch]'") from None
+    sha = file_sha256(path)
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds
+        raise BatchFileError(f"{path.name} n'est pas un classeur XLSX lisible ({exc})") from None
+    try:
+        if sheet is not None:
+            if sheet not in wb.sheetnames:
+                raise BatchFileError(f"feuille « {sheet} » absente de {path.name} (feuilles : {', '.join(wb.sheetnames)})")
+            ws = wb[sheet]
+        else:
+            ws = wb.worksheets[0]
+        rows = [[_xlsx_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+    while rows and not any(rows[-1]):
+        rows.pop()
+    if not rows:
+        raise BatchFileError(f"{path.name} est vide : il faut au moins une ligne d'en-tête avec les noms de colonnes")
+    width = max(len(r) for r in rows)
+    header = rows[0] + [""] * (width - len(rows[0]))
+    while width > 1 and not header[width - 1] and not any(len(r) >= width and r[width - 1] for r in rows[1:]):
+        width -= 1
+    header = header[:width]
+    body = [r[:width] + [""] * (width - len(r)) for r in rows[1:]]
+    data = pd.DataFrame(body, columns=range(width), dtype=object) if body else pd.DataFrame(columns=range(width), dtype=object)
+    counts = np.full(len(body), width, dtype="int64")
+    blank = np.array([not any(r) for r in body], dtype=bool)
+    problems = _row_problems(data, counts, blank, width)
+    data.columns = list(header)
+    return InputTable(data, "xlsx", problems, sha256=sha)
+
+
+# -- formula injection -------------------------------------------------------------------------------
+def neutralise_text(value: str) -> str:
+    """Prefix with ``'`` a text a spreadsheet would run as a formula; numbers are left alone."""
+    if value and value[0] in _DANGER and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def _neutralise_strings(values: list[str]) -> list[str]:
+    """:func:`neutralise_text` on a list; a single C-level scan skips clean columns."""
+    if not values or not _DANGER_RE.search("\x00".join(values)):
+        return values
+    return [neutralise_text(v) for v in values]
+
+
+# -- cells as text -------------------------------------------------------------------------------------
+def _float_texts(values, decimal: str) -> list[str]:
+    import numpy as np
+
+    arr = np.asarray(values, dtype="float64")
+    out = np.full(len(arr), "", dtype=object)
+    ok = np.isfinite(arr)
+    if ok.any():
+        texts = [repr(v) for v in arr[ok].tolist()]
+        texts = [t[:-2] if t.endswith(".0") else t for t in texts]
+        if decimal != ".":
+            texts = [t.replace(".", decimal) for t in texts]
+        out[ok] = texts
+    return out.tolist()
+
+
+def _column_texts(series, decimal: str) -> list[str]:
+    """The cells of a column as output text (before CSV quoting)."""
+    import numpy as np
+    import pandas as pd
+
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        cats = [neutralise_text("" if c is None else str(c)) for c in series.cat.categories]
+        table = np.array(cats + [""], dtype=object)
+        codes = series.cat.codes.to_numpy()
+        return table[np.where(codes < 0, len(cats), codes)].tolist()
+    if pd.api.types.is_bool_dtype(dtype):
+        return np.where(series.to_numpy(dtype=bool), "oui", "non").tolist()
+    if pd.api.types.is_float_dtype(dtype):
+        return _float_texts(series.to_numpy(), decimal)
+    if pd.api.types.is_integer_dtype(dtype):
+        return series.astype(str).tolist()
+    values = series.to_numpy(dtype=object)
+    if len(values) and not all(type(v) is str for v in values):
+        values = np.array(["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in values], dtype=object)
+    return _neutralise_strings(values.tolist())
+
+
+def _quote_csv(values: list[str], delimiter: str) -> list[str]:
+    joined = "\x00".join(values)
+    if not any(ch in joined for ch in (delimiter, '"', "\n", "\r")):
+        return values
+    special = re.compile("[" + re.escape(delimiter) + '"\n\r]')
+    return ['"' + v.replace('"', '""') + '"' if special.search(v) else v for v in values]
+
+
+# -- writing -----------------------------------------------------------------------------------------
+@contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside *path*; on success it replaces *path* at once."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.partiel{path.suffix}")
+    try:
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            tmp.unlink()
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_csv(data, path, *, delimiter: str = ";", encoding: str = "utf-8", newline: str = "\r\n",
+              decimal: str | None = None) -> None:
+    """Write a DataFrame as CSV, atomically; formulas neutralised, fields quoted when needed.
+
+    *decimal* defaults to ``,`` with the ``;`` delimiter (French Excel), else ``.``.
+    Characters the encoding cannot hold become ``?``.
+    """
+    if decimal is None:
+        decimal = "," if delimiter == ";" else "."
+    header = _quote_csv(_neutralise_strings([str(c) for c in data.columns]), delimiter)
+    cols = [_quote_csv(_column_texts(data.iloc[:, j], decimal), delimiter) for j in range(data.shape[1])]
+    lines = [delimiter.join(header)]
+    if cols:
+        lines += list(map(delimiter.join, zip(*cols)))
+    text = newline.join(lines) + newline
+    payload = text.encode(encoding, errors="replace")
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(payload)
+
+
+def _xlsx_cells(series):
+    import numpy as np
+    import pandas as pd
+
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return np.where(series.to_numpy(dtype=bool), "oui", "non").tolist()
+    if pd.api.types.is_float_dtype(dtype):
+        arr = series.to_numpy(dtype="float64")
+        return [None if v != v else v for v in arr.tolist()]
+    if pd.api.types.is_integer_dtype(dtype):
+        return series.tolist()
+    texts = _column_texts(series, ".")
+    if any(_ILLEGAL_XLSX.search(t) for t in texts[:1]) or _ILLEGAL_XLSX.search("".join(texts)):
+        texts = [_ILLEGAL_XLSX.sub("", t) for t in texts]
+    return [t if t != "" else None for t in texts]
+
+
+def write_xlsx(data, path, sheet_name: str = "Résultats") -> None:
+    """Write a DataFrame as a one-sheet XLSX, atomically; input text stays text (never a formula)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    if len(data) > XLSX_MAX_ROWS:
+        raise BatchFileError(
+            f"{len(data):,} lignes : trop pour un fichier XLSX (au plus {XLSX_MAX_ROWS:,}) ; choisissez une sortie .csv".replace(",", " ")
+        )
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet_name)
+    ws.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header = []
+    for name in _neutralise_strings([str(c) for c in data.columns]):
+        cell = WriteOnlyCell(ws, value=name)
+        cell.font = bold
+        header.append(cell)
+    ws.append(header)
+    cols = [_xlsx_cells(data.iloc[:, j]) for j in range(data.shape[1])]
+    for row in zip(*cols):
+        ws.append(row)
+    with atomic_path(path) as tmp:
+        wb.save(tmp)
+
+
+def _gpkg_names(columns) -> list[str]:
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, c in enumerate(columns):
+        name = str(c).strip() or f"colonne_{i + 1}"
+        if name.lower() in ("fid", "geom", "geometry"):
+            name = f"{name}_source"
+        base, k = name, 2
+        while name.lower() in seen:
+            name = f"{base}_{k}"
+            k += 1
+        seen.add(name.lower())
+        out.append(name)
+    return out
+
+
+def write_gpkg(data, path, *, crs: int = 2154, layer: str = "cq_lot") -> None:
+    """Write points (from ``cq_lon``/``cq_lat``) as a GeoPackage layer, atomically.
+
+    Rows without a position are kept with an empty geometry. Column names are
+    made unique and non-blank (GeoPackage needs it): ``nom``, ``nom_2``, ``colonne_3``…
+    """
+    import numpy as np
+    import pandas as pd
+
+    try:
+        import pyogrio
+        import shapely
+    except ImportError:
+        from .errors import MissingDependency
+
+        raise MissingDependency("écrire un GeoPackage demande pyogrio : pip install 'cq-geo[geo]'") from None
+    if crs not in (2154, 4326):
+        raise BatchFileError(f"système de coordonnées {crs} non pris en charge : 2154 (Lambert-93) ou 4326 (WGS84)")
+    if "cq_lon" not in data.columns:
+        raise BatchFileError("pas de positions à écrire dans un GeoPackage (sortie pseudonymisée) : choisissez .csv ou .xlsx")
+    lon = data["cq_lon"].to_numpy(dtype="float64")
+    lat = data["cq_lat"].to_numpy(dtype="float64")
+    if crs == 2154:
+        from .crs import lonlat_to_l93
+
+        x, y = lonlat_to_l93(lon, lat)
+    else:
+        x, y = lon, lat
+    ok = np.isfinite(x) & np.isfinite(y)
+    geoms = np.full(len(data), None, dtype=object)
+    if ok.any():
+        geoms[ok] = shapely.points(x[ok], y[ok])
+    frame = {}
+    for name, j in zip(_gpkg_names(data.columns), range(data.shape[1])):
+        s = data.iloc[:, j]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.astype(str)
+        frame[name] = s.to_numpy()
+    df = pd.DataFrame(frame)
+    with atomic_path(path) as tmp:
+        pyogrio.write_dataframe(
+            _as_geodataframe(df, geoms, crs), tmp, layer=layer, driver="GPKG",
+        )
+
+
+def _as_geodataframe(df, geoms, crs: int):
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=f"EPSG:{crs}"), crs=f"EPSG:{crs}")

@@ -1,0 +1,341 @@
+"""The summary of a batch: plain French tables a programme officer can paste.
+
+Counts and shares by status, by QPV, by geography (tier), by team and by
+commune, and the list of rows to check with their reason. Printed as text
+(:meth:`BatchSummary.to_text`), written as XLSX (one sheet per table) and as a
+standalone HTML page.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from cq_geo.batch import batch
+>>> out, s = batch(pd.DataFrame({"lon": ["3.3957", "x"], "lat": ["50.3290", "50.3"]}),
+...                lon_col="lon", lat_col="lat")
+>>> s.by_status[["Statut", "Lignes"]].values.tolist()[:4]
+[['réponse sûre', 0], ['à vérifier', 1], ['adresse introuvable', 0], ['ligne invalide', 1]]
+>>> print(s.to_text().splitlines()[0])
+Traitement par lot : 2 lignes lues, 2 lignes écrites
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["BatchSummary", "build_summary", "fr_int", "fr_pct"]
+
+_TIER_FR = {"qpv": "QPV 2024", "poche": "Poche de pauvreté", "qva": "Ancien quartier de veille active"}
+#: Rows listed in the printed summary (the files list them all; the HTML up to HTML_ROWS).
+TEXT_ROWS = 20
+HTML_ROWS = 5000
+
+
+def fr_int(n) -> str:
+    """An integer the French way: ``12 345``.
+
+    >>> fr_int(1234567)
+    '1 234 567'
+    """
+    return f"{int(n):,}".replace(",", " ")
+
+
+def fr_pct(part, total) -> str:
+    """A share the French way: ``12,5 %`` (``–`` when total is 0).
+
+    >>> fr_pct(1, 8), fr_pct(0, 0)
+    ('12,5 %', '–')
+    """
+    if not total:
+        return "–"
+    return f"{100.0 * part / total:.1f} %".replace(".", ",")
+
+
+@dataclass
+class BatchSummary:
+    """Counts of a batch, as pandas DataFrames with French headers."""
+
+    total: int
+    counts: dict[str, int]
+    by_status: Any
+    by_tier: Any
+    by_qpv: Any
+    by_team: Any
+    by_commune: Any
+    to_check: Any
+    notes: list[str] = field(default_factory=list)
+    input_rows: int | None = None
+
+    def tables(self) -> list[tuple[str, Any]]:
+        """The tables with their French titles, in reading order."""
+        return [
+            ("Par statut", self.by_status),
+            ("Par géographie principale", self.by_tier),
+            ("Par QPV", self.by_qpv),
+            ("Par équipe", self.by_team),
+            ("Par commune", self.by_commune),
+        ]
+
+    def headline(self) -> str:
+        n_in = self.total if self.input_rows is None else self.input_rows
+        return f"Traitement par lot : {fr_int(n_in)} lignes lues, {fr_int(self.total)} lignes écrites"
+
+    # -- text --------------------------------------------------------------------------------------
+    def to_text(self, max_rows: int = TEXT_ROWS) -> str:
+        """The summary as aligned plain-text tables (what ``cq-geo batch`` prints)."""
+        lines = [self.headline(), ""]
+        for title, table in self.tables():
+            lines += [title, _text_table(table), ""]
+        n = len(self.to_check)
+        lines.append(f"Lignes à vérifier : {fr_int(n)}")
+        if n:
+            lines.append(_text_table(self.to_check.head(max_rows)))
+            if n > max_rows:
+                lines.append(f"… et {fr_int(n - max_rows)} autres (liste complète dans le résumé XLSX ou HTML)")
+        for note in self.notes:
+            lines += ["", f"Note : {note}"]
+        return "\n".join(lines).rstrip() + "\n"
+
+    # -- HTML --------------------------------------------------------------------------------------
+    def to_html(self, title: str = "Résumé du traitement par lot", max_rows: int = HTML_ROWS) -> str:
+        """A standalone French HTML page (no script, no external file)."""
+        esc = html.escape
+        parts = [
+            "<!DOCTYPE html>",
+            '<html lang="fr"><head><meta charset="utf-8">',
+            f"<title>{esc(title)}</title>",
+            "<style>body{font-family:Arial,Helvetica,sans-serif;margin:2em;color:#222}"
+            "table{border-collapse:collapse;margin:0 0 1.5em}th,td{border:1px solid #bbb;padding:3px 8px}"
+            "th{background:#eef}td.n{text-align:right}caption{text-align:left;font-weight:bold;padding:4px 0}"
+            "</style></head><body>",
+            f"<h1>{esc(title)}</h1>",
+            f"<p>{esc(self.headline())}</p>",
+        ]
+        for name, table in self.tables():
+            parts.append(_html_table(name, table))
+        n = len(self.to_check)
+        parts.append(f"<h2>Lignes à vérifier ({esc(fr_int(n))})</h2>")
+        if n:
+            parts.append(_html_table("", self.to_check.head(max_rows)))
+            if n > max_rows:
+                parts.append(f"<p>… et {esc(fr_int(n - max_rows))} autres : voir le résumé XLSX.</p>")
+        for note in self.notes:
+            parts.append(f"<p><strong>Note :</strong> {esc(note)}</p>")
+        parts.append("</body></html>")
+        return "\n".join(parts) + "\n"
+
+    # -- XLSX --------------------------------------------------------------------------------------
+    def write_xlsx(self, path) -> None:
+        """One sheet « Synthèse » with the counts, and one « À vérifier » with every row to check."""
+        from openpyxl import Workbook
+        from openpyxl.styles import Font
+
+        wb = Workbook()
+        ws = wb.active
+        ws.title = "Synthèse"
+        bold = Font(bold=True)
+        ws.append([self.headline()])
+        ws["A1"].font = bold
+        for title, table in self.tables():
+            ws.append([])
+            ws.append([title])
+            ws.cell(ws.max_row, 1).font = bold
+            _xlsx_rows(ws, table, bold)
+        for note in self.notes:
+            ws.append([])
+            ws.append([f"Note : {note}"])
+        ws.column_dimensions["A"].width = 42
+        for col in "BCDE":
+            ws.column_dimensions[col].width = 18
+        ws2 = wb.create_sheet("À vérifier")
+        _xlsx_rows(ws2, self.to_check, bold, text_only=True)
+        ws2.freeze_panes = "A2"
+        ws2.column_dimensions["C"].width = 90
+        wb.save(path)
+
+
+def _text_table(table) -> str:
+    cols = [str(c) for c in table.columns]
+    raw = list(table.itertuples(index=False, name=None))
+    rows = [[_cell_text(v) for v in r] for r in raw]
+    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(cols)]
+    numeric = [
+        bool(raw) and all(_is_numeric(r[i]) for r in raw) for i in range(len(cols))
+    ]
+
+    def fmt(values):
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
+
+    return "\n".join(["  " + fmt(cols)] + ["  " + fmt(r) for r in rows])
+
+
+def _is_numeric(value) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value.endswith((" %", "–")))
+
+
+def _cell_text(value) -> str:
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, int):
+        return fr_int(value)
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)
+
+
+def _html_table(caption: str, table) -> str:
+    esc = html.escape
+    out = ["<table>"]
+    if caption:
+        out.append(f"<caption>{esc(caption)}</caption>")
+    out.append("<tr>" + "".join(f"<th>{esc(str(c))}</th>" for c in table.columns) + "</tr>")
+    for row in table.itertuples(index=False, name=None):
+        cells = []
+        for v in row:
+            text = _cell_text(v)
+            cls = ' class="n"' if isinstance(v, int) or text.endswith(" %") else ""
+            cells.append(f"<td{cls}>{esc(text)}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _xlsx_rows(ws, table, bold, text_only: bool = False) -> None:
+    from .batch_io import neutralise_text
+
+    ws.append([str(c) for c in table.columns])
+    for cell in ws[ws.max_row]:
+        cell.font = bold
+    for row in table.itertuples(index=False, name=None):
+        values = []
+        for v in row:
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                values.append(None if v != v else v)
+            else:
+                values.append(neutralise_text(_cell_text(v)))
+        ws.append(values)
+        if text_only:
+            for cell in ws[ws.max_row]:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"
+
+
+def _count_table(labels, counts, total, label_header: str) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame({
+        label_header: list(labels),
+        "Lignes": [int(c) for c in counts],
+        "Part": [fr_pct(c, total) for c in counts],
+    })
+
+
+def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool = False,
+                  identity_cols=(), input_rows: int | None = None) -> BatchSummary:
+    """The summary of an enriched DataFrame (the output of :func:`cq_geo.batch.batch`)."""
+    import numpy as np
+    import pandas as pd
+
+    from .batch import STATUS_FR, STATUSES
+
+    total = len(out)
+    status = pd.Categorical(out["cq_status"].array, categories=list(STATUSES))
+    counts = {s: int(c) for s, c in zip(STATUSES, np.bincount(status.codes[status.codes >= 0], minlength=len(STATUSES)))}
+    by_status = _count_table([STATUS_FR[s] for s in STATUSES], [counts[s] for s in STATUSES], total, "Statut")
+    by_status.insert(1, "Code", list(STATUSES))
+
+    placed = (out["cq_status"].astype(str).isin(["ok", "to_check"])).to_numpy() & out["cq_valid"].to_numpy()
+    in_territory = placed & (out["cq_commune"].astype(str) != "").to_numpy()
+
+    # -- by tier -------------------------------------------------------------------------------------
+    tier = out["cq_primary_tier"].astype(str).to_numpy()
+    labels, values = [], []
+    for t, label in _TIER_FR.items():
+        labels.append(label)
+        values.append(int((in_territory & (tier == t)).sum()))
+    labels.append("Aucune (hors géographie prioritaire)")
+    values.append(int((in_territory & (tier == "")).sum()))
+    labels.append("Hors territoire ou sans position")
+    values.append(total - int(in_territory.sum()))
+    by_tier = _count_table(labels, values, total, "Géographie principale")
+
+    # -- by QPV --------------------------------------------------------------------------------------
+    qstatus = out["cq_qpv_status"].astype(str).to_numpy()
+    qcode = out["cq_qpv_code"].astype(str).to_numpy()
+    qname = out["cq_qpv_name"].astype(str).to_numpy()
+    in_q = placed & np.isin(qstatus, ["inside", "boundary"])
+    rows = []
+    for zone in territory.definition.zones_of("qpv"):
+        m = in_q & (qcode == zone.code)
+        rows.append((zone.code, zone.name, int(m.sum()), int((m & (qstatus == "boundary")).sum())))
+    known = {r[0] for r in rows}
+    for code in sorted(set(qcode[in_q]) - known):
+        m = in_q & (qcode == code)
+        rows.append((code, str(qname[m][0]), int(m.sum()), int((m & (qstatus == "boundary")).sum())))
+    unknown = int((placed & (qstatus == "unknown")).sum())
+    by_qpv = pd.DataFrame({
+        "Code QPV": [r[0] for r in rows] + ["", ""],
+        "QPV": [r[1] for r in rows] + ["Appartenance inconnue (périmètres QPV non installés)", "Hors QPV"],
+        "Lignes": [r[2] for r in rows] + [unknown, int(placed.sum()) - int(in_q.sum()) - unknown],
+        "dont sur la limite": [r[3] for r in rows] + [0, 0],
+    })
+    by_qpv["Part"] = [fr_pct(c, total) for c in by_qpv["Lignes"]]
+
+    # -- by team -------------------------------------------------------------------------------------
+    team = out["cq_team"].astype(str).to_numpy()
+    labels, values = [], []
+    for t in territory.definition.teams.values():
+        labels.append(t.name)
+        values.append(int((in_territory & (team == t.id)).sum()))
+    labels.append("Commune sans équipe")
+    values.append(int((in_territory & (team == "")).sum()))
+    labels.append("Hors territoire ou sans position")
+    values.append(total - int(in_territory.sum()))
+    by_team = _count_table(labels, values, total, "Équipe")
+
+    # -- by commune ----------------------------------------------------------------------------------
+    insee = out["cq_commune_insee"].astype(str).to_numpy()
+    codes, cnt = np.unique(insee[in_territory], return_counts=True)
+    order = np.lexsort((codes, -cnt))
+    d = territory.definition
+    by_commune = pd.DataFrame({
+        "Code INSEE": [str(codes[i]) for i in order],
+        "Commune": [d.commune_name(str(codes[i])) for i in order],
+        "Lignes": [int(cnt[i]) for i in order],
+    })
+    by_commune["Part"] = [fr_pct(c, total) for c in by_commune["Lignes"]]
+    rest = total - int(in_territory.sum())
+    by_commune.loc[len(by_commune)] = ["", "Hors territoire ou sans position", rest, fr_pct(rest, total)]
+
+    # -- rows to check -------------------------------------------------------------------------------
+    check = np.flatnonzero(np.isin(out["cq_status"].astype(str).to_numpy(), ["to_check", "not_found", "invalid"]))
+    to_check = pd.DataFrame({
+        "Ligne": (check + first_row_number).astype(int).tolist(),
+        "Statut": [STATUS_FR[s] for s in out["cq_status"].astype(str).to_numpy()[check]],
+        "Raison": out["cq_reason"].astype(str).to_numpy()[check].tolist(),
+    })
+    if pseudonymised and "cq_id" in out.columns:
+        to_check["Identifiant (cq_id)"] = out["cq_id"].astype(str).to_numpy()[check].tolist()
+    else:
+        for name in identity_cols:
+            cols = [i for i, c in enumerate(out.columns) if str(c) == str(name)]
+            if cols:
+                to_check[str(name)] = out.iloc[check, cols[0]].astype(str).tolist()
+
+    notes = []
+    layers = territory.layers
+    if layers["qpv"].status == "missing":
+        notes.append(
+            "les périmètres QPV ne sont pas installés : l'appartenance aux QPV est « inconnue » dans les communes "
+            "qui en ont un (lignes « à vérifier »). Installez-les avec « cq-geo data update » puis relancez."
+        )
+    if layers["communes"].status == "simplified":
+        notes.append(
+            "contours communaux simplifiés (précision ±100 m) : les lignes proches d'une limite communale "
+            "sont « à vérifier »."
+        )
+    l93 = out["cq_reason"].astype(str).str.contains("Lambert-93 (mètres)", regex=False).sum()
+    if l93:
+        notes.append(f"{fr_int(l93)} lignes ont des coordonnées Lambert-93 dans les colonnes lon/lat : relancez avec --x-col/--y-col.")
+    return BatchSummary(total, counts, by_status, by_tier, by_qpv, by_team, by_commune, to_check, notes,
+                        input_rows=input_rows)
