@@ -444,11 +444,11 @@ def _qpv_member_score(name: str) -> int:
         score += 1
     if "hexagonale" in n or "metropole" in n or "france" in n:
         score += 4
-    if "lb93" in n or "wgs84" in n:
-        score += 2
+    # Lambert-93 first (no reprojection); a shapefile reads ~8× faster than a GeoJSON inside a zip
+    score += 3 if "lb93" in n or "l93" in n else 1 if "wgs84" in n else 0
     if any(k in n for k in ("guadeloupe", "guyane", "reunion", "martinique", "mayotte", "utm")):
         score -= 10
-    score += {".gpkg": 3, ".geojson": 2, ".json": 1, ".shp": 0}[Path(n).suffix]
+    score += {".gpkg": 3, ".shp": 2, ".geojson": 1, ".json": 0}[Path(n).suffix]
     return score
 
 

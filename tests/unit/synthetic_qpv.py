@@ -162,7 +162,7 @@ def qpv2015_records(layout: Layout | None = None):
     return recs
 
 
-def national_records(n: int = 1400, seed: int = 0, layout: Layout | None = None):
+def national_records(n: int = 1400, seed: int = 0, layout: Layout | None = None, vertices: int = 40):
     """About *n* synthetic multipolygons spread over metropolitan France, plus the territory's codes."""
     rng = np.random.default_rng(seed)
     recs = qpv_records(layout, others=0)
@@ -173,10 +173,10 @@ def national_records(n: int = 1400, seed: int = 0, layout: Layout | None = None)
     for i in range(k):
         x, y = float(xs[i]), float(ys[i])
         parts = []
-        for j in range(2):  # two parts, ~40 vertices each
+        for j in range(2):  # two parts of *vertices* vertices
             cx, cy = x + j * 900, y + j * 300
-            ang = np.linspace(0, 2 * np.pi, 40, endpoint=False)
-            r = 250 + 80 * rng.random(40)
+            ang = np.linspace(0, 2 * np.pi, vertices, endpoint=False)
+            r = 250 + 80 * rng.random(vertices)
             parts.append(shapely.Polygon(np.column_stack([cx + r * np.cos(ang), cy + r * np.sin(ang)])))
         dep = 1 + i % 95
         insee = f"{dep:02d}{100 + i % 800:03d}"
