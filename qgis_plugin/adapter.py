@@ -76,20 +76,45 @@ def geometry_in(shapely_geom, dest_crs: QgsCoordinateReferenceSystem, context=No
 
 # -- the cq_ columns -------------------------------------------------------------
 
-def lookup_fields() -> QgsFields:
-    """Fields for :data:`cq_geo.territory.LOOKUP_COLUMNS` (same names as the CLI batch)."""
+_DOUBLE_COLUMNS = {"cq_lon", "cq_lat", "cq_geocode_score", "cq_qpv_distance_m"}
+_BOOL_COLUMNS = {"cq_valid"}
+
+
+def _kind(name: str):
+    if name in _BOOL_COLUMNS:
+        return compat.BOOL
+    if name in _DOUBLE_COLUMNS or name.endswith("_distance_m"):
+        return compat.DOUBLE
+    return compat.STRING
+
+
+def fields_for(columns) -> QgsFields:
+    """QgsFields for result columns (``cq_valid`` boolean, coordinates/scores/distances real, the rest text)."""
+    fields = QgsFields()
+    for name in columns:
+        fields.append(compat.field(name, _kind(name)))
+    return fields
+
+
+def lookup_columns() -> list[str]:
+    """:data:`cq_geo.territory.LOOKUP_COLUMNS`: what :meth:`Territory.lookup_many` adds."""
     from cq_geo.territory import LOOKUP_COLUMNS
 
-    fields = QgsFields()
-    for name in LOOKUP_COLUMNS:
-        if name == "cq_valid":
-            kind = compat.BOOL
-        elif name.endswith("_distance_m"):
-            kind = compat.DOUBLE
-        else:
-            kind = compat.STRING
-        fields.append(compat.field(name, kind))
-    return fields
+    return list(LOOKUP_COLUMNS)
+
+
+def batch_columns() -> list[str] | None:
+    """The columns ``cq-geo batch`` adds (status, reason, position, geocoding, lookup), or None without batch."""
+    try:
+        from cq_geo.batch import RESULT_COLUMNS
+    except ImportError:
+        return None
+    return list(RESULT_COLUMNS) + lookup_columns()
+
+
+def lookup_fields() -> QgsFields:
+    """Fields for :data:`cq_geo.territory.LOOKUP_COLUMNS` (same names as the CLI batch)."""
+    return fields_for(lookup_columns())
 
 
 def dataframe_rows(frame, columns) -> list[list]:
@@ -97,13 +122,14 @@ def dataframe_rows(frame, columns) -> list[list]:
     cols = []
     for name in columns:
         series = frame[name]
-        if name == "cq_valid":
+        kind = _kind(name)
+        if kind == compat.BOOL:
             values = [bool(v) for v in series.to_numpy()]
-        elif name.endswith("_distance_m"):
-            values = [None if (v is None or (isinstance(v, float) and math.isnan(v))) else float(v)
-                      for v in series.to_numpy(dtype="float64")]
+        elif kind == compat.DOUBLE:
+            values = [None if math.isnan(v) else float(v) for v in series.to_numpy(dtype="float64", na_value=math.nan)]
         else:
-            values = [str(v) if v is not None else "" for v in series.astype(object).to_numpy()]
+            values = ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+                      for v in series.astype(object).to_numpy()]
         cols.append(values)
     return [list(row) for row in zip(*cols)]
 

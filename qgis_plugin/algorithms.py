@@ -36,7 +36,7 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtCore import QCoreApplication, QVariant
 
 from . import adapter, compat
 
@@ -106,16 +106,36 @@ class CqAlgorithm(QgsProcessingAlgorithm):
         return self.NAME
 
 
+class _Canceled(Exception):
+    """Raised from a progress callback to stop the library's work when the user cancels."""
+
+
+def _run_batch(frame, feedback, **kwargs):
+    """``cq_geo.batch.batch`` on *frame*; French errors become QgsProcessingException."""
+    from cq_geo.batch import batch
+    from cq_geo.errors import CqGeoError
+
+    def progress(done, total):
+        if feedback.isCanceled():
+            raise _Canceled()
+
+    try:
+        out, _summary = batch(frame, progress=progress, **kwargs)
+    except CqGeoError as exc:
+        raise QgsProcessingException(str(exc)) from exc
+    return out
+
+
 class BatchPointsAlgorithm(CqAlgorithm):
-    """A point layer → the same layer with the ``cq_`` fields of the answer."""
+    """A point layer → the same layer with the ``cq_`` fields of ``cq-geo batch``."""
 
     NAME = "batch_points"
     TITLE = "Éligibilité d'une couche de points"
     HELP = (
-        "Pour chaque point : commune, équipe, QPV 2024 (statut et distance), poche de pauvreté, ancien quartier "
-        "de veille active, géographie principale et avertissements. Ajoute les champs cq_ (les mêmes que "
-        "« cq-geo batch »). Tout système de coordonnées est accepté ; les entités sans géométrie sont gardées "
-        "avec cq_valid = faux."
+        "Pour chaque point : statut (ok, à vérifier, hors territoire, invalide) et raison en français, commune, "
+        "équipe, QPV 2024 (statut et distance), poche de pauvreté, ancien quartier de veille active, géographie "
+        "principale et avertissements. Ajoute les champs cq_ (les mêmes que « cq-geo batch »). Tout système de "
+        "coordonnées est accepté ; les entités sans géométrie sont gardées, invalides."
     )
     INPUT, OUTPUT = "INPUT", "OUTPUT"
 
@@ -127,38 +147,47 @@ class BatchPointsAlgorithm(CqAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         _need_pandas()
+        import numpy as np
+        import pandas as pd
+
         source = self.parameterAsSource(parameters, self.INPUT, context)
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
         territory = _territory()
-        fields, kept = output_fields(source.fields(), adapter.lookup_fields())
+        columns = adapter.batch_columns()
+        use_batch = columns is not None
+        if not use_batch:  # a cq_geo without the batch module: the lookup columns only
+            columns = adapter.lookup_columns()
+            feedback.pushWarning(self.tr("module de traitement par lot absent : seuls les champs de "
+                                         "géographie sont ajoutés (pas cq_status ni cq_reason)"))
+        fields, kept = output_fields(source.fields(), adapter.fields_for(columns))
         sink, dest_id = self.parameterAsSink(
             parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs())
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
         to_l93 = adapter.transform(source.sourceCrs(), adapter.crs(adapter.LAMBERT93), context.transformContext())
         total = source.featureCount() or 0
-        columns = adapter.lookup_fields().names()
         done = 0
         chunk = []
 
         def flush():
-            xs, ys = [], []
-            for f in chunk:
+            xs = np.full(len(chunk), np.nan)
+            ys = np.full(len(chunk), np.nan)
+            for i, f in enumerate(chunk):
                 g = f.geometry()
                 if g is None or g.isEmpty():
-                    xs.append(math.nan)
-                    ys.append(math.nan)
                     continue
-                p = g.asPoint() if not g.isMultipart() else g.centroid().asPoint()
+                p = g.centroid().asPoint() if g.isMultipart() else g.asPoint()
                 try:
                     q = to_l93.transform(QgsPointXY(p))
-                    xs.append(q.x())
-                    ys.append(q.y())
-                except Exception:  # noqa: BLE001 - a point the transform cannot handle is invalid
-                    xs.append(math.nan)
-                    ys.append(math.nan)
-            frame = territory.lookup_many(x=xs, y=ys)
+                except Exception:  # noqa: BLE001 - a point the transform cannot handle stays invalid
+                    continue
+                xs[i], ys[i] = q.x(), q.y()
+            if use_batch:
+                frame = _run_batch(pd.DataFrame({"__cq_x": xs, "__cq_y": ys}), feedback, territory=territory,
+                                   x_col="__cq_x", y_col="__cq_y", geocoder="none")
+            else:
+                frame = territory.lookup_many(x=xs, y=ys)
             rows = adapter.dataframe_rows(frame, columns)
             out = []
             for f, row in zip(chunk, rows):
@@ -188,14 +217,15 @@ class BatchPointsAlgorithm(CqAlgorithm):
 
 
 class BatchAddressesAlgorithm(CqAlgorithm):
-    """A table with addresses → points (WGS84) with the geocoding quality and the ``cq_`` fields."""
+    """A table with addresses → points (WGS84) with status, reason, geocoding quality and ``cq_`` fields."""
 
     NAME = "batch_addresses"
     TITLE = "Éligibilité d'une table d'adresses"
     HELP = (
-        "Géocode la colonne d'adresse (géocodeur de cq-geo : hors ligne sur la BAN installée, ou en ligne), "
-        "puis ajoute la qualité du géocodage (cq_geocode_*) et les champs cq_ de la géographie. Les adresses "
-        "non trouvées sont gardées, sans géométrie."
+        "Géocode les adresses (géocodeur de cq-geo : hors ligne sur la BAN installée par « cq-geo data import "
+        "ban », ou en ligne), puis ajoute les champs de « cq-geo batch » : statut, raison, position, qualité du "
+        "géocodage et géographie (commune, équipe, QPV, poche, ancien QVA). Les adresses non trouvées sont "
+        "gardées, sans géométrie. Plusieurs champs d'adresse (numéro, voie…) sont joints dans l'ordre choisi."
     )
     INPUT, ADDRESS, POSTCODE, CITY, MODE, OUTPUT = "INPUT", "ADDRESS", "POSTCODE", "CITY", "MODE", "OUTPUT"
     MODES = ("offline", "online")
@@ -204,7 +234,7 @@ class BatchAddressesAlgorithm(CqAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.INPUT, self.tr("Table d'adresses"), [QgsProcessing.SourceType.TypeVector]))
         self.addParameter(QgsProcessingParameterField(
-            self.ADDRESS, self.tr("Champ adresse"), parentLayerParameterName=self.INPUT))
+            self.ADDRESS, self.tr("Champ(s) adresse"), parentLayerParameterName=self.INPUT, allowMultiple=True))
         self.addParameter(QgsProcessingParameterField(
             self.POSTCODE, self.tr("Champ code postal"), parentLayerParameterName=self.INPUT, optional=True))
         self.addParameter(QgsProcessingParameterField(
@@ -217,61 +247,62 @@ class BatchAddressesAlgorithm(CqAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         _need_pandas()
-        from cq_geo.errors import CqGeoError
-        from cq_geo.geocode import AddressQuery, get_geocoder
+        import pandas as pd
 
         source = self.parameterAsSource(parameters, self.INPUT, context)
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
-        address = self.parameterAsString(parameters, self.ADDRESS, context)
-        postcode = self.parameterAsString(parameters, self.POSTCODE, context)
-        city = self.parameterAsString(parameters, self.CITY, context)
+        address = self.parameterAsFields(parameters, self.ADDRESS, context)
+        postcode = self.parameterAsString(parameters, self.POSTCODE, context) or None
+        city = self.parameterAsString(parameters, self.CITY, context) or None
         mode = self.MODES[self.parameterAsEnum(parameters, self.MODE, context)]
         territory = _territory()
-        try:
-            geocoder = get_geocoder(mode, store=None)
-        except CqGeoError as exc:
-            raise QgsProcessingException(str(exc)) from exc
-        extra = QgsFields()
-        for name, kind in (("cq_geocode_quality", compat.STRING), ("cq_geocode_label", compat.STRING),
-                           ("cq_geocode_score", compat.DOUBLE), ("cq_geocode_reason", compat.STRING)):
-            extra.append(compat.field(name, kind))
-        for f in adapter.lookup_fields():
-            extra.append(f)
-        fields, kept = output_fields(source.fields(), extra)
+        columns = adapter.batch_columns()
+        fields, kept = output_fields(source.fields(), adapter.fields_for(columns))
         sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.Point,
                                              QgsCoordinateReferenceSystem(adapter.WGS84))
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        from cq_geo.errors import CqGeoError
+        from cq_geo.geocode import get_geocoder
+
+        try:
+            geocoder = get_geocoder(mode)
+        except CqGeoError as exc:
+            raise QgsProcessingException(str(exc)) from exc
+        wanted = [n for n in address + [postcode, city] if n]
         feats = list(source.getFeatures())
         total = len(feats) or 1
-        columns = adapter.lookup_fields().names()
-        for start in range(0, len(feats), 200):
+        step = 500
+        done = 0
+        for start in range(0, len(feats), step):
             if feedback.isCanceled():
                 break
-            part = feats[start:start + 200]
-            queries = [AddressQuery(text=str(f[address] or ""), postcode=str(f[postcode] or "") if postcode else "",
-                                    city=str(f[city] or "") if city else "") for f in part]
+            part = feats[start:start + step]
+            frame = pd.DataFrame({
+                f"__cq_{i}": ["" if f[name] is None or f[name] == QVariant() else str(f[name]) for f in part]
+                for i, name in enumerate(wanted)
+            })
+            alias = {name: f"__cq_{i}" for i, name in enumerate(wanted)}
             try:
-                results = geocoder.geocode_many(queries)
-            except CqGeoError as exc:
-                raise QgsProcessingException(str(exc)) from exc
-            lons = [r.best.lon if r.best and r.quality != "not_found" else math.nan for r in results]
-            lats = [r.best.lat if r.best and r.quality != "not_found" else math.nan for r in results]
-            rows = adapter.dataframe_rows(territory.lookup_many(lon=lons, lat=lats), columns)
-            out = []
-            for f, r, lon, lat, row in zip(part, results, lons, lats, rows):
+                out = _run_batch(frame, feedback, territory=territory, address_cols=[alias[n] for n in address],
+                                 postcode_col=alias.get(postcode), city_col=alias.get(city), geocoder=geocoder)
+            except _Canceled:
+                break
+            rows = adapter.dataframe_rows(out, columns)
+            lon_i, lat_i = columns.index("cq_lon"), columns.index("cq_lat")
+            new = []
+            for f, row in zip(part, rows):
                 nf = QgsFeature(fields)
-                if not math.isnan(lon):
-                    nf.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(lon, lat)))
+                if row[lon_i] is not None and row[lat_i] is not None:
+                    nf.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(row[lon_i], row[lat_i])))
                 attrs = f.attributes()
-                best = r.best
-                nf.setAttributes([attrs[i] for i in kept] + [
-                    r.quality, best.label if best else "", float(best.score) if best else None, r.reason,
-                ] + row)
-                out.append(nf)
-            sink.addFeatures(out, QgsFeatureSink.Flag.FastInsert)
-            feedback.setProgress(100.0 * min(start + 200, len(feats)) / total)
+                nf.setAttributes([attrs[i] for i in kept] + row)
+                new.append(nf)
+            sink.addFeatures(new, QgsFeatureSink.Flag.FastInsert)
+            done += len(part)
+            feedback.setProgress(100.0 * done / total)
+        feedback.pushInfo(self.tr("{n} adresse(s) traitée(s)").format(n=done))
         return {self.OUTPUT: dest_id}
 
 
@@ -472,7 +503,7 @@ def available_algorithms(caps=None) -> list[type]:
 
     caps = caps or capabilities()
     algs = [BatchPointsAlgorithm, LoadLayersAlgorithm, CheckAlgorithm]
-    if caps["geocoder"].available:
+    if caps["geocoder"].available and caps["batch"].available:
         algs.append(BatchAddressesAlgorithm)
     if caps["webmap"].available:
         algs.append(ExportMapAlgorithm)

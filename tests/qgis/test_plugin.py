@@ -360,32 +360,38 @@ def test_provider_is_registered(plugin):
     assert {"batch_points", "load_layers", "check_territory"} <= ids
 
 
+def _same(got, want, col):
+    if isinstance(want, float) and math.isnan(want):
+        return got is None or got == QVariant() or (isinstance(got, float) and math.isnan(got))
+    if isinstance(want, (bool,)) or col == "cq_valid":
+        return bool(got) == bool(want)
+    if isinstance(want, float):
+        return abs(got - want) < 1e-6
+    return got == str(want)
+
+
 def test_batch_points_adds_the_cq_fields(plugin, points_layer):
+    import pandas as pd
     import processing
 
-    from cq_geo.territory import LOOKUP_COLUMNS, load_territory
+    from cq_geo.batch import RESULT_COLUMNS, batch
+    from cq_geo.territory import LOOKUP_COLUMNS
 
     out = processing.run("cq_geo:batch_points", {"INPUT": points_layer, "OUTPUT": "memory:"})["OUTPUT"]
     names = out.fields().names()
-    assert names == ["nom"] + LOOKUP_COLUMNS  # the stale cq_team is replaced, not duplicated
+    assert names == ["nom"] + RESULT_COLUMNS + LOOKUP_COLUMNS  # the stale cq_team is replaced, not duplicated
     rows = {f["nom"]: f for f in out.getFeatures()}
     assert set(rows) == {"denain", "saint-amand", "paris", "vide"}
-    expected = load_territory().lookup_many(lon=[DENAIN[0], SAINT_AMAND[0], PARIS[0]],
-                                            lat=[DENAIN[1], SAINT_AMAND[1], PARIS[1]])
-    for i, name in enumerate(("denain", "saint-amand", "paris")):
-        for col in LOOKUP_COLUMNS:
-            want = expected[col].iloc[i]
-            got = rows[name][col]
-            if col == "cq_qpv_distance_m":
-                assert (got is None or got == QVariant() or (isinstance(got, float) and math.isnan(got))) if \
-                    math.isnan(want) else abs(got - want) < 1e-6
-            elif col == "cq_valid":
-                assert bool(got) == bool(want)
-            else:
-                assert got == str(want), (name, col)
+    # the same answers as the library's batch for the same places
+    where = [DENAIN, SAINT_AMAND, PARIS, (None, None)]
+    expected, _ = batch(pd.DataFrame({"lon": [w[0] for w in where], "lat": [w[1] for w in where]}),
+                        lon_col="lon", lat_col="lat")
+    for i, name in enumerate(("denain", "saint-amand", "paris", "vide")):
+        for col in RESULT_COLUMNS + LOOKUP_COLUMNS:
+            assert _same(rows[name][col], expected[col].iloc[i], col), (name, col, rows[name][col])
     assert rows["denain"]["cq_commune"] == "Denain" and rows["denain"]["cq_team"] == "sud"
-    assert rows["paris"]["cq_commune"] == ""
-    assert not rows["vide"]["cq_valid"]
+    assert rows["paris"]["cq_status"] == "outside_territory"
+    assert rows["vide"]["cq_status"] == "invalid" and not rows["vide"]["cq_valid"]
     assert rows["vide"].geometry().isNull()
 
 
@@ -466,6 +472,42 @@ def test_import_official_algorithm(plugin, tmp_path):
     assert res["COUNT"] == t.layers["communes"].feature_count == len(t.commune_codes)
     assert t.layers["communes"].status == "official"
     assert res["STORE_PATH"] == str(store)
+
+
+def test_batch_addresses_geocodes_then_adds_the_cq_fields(plugin, tmp_path, monkeypatch):
+    import processing
+
+    if QgsApplication.processingRegistry().algorithmById("cq_geo:batch_addresses") is None:
+        pytest.skip("géocodage ou traitement par lot absent de cette version de cq-geo")
+    from cq_geo.batch import RESULT_COLUMNS
+    from cq_geo.geocode.ban_index import import_ban
+    from cq_geo.store import open_store
+
+    store = open_store(tmp_path / "magasin.gpkg")
+    import_ban(ROOT / "tests" / "fixtures" / "ban_synthetic" / "adresses-synthetic.csv", store.path)
+    monkeypatch.setenv("CQ_GEO_STORE", str(store.path))
+    table = QgsVectorLayer("None", "adresses", "memory")
+    table.dataProvider().addAttributes([QgsField("voie", QVariant.String), QgsField("ville", QVariant.String)])
+    table.updateFields()
+    feats = []
+    for voie, ville in (("2 rue des essais", "Denain"), ("1 rue saint-fictif", "Saint-Amand-les-Eaux"),
+                        ("", "")):
+        f = QgsFeature(table.fields())
+        f.setAttributes([voie, ville])
+        feats.append(f)
+    table.dataProvider().addFeatures(feats)
+    out = processing.run("cq_geo:batch_addresses", {
+        "INPUT": table, "ADDRESS": ["voie"], "CITY": "ville", "MODE": 0, "OUTPUT": "memory:"})["OUTPUT"]
+    assert out.crs().authid() == "EPSG:4326"
+    names = out.fields().names()
+    assert names[:2] == ["voie", "ville"] and set(RESULT_COLUMNS) <= set(names)
+    rows = list(out.getFeatures())
+    assert [r["cq_commune"] for r in rows[:2]] == ["Denain", "Saint-Amand-les-Eaux"]
+    assert [r["cq_team"] for r in rows[:2]] == ["sud", "nord"]
+    assert rows[0]["cq_geocode_quality"] in ("precise", "approximate")
+    p = rows[0].geometry().asPoint()
+    assert abs(p.x() - rows[0]["cq_lon"]) < 1e-9 and abs(p.y() - rows[0]["cq_lat"]) < 1e-9
+    assert rows[2]["cq_status"] == "invalid" and rows[2].geometry().isNull()
 
 
 # -- unloading (last) ------------------------------------------------------------------------
