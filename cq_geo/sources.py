@@ -618,6 +618,7 @@ class CommunesRead:
     features_read: int
     repaired: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    flavour: str = "admin-express"  # or "geo.api" (properties code/nom/codesPostaux)
 
 
 def read_communes(path, definition, layer: str | None = None) -> CommunesRead:
@@ -667,7 +668,8 @@ def read_communes(path, definition, layer: str | None = None) -> CommunesRead:
         geometry=gpd.GeoSeries(geoms, crs=2154),
     ).sort_values("insee").reset_index(drop=True)
     notes = [f"géométries invalides réparées : {', '.join(repaired)}"] if repaired else []
-    return CommunesRead(out, described, len(frame), repaired, notes)
+    flavour = "geo.api" if "codespostaux" in cols or code_col.lower() == "code" else "admin-express"
+    return CommunesRead(out, described, len(frame), repaired, notes, flavour)
 
 
 # -- local zones -------------------------------------------------------------------------------

@@ -253,6 +253,7 @@ class StoreChange:
     # the writers below go through GDAL (pyogrio): close our connection first
     def write_layer(self, layer: str, frame) -> None:
         """Replace spatial *layer* of the working copy with GeoDataFrame *frame* (reprojected to EPSG:2154)."""
+        _need_geo()
         import pyogrio
 
         self.close()
@@ -266,11 +267,12 @@ class StoreChange:
 
     def append_history(self, rows: list[dict[str, Any]]) -> None:
         """Add rows (``layer``, ``code``, ``action``, ``status``, ``author``, ``source``, ``sha256``, ``geometry``)."""
+        if not rows:
+            return
+        _need_geo()
         import geopandas as gpd
         import pyogrio
 
-        if not rows:
-            return
         self.close()
         at = now_iso()
         cols = {name: [str(r.get(name) or "") if name != "at" else (r.get("at") or at) for r in rows]
@@ -423,7 +425,6 @@ class Store:
         ``validate(path)`` if given), the current store becomes the previous
         state and the copy replaces it. On any error the store is untouched.
         """
-        _need_geo()
         if not self.exists():
             raise DataError(f"magasin de données introuvable : {self.path}")
         work_path = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp.gpkg")
@@ -757,7 +758,7 @@ def import_official(store: Store, kind: str, path, *, source: str | None = None,
     if kind == "communes":
         read = sources.read_communes(path, definition, layer=layer)
         src = sources.SOURCES["communes"]
-        is_api = source is not None and "/epcis/" in source
+        is_api = read.flavour == "geo.api" or (source is not None and "/epcis/" in source)
         values = dict(
             source=source or path.name,
             publisher=src.publisher if is_api else "IGN (ADMIN EXPRESS)",

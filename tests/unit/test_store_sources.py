@@ -138,8 +138,7 @@ def test_cli_refuses_bad_file_with_exit_2(store, synth_files, capsys):
 def test_commune_files(store, synth_files, variant):
     from cq_geo.store import import_official, load_store_territory
 
-    rep = import_official(store, "communes", synth_files[variant],
-                          source="https://geo.api.gouv.fr/epcis/200042190/communes" if variant == "communes_geoapi" else None)
+    rep = import_official(store, "communes", synth_files[variant])
     assert rep.feature_count == 47
     info = store.layer_info("communes")
     assert info.status == "official" and info.edge_m == 5.0
@@ -178,3 +177,29 @@ def test_qpv_import_reports_codes_unknown_to_the_definition(store, synth_files, 
     st = status_report(store.path, territory_file=custom)
     qpv = next(e for e in st["layers"] if e["layer"] == "qpv")
     assert qpv["not_in_definition"] == ["QN05957M"]
+
+
+def test_qpv_removed_from_a_new_file_is_recorded(store, synth_files, tmp_path):
+    from cq_geo.store import import_official
+
+    from . import synthetic_qpv as syn
+
+    import_official(store, "qpv", synth_files["gpkg"])
+    fewer = [r for r in synth_files["records"] if r[0]["code_qp"] != "QN05957M"]
+    path = syn.write(syn.frame(fewer), tmp_path / "qpv_sans_57.gpkg", "GPKG")
+    rep = import_official(store, "qpv", path)
+    assert rep.removed == ["QN05957M"] and rep.feature_count == 12
+    assert "QN05957M" in " ".join(rep.notes)  # in the definition, absent from the file
+    hist = store.history("QN05957M")
+    assert [h["action"] for h in hist] == ["add", "remove"] and hist[-1]["geometry"] is None
+
+
+def test_real_ign_outlines_as_a_commune_file(store, shared_data):
+    """The real IGN 2018 outlines (../shared/data, read only) go through the commune import."""
+    from cq_geo.store import import_official, load_store_territory
+
+    rep = import_official(store, "communes", shared_data / "communes_caph_ign2018.geojson")
+    assert rep.feature_count == 47
+    t = load_store_territory(store.path)
+    assert t.lookup(lon=3.3957, lat=50.3290).commune["name"] == "Denain"
+    assert t.lookup(lon=3.4286, lat=50.4483).commune["name"] == "Saint-Amand-les-Eaux"
