@@ -303,7 +303,10 @@ class OnlineGeocoder:
         """Send one batch file; return one row (dict by column name) per query, in order."""
         text = "cq_id,q,postcode,citycode\n" + "".join(_csv_line(i, q) for i, q in enumerate(qs))
         boundary = f"cqgeo{uuid.uuid4().hex}"
-        fields = [("columns", "q"), ("postcode", "postcode"), ("citycode", "citycode")]
+        # Filter columns only when used: addok-csv 1.1 with addok 1.3 fails (HTTP 500) on filter fields.
+        fields = [("columns", "q")]
+        fields += [("postcode", "postcode")] if any(q.postcode for q in qs) else []
+        fields += [("citycode", "citycode")] if any(q.citycode for q in qs) else []
         body = io.BytesIO()
         for name, value in fields:
             body.write(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n".encode())
