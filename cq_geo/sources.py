@@ -763,8 +763,8 @@ def read_local_zones(path, definition, tier: str, name_field: str | None = None,
         if not geom.is_valid:
             reason = shapely.is_valid_reason(geom)
             problems.append(
-                f"{where} : géométrie invalide ({reason}) — dans QGIS : Vecteur › Outils de géométrie › "
-                "Réparer les géométries"
+                f"{where} : géométrie invalide ({reason}) — dans QGIS : boîte à outils de traitements › "
+                "Géométrie vectorielle › Réparer les géométries"
             )
             continue
         by_code.setdefault(next(iter(codes)), []).append(geom)
