@@ -507,11 +507,6 @@ def available_algorithms(caps=None) -> list[type]:
         algs.append(BatchAddressesAlgorithm)
     if caps["webmap"].available:
         algs.append(ExportMapAlgorithm)
-    try:
-        from .data_actions import store_api
-
-        store_api()
+    if caps["store"].available:
         algs.append(ImportDataAlgorithm)
-    except Exception:  # noqa: BLE001 - no store in this version: the algorithm is not offered
-        pass
     return algs

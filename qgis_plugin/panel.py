@@ -49,6 +49,14 @@ def status_words() -> dict[str, str]:
     }
 
 
+def short_status_words() -> dict[str, str]:
+    """Statuses in the answer's table (the tier's geometry status says why one is unknown)."""
+    return {
+        "inside": tr("dedans"), "boundary": tr("sur la limite"), "near": tr("tout près"),
+        "outside": tr("dehors"), "unknown": tr("inconnu"),
+    }
+
+
 def layer_status_words() -> dict[str, str]:
     return {
         "official": tr("officielle"), "validated": tr("validée"), "provisional": tr("provisoire"),
@@ -73,6 +81,7 @@ def metres(value) -> str:
 def answer_html(result: dict) -> str:
     """The answer (``LookupResult.to_dict()``) as HTML for the panel."""
     sw, tw, lw, lsw = status_words(), tier_words(), layer_words(), layer_status_words()
+    ssw = short_status_words()
     out = []
     c = result.get("commune")
     team = result.get("team")
@@ -99,14 +108,14 @@ def answer_html(result: dict) -> str:
 
     if result["zones"]:
         rows = [f"<tr><th align='left'>{_esc(tr('Niveau'))}</th><th align='left'>{_esc(tr('Zone'))}</th>"
-                f"<th align='left'>{_esc(tr('Statut'))}</th><th align='right'>{_esc(tr('Distance'))}</th></tr>"]
+                f"<th align='left'>{_esc(tr('Statut'))}</th><th align='right'>{_esc(tr('Limite à'))}</th></tr>"]
         for z in result["zones"]:
             colour = STATUS_COLOURS.get(z["status"], "#000000")
             geom = "" if z["geometry_status"] in ("official", "validated") else \
-                f" <small>[{_esc(lsw.get(z['geometry_status'], z['geometry_status']))}]</small>"
+                f" <small>[{_esc(tr('périmètre'))} {_esc(lsw.get(z['geometry_status'], z['geometry_status']))}]</small>"
             rows.append(
                 f"<tr><td>{_esc(tw[z['tier']])}</td><td>{_esc(z['name'])} <small>{_esc(z['code'])}</small>{geom}</td>"
-                f"<td style='color:{colour}'><b>{_esc(sw.get(z['status'], z['status']))}</b></td>"
+                f"<td style='color:{colour}'><b>{_esc(ssw.get(z['status'], z['status']))}</b></td>"
                 f"<td align='right'>{_esc(metres(z['distance_m']))}</td></tr>"
             )
         out.append("<table cellspacing='0' cellpadding='2' width='100%'>" + "".join(rows) + "</table>")

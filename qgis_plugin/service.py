@@ -10,6 +10,7 @@ what is missing instead of failing.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,33 +25,26 @@ class Capability:
     reason: str = ""
 
 
-def _probe(module: str, attr: str, label: str) -> Capability:
+def _probe(module: str, label: str) -> Capability:
+    """Is *module* there? Found without importing it, so the plugin starts fast."""
     try:
-        mod = importlib.import_module(module)
-    except ImportError as exc:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError) as exc:
         return Capability(label, False, f"{module} indisponible ({exc})")
-    if not hasattr(mod, attr):
-        return Capability(label, False, f"{module}.{attr} absent de cette version de cq-geo")
-    return Capability(label, True)
+    return Capability(label, found, "" if found else f"{module} absent de cette version de cq-geo")
 
 
 def capabilities() -> dict[str, Capability]:
-    """Which optional parts of cq-geo are usable here."""
+    """Which optional parts of cq-geo (and pandas) are usable here."""
     caps = {
-        "store": _probe("cq_geo.store", "load_store_territory", "magasin de données"),
-        "geocoder": _probe("cq_geo.geocode", "get_geocoder", "géocodeur"),
-        "webmap": _probe("cq_geo.webmap", "export_map", "carte pour le conseil"),
-        "batch": _probe("cq_geo.batch", "batch", "traitement par lot"),
+        "store": _probe("cq_geo.store", "magasin de données"),
+        "geocoder": _probe("cq_geo.geocode.lookup", "géocodeur"),
+        "webmap": _probe("cq_geo.webmap", "carte pour le conseil"),
+        "batch": _probe("cq_geo.batch", "traitement par lot"),
+        "pandas": _probe("pandas", "pandas"),
     }
-    try:
-        import pandas  # noqa: F401
-
-        caps["pandas"] = Capability("pandas", True)
-    except ImportError:
-        caps["pandas"] = Capability(
-            "pandas", False,
-            "le module Python pandas manque à ce QGIS (OSGeo4W : paquet python3-pandas)",
-        )
+    if not caps["pandas"].available:
+        caps["pandas"].reason = "le module Python pandas manque à ce QGIS (OSGeo4W : paquet python3-pandas)"
     return caps
 
 

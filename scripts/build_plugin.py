@@ -82,6 +82,15 @@ class ZipBuilder:
         self.zf.close()
 
 
+def read_version() -> str:
+    """The version in the top-level metadata.txt (what ``cq_geo.__version__`` reads too)."""
+    text = (ROOT / "metadata.txt").read_text(encoding="utf-8")
+    match = re.search(r"^version\s*=\s*(\S+)\s*$", text, re.MULTILINE)
+    if not match:
+        raise SystemExit("metadata.txt : une ligne version= est attendue")
+    return match.group(1)
+
+
 def plugin_metadata(version: str) -> bytes:
     text = (ROOT / "metadata.txt").read_text(encoding="utf-8")
     text, n = re.subn(r"(?m)^version\s*=.*$", f"version={version}", text)
@@ -151,9 +160,6 @@ def vendor(zb: ZipBuilder, cache: Path) -> list[str]:
 
 
 def build(output: Path, with_vendor: bool = True) -> Path:
-    sys.path.insert(0, str(ROOT))
-    from cq_geo._version import read_version
-
     version = read_version()
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_suffix(".zip.tmp")
