@@ -577,8 +577,8 @@ def read_qpv(path, definition, commune_geoms: dict[str, Any], generation: str = 
                 if inter > 0.5 * min(parts[a].area, parts[b].area) and inter > 1.0:
                     raise DataError(f"{described} : le QPV {code} figure en double (entités superposées)")
         geom = shapely.union_all(parts) if len(parts) > 1 else parts[0]
-        if not geom.is_valid:
-            geom = shapely.make_valid(geom)
+        if not geom.is_valid or geom.geom_type not in ("Polygon", "MultiPolygon"):
+            geom, _ = _repair(geom)
             repaired = True
         in_terr = [c for c in g["insee"] if c in territory]
         out_terr = [c for c in g["insee"] if c not in territory]

@@ -30,11 +30,21 @@ def lonlat_of(geom):
     return float(lon), float(lat)
 
 
+# Fixtures imported into several modules are registered once per module: cache
+# what they build so that the session really builds it once.
+_CACHE: dict = {}
+
+
 @pytest.fixture(scope="session")
 def synth_files(tmp_path_factory) -> dict:
     """Every synthetic input file, written once per session. Keys name the variant."""
     pytest.importorskip("geopandas")
-    d = tmp_path_factory.mktemp("synthetic")
+    if "synth" not in _CACHE:
+        _CACHE["synth"] = _make_synth_files(tmp_path_factory.mktemp("synthetic"))
+    return _CACHE["synth"]
+
+
+def _make_synth_files(d: Path) -> dict:
     layout = syn.Layout()
     recs = syn.qpv_records(layout)
     split = syn.qpv_records(syn.Layout(), split=True, invalid="QN05955M")
@@ -96,7 +106,9 @@ def store_template(tmp_path_factory) -> Path:
     pytest.importorskip("geopandas")
     from cq_geo.store import open_store
 
-    return open_store(tmp_path_factory.mktemp("template") / "cq-geo.gpkg").path
+    if "template" not in _CACHE:
+        _CACHE["template"] = open_store(tmp_path_factory.mktemp("template") / "cq-geo.gpkg").path
+    return _CACHE["template"]
 
 
 @pytest.fixture
