@@ -88,7 +88,14 @@ class BanGeocoder:
             if postcode:
                 self._postcodes.setdefault(postcode, set()).add(insee)
         self._all = list(range(len(streets)))
-        self._choices: dict[str, list[str]] = {}
+        self._pools: dict[tuple, tuple[list[int], list[str]]] = {}
+        self._pool_sets: dict[tuple, set[int]] = {}
+        self._token_index: dict[str, set[int]] = {}
+        for i, bare in enumerate(self._bare):
+            for w in bare.split():
+                if len(w) >= 3:
+                    self._token_index.setdefault(w, set()).add(i)
+        self._radius = [_half_diagonal_m(s) for s in streets]
         self._cities = commune_keys(index)
         # short forms: "saint amand" for "saint amand eaux", "douchy" for "douchy mines" (when unique)
         short: dict[str, set] = {}
@@ -188,8 +195,26 @@ class BanGeocoder:
         best = process.extractOne(key, self._city_list, scorer=fuzz.ratio, score_cutoff=CITY_CUTOFF)
         return self._cities[best[0]] if best else set()
 
-    def _street_matches(self, key: str, pool: list[int] | None) -> list[tuple[int, float]]:
-        """Streets matching *key* among *pool* (None = all): [(street index, score 0-1)]."""
+    def _pool(self, codes: set[str] | None) -> tuple[list[int], list[str]] | None:
+        """Street indices of the communes *codes* and their bare keys (cached), or None for all."""
+        if codes is None:
+            return None
+        key = tuple(sorted(codes))
+        hit = self._pools.get(key)
+        if hit is None:
+            ids = [i for c in key for i in self._by_commune.get(c, [])]
+            hit = self._pools[key] = (ids, [self._bare[i] for i in ids])
+        return hit
+
+    def _pool_set(self, codes: set[str]) -> set[int]:
+        key = tuple(sorted(codes))
+        hit = self._pool_sets.get(key)
+        if hit is None:
+            hit = self._pool_sets[key] = {i for c in key for i in self._by_commune.get(c, [])}
+        return hit
+
+    def _street_matches(self, key: str, codes: set[str] | None) -> list[tuple[int, float]]:
+        """Streets matching *key* in communes *codes* (None = all): [(street index, score 0-1)]."""
         exact = self._by_key.get(key)
         if exact is None:
             bare = _strip_type(key)
@@ -199,7 +224,13 @@ class BanGeocoder:
         else:
             factor = 1.0
         if exact:
-            allowed = exact if pool is None else [i for i in exact if i in set(pool)]
+            if codes is None:
+                allowed = exact
+            elif len(exact) <= 4:
+                streets = self.index.streets
+                allowed = [i for i in exact if streets[i][3] in codes]
+            else:
+                allowed = sorted(set(exact).intersection(self._pool_set(codes)))
             if allowed:
                 return [(i, factor) for i in allowed]
         from rapidfuzz import fuzz, process
@@ -207,31 +238,37 @@ class BanGeocoder:
         streets = self.index.streets
         bare = _strip_type(key)
         qtype = key[: len(key) - len(bare)].strip()
+        pool = self._pool(codes)
         if pool is None:
-            pool_ids, choices = self._all, self._choices_for(None)
+            pool_ids, choices = self._all, self._bare
         else:
-            pool_ids, choices = pool, [self._bare[i] for i in pool]
-        found = process.extract(bare, choices, scorer=fuzz.WRatio, limit=12, score_cutoff=FUZZY_CUTOFF)
+            pool_ids, choices = pool
+        # plain ratio first (fast, catches typos); then WRatio (partial and reordered words), only among the
+        # streets sharing a word with the query (WRatio on every street is the slow part of a miss)
+        found = [(pool_ids[pos], score) for _c, score, pos in
+                 process.extract(bare, choices, scorer=fuzz.ratio, limit=12, score_cutoff=FUZZY_CUTOFF + 8)]
+        if not found:
+            words = [w for w in bare.split() if len(w) >= 3]
+            sub: set[int] = set().union(*(self._token_index.get(w, ()) for w in words)) if words else set()
+            if codes is not None and sub:
+                sub &= self._pool_set(codes)
+            if sub:
+                ids = sorted(sub)
+                sub_choices = [self._bare[i] for i in ids]
+                found = [(ids[pos], score) for _c, score, pos in
+                         process.extract(bare, sub_choices, scorer=fuzz.WRatio, limit=12, score_cutoff=FUZZY_CUTOFF)]
         out = []
-        for _choice, score, pos in found:
+        for i, score in found:
             # WRatio is generous with partial matches: temper it with the plain ratio
-            plain = fuzz.ratio(bare, choices[pos])
+            plain = fuzz.ratio(bare, self._bare[i])
             sim = min(score, (score + plain) / 2.0 + 5.0)
             if sim < FUZZY_CUTOFF:
                 continue
-            i = pool_ids[pos]
             ctype = streets[i][1][: len(streets[i][1]) - len(self._bare[i])].strip()
             if qtype and ctype and qtype != ctype:
                 sim *= TYPE_MISMATCH_FACTOR
             out.append((i, round(sim / 100.0 * 0.98, 4)))
         return out
-
-    def _choices_for(self, insee: str | None) -> list[str]:
-        key = insee or ""
-        choices = self._choices.get(key)
-        if choices is None:
-            choices = self._choices[key] = list(self._bare)
-        return choices
 
     def _geocode(self, q: AddressQuery, limit: int) -> GeocodeResult:
         t = self.thresholds
@@ -253,10 +290,9 @@ class BanGeocoder:
                 q.text, "not_found", [], note or "ni voie ni commune reconnue", self.source)
         if codes is not None and not codes:
             return GeocodeResult(q.text, "not_found", [], note or "commune inconnue", self.source)
-        pool = None if codes is None else [i for c in sorted(codes) for i in self._by_commune.get(c, [])]
-        matches = self._street_matches(parsed.street, pool)
+        matches = self._street_matches(parsed.street, codes)
         elsewhere = False
-        if not matches and pool is not None:
+        if not matches and codes is not None:
             matches = [(i, s * OTHER_COMMUNE_FACTOR) for i, s in self._street_matches(parsed.street, None)]
             elsewhere = bool(matches)
         if not matches:
@@ -289,14 +325,14 @@ class BanGeocoder:
         name, kind, insee, commune, postcode = s[0], s[2], s[3], s[4], s[5]
         a, b = int(idx.start[i]), int(idx.end[i])
         common = dict(citycode=insee, postcode=postcode, city=commune, street=name, oldcitycode=s[6], oldcity=s[7])
-        radius = _half_diagonal_m(s)
+        radius = self._radius[i]
         if parsed.housenumber and b > a:
             num = int(parsed.housenumber)
             nums = idx.numero[a:b]
-            exact = [j for j in range(a, b) if nums[j - a] == num]
-            if exact:
-                same = [j for j in exact if idx.rep[j] == parsed.rep]
-                j = same[0] if same else exact[0]
+            lo, hi = a + int(nums.searchsorted(num, "left")), a + int(nums.searchsorted(num, "right"))
+            if hi > lo:
+                same = [j for j in range(lo, hi) if idx.rep[j] == parsed.rep]
+                j = same[0] if same else lo
                 rep = idx.rep[j]
                 label_num = f"{num} {rep}".strip()
                 return Candidate(float(idx.lon[j]), float(idx.lat[j]), self._label(s, label_num),
@@ -304,9 +340,9 @@ class BanGeocoder:
                                  housenumber=label_num, approximate_number=not same,
                                  radius_m=0.0 if same else 15.0, **common)
             # nearest known number, same side (parity) first
-            j = min(range(a, b), key=lambda k: ((int(nums[k - a]) - num) % 2 != 0, abs(int(nums[k - a]) - num),
-                                                 idx.rep[k]))
-            found = int(nums[j - a])
+            diff = abs(nums - num)
+            j = a + int((diff + (diff % 2) * 1_000_000).argmin())
+            found = int(idx.numero[j])
             label_num = f"{found} {idx.rep[j]}".strip()
             step = abs(found - num)
             return Candidate(float(idx.lon[j]), float(idx.lat[j]), self._label(s, label_num),

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable
 
 __all__ = [
@@ -37,7 +38,6 @@ __all__ = [
     "REPETITIONS",
 ]
 
-_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "ﬁ": "fi", "ﬂ": "fl"})
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 #: Street-type abbreviations → full word (folded). Single letters only count
@@ -95,10 +95,33 @@ def fold(text: str | None) -> str:
     """
     if not text:
         return ""
-    text = str(text).translate(_LIGATURES)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    return " ".join(_NON_ALNUM.sub(" ", text).split())
+    return _fold(str(text))
+
+
+@lru_cache(maxsize=200_000)
+def _fold(text: str) -> str:
+    text = text.translate(_FOLD_TABLE)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(_NON_ALNUM.sub(" ", text.lower()).split())
+
+
+def _fold_table() -> dict[int, str]:
+    table = {ord(k): v for k, v in {"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"}.items()}
+    for code in range(0xC0, 0x250):
+        ch = chr(code)
+        if ord(ch) in table:
+            continue
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        if base != ch and base.isascii():
+            table[code] = base
+    for ch in "’‘´`ʼ":
+        table[ord(ch)] = " "
+    return table
+
+
+_FOLD_TABLE = _fold_table()
 
 
 def _expand(tokens: list[str], first_is_type: bool) -> list[str]:
@@ -129,6 +152,7 @@ def street_key(name: str | None, folded: bool = False) -> str:
     return " ".join(kept or tokens)
 
 
+@lru_cache(maxsize=50_000)
 def city_key(name: str | None) -> str:
     """The comparison key of a commune name (Saint/St, no articles, no accents).
 
