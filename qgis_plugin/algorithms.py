@@ -123,6 +123,10 @@ def _run_batch(frame, feedback, **kwargs):
         out, _summary = batch(frame, progress=progress, **kwargs)
     except CqGeoError as exc:
         raise QgsProcessingException(str(exc)) from exc
+    except ImportError as exc:
+        from .search import missing_module
+
+        raise QgsProcessingException(str(missing_module(exc))) from exc
     return out
 
 

@@ -48,17 +48,24 @@ def preset_prefix() -> str:
 class CqGeoLocatorFilter(QgsLocatorFilter):
     """Locator filter « Contrat Quartiers 2030 »."""
 
-    def __init__(self, service, places=None, on_trigger=None):
+    def __init__(self, service, places=None, on_trigger=None, geocoder_mode="offline"):
         super().__init__()
         self.service = service
         self.places = places  # PlaceIndex (built in the main thread)
         self.on_trigger = on_trigger  # callable(dict), main thread only
+        self.geocoder_mode = geocoder_mode
+        self._generation = -1
 
     def clone(self):
+        """A copy for the worker thread (called in the main thread): data only, no iface, no widget."""
+        from .panel import geocoder_mode
+
+        territory = self.service.territory
+        if self.places is None or self._generation != self.service.generation:
+            self.places = search.PlaceIndex.from_territory(territory)
+            self._generation = self.service.generation
         places = self.places
-        if places is None:
-            places = self.places = search.PlaceIndex.from_territory(self.service.territory)
-        return CqGeoLocatorFilter(self.service, places, None)
+        return CqGeoLocatorFilter(self.service, places, None, geocoder_mode())
 
     def name(self):
         return FILTER_NAME
@@ -83,7 +90,7 @@ class CqGeoLocatorFilter(QgsLocatorFilter):
                 if feedback.isCanceled():
                     return
                 try:
-                    found += search.address_results(self.service.geocoder("offline"), text)
+                    found += search.address_results(self.service.geocoder(self.geocoder_mode), text)
                 except Exception as exc:  # noqa: BLE001 - a geocoder failure is not the locator's
                     log(f"géocodage « {text} » : {exc}")
             for place in found:

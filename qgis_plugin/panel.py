@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import html
 
-from qgis.core import Qgis, QgsGeometry, QgsPointXY, QgsRectangle
+from qgis.core import Qgis, QgsGeometry, QgsPointXY, QgsRectangle, QgsSettings
 from qgis.gui import QgsRubberBand, QgsVertexMarker
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor
 from qgis.PyQt.QtWidgets import (
     QApplication,
+    QComboBox,
     QDockWidget,
     QHBoxLayout,
     QLabel,
@@ -148,6 +149,19 @@ def answer_html(result: dict) -> str:
     return "\n".join(out)
 
 
+SETTINGS_GEOCODER = "cq_geo/geocoder"
+
+
+def geocoder_mode() -> str:
+    """The geocoder chosen in the panel: ``offline`` (default) or ``online``."""
+    mode = str(QgsSettings().value(SETTINGS_GEOCODER, "offline") or "offline")
+    return mode if mode in ("offline", "online") else "offline"
+
+
+def set_geocoder_mode(mode: str) -> None:
+    QgsSettings().setValue(SETTINGS_GEOCODER, mode)
+
+
 class CqGeoDock(QDockWidget):
     """The panel. ``answered`` is emitted with the answer's dict after every lookup."""
 
@@ -180,6 +194,18 @@ class CqGeoDock(QDockWidget):
         self.search_button.clicked.connect(self.run_search)
         row.addWidget(self.search_edit, 1)
         row.addWidget(self.search_button)
+        layout.addLayout(row)
+        row = QHBoxLayout()
+        row.addWidget(QLabel(tr("Géocodeur :"), body))
+        self.geocoder_combo = QComboBox(body)
+        self.geocoder_combo.addItem(tr("BAN hors ligne"), "offline")
+        self.geocoder_combo.addItem(tr("en ligne (Géoplateforme)"), "online")
+        self.geocoder_combo.setToolTip(tr("Les adresses sont cherchées dans la BAN installée sur ce poste "
+                                          "(cq-geo data import ban), ou envoyées au service en ligne"))
+        self.geocoder_combo.setCurrentIndex(max(0, self.geocoder_combo.findData(geocoder_mode())))
+        self.geocoder_combo.currentIndexChanged.connect(
+            lambda _i: set_geocoder_mode(self.geocoder_combo.currentData()))
+        row.addWidget(self.geocoder_combo, 1)
         layout.addLayout(row)
 
         self.choices = QListWidget(body)
@@ -399,7 +425,7 @@ class CqGeoDock(QDockWidget):
                 bar(tr("Géocodage d'adresses indisponible dans cette version de cq-geo : "
                        "tapez une commune, un code QPV ou des coordonnées."), Qgis.MessageLevel.Warning)
             return found
-        return found + search.address_results(self.service.geocoder("offline"), text)
+        return found + search.address_results(self.service.geocoder(geocoder_mode()), text)
 
     @guarded("Recherche")
     def run_search(self, *_args) -> None:
@@ -412,8 +438,10 @@ class CqGeoDock(QDockWidget):
         if not found:
             self.answer.setHtml(f"<p>{_esc(tr('Rien trouvé pour'))} « {_esc(text)} ».</p>")
             return
-        if len(found) == 1 or found[0]["score"] >= 1.0 and found[0].get("quality", "precise") == "precise":
-            self.show_place(found[0])
+        top = found[0]
+        clear = top["score"] >= 0.9 and (len(found) == 1 or found[1]["score"] < top["score"])
+        if len(found) == 1 or (clear and top.get("quality", "precise") == "precise"):
+            self.show_place(top)
             if len(found) == 1:
                 return
         for place in found:

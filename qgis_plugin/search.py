@@ -137,9 +137,23 @@ def coordinate_result(text: str) -> dict | None:
     }
 
 
+def missing_module(exc: ImportError):
+    """A French MissingDependency for a module the geocoder needs (rapidfuzz is not shipped with QGIS)."""
+    from cq_geo.errors import MissingDependency
+
+    name = getattr(exc, "name", None) or str(exc)
+    return MissingDependency(
+        f"le géocodage hors ligne a besoin du module Python « {name} », absent de ce QGIS : installez-le "
+        f"(OSGeo4W Shell : python -m pip install {name}) ou choisissez le géocodeur en ligne"
+    )
+
+
 def address_results(geocoder, text: str, limit: int = 5) -> list[dict]:
     """Candidates of the library's geocoder as result dicts (label, quality …)."""
-    result = geocoder.geocode(text, limit=limit)
+    try:
+        result = geocoder.geocode(text, limit=limit)
+    except ImportError as exc:
+        raise missing_module(exc) from exc
     out = []
     for c in result.candidates[:limit]:
         out.append({

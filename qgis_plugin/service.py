@@ -64,6 +64,7 @@ class TerritoryService:
         self._territory = None
         self._geocoders: dict[str, object] = {}
         self._lock = threading.Lock()
+        self.generation = 0  # incremented at every (re)load: caches built on the territory compare it
 
     # -- territory -------------------------------------------------------------
     @property
@@ -78,6 +79,7 @@ class TerritoryService:
         from cq_geo.territory import load_territory
 
         self._territory = load_territory(store=self._store_arg)
+        self.generation += 1
         return self._territory
 
     @property

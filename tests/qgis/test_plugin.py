@@ -298,6 +298,33 @@ def test_locator_returns_places_and_fills_the_panel(plugin):
     assert _locate(f, "x") == []  # under the minimum length
 
 
+def test_panel_search_by_name_coordinates_and_address(plugin, tmp_path, monkeypatch):
+    dock = plugin.dock
+
+    def search(text):
+        dock.result = None
+        dock.search_edit.setText(text)
+        dock.run_search()
+        if dock.result is None and not dock.choices.isHidden():
+            dock._choose(dock.choices.item(0))
+        return dock.result
+
+    assert search("saint-amand").commune["name"] == "Saint-Amand-les-Eaux"
+    assert search("50,3290 ; 3,3957").commune["name"] == "Denain"  # latitude first, decimal commas
+    assert search("728213 7025762").commune["name"] == "Denain"  # Lambert-93
+    # an address, through the library's offline geocoder (a synthetic BAN in a store)
+    from cq_geo.geocode.ban_index import import_ban
+    from cq_geo.store import open_store
+
+    store = open_store(tmp_path / "magasin.gpkg")
+    import_ban(ROOT / "tests" / "fixtures" / "ban_synthetic" / "adresses-synthetic.csv", store.path)
+    monkeypatch.setenv("CQ_GEO_STORE", str(store.path))
+    dock.geocoder_combo.setCurrentIndex(dock.geocoder_combo.findData("offline"))
+    result = search("2 rue des essais 59220 denain")
+    assert result is not None and result.commune["name"] == "Denain"
+    assert "Rue des Essais" in dock.answer.toPlainText()
+
+
 def test_layers_are_loaded_in_a_styled_group(plugin):
     from qgis.core import QgsCategorizedSymbolRenderer
 
@@ -508,6 +535,47 @@ def test_batch_addresses_geocodes_then_adds_the_cq_fields(plugin, tmp_path, monk
     p = rows[0].geometry().asPoint()
     assert abs(p.x() - rows[0]["cq_lon"]) < 1e-9 and abs(p.y() - rows[0]["cq_lat"]) < 1e-9
     assert rows[2]["cq_status"] == "invalid" and rows[2].geometry().isNull()
+
+
+def test_perimeter_drawn_in_the_store_shows_after_refresh(plugin, tmp_path, monkeypatch):
+    """Planners draw a poche in the store's GeoPackage in QGIS; « Actualiser » puts it in the answers."""
+    import shapely
+
+    from cq_geo.crs import l93_to_lonlat
+    from cq_geo.store import open_store
+
+    layers_mod = sys.modules[f"{PACKAGE}.layers"]
+    store = open_store(tmp_path / "magasin.gpkg")
+    monkeypatch.setenv("CQ_GEO_STORE", str(store.path))
+    dock = plugin.dock
+    dock.refresh()
+    assert store.path.name in dock.status_label.text()
+    t = plugin.service.territory
+    haveluy = t.communes.geoms[t.commune_codes.index("59292")]
+    centre = shapely.point_on_surface(haveluy)
+    lon, lat = (float(v) for v in l93_to_lonlat(centre.x, centre.y))
+    before = dock.show_lonlat(lon, lat)
+    code = "POCHE-HAVELUY-CENTRE"
+    assert [z["status"] for z in before["zones"] if z["code"] == code] == ["unknown"]
+
+    poche = layers_mod.open_store_layers(store.path)["poche"]
+    assert poche.isValid() and poche.crs().authid() == "EPSG:2154"
+    square = QgsGeometry.fromRect(QgsRectangle(centre.x - 150, centre.y - 150, centre.x + 150, centre.y + 150))
+    square.convertToMultiType()
+    f = QgsFeature(poche.fields())
+    f.setGeometry(square)
+    f["code"], f["name"], f["status"] = code, "Haveluy : Centre", "provisional"
+    assert poche.startEditing() and poche.addFeature(f) and poche.commitChanges(), poche.commitErrors()
+    del poche
+
+    dock.refresh()
+    after = dock.result.to_dict()
+    zone = next(z for z in after["zones"] if z["code"] == code)
+    assert zone["status"] == "inside" and zone["geometry_status"] == "provisional"
+    assert after["primary"] == {"tier": "poche", "code": code}
+    assert "provisoire" in dock.status_label.text()
+    monkeypatch.delenv("CQ_GEO_STORE")
+    dock.refresh()
 
 
 # -- unloading (last) ------------------------------------------------------------------------
