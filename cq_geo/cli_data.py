@@ -46,7 +46,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                        description="Importe un fichier (GeoJSON, GeoPackage, shapefile ou zip) : les fichiers "
                                    "officiels (qpv, qpv2015, communes) ou des zones dessinées par l'agglomération "
                                    "(local, avec --tier).")
-    i.add_argument("kind", choices=["qpv", "qpv2015", "communes", "local"], help="type de fichier")
+    i.add_argument("kind", choices=["qpv", "qpv2015", "communes", "local", "ban"],
+                   help="type de fichier (ban : adresses de la BAN, adresses-59.csv.gz, pour le géocodage hors ligne)")
     i.add_argument("file", metavar="FICHIER", help="fichier à importer")
     i.add_argument("--tier", choices=["poche", "qva"], help="niveau des zones locales (obligatoire avec local)")
     i.add_argument("--name-field", metavar="CHAMP", help="champ portant le nom ou le code de la zone (local)")
@@ -137,6 +138,10 @@ def _import(args) -> int:
     from .errors import DataError
     from .store import import_local, import_official
 
+    if args.kind == "ban":  # the offline geocoder's address index (cq_geo.geocode.ban_index)
+        from .cli_geocode import run_ban_import
+
+        return run_ban_import(args)
     if args.kind == "local":
         if not args.tier:
             raise DataError("indiquez le niveau des zones avec --tier poche ou --tier qva")
@@ -161,7 +166,7 @@ def _validate(args) -> int:
     from .store import validate_zone
 
     store = _store(args, create=False)
-    row = validate_zone(store, args.code, args.by)
+    row = validate_zone(store, args.code, args.by, territory_file=args.territory_file)
     print(f"{row['code']} ({row['name']}) : validée par {row['validated_by']} le {row['validated_at']}")
     return 0
 

@@ -295,39 +295,56 @@ class StoreChange:
             con.execute(f"UPDATE {METADATA_TABLE} SET {sets} WHERE layer = ?", (*values.values(), layer))
         con.commit()
 
-    def write_table(self, name: str, data, *, description: str = "") -> int:
+    def write_table(self, name: str, data, *, description: str = "", indexes=()) -> int:
         """Replace non-spatial table *name* with *data* (a pandas DataFrame, or a dict of equal-length columns).
 
         An integer primary key ``fid`` is added; the table is registered in
-        ``gpkg_contents`` as attributes, so QGIS lists it. Returns the row count.
+        ``gpkg_contents`` as attributes, so QGIS lists it. *indexes*: columns
+        (or tuples of columns) to index. Returns the row count.
         """
         if not name.isidentifier() or name.lower().startswith(("gpkg_", "rtree_", "sqlite_")) or name in LAYERS + (
                 HISTORY_LAYER, METADATA_TABLE):
             raise DataError(f"nom de table réservé ou invalide : {name!r}")
-        if hasattr(data, "to_dict") and hasattr(data, "columns"):
+        if hasattr(data, "itertuples") and hasattr(data, "columns"):
             columns = [str(c) for c in data.columns]
-            rows = list(data.itertuples(index=False, name=None))
+            count = len(data)
+            rows = data.itertuples(index=False, name=None)
         else:
             columns = [str(c) for c in data]
-            rows = list(zip(*[list(v) for v in data.values()]))
+            values = [list(v) for v in data.values()]
+            count = len(values[0]) if values else 0
+            rows = zip(*values)
         con = self.connect()
         con.execute(f'DROP TABLE IF EXISTS "{name}"')
         col_sql = ", ".join(f'"{c}"' for c in columns)
         con.execute(f'CREATE TABLE "{name}" (fid INTEGER PRIMARY KEY AUTOINCREMENT, {col_sql})')
         con.executemany(f'INSERT INTO "{name}" ({col_sql}) VALUES ({", ".join("?" * len(columns))})',
-                        [tuple(_sql_value(v) for v in r) for r in rows])
+                        (tuple(_sql_value(v) for v in r) for r in rows))
+        for i, cols in enumerate(indexes):
+            cols = (cols,) if isinstance(cols, str) else tuple(cols)
+            col_list = ", ".join('"' + str(c).replace('"', '""') + '"' for c in cols)
+            con.execute(f'CREATE INDEX "idx_{name}_{i}" ON "{name}" ({col_list})')
         _register_attributes(con, name, description)
         con.commit()
-        return len(rows)
+        return count
 
 
 def _sql_value(v):
+    """A Python value sqlite3 accepts (numpy scalars unwrapped; NaN, NaT and pd.NA → NULL)."""
     if v is None:
         return None
-    if hasattr(v, "item"):  # numpy scalars
-        v = v.item()
-    if isinstance(v, float) and v != v:
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):  # numpy scalars
+        try:
+            v = v.item()
+        except (ValueError, TypeError, AttributeError):
+            pass
+    try:
+        if v != v:
+            return None
+    except TypeError:  # pd.NA
         return None
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
     return v
 
 
@@ -446,10 +463,21 @@ class Store:
                 with contextlib.suppress(FileNotFoundError):
                     p.unlink()
 
-    def write_table(self, name: str, data, *, description: str = "") -> int:
+    def write_table(self, name: str, data, *, description: str = "", indexes=()) -> int:
         """Replace non-spatial table *name* atomically (see :meth:`StoreChange.write_table`)."""
         with self.change(f"table {name}") as work:
-            return work.write_table(name, data, description=description)
+            return work.write_table(name, data, description=description, indexes=indexes)
+
+    def read_table(self, name: str, columns=None):
+        """Non-spatial table *name* as a pandas DataFrame (without ``fid``)."""
+        import pandas as pd
+
+        with self.connect() as con:
+            if name not in _tables(con):
+                raise DataError(f"table « {name} » absente du magasin {self.path}")
+            cols = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+            df = pd.read_sql_query(f'SELECT {cols} FROM "{name}"', con)
+        return df.drop(columns=["fid"], errors="ignore")
 
     def rollback(self) -> None:
         """Swap the store and its previous state (a second rollback undoes the first)."""
@@ -535,8 +563,8 @@ def _info_from_row(layer: str, row: dict[str, Any] | None) -> LayerInfo:
     )
 
 
-def validate_store_file(path: str | os.PathLike) -> None:
-    """Check a store file: sqlite integrity, GeoPackage layers in EPSG:2154, metadata counts.
+def validate_store_file(path: str | os.PathLike, integrity: bool = True) -> None:
+    """Check a store file: sqlite integrity (if *integrity*), layers in EPSG:2154, metadata counts.
 
     Raises :class:`~cq_geo.errors.DataError` (French message) on the first problem.
     """
@@ -544,7 +572,7 @@ def validate_store_file(path: str | os.PathLike) -> None:
     try:
         con = _connect_ro(path)
         try:
-            if con.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+            if integrity and con.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise DataError(f"{path} : fichier GeoPackage corrompu (contrôle d'intégrité SQLite)")
             tables = _tables(con)
             if "gpkg_contents" not in tables:
@@ -592,7 +620,7 @@ def open_store(path: str | os.PathLike | None = None, create: bool = True, terri
             raise DataError(f"magasin de données introuvable : {store.path} (créé par cq-geo data update ou data import)")
         store.create(territory_file=territory_file)
     else:
-        validate_store_file(store.path)
+        validate_store_file(store.path, integrity=False)
     return store
 
 
@@ -892,7 +920,7 @@ def import_local(store: Store, path, tier: str, *, name_field: str | None = None
                         features_read=read.features_read, notes=notes, added=added, replaced=replaced)
 
 
-def validate_zone(store: Store, code: str, by: str) -> dict[str, Any]:
+def validate_zone(store: Store, code: str, by: str, territory_file=None) -> dict[str, Any]:
     """Mark a locally drawn zone ``validated``, recording who and when. Returns the updated row (no geometry)."""
     import geopandas as gpd
 
@@ -928,14 +956,13 @@ def validate_zone(store: Store, code: str, by: str) -> dict[str, Any]:
         return out
     from .model import load_definition
 
-    try:
-        zone = load_definition().zone(code)
+    definition = load_definition(territory_file)
+    zone = next((z for z in definition.zones if z.code == code), None)
+    if zone is not None:
         raise DataError(f"la zone {code} ({zone.name}) n'a pas encore de périmètre importé : "
                         f"cq-geo data import local FICHIER --tier {zone.tier}")
-    except DataError:
-        raise
-    except Exception:  # noqa: BLE001 - unknown code: suggest among imported ones
-        raise DataError(f"zone inconnue : {code!r}{suggest(code, all_codes)}") from None
+    choices = all_codes + [z.code for z in definition.zones if z.tier in LOCAL_TIERS]
+    raise DataError(f"zone inconnue : {code!r}{suggest(code, choices)}")
 
 
 def update_from_network(store: Store, only: str | None = None, *, base_urls: dict[str, str] | None = None,
@@ -988,7 +1015,7 @@ def _todo(layer: str, store_opt: str) -> str:
     }[layer]
 
 
-def status_report(store_path=None, territory_file=None, explicit: bool = False) -> dict[str, Any]:
+def status_report(store_path=None, territory_file=None) -> dict[str, Any]:
     """What is installed, layer by layer, and what is missing with the command that fixes it.
 
     Works without a store (then it describes the embedded baseline).

@@ -104,21 +104,28 @@ def test_change_keeps_previous_state_and_rollback_swaps(store):
 def test_write_table_helper_for_other_modules(store):
     import pandas as pd
 
-    df = pd.DataFrame({"cle": ["a", "b", "c"], "x": [1.5, 2.5, None], "n": [1, 2, 3]})
-    assert store.write_table("ban_index_test", df, description="essai") == 3
+    df = pd.DataFrame({"cle": ["a", "b", "c"], "x": [1.5, 2.5, None], "n": [1, 2, 3],
+                       "s": pd.array(["u", pd.NA, "w"], dtype="string")})
+    assert store.write_table("ban_index_test", df, description="essai", indexes=["cle", ("n", "x")]) == 3
     with store.connect() as con:
-        rows = con.execute("SELECT cle, x, n FROM ban_index_test ORDER BY fid").fetchall()
+        rows = con.execute("SELECT cle, x, n, s FROM ban_index_test ORDER BY fid").fetchall()
         kind = con.execute("SELECT data_type FROM gpkg_contents WHERE table_name = 'ban_index_test'").fetchone()
-    assert rows == [("a", 1.5, 1), ("b", 2.5, 2), ("c", None, 3)]
-    assert kind == ("attributes",)
+        plan = " ".join(str(r) for r in con.execute("EXPLAIN QUERY PLAN SELECT * FROM ban_index_test WHERE cle = 'b'"))
+    assert rows == [("a", 1.5, 1, "u"), ("b", 2.5, 2, None), ("c", None, 3, "w")]
+    assert kind == ("attributes",) and "idx_ban_index_test_0" in plan
+    back = store.read_table("ban_index_test")
+    assert list(back.columns) == ["cle", "x", "n", "s"] and back["cle"].tolist() == ["a", "b", "c"]
+    assert store.write_table("petite", {"a": [1, 2]}) == 2
     with pytest.raises(DataError, match="réservé"):
         store.write_table("communes", df)
     # the read-only connection cannot write
     with store.connect() as con, pytest.raises(sqlite3.OperationalError):
         con.execute("DELETE FROM ban_index_test")
+    store.rollback()  # undoes « petite »
+    store.rollback()  # swaps back
     store.rollback()
     with store.connect() as con:
-        assert "ban_index_test" not in {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+        assert "petite" not in {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
 
 
 def test_validate_store_file_rejects_a_foreign_geopackage(tmp_path):
