@@ -30,7 +30,9 @@ version of which layer it rests on.
 Every change is atomic: the store is copied aside, the copy is written and
 validated, the current file is kept as ``<store>.prev`` and the copy replaces
 the store with :func:`os.replace`. :meth:`Store.rollback` swaps the store and
-its previous state (a second rollback undoes the first).
+its previous state (a second rollback undoes the first). The previous state is
+the whole file before the last change, whatever that change was (a layer
+import or a table written by another module).
 
 Reading (lookups) needs only the standard library, shapely and numpy;
 writing layers needs the ``geo`` extra (geopandas, pyogrio).
@@ -43,7 +45,8 @@ in the same file)::
     store.path                               # pathlib.Path of the GeoPackage
     with store.connect() as con:             # read-only sqlite3 connection
         con.execute("SELECT count(*) FROM communes").fetchone()
-    store.write_table("ban_index", dataframe)   # replace a non-spatial table, atomically
+    store.write_table("ban_index", dataframe, indexes=["citycode"])   # replace a table, atomically
+    store.read_table("ban_index")            # back as a pandas DataFrame
     with store.change("mon changement") as work:   # any other atomic change
         con = work.connect()                      # read-write connection on the working copy
         con.execute("CREATE TABLE ...")           # committed and swapped in on success
@@ -454,9 +457,18 @@ class Store:
             if validate is not None:
                 validate(work_path)
             prev_tmp = self.previous_path.with_name(self.previous_path.name + f".{uuid.uuid4().hex[:8]}.tmp.gpkg")
-            shutil.copy2(self.path, prev_tmp)
-            os.replace(prev_tmp, self.previous_path)
-            os.replace(work_path, self.path)
+            try:  # the current file becomes the previous state: a hard link, no copy, where possible
+                os.link(self.path, prev_tmp)
+            except OSError:
+                shutil.copy2(self.path, prev_tmp)
+            try:
+                os.replace(prev_tmp, self.previous_path)
+                os.replace(work_path, self.path)
+            except PermissionError as exc:  # Windows: the file is open elsewhere
+                with contextlib.suppress(OSError):
+                    prev_tmp.unlink()
+                raise DataError(f"impossible de remplacer {self.path} : fichier ouvert dans un autre logiciel "
+                                f"(QGIS ?) — fermez-le et recommencez ({exc})") from exc
         finally:
             work.close()
             for p in (work_path,):
