@@ -108,7 +108,12 @@ def run_ban_import(args: argparse.Namespace) -> int:
     if stats["rows_invalid"]:
         print(f"  {stats['rows_invalid']} lignes écartées (coordonnées ou numéro illisibles)")
     if stats["communes_missing"]:
-        print(f"  communes sans adresse dans ce fichier : {', '.join(stats['communes_missing'])}")
+        from .model import load_definition
+
+        d = load_definition(getattr(args, "territory_file", None))
+        names = [f"{d.commune_name(c) or c} ({c})" for c in stats["communes_missing"]]
+        more = f" et {len(names) - 8} autres" if len(names) > 8 else ""
+        print(f"  {len(names)} commune(s) sans adresse dans ce fichier : {', '.join(names[:8])}{more}")
     print(f"Magasin : {stats['store']}")
     return 0
 

@@ -370,7 +370,9 @@ def test_cli_import_geocode_lookup(tmp_path, ban_gz, capsys):
     store = tmp_path / "s.gpkg"
     assert main(["ban-import", str(ban_gz), "--store", str(store)]) == 0
     out = capsys.readouterr().out
-    assert "Index BAN installé" in out and str(store) in out
+    assert "Index BAN installé" in out and str(store) in out and "Abscon (59002)" in out
+    assert main(["data", "import", "ban", str(ban_gz), "--store", str(tmp_path / "d.gpkg"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows_kept"] == len([r for r in _rows() if r["code_insee"] != "59606"])
 
     assert main(["geocode", "12 bis rue des essais denain", "--store", str(store), "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
