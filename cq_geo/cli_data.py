@@ -166,7 +166,7 @@ def _validate(args) -> int:
     from .store import validate_zone
 
     store = _store(args, create=False)
-    row = validate_zone(store, args.code, args.by)
+    row = validate_zone(store, args.code, args.by, territory_file=args.territory_file)
     print(f"{row['code']} ({row['name']}) : validée par {row['validated_by']} le {row['validated_at']}")
     return 0
 
