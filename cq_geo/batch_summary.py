@@ -230,6 +230,27 @@ def _count_table(labels, counts, total, label_header: str) -> Any:
     })
 
 
+def _isin(series, values):
+    """Boolean mask of the rows of *series* whose value is in *values*, fast on categoricals."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        cats = series.cat.categories
+        wanted = [i for i, c in enumerate(cats) if c in set(values)]
+        codes = series.cat.codes.to_numpy()
+        mask = np.isin(codes, wanted)
+        if "" in values:
+            mask |= codes < 0
+        return mask
+    return series.astype(str).isin(values).to_numpy()
+
+
+def _values(series, mask):
+    """The values of *series* where *mask* (as a list of str)."""
+    return [str(v) for v in series[mask].unique()] if mask.any() else []
+
+
 def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool = False,
                   identity_cols=(), input_rows: int | None = None) -> BatchSummary:
     """The summary of an enriched DataFrame (the output of :func:`cq_geo.batch.batch`)."""
@@ -244,35 +265,34 @@ def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool
     by_status = _count_table([STATUS_FR[s] for s in STATUSES], [counts[s] for s in STATUSES], total, "Statut")
     by_status.insert(1, "Code", list(STATUSES))
 
-    placed = (out["cq_status"].astype(str).isin(["ok", "to_check"])).to_numpy() & out["cq_valid"].to_numpy()
-    in_territory = placed & (out["cq_commune"].astype(str) != "").to_numpy()
+    placed = _isin(out["cq_status"], ["ok", "to_check"]) & out["cq_valid"].to_numpy(dtype=bool)
+    in_territory = placed & ~_isin(out["cq_commune"], [""])
 
     # -- by tier -------------------------------------------------------------------------------------
-    tier = out["cq_primary_tier"].astype(str).to_numpy()
     labels, values = [], []
     for t, label in _TIER_FR.items():
         labels.append(label)
-        values.append(int((in_territory & (tier == t)).sum()))
+        values.append(int((in_territory & _isin(out["cq_primary_tier"], [t])).sum()))
     labels.append("Aucune (hors géographie prioritaire)")
-    values.append(int((in_territory & (tier == "")).sum()))
+    values.append(int((in_territory & _isin(out["cq_primary_tier"], [""])).sum()))
     labels.append("Hors territoire ou sans position")
     values.append(total - int(in_territory.sum()))
     by_tier = _count_table(labels, values, total, "Géographie principale")
 
     # -- by QPV --------------------------------------------------------------------------------------
-    qstatus = out["cq_qpv_status"].astype(str).to_numpy()
-    qcode = out["cq_qpv_code"].astype(str).to_numpy()
-    qname = out["cq_qpv_name"].astype(str).to_numpy()
-    in_q = placed & np.isin(qstatus, ["inside", "boundary"])
+    in_q = placed & _isin(out["cq_qpv_status"], ["inside", "boundary"])
+    on_limit = _isin(out["cq_qpv_status"], ["boundary"])
+    qcode = out["cq_qpv_code"]
     rows = []
     for zone in territory.definition.zones_of("qpv"):
-        m = in_q & (qcode == zone.code)
-        rows.append((zone.code, zone.name, int(m.sum()), int((m & (qstatus == "boundary")).sum())))
+        m = in_q & _isin(qcode, [zone.code])
+        rows.append((zone.code, zone.name, int(m.sum()), int((m & on_limit).sum())))
     known = {r[0] for r in rows}
-    for code in sorted(set(qcode[in_q]) - known):
-        m = in_q & (qcode == code)
-        rows.append((code, str(qname[m][0]), int(m.sum()), int((m & (qstatus == "boundary")).sum())))
-    unknown = int((placed & (qstatus == "unknown")).sum())
+    codes_in_q = set(_values(qcode, in_q))
+    for code in sorted(codes_in_q - known):
+        m = in_q & _isin(qcode, [code])
+        rows.append((code, str(_values(out["cq_qpv_name"], m)[0]), int(m.sum()), int((m & on_limit).sum())))
+    unknown = int((placed & _isin(out["cq_qpv_status"], ["unknown"])).sum())
     by_qpv = pd.DataFrame({
         "Code QPV": [r[0] for r in rows] + ["", ""],
         "QPV": [r[1] for r in rows] + ["Appartenance inconnue (périmètres QPV non installés)", "Hors QPV"],
@@ -282,20 +302,26 @@ def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool
     by_qpv["Part"] = [fr_pct(c, total) for c in by_qpv["Lignes"]]
 
     # -- by team -------------------------------------------------------------------------------------
-    team = out["cq_team"].astype(str).to_numpy()
     labels, values = [], []
     for t in territory.definition.teams.values():
         labels.append(t.name)
-        values.append(int((in_territory & (team == t.id)).sum()))
+        values.append(int((in_territory & _isin(out["cq_team"], [t.id])).sum()))
     labels.append("Commune sans équipe")
-    values.append(int((in_territory & (team == "")).sum()))
+    values.append(int((in_territory & _isin(out["cq_team"], [""])).sum()))
     labels.append("Hors territoire ou sans position")
     values.append(total - int(in_territory.sum()))
     by_team = _count_table(labels, values, total, "Équipe")
 
     # -- by commune ----------------------------------------------------------------------------------
-    insee = out["cq_commune_insee"].astype(str).to_numpy()
-    codes, cnt = np.unique(insee[in_territory], return_counts=True)
+    insee = out["cq_commune_insee"]
+    if isinstance(insee.dtype, pd.CategoricalDtype):
+        cc = insee.cat.codes.to_numpy()[in_territory]
+        per = np.bincount(cc[cc >= 0], minlength=len(insee.cat.categories))
+        keep = np.flatnonzero(per)
+        codes = np.array([str(insee.cat.categories[i]) for i in keep], dtype=str)
+        cnt = per[keep]
+    else:
+        codes, cnt = np.unique(insee.astype(str).to_numpy()[in_territory], return_counts=True)
     order = np.lexsort((codes, -cnt))
     d = territory.definition
     by_commune = pd.DataFrame({
@@ -308,19 +334,19 @@ def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool
     by_commune.loc[len(by_commune)] = ["", "Hors territoire ou sans position", rest, fr_pct(rest, total)]
 
     # -- rows to check -------------------------------------------------------------------------------
-    check = np.flatnonzero(np.isin(out["cq_status"].astype(str).to_numpy(), ["to_check", "not_found", "invalid"]))
+    check = np.flatnonzero(_isin(out["cq_status"], ["to_check", "not_found", "invalid"]))
     to_check = pd.DataFrame({
         "Ligne": (check + first_row_number).astype(int).tolist(),
-        "Statut": [STATUS_FR[s] for s in out["cq_status"].astype(str).to_numpy()[check]],
-        "Raison": out["cq_reason"].astype(str).to_numpy()[check].tolist(),
+        "Statut": [STATUS_FR[str(s)] for s in out["cq_status"].iloc[check]],
+        "Raison": [str(r) for r in out["cq_reason"].iloc[check]],
     })
     if pseudonymised and "cq_id" in out.columns:
-        to_check["Identifiant (cq_id)"] = out["cq_id"].astype(str).to_numpy()[check].tolist()
+        to_check["Identifiant (cq_id)"] = [str(v) for v in out["cq_id"].iloc[check]]
     else:
         for name in identity_cols:
             cols = [i for i, c in enumerate(out.columns) if str(c) == str(name)]
             if cols:
-                to_check[str(name)] = out.iloc[check, cols[0]].astype(str).tolist()
+                to_check[str(name)] = [str(v) for v in out.iloc[check, cols[0]]]
 
     notes = []
     layers = territory.layers
@@ -334,7 +360,12 @@ def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool
             "contours communaux simplifiés (précision ±100 m) : les lignes proches d'une limite communale "
             "sont « à vérifier »."
         )
-    l93 = out["cq_reason"].astype(str).str.contains("Lambert-93 (mètres)", regex=False).sum()
+    reasons = out["cq_reason"]
+    if isinstance(reasons.dtype, pd.CategoricalDtype):
+        l93_cats = [r for r in reasons.cat.categories if "Lambert-93 (mètres)" in str(r)]
+        l93 = int(_isin(reasons, l93_cats).sum()) if l93_cats else 0
+    else:
+        l93 = int(reasons.astype(str).str.contains("Lambert-93 (mètres)", regex=False).sum())
     if l93:
         notes.append(f"{fr_int(l93)} lignes ont des coordonnées Lambert-93 dans les colonnes lon/lat : relancez avec --x-col/--y-col.")
     return BatchSummary(total, counts, by_status, by_tier, by_qpv, by_team, by_commune, to_check, notes,

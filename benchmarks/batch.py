@@ -1,0 +1,123 @@
+"""Benchmark of ``cq-geo batch``: files end to end (read, classify, write).
+
+1. 1 000 000 coordinate rows (``id;nom;lon;lat``, French decimal commas, UTF-8),
+   CSV in, CSV out: target ≥ 200 000 rows/s.
+2. 100 000 address rows geocoded offline against the synthetic BAN fixture
+   (tests/fixtures/ban_synthetic; every row a distinct address), CSV in, CSV out:
+   target ≥ 1 500 rows/s.
+
+Run: ``.venv/bin/python benchmarks/batch.py [--rows 1000000] [--addresses 100000]``.
+Working files go to benchmarks/out/ (ignored by git); figures are appended
+to benchmarks/results/batch.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+OUT = ROOT / "benchmarks" / "out"
+RESULTS = ROOT / "benchmarks" / "results" / "batch.txt"
+BAN_FIXTURE = ROOT / "tests" / "fixtures" / "ban_synthetic" / "adresses-synthetic.csv"
+
+
+def make_coordinates(path: Path, n: int, territory) -> None:
+    import shapely
+
+    from cq_geo.crs import l93_to_lonlat
+
+    b = shapely.total_bounds(territory.communes.geoms)
+    rng = np.random.default_rng(2030)
+    # 80 % of the points in the territory's box, 20 % around it
+    x = rng.uniform(b[0] - 5000, b[2] + 5000, n)
+    y = rng.uniform(b[1] - 5000, b[3] + 5000, n)
+    lon, lat = l93_to_lonlat(x, y)
+    lon_t = np.char.replace(np.round(lon, 6).astype(str), ".", ",")
+    lat_t = np.char.replace(np.round(lat, 6).astype(str), ".", ",")
+    ids = np.arange(n).astype(str)
+    names = np.char.add("Structure ", (np.arange(n) % 5000).astype(str))
+    lines = ["id;nom;lon;lat"] + [";".join(r) for r in zip(ids.tolist(), names.tolist(), lon_t.tolist(), lat_t.tolist())]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def make_addresses(path: Path, n: int) -> int:
+    """n rows, each a distinct address on the fixture's streets; returns the number of streets."""
+    import csv
+
+    with open(BAN_FIXTURE, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter=";"))
+    streets = sorted({(r["nom_voie"], r["code_postal"], r["nom_commune"]) for r in rows if r["code_insee"] != "59606"})
+    out = ["num;voie;cp;ville"]
+    for i in range(n):
+        voie, cp, ville = streets[i % len(streets)]
+        out.append(f"{1 + i // len(streets)};{voie};{cp};{ville}")
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return len(streets)
+
+
+def timed(label: str, fn):
+    t0 = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--addresses", type=int, default=100_000)
+    args = ap.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+
+    import cq_geo
+    from cq_geo.batch import batch_file
+
+    territory = cq_geo.load_territory()
+    lines = [f"# {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC — {platform.machine()}, {os.cpu_count()} cœurs, "
+             f"Python {platform.python_version()}"]
+
+    src = OUT / "coordonnees.csv"
+    _, t_make = timed("make", lambda: make_coordinates(src, args.rows, territory))
+    res, t = timed("batch", lambda: batch_file(src, OUT / "coordonnees_resultat.csv", lon_col="lon", lat_col="lat",
+                                               territory=territory, write_summary=False))
+    rate = args.rows / t
+    counts = ", ".join(f"{k} {v}" for k, v in res.summary.counts.items())
+    lines.append(f"coordonnées : {args.rows:,} lignes CSV → CSV en {t:.2f} s = {rate:,.0f} lignes/s "
+                 f"(objectif ≥ 200 000) [{counts}]".replace(",", " "))
+    print(lines[-1], flush=True)
+
+    if args.addresses:
+        from cq_geo.geocode.ban_index import import_ban
+
+        db = OUT / "ban_bench.sqlite"
+        if db.exists():
+            db.unlink()
+        import_ban(BAN_FIXTURE, db)
+        geocoder = cq_geo.geocode.get_geocoder("offline", store=db)
+        asrc = OUT / "adresses.csv"
+        streets = make_addresses(asrc, args.addresses)
+        res, t = timed("addr", lambda: batch_file(asrc, OUT / "adresses_resultat.csv", address_cols="num,voie",
+                                                  postcode_col="cp", city_col="ville", geocoder=geocoder,
+                                                  territory=territory, write_summary=False))
+        rate = args.addresses / t
+        counts = ", ".join(f"{k} {v}" for k, v in res.summary.counts.items())
+        lines.append(f"adresses : {args.addresses:,} lignes distinctes ({streets} voies du BAN synthétique), géocodeur "
+                     f"hors ligne, CSV → CSV en {t:.2f} s = {rate:,.0f} lignes/s (objectif ≥ 1 500) [{counts}]".replace(",", " "))
+        print(lines[-1], flush=True)
+    with open(RESULTS, "a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
