@@ -16,6 +16,7 @@ Heavy imports stay inside the functions (``cq-geo --help`` must start fast).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 
 __all__ = ["COMMANDS"]
@@ -87,6 +88,25 @@ def _store(args, create: bool = True):
     return open_store(args.store, create=create, territory_file=args.territory_file)
 
 
+@contextlib.contextmanager
+def _new_or_existing_store(args):
+    """The store, created if needed; a store created here is removed again if the command fails."""
+    from .paths import default_store_path, resolve_store
+    from .store import Store, open_store
+
+    path, _ = resolve_store(args.store)
+    existed = Store(path if path is not None else default_store_path()).exists()
+    store = open_store(args.store, create=True, territory_file=args.territory_file)
+    try:
+        yield store
+    except BaseException:
+        if not existed:  # leave things as they were: no store
+            for p in (store.path, store.previous_path):
+                with contextlib.suppress(FileNotFoundError):
+                    p.unlink()
+        raise
+
+
 def _status(args) -> int:
     from .store import status_report, status_text
 
@@ -123,11 +143,11 @@ def _update(args) -> int:
 
     if args.url and not args.only:
         raise DataError("--url demande --only qpv ou --only communes")
-    store = _store(args)
-    reports = update_from_network(
-        store, args.only, urls={args.only: args.url} if args.url else None, progress_factory=_progress_factory,
-        timeout=args.timeout, retries=max(0, args.retries), territory_file=args.territory_file, force=args.force,
-    )
+    with _new_or_existing_store(args) as store:
+        reports = update_from_network(
+            store, args.only, urls={args.only: args.url} if args.url else None, progress_factory=_progress_factory,
+            timeout=args.timeout, retries=max(0, args.retries), territory_file=args.territory_file, force=args.force,
+        )
     for rep in reports:
         print(rep.to_text())
     print(f"Magasin : {store.path}")
@@ -145,15 +165,16 @@ def _import(args) -> int:
     if args.kind == "local":
         if not args.tier:
             raise DataError("indiquez le niveau des zones avec --tier poche ou --tier qva")
-        store = _store(args)
-        rep = import_local(store, args.file, args.tier, name_field=args.name_field, accept_overlap=args.accept_overlap,
-                           author=args.by, territory_file=args.territory_file, layer=args.layer)
+        with _new_or_existing_store(args) as store:
+            rep = import_local(store, args.file, args.tier, name_field=args.name_field,
+                               accept_overlap=args.accept_overlap, author=args.by,
+                               territory_file=args.territory_file, layer=args.layer)
     else:
         if args.tier or args.name_field or args.accept_overlap:
             raise DataError("--tier, --name-field et --accept-overlap ne servent qu'avec « data import local »")
-        store = _store(args)
-        rep = import_official(store, args.kind, args.file, territory_file=args.territory_file, layer=args.layer,
-                              force=args.force)
+        with _new_or_existing_store(args) as store:
+            rep = import_official(store, args.kind, args.file, territory_file=args.territory_file, layer=args.layer,
+                                  force=args.force)
     if args.json:
         print(json.dumps(rep.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -203,3 +203,14 @@ def test_real_ign_outlines_as_a_commune_file(store, shared_data):
     t = load_store_territory(store.path)
     assert t.lookup(lon=3.3957, lat=50.3290).commune["name"] == "Denain"
     assert t.lookup(lon=3.4286, lat=50.4483).commune["name"] == "Saint-Amand-les-Eaux"
+
+
+def test_failed_first_import_creates_no_store(synth_files, tmp_path, capsys):
+    from cq_geo.cli import main
+
+    target = tmp_path / "nouveau" / "cq-geo.gpkg"
+    assert main(["data", "import", "qpv", str(synth_files["bad_schema"]), "--store", str(target)]) == 2
+    assert "code_qp absente" in capsys.readouterr().err
+    assert not target.exists() and not target.with_name("cq-geo.gpkg.prev").exists()
+    assert main(["data", "import", "qpv", str(synth_files["gpkg"]), "--store", str(target)]) == 0
+    assert target.exists()
