@@ -9,7 +9,7 @@ from __future__ import annotations
 from qgis.core import Qgis, QgsApplication, QgsTask
 from qgis.PyQt.QtWidgets import QFileDialog, QInputDialog
 
-from .i18n import tr
+from .translation import tr
 from .log import bar, error
 
 #: Import kinds: (store function, kind/tier, French label).

@@ -21,7 +21,7 @@ from qgis.core import (
 from qgis.PyQt.QtGui import QColor, QFont
 
 from . import adapter
-from .i18n import tr
+from .translation import tr
 
 GROUP_NAME = "Contrat Quartiers 2030"
 #: Team colours (fill), and the colour of communes without a team.

@@ -19,7 +19,7 @@ import json
 from qgis.core import Qgis, QgsLocatorFilter, QgsLocatorResult
 
 from . import search
-from .i18n import tr
+from .translation import tr
 from .log import error, log
 
 MIN_LENGTH = 2

@@ -7,7 +7,7 @@ import traceback
 
 from qgis.core import Qgis, QgsMessageLog
 
-from .i18n import tr
+from .translation import tr
 
 TAG = "Contrat Quartiers 2030"
 _iface = None

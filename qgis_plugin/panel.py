@@ -26,7 +26,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from . import adapter, compat, search
-from .i18n import tr
+from .translation import tr
 from .log import bar, guarded
 
 STATUS_COLOURS = {
@@ -246,7 +246,7 @@ class CqGeoDock(QDockWidget):
         self.data_button.setText(tr("Données officielles"))
         self.data_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.data_button)
-        self.download_action = menu.addAction(tr("Télécharger les périmètres officiels (QPV)"))
+        self.download_action = menu.addAction(tr("Télécharger les données officielles (communes IGN, QPV ANCT)"))
         self.import_action = menu.addAction(tr("Importer un fichier de périmètres…"))
         self.data_button.setMenu(menu)
         self.check_button = QPushButton(tr("Contrôler"), body)

@@ -10,7 +10,7 @@ from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
 from . import log as plugin_log
-from .i18n import tr
+from .translation import tr
 from .log import bar, error, guarded
 from .service import TerritoryService
 
@@ -35,7 +35,11 @@ class CqGeoPlugin:
 
     # -- translations -------------------------------------------------------------------
     def _install_translator(self) -> None:
-        locale = str(QgsSettings().value("locale/userLocale", "fr") or "fr")[:2]
+        try:
+            locale = QgsApplication.locale() or "fr"
+        except AttributeError:  # pragma: no cover - older API
+            locale = str(QgsSettings().value("locale/userLocale", "fr") or "fr")
+        locale = locale[:2].lower()
         qm = PLUGIN_DIR / "i18n" / f"cq_geo_{locale}.qm"
         if locale != "fr" and qm.is_file():
             self.translator = QTranslator()

@@ -159,13 +159,94 @@ def vendor(zb: ZipBuilder, cache: Path) -> list[str]:
     return done
 
 
+# -- translations: French source strings, Qt .ts files in qgis_plugin/i18n, .qm built into the zip ----------
+
+I18N = ROOT / "qgis_plugin" / "i18n"
+TR_CONTEXT = "CqGeo"
+
+
+def source_strings() -> list[str]:
+    """The plugin's user-visible strings: arguments of tr()/_tr()/guarded(), TITLE/HELP, IMPORT_KINDS labels."""
+    import ast
+
+    found = []
+    for path in sorted((ROOT / "qgis_plugin").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+                f = node.func
+                name = f.id if isinstance(f, ast.Name) else getattr(f, "attr", None)
+                if name in ("tr", "_tr", "guarded") and isinstance(node.args[0].value, str):
+                    found.append(node.args[0].value)
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                target = node.targets[0].id
+                if target in ("TITLE", "HELP"):
+                    found.append(ast.literal_eval(node.value))
+                elif target == "IMPORT_KINDS":
+                    found.extend(item[2] for item in ast.literal_eval(node.value))
+    return list(dict.fromkeys(s for s in found if s))
+
+
+def read_ts(path: Path) -> dict[str, str]:
+    import xml.etree.ElementTree as ET
+
+    if not path.is_file():
+        return {}
+    out = {}
+    for msg in ET.parse(path).getroot().iter("message"):
+        src, tr_ = msg.findtext("source"), msg.find("translation")
+        if src is not None and tr_ is not None and tr_.text and tr_.get("type") not in ("unfinished", "obsolete"):
+            out[src] = tr_.text
+    return out
+
+
+def write_ts(path: Path, language: str, translations: dict[str, str]) -> list[str]:
+    """(Re)write *path* with every source string; returns those without a translation."""
+    from xml.sax.saxutils import escape
+
+    missing = []
+    lines = ['<?xml version="1.0" encoding="utf-8"?>', "<!DOCTYPE TS>",
+             f'<TS version="2.1" language="{language}" sourcelanguage="fr">', "<context>",
+             f"    <name>{TR_CONTEXT}</name>"]
+    for src in source_strings():
+        tr_ = translations.get(src)
+        if tr_ is None:
+            missing.append(src)
+        attr = "" if tr_ is not None else ' type="unfinished"'
+        lines += ["    <message>", f"        <source>{escape(src)}</source>",
+                  f"        <translation{attr}>{escape(tr_ or '')}</translation>", "    </message>"]
+    lines += ["</context>", "</TS>", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return missing
+
+
+def compile_translations(zb: "ZipBuilder", workdir: Path) -> list[str]:
+    """Compile qgis_plugin/i18n/*.ts with lrelease into the zip's i18n/*.qm (skipped without lrelease)."""
+    import shutil
+
+    lrelease = shutil.which("lrelease") or shutil.which("lrelease-qt5") or shutil.which("lrelease-qt6")
+    done = []
+    for ts in sorted(I18N.glob("*.ts")):
+        if lrelease is None:
+            print(f"  traductions : lrelease introuvable, {ts.name} non compilé (l'extension restera en français)")
+            continue
+        workdir.mkdir(parents=True, exist_ok=True)
+        qm = workdir / (ts.stem + ".qm")
+        subprocess.run([lrelease, "-silent", str(ts), "-qm", str(qm)], check=True)
+        zb.add_bytes(f"i18n/{qm.name}", qm.read_bytes())
+        done.append(qm.name)
+    return done
+
+
 def build(output: Path, with_vendor: bool = True) -> Path:
     version = read_version()
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_suffix(".zip.tmp")
     zb = ZipBuilder(tmp)
     try:
-        n_plugin = zb.add_tree(ROOT / "qgis_plugin", ".", keep=lambda rel: _keep(rel) and rel.name != "conftest.py")
+        n_plugin = zb.add_tree(ROOT / "qgis_plugin", ".", keep=lambda rel: _keep(rel) and rel.name != "conftest.py"
+                               and rel.suffix not in (".ts", ".qm"))
+        translations = compile_translations(zb, output.parent / f".{FOLDER}-i18n")
         zb.add_bytes("metadata.txt", plugin_metadata(version))
         zb.add_bytes("LICENSE", (ROOT / "LICENSE").read_bytes())
         n_lib = zb.add_tree(ROOT / "cq_geo", "cq_geo")
@@ -181,6 +262,8 @@ def build(output: Path, with_vendor: bool = True) -> Path:
           f"{size / 1e6:.1f} Mo — extension {n_plugin} fichiers, cq_geo {n_lib}, données {n_data}")
     for line in vendored:
         print(f"  _vendor : {line}")
+    if translations:
+        print(f"  traductions : {', '.join(translations)}")
     return output
 
 
@@ -188,7 +271,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=ROOT / "dist" / f"{FOLDER}.zip")
     parser.add_argument("--no-vendor", action="store_true", help="sans les extras Python embarqués")
+    parser.add_argument("--update-ts", action="store_true",
+                        help="mettre à jour qgis_plugin/i18n/*.ts avec les textes de l'extension, sans construire")
     args = parser.parse_args(argv)
+    if args.update_ts:
+        for ts in sorted(I18N.glob("*.ts")):
+            missing = write_ts(ts, ts.stem.rsplit("_", 1)[-1], read_ts(ts))
+            print(f"{ts.relative_to(ROOT)} : {len(source_strings())} textes, {len(missing)} à traduire")
+        return 0
     build(args.output.resolve(), with_vendor=not args.no_vendor)
     return 0
 

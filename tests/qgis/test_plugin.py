@@ -114,6 +114,30 @@ def test_plugin_sources_follow_qgis4_rules():
     assert offenders == []
 
 
+def test_english_translation_is_complete_and_built(built_zip, tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import build_plugin
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    english = build_plugin.read_ts(ROOT / "qgis_plugin" / "i18n" / "cq_geo_en.ts")
+    assert [s for s in build_plugin.source_strings() if s not in english] == []
+    with zipfile.ZipFile(built_zip) as zf:
+        if f"{PACKAGE}/i18n/cq_geo_en.qm" not in zf.namelist():
+            pytest.skip("lrelease absent : traduction non compilée")
+        (tmp_path / "en.qm").write_bytes(zf.read(f"{PACKAGE}/i18n/cq_geo_en.qm"))
+    from qgis.PyQt.QtCore import QCoreApplication, QTranslator
+
+    translator = QTranslator()
+    assert translator.load(str(tmp_path / "en.qm"))
+    QCoreApplication.installTranslator(translator)
+    try:
+        assert QCoreApplication.translate("CqGeo", "Cliquer sur la carte") == english["Cliquer sur la carte"]
+        assert QCoreApplication.translate("CqGeo", "Cliquer sur la carte") != "Cliquer sur la carte"
+    finally:
+        QCoreApplication.removeTranslator(translator)
+
+
 # -- loading the way QGIS does -------------------------------------------------------------
 
 @pytest.fixture(scope="module")
