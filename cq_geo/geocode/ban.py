@@ -52,7 +52,7 @@ FORMER_COMMUNE_FACTOR = 0.85  # a former commune was typed and this street is in
 TYPE_MISMATCH_FACTOR = 0.90  # "avenue X" typed, "rue X" found
 OTHER_COMMUNE_FACTOR = 0.85  # nothing in the typed commune: street found elsewhere
 FUZZY_CUTOFF = 72.0  # rapidfuzz score (0-100) below which a street does not match
-CITY_CUTOFF = 85.0
+CITY_CUTOFF = 80.0
 SUPPORT_POINTS = 60  # known positions kept on a street candidate for the perimeter check
 
 
@@ -107,10 +107,19 @@ class BanGeocoder:
                 alias = " ".join(words[:n])
                 if len(alias) >= 4:
                     short.setdefault(alias, set()).update(codes)
+        # communes of the département outside the territory (from the BAN file): recognised, then refused
+        self._outside: dict[str, tuple[str, str]] = {}
+        self._outside_postcodes: dict[str, str] = {}
+        for insee, (name, postcodes) in (index.meta.get("outside_communes") or {}).items():
+            self._outside.setdefault(city_key(name), (insee, name))
+            for pc in postcodes:
+                self._outside_postcodes.setdefault(pc, name)
+        outside_prefixes = {" ".join(k.split()[:n]) for k in self._outside for n in range(1, len(k.split()) + 1)}
         for alias, codes in short.items():
-            if alias not in self._cities and len({c[0] for c in codes}) == 1:
+            if alias not in self._cities and alias not in outside_prefixes and len({c[0] for c in codes}) == 1:
                 self._cities[alias] = codes
         self._city_list = list(self._cities)
+        self._parse_keys = set(self._cities) | set(self._outside)
         self._commune_names = {s[3]: s[4] for s in streets}
         self._commune_points: dict[str, tuple[float, float, float]] = {}
         self._cache: dict[tuple, GeocodeResult] = {}
@@ -169,7 +178,9 @@ class BanGeocoder:
         if postcode:
             pc_codes = self._postcodes.get(postcode, set())
             if not pc_codes:
-                note = f"code postal {postcode} absent de l'index BAN local (hors du territoire ?)"
+                other = self._outside_postcodes.get(postcode)
+                note = (f"code postal {postcode} ({other}) hors du territoire" if other else
+                        f"code postal {postcode} absent de l'index BAN local (hors du territoire ?)")
             codes = pc_codes if codes is None else (codes & pc_codes or codes)
         city = q.city or parsed.city
         if city:
@@ -181,6 +192,10 @@ class BanGeocoder:
                     codes = city_codes
                 elif codes & city_codes:
                     codes = codes & city_codes
+            elif city_key(city) in self._outside:
+                insee, name = self._outside[city_key(city)]
+                note = f"{name} ({insee}) est hors du territoire : adresse absente de l'index local"
+                codes = set()
             elif codes is None:
                 note = f"commune « {city} » inconnue de l'index BAN local (hors du territoire ?)"
                 codes = set()
@@ -272,7 +287,7 @@ class BanGeocoder:
 
     def _geocode(self, q: AddressQuery, limit: int) -> GeocodeResult:
         t = self.thresholds
-        parsed = parse_address(q.text, self._cities)
+        parsed = parse_address(q.text, self._parse_keys)
         if not parsed.street and not parsed.housenumber and parsed.city == "" and parsed.postcode == "" and not (
             q.city or q.citycode or q.postcode
         ):

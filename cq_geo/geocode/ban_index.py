@@ -130,13 +130,14 @@ class _Street:
     numbers: list[tuple[int, str, float, float]] = field(default_factory=list)
 
 
-def _read_ban(path: Path, communes: set[str], progress=None) -> tuple[dict[tuple, _Street], dict[str, int]]:
-    """Read the BAN CSV; return streets of the territory and counts."""
+def _read_ban(path: Path, communes: set[str], progress=None) -> tuple[dict[tuple, _Street], dict[str, Any]]:
+    """Read the BAN CSV; return streets of the territory and counts (with the communes outside it)."""
     from ..crs import METRO_LONLAT_BOUNDS
 
     lo0, la0, lo1, la1 = METRO_LONLAT_BOUNDS
     streets: dict[tuple, _Street] = {}
-    counts = {"rows_read": 0, "rows_kept": 0, "rows_invalid": 0}
+    counts: dict[str, Any] = {"rows_read": 0, "rows_kept": 0, "rows_invalid": 0}
+    outside: dict[str, list] = {}  # communes of the file outside the territory: insee -> [name, postcodes]
     raw, text = _open_text(path, progress)
     try:
         reader = csv.reader(text, delimiter=";")
@@ -169,6 +170,10 @@ def _read_ban(path: Path, communes: set[str], progress=None) -> tuple[dict[tuple
             insee = row[i_insee].strip()
             anc = row[i_anc].strip() if i_anc is not None else ""
             if insee not in communes and anc not in communes:
+                known = outside.get(insee)
+                if known is None:
+                    known = outside[insee] = [row[i_com].strip(), set()]
+                known[1].add(row[i_cp].strip())
                 continue
             try:
                 lon, lat = float(row[i_lon]), float(row[i_lat])
@@ -201,6 +206,7 @@ def _read_ban(path: Path, communes: set[str], progress=None) -> tuple[dict[tuple
         raise DataError(f"{path.name} : CSV illisible ({exc})") from None
     finally:
         raw.close()
+    counts["outside"] = {k: [v[0], sorted(p for p in v[1] if p)] for k, v in sorted(outside.items())}
     return streets, counts
 
 
@@ -286,6 +292,8 @@ def import_ban(
         "numbers": len(nrows),
         "communes": found,
         "communes_missing": sorted(wanted - set(found)),
+        # names and postcodes of the file's other communes: an address there is said to be outside
+        "outside_communes": counts["outside"],
     }
     target = _write(store, srows, nrows, meta)
     out = {k: meta[k] for k in ("rows_read", "rows_kept", "rows_invalid", "streets", "numbers")}

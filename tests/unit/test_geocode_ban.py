@@ -238,6 +238,19 @@ def test_not_found(geocoder, text):
     assert r.quality == "not_found" and not r.candidates and r.reason
 
 
+@pytest.mark.parametrize("text", ["12 rue des Essais Valenciennes", "12 rue des Essais, 59300",
+                                  "12 rue des Essais 59300 Valenciennes"])
+def test_communes_outside_the_territory_are_recognised(geocoder, text):
+    """The BAN file's other communes are known by name and postcode: never matched to a CAPH street."""
+    r = geocoder.geocode(text)
+    assert r.quality == "not_found" and "Valenciennes" in r.reason and "hors du territoire" in r.reason
+
+
+def test_typos_in_the_commune(geocoder):
+    r = geocoder.geocode("12 rue des Essais, Denian")
+    assert r.quality == "precise" and r.best.citycode == "59172"
+
+
 def test_thresholds_are_configurable(index_db):
     from cq_geo.geocode.ban import BanGeocoder
 
