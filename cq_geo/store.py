@@ -1086,6 +1086,19 @@ def status_report(store_path=None, territory_file=None) -> dict[str, Any]:
             if entry["provisional"]:
                 entry["todo"].append(f"cq-geo data validate-zone CODE --by NOM{store_opt}")
         layers.append(entry)
+    # what the answers rest on (whole-commune zones take the commune outlines)
+    if exists:
+        territory = load_store_territory(path, territory_file=territory_file)
+    else:
+        from .territory import Territory
+
+        geoms, info = load_baseline_communes()
+        territory = Territory(definition, geoms, info)
+    for entry in layers:
+        info = territory.layers.get(entry["layer"])
+        if info is not None:
+            entry["in_answers"] = {"status": info.status, "status_fr": LAYER_STATUS_FR.get(info.status, info.status),
+                                   "feature_count": info.feature_count, "source": info.source}
     prev = store.previous_path
     return {
         "store": str(path), "exists": exists, "origin": origin if exists or origin != "baseline" else "baseline",
@@ -1115,6 +1128,9 @@ def status_text(report: dict[str, Any]) -> str:
             lines.append(f"    source : {e['source']}" + (f" ({e['publisher']})" if e["publisher"] else ""))
         if e["imported_at"]:
             lines.append(f"    installée le : {e['imported_at']}" + (f", sha256 {e['sha256'][:12]}…" if e["sha256"] else ""))
+        ans = e.get("in_answers")
+        if ans and (ans["status"] != e["status"] or ans["feature_count"] != e["feature_count"]):
+            lines.append(f"    dans les réponses : {ans['status_fr']}, {ans['feature_count']} zone(s) — {ans['source']}")
         if e["missing"]:
             lines.append(f"    manquant : {', '.join(e['missing'])}")
         if e["provisional"]:

@@ -158,3 +158,21 @@ def test_cli_lookup_reads_the_store(store, capsys):
     assert out["layers"]["communes"]["vintage"] == "millésime d'essai"
     assert main(["lookup", "--lon", "3.3957", "--lat", "50.3290", "--store", str(store.path.with_name("absent.gpkg"))]) == 2
     assert "introuvable" in capsys.readouterr().err
+
+
+def test_status_without_store_describes_the_baseline(tmp_path, capsys):
+    import json
+
+    from cq_geo.cli import main
+
+    target = tmp_path / "absent.gpkg"
+    assert main(["data", "status", "--json", "--store", str(target)]) == 0
+    st = json.loads(capsys.readouterr().out)
+    assert st["exists"] is False and st["create_with"] == f"cq-geo data update --store {target}"
+    lay = {e["layer"]: e for e in st["layers"]}
+    assert lay["communes"]["status"] == "simplified" and lay["communes"]["in_answers"]["feature_count"] == 47
+    assert lay["qpv"]["status"] == "missing" and len(lay["qpv"]["missing"]) == 13
+    assert lay["qva"]["in_answers"]["feature_count"] == 11
+    assert not target.exists()  # status never creates a store
+    assert main(["data", "rollback", "--store", str(target)]) == 2
+    assert "introuvable" in capsys.readouterr().err

@@ -185,6 +185,9 @@ def test_cli_local_import_status_validate_rollback(store, poches, capsys):
     assert sorted(poche["provisional"]) == sorted(NAMES)
     assert "POCHE-MORTAGNE-CENTRE" in poche["missing"]
     assert any("validate-zone" in t for t in poche["todo"]) and any("--tier poche" in t for t in poche["todo"])
+    qva = next(e for e in st["layers"] if e["layer"] == "qva")
+    assert qva["status"] == "missing" and qva["in_answers"]["status"] == "simplified"
+    assert qva["in_answers"]["feature_count"] == 11  # whole communes, from the commune outlines
     qpv = next(e for e in st["layers"] if e["layer"] == "qpv")
     assert qpv["status"] == "missing" and any("data update --only qpv" in t for t in qpv["todo"])
     assert st["previous_state"] is True
@@ -194,6 +197,7 @@ def test_cli_local_import_status_validate_rollback(store, poches, capsys):
     assert main(["data", "status", *s]) == 0
     text = capsys.readouterr().out
     assert "poche : provisoire, 3 entité(s)" in text and "data rollback" in text
+    assert "dans les réponses : simplifiée, 11 zone(s) — dérivé des contours communaux" in text
 
     assert main(["data", "rollback", *s]) == 0
     capsys.readouterr()
