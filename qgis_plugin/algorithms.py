@@ -7,8 +7,6 @@ message (the Processing framework shows it; nothing reaches QGIS unhandled).
 
 from __future__ import annotations
 
-import math
-
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsFeature,
@@ -17,7 +15,6 @@ from qgis.core import (
     QgsFields,
     QgsGeometry,
     QgsPointXY,
-    QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
@@ -34,7 +31,6 @@ from qgis.core import (
     QgsProject,
     QgsVectorFileWriter,
     QgsVectorLayer,
-    QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QCoreApplication, QVariant
 
@@ -145,9 +141,9 @@ class BatchPointsAlgorithm(CqAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterFeatureSource(
-            self.INPUT, self.tr("Couche de points"), [QgsProcessing.SourceType.TypeVectorPoint]))
+            self.INPUT, self.tr("Couche de points"), [compat.source_type("VectorPoint")]))
         self.addParameter(QgsProcessingParameterFeatureSink(
-            self.OUTPUT, self.tr("Points avec leur géographie"), QgsProcessing.SourceType.TypeVectorPoint))
+            self.OUTPUT, self.tr("Points avec leur géographie"), compat.source_type("VectorPoint")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         _need_pandas()
@@ -236,7 +232,7 @@ class BatchAddressesAlgorithm(CqAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterFeatureSource(
-            self.INPUT, self.tr("Table d'adresses"), [QgsProcessing.SourceType.TypeVector]))
+            self.INPUT, self.tr("Table d'adresses"), [compat.source_type("Vector")]))
         self.addParameter(QgsProcessingParameterField(
             self.ADDRESS, self.tr("Champ(s) adresse"), parentLayerParameterName=self.INPUT, allowMultiple=True))
         self.addParameter(QgsProcessingParameterField(
@@ -247,7 +243,7 @@ class BatchAddressesAlgorithm(CqAlgorithm):
             self.MODE, self.tr("Géocodeur"), [self.tr("hors ligne (BAN installée)"), self.tr("en ligne")],
             defaultValue=0))
         self.addParameter(QgsProcessingParameterFeatureSink(
-            self.OUTPUT, self.tr("Adresses avec leur géographie"), QgsProcessing.SourceType.TypeVectorPoint))
+            self.OUTPUT, self.tr("Adresses avec leur géographie"), compat.source_type("VectorPoint")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         _need_pandas()
@@ -263,7 +259,7 @@ class BatchAddressesAlgorithm(CqAlgorithm):
         territory = _territory()
         columns = adapter.batch_columns()
         fields, kept = output_fields(source.fields(), adapter.fields_for(columns))
-        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.Point,
+        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, compat.wkb_point(),
                                              QgsCoordinateReferenceSystem(adapter.WGS84))
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))

@@ -32,3 +32,21 @@ def polygon_geometry_type():
     from qgis.core import QgsWkbTypes
 
     return QgsWkbTypes.GeometryType.PolygonGeometry
+
+
+def source_type(name: str):
+    """A Processing source type by its QGIS ≥ 3.36 name (``VectorPoint``, ``Vector``, ``VectorAnyGeometry``)."""
+    if hasattr(Qgis, "ProcessingSourceType"):
+        return getattr(Qgis.ProcessingSourceType, name)
+    from qgis.core import QgsProcessing
+
+    return getattr(QgsProcessing.SourceType, "Type" + name)
+
+
+def wkb_point():
+    """The Point WKB type (Qgis.WkbType since 3.30)."""
+    if hasattr(Qgis, "WkbType"):
+        return Qgis.WkbType.Point
+    from qgis.core import QgsWkbTypes
+
+    return QgsWkbTypes.Type.Point

@@ -48,14 +48,6 @@ def capabilities() -> dict[str, Capability]:
     return caps
 
 
-def store_module():
-    """The ``cq_geo.store`` module, or None."""
-    try:
-        return importlib.import_module("cq_geo.store")
-    except ImportError:
-        return None
-
-
 class TerritoryService:
     """The loaded territory, its store and its geocoder."""
 

@@ -602,6 +602,47 @@ def test_perimeter_drawn_in_the_store_shows_after_refresh(plugin, tmp_path, monk
     dock.refresh()
 
 
+def test_panel_import_runs_in_a_task_and_updates_the_status(plugin, tmp_path, monkeypatch):
+    """« Données officielles › Importer… »: the user's choices, then a background task, then the status line."""
+    source = SHARED_DATA / "communes_caph_ign2018.geojson"
+    if not source.is_file():
+        pytest.skip("données de référence ../shared/data absentes")
+    pytest.importorskip("geopandas")
+    from cq_geo.store import open_store
+
+    data_actions = sys.modules[f"{PACKAGE}.data_actions"]
+    store = open_store(tmp_path / "magasin.gpkg")
+    monkeypatch.setenv("CQ_GEO_STORE", str(store.path))
+    plugin.dock.refresh()
+    assert "communes <b style='color:#b8860b'>simplifiée" in plugin.dock.status_label.text()
+    label = next(data_actions.tr(k[2]) for k in data_actions.IMPORT_KINDS if k[1] == "communes")
+
+    class UserChoices:  # what the user picks in the two dialogs
+        @staticmethod
+        def getItem(*args, **kwargs):  # noqa: N802
+            return label, True
+
+        @staticmethod
+        def getOpenFileName(*args, **kwargs):  # noqa: N802
+            return str(source), ""
+
+    monkeypatch.setattr(data_actions, "QInputDialog", UserChoices)
+    monkeypatch.setattr(data_actions, "QFileDialog", UserChoices)
+    plugin.dock.import_action.trigger()
+    assert _wait(lambda: "communes <b style='color:#1a9641'>officielle" in plugin.dock.status_label.text(), 60)
+    assert plugin.service.territory.layers["communes"].status == "official"
+    assert data_actions._TASKS == []
+    monkeypatch.delenv("CQ_GEO_STORE")
+    plugin.dock.refresh()
+
+
+def test_search_module_doctests():
+    import doctest
+
+    result = doctest.testmod(sys.modules[f"{PACKAGE}.search"])
+    assert result.attempted >= 3 and result.failed == 0
+
+
 # -- unloading (last) ------------------------------------------------------------------------
 
 def test_unload_leaves_nothing_behind(plugin, qgis_iface):
