@@ -55,7 +55,7 @@ STREET_TYPES: dict[str, str] = {
     "zac": "zone amenagement concerte", "lieu dit": "lieu dit", "ld": "lieu dit", "tra": "traverse",
     "cit": "cite", "cite": "cite", "ruelle": "ruelle", "rle": "ruelle", "pont": "pont", "cour": "cour",
     "dom": "domaine", "voie": "voie", "vc": "voie communale", "cd": "chemin departemental",
-    "rn": "route nationale", "rd": "route departementale", "pt": "petit", "gde": "grande", "gd": "grand",
+    "rn": "route nationale", "rd": "route departementale",
 }
 #: Title and word abbreviations expanded anywhere in a street or commune name.
 WORDS: dict[str, str] = {
@@ -68,7 +68,7 @@ WORDS: dict[str, str] = {
     "ave": "avenue", "av": "avenue", "bd": "boulevard", "imp": "impasse", "chem": "chemin",
     "rte": "route", "sq": "square", "pl": "place", "fbg": "faubourg", "fg": "faubourg", "res": "residence",
     "xi": "11", "xii": "12", "xiv": "14", "xv": "15", "xvi": "16", "xviii": "18", "xx": "20",
-    "1er": "premier", "1ere": "premiere",
+    "1er": "premier", "1ere": "premiere", "pt": "petit", "pte": "petite", "gde": "grande", "gd": "grand",
 }
 #: Words ignored when comparing names (articles, prepositions).
 STOP_WORDS = frozenset({"de", "du", "des", "d", "la", "le", "les", "l", "a", "au", "aux", "et", "en", "sur", "sous"})
@@ -80,6 +80,8 @@ REPETITIONS: dict[str, str] = {
 }
 _REP_WORDS = {"bis", "ter", "quater", "quinquies", "quinq", "qua", "quat"}
 _POSTCODE = re.compile(r"^(?:[0-8]\d|9[0-8]|2[ab])\d{3}$")
+_COUNTRY = re.compile(r"[\s,;-]*\bfrance\s*$", re.IGNORECASE)
+_SPLIT_POSTCODE = re.compile(r"(?<![\d\s])(\s+\d{2}) (\d{3})\b(?!\s*\d)")
 _NUMBER = re.compile(r"^(\d{1,5})(bis|ter|quater|quinquies|[a-ht])?$")
 
 
@@ -215,9 +217,11 @@ def parse_address(text: str, city_keys: Iterable[str] | None = None) -> ParsedAd
     """
     raw = text or ""
     city = ""
+    clean = _COUNTRY.sub("", raw)
+    clean = _SPLIT_POSTCODE.sub(r"\1\2", clean)  # "59 220" -> "59220"
     # Commas separate the commune from the street when there is no postcode.
-    parts = [p for p in re.split(r"[,;\n]+", raw) if fold(p)]
-    tokens = fold(raw).split()
+    parts = [p for p in re.split(r"[,;\n]+", clean) if fold(p)]
+    tokens = fold(clean).split()
     postcode = ""
     pc_index = -1
     for i, tok in enumerate(tokens):
@@ -233,7 +237,7 @@ def parse_address(text: str, city_keys: Iterable[str] | None = None) -> ParsedAd
             if city_keys is not None:
                 street_tokens, city = _split_city(before, city_keys)
     else:
-        if len(parts) > 1:
+        if len(parts) > 1 and not _looks_like_street(fold(parts[-1]).split()):
             street_tokens = fold(",".join(parts[:-1])).split()
             city = fold(parts[-1])
             # "12, rue X" : the number alone before a comma
@@ -245,7 +249,7 @@ def parse_address(text: str, city_keys: Iterable[str] | None = None) -> ParsedAd
             street_tokens = tokens
             if city_keys is not None:
                 street_tokens, city = _split_city(tokens, city_keys)
-    number, rep, rest = _take_number(street_tokens)
+    number, rep, rest = _take_number(_drop_complement(street_tokens))
     return ParsedAddress(
         raw=raw,
         housenumber=number,
@@ -269,7 +273,35 @@ def _take_number(tokens: list[str]) -> tuple[str, str, list[str]]:
     if not rep and rest and (rest[0] in _REP_WORDS or (len(rest[0]) == 1 and rest[0] in "abcdefght" and len(rest) > 1
                                                        and rest[1] in STREET_TYPES)):
         rep, rest = rest[0], rest[1:]
+    if len(rest) > 1 and _NUMBER.match(rest[0]) and rest[1] in STREET_TYPES:  # "12-14 rue X": a range
+        rest = rest[1:]
     return number, normalize_rep(rep), rest
+
+
+def _looks_like_street(tokens: list[str]) -> bool:
+    """"12 rue X", "rue X", "bât A 12 rue X": a street, not a commune."""
+    tokens = _drop_complement(tokens)
+    _, _, rest = _take_number(tokens)
+    return bool(rest) and rest[0] in STREET_TYPES and len(rest) > 1
+
+
+def _drop_complement(tokens: list[str]) -> list[str]:
+    """Drop what precedes "<number> <street type>" ("bât A", "appt 3", "résidence X, …").
+
+    >>> _drop_complement("bat a 12 rue des essais".split())
+    ['12', 'rue', 'des', 'essais']
+    >>> _drop_complement("rue du 8 mai 1945".split())
+    ['rue', 'du', '8', 'mai', '1945']
+    """
+    if tokens and _NUMBER.match(tokens[0]):  # already starts with the number ("12-14 rue X": a range)
+        return tokens
+    for i in range(1, len(tokens) - 1):
+        if not _NUMBER.match(tokens[i]):
+            continue
+        nxt = tokens[i + 1]
+        if nxt in STREET_TYPES or (nxt in REPETITIONS and i + 2 < len(tokens) and tokens[i + 2] in STREET_TYPES):
+            return tokens[i:]
+    return tokens
 
 
 def _split_city(tokens: list[str], city_keys: Iterable[str]) -> tuple[list[str], str]:

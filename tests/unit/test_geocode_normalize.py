@@ -51,6 +51,10 @@ def test_ligatures_and_accents():
     ("12 T rue des Essais", "12", "ter", "rue essais"),
     ("012 rue des Essais", "12", "", "rue essais"),
     ("rue des Essais", "", "", "rue essais"),
+    ("12-14 rue des Essais", "12", "", "rue essais"),
+    ("Bât A, 12 rue des Essais", "12", "", "rue essais"),
+    ("appt 3 12 bis rue des Essais", "12", "bis", "rue essais"),
+    ("Résidence Les Fleurs, 12 rue des Essais", "12", "", "rue essais"),
 ])
 def test_numbers_and_suffixes(text, number, rep, street):
     p = parse_address(text)
@@ -68,6 +72,8 @@ def test_numbers_and_suffixes(text, number, rep, street):
     ("1 rue du 8 Mai 1945 Douchy les Mines", "", "douchy les mines", "rue 8 mai 1945"),
     ("12 rue de Denain", "", "", "rue denain"),  # a street named after a commune stays a street
     ("59220 Denain", "59220", "denain", ""),
+    ("12 rue des Essais 59 220 Denain", "59220", "denain", "rue essais"),
+    ("12 rue des Essais, Denain, France", "", "denain", "rue essais"),
 ])
 def test_postcode_and_commune(text, postcode, city, street):
     p = parse_address(text, CITIES)
