@@ -165,13 +165,16 @@ def _parse_numbers(series):
         return values, blank, np.zeros(len(values), dtype=bool)
     except (TypeError, ValueError):
         pass
+    if pd.api.types.infer_dtype(raw, skipna=False) == "string":
+        try:  # decimal commas only: one replace on the joined column (C speed)
+            parts = "\x00".join(raw).replace(",", ".").split("\x00")
+            if len(parts) == len(raw):
+                values = np.asarray(parts, dtype="float64")
+                blank = np.isnan(values)
+                return values, blank, np.zeros(len(values), dtype=bool)
+        except (TypeError, ValueError):
+            pass
     s = pd.Series(raw, dtype=object).fillna("").astype(str)
-    try:  # decimal commas only
-        values = np.asarray(s.str.replace(",", ".", regex=False).to_numpy(dtype=object), dtype="float64")
-        blank = np.isnan(values)
-        return values, blank, np.zeros(len(values), dtype=bool)
-    except (TypeError, ValueError):
-        pass
     cleaned = s.str.replace(r"[\s\u00a0\u202f']", "", regex=True).str.replace(",", ".", regex=False)
     blank = (cleaned == "").to_numpy() | cleaned.str.lower().isin(["nan", "na", "null", "none"]).to_numpy()
     values = pd.to_numeric(cleaned.where(~blank, None), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
@@ -763,8 +766,21 @@ def batch_file(
         raise BatchFileError("le fichier de sortie ne peut pas être le fichier d'entrée : l'entrée n'est jamais modifiée")
     if pseudonymise and fmt == "gpkg":
         raise BatchFileError("--pseudonymise retire les positions : une sortie GeoPackage n'aurait pas de points ; choisissez .csv ou .xlsx")
-    table = read_table(src, encoding=encoding, delimiter=delimiter, sheet=sheet)
+    # CSV to CSV with the input's delimiter and encoding, not pseudonymised: only the
+    # columns needed are parsed, the input lines are copied as they are.
+    passthrough = fmt == "csv" and not pseudonymise and output_encoding is None and output_delimiter is None
+    needed = [c for c in (lon_col, lat_col, x_col, y_col, postcode_col, city_col) if c] + _split_names(address_cols)
+    table = read_table(src, encoding=encoding, delimiter=delimiter, sheet=sheet, only=needed if passthrough else None)
+    passthrough = passthrough and table.body is not None
     notes = list(table.notes)
+    from .territory import LOOKUP_COLUMNS
+
+    taken = [c for c in table.header if str(c) in set(RESULT_COLUMNS + LOOKUP_COLUMNS + ["cq_id"])]
+    if taken:
+        raise BatchError(
+            f"le fichier contient déjà des colonnes de résultat ({', '.join(map(str, taken[:5]))}) : "
+            "est-ce la sortie d'un traitement précédent ? Repartez du fichier d'origine"
+        )
 
     salt_file = None
     if pseudonymise and not salt:
@@ -823,7 +839,11 @@ def batch_file(
     if len(data) != len(table.data):  # the promise of the batch: never a row lost
         raise BatchError(f"{len(table.data)} lignes lues mais {len(data)} à écrire : sortie non écrite")
 
-    if fmt == "csv":
+    if passthrough:
+        from .batch_io import write_csv_passthrough
+
+        write_csv_passthrough(table, data.iloc[:, table.data.shape[1]:], out, decimal=decimal)
+    elif fmt == "csv":
         if table.format == "csv":
             enc = output_encoding or table.encoding or "utf-8"
             delim = output_delimiter or table.delimiter or ";"

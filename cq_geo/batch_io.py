@@ -48,6 +48,7 @@ __all__ = [
     "detect_delimiter",
     "neutralise_text",
     "write_csv",
+    "write_csv_passthrough",
     "write_xlsx",
     "write_gpkg",
     "atomic_path",
@@ -80,6 +81,20 @@ class InputTable:
     newline: str = "\r\n"
     sha256: str = ""
     notes: list[str] = field(default_factory=list)
+    #: The header as written (all columns, even when *data* holds only some of them).
+    header: list[str] = field(default_factory=list)
+    #: CSV without quotes only: the lines as text, for a byte-exact copy of the input cells
+    #: (see :func:`write_csv_passthrough`); *counts* are the fields per line, *danger* marks
+    #: lines with a field a spreadsheet could run as a formula.
+    header_line: str | None = None
+    body: str | None = None
+    counts: Any = None
+    danger: Any = None
+
+    @property
+    def partial(self) -> bool:
+        """True when *data* holds only the columns asked for (the others stay in *body*)."""
+        return self.data.shape[1] != len(self.header)
 
 
 def file_sha256(path) -> str:
@@ -129,8 +144,13 @@ def detect_delimiter(header: str) -> str:
 
 
 # -- reading ----------------------------------------------------------------------------------------
-def read_table(path, *, encoding: str | None = None, delimiter: str | None = None, sheet: str | None = None) -> InputTable:
-    """Read a CSV or XLSX file as text; see the module docstring for the rules."""
+def read_table(path, *, encoding: str | None = None, delimiter: str | None = None, sheet: str | None = None,
+               only: list[str] | None = None) -> InputTable:
+    """Read a CSV or XLSX file as text; see the module docstring for the rules.
+
+    *only*: names of the columns needed; a CSV without quotes then parses just
+    those (each must appear once in the header), and keeps its lines as text.
+    """
     path = Path(path)
     if not path.is_file():
         raise BatchFileError(f"fichier introuvable : {path}")
@@ -139,7 +159,7 @@ def read_table(path, *, encoding: str | None = None, delimiter: str | None = Non
         raise BatchFileError(f"format {suffix} non pris en charge : enregistrez le fichier en .xlsx ou en .csv")
     if suffix in (".xlsx", ".xlsm"):
         return _read_xlsx(path, sheet)
-    return _read_csv(path, encoding, delimiter)
+    return _read_csv(path, encoding, delimiter, only)
 
 
 def _decode(raw: bytes, encoding: str | None, path: Path) -> tuple[str, str]:
@@ -160,7 +180,7 @@ def _decode(raw: bytes, encoding: str | None, path: Path) -> tuple[str, str]:
     return raw.decode(enc), enc
 
 
-def _read_csv(path: Path, encoding: str | None, delimiter: str | None) -> InputTable:
+def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: list[str] | None = None) -> InputTable:
     import numpy as np
     import pandas as pd
 
@@ -181,6 +201,8 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None) -> InputT
         delim = detect_delimiter(header_line)
     single_byte = enc in ("utf-8", "utf-8-sig", "cp1252", "latin-1", "iso-8859-1", "ascii") and ord(delim) < 128
 
+    header_out = body_out = counts_out = danger = None
+    empty = None
     if '"' in text or not single_byte:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False))
         del text
@@ -192,10 +214,13 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None) -> InputT
         data = pd.DataFrame(padded, columns=range(width), dtype=object) if padded else pd.DataFrame(columns=range(width), dtype=object)
         data = data.fillna("")
         blank_line = counts == 0
+        usecols = None
     else:
         # No quotes: a line is a row and its fields are split by the delimiter. Field
         # counts come from the raw bytes (ASCII delimiters never occur inside a
         # multi-byte UTF-8 character), the cells from pandas' C parser.
+        body_out = "" if first_nl < 0 else text[first_nl + 1:]
+        header_out = header_line
         del text
         names = header_line.split(delim)
         width = len(names)
@@ -214,36 +239,51 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None) -> InputT
         if nlines:
             cr = (length > 0) & (buf[np.maximum(ends - 1, 0)] == 13)
         blank_line = (length - cr) == 0
+        empty = (length - cr) == (counts - 1)  # nothing but delimiters
         counts[blank_line] = 0
+        counts_out = counts
+        field_starts = np.concatenate((starts, dl + 1))
+        field_starts = field_starts[field_starts < len(buf)]
+        hit = np.isin(buf[field_starts], np.frombuffer(b"=+-@\t", dtype=np.uint8))
+        danger = np.zeros(nlines, dtype=bool)
+        danger[np.searchsorted(ends, field_starts[hit])] = True
         ncols = max(width, int(counts.max(initial=0)))
+        usecols = None
+        if only:
+            pos = [[i for i, n in enumerate(names) if n == name] for name in only]
+            if all(len(p) == 1 for p in pos):
+                usecols = sorted({p[0] for p in pos})
         if nlines:
             data = pd.read_csv(
-                io.BytesIO(raw[start:]), sep=delim, header=None, names=range(ncols), dtype=str,
+                io.BytesIO(raw[start:]), sep=delim, header=None, names=range(ncols), dtype=str, usecols=usecols,
                 keep_default_na=False, na_filter=False, skip_blank_lines=False, quoting=csv.QUOTE_NONE,
                 engine="c", encoding="utf-8" if enc == "utf-8-sig" else enc,
             )
             if len(data) != nlines:  # never expected: the C parser and the line count disagree
                 raise BatchFileError(f"lecture de {path.name} incohérente ({len(data)} lignes lues pour {nlines})")
-            data = data.iloc[:, :width]
+            data = data.iloc[:, :width] if usecols is None else data[usecols]
         else:
-            data = pd.DataFrame(columns=range(width), dtype=object)
+            data = pd.DataFrame(columns=range(width) if usecols is None else usecols, dtype=object)
     del raw
-    problems = _row_problems(data, counts, blank_line, width)
-    data.columns = list(names)
+    problems = _row_problems(data, counts, blank_line, width, empty)
+    columns = list(data.columns)
+    data.columns = [names[i] for i in columns]
     data.index = pd.RangeIndex(len(data))
-    return InputTable(data, "csv", problems, encoding=enc, delimiter=delim, newline=newline, sha256=sha)
+    return InputTable(data, "csv", problems, encoding=enc, delimiter=delim, newline=newline, sha256=sha,
+                      header=list(names), header_line=header_out, body=body_out, counts=counts_out, danger=danger)
 
 
-def _row_problems(data, counts, blank_line, width: int):
+def _row_problems(data, counts, blank_line, width: int, empty=None):
     import numpy as np
 
     n = len(data)
     problems = np.full(n, "", dtype=object)
     if not n:
         return problems
-    empty = np.ones(n, dtype=bool)
-    for j in range(data.shape[1]):
-        empty &= (data.iloc[:, j].to_numpy(dtype=object) == "")
+    if empty is None:
+        empty = np.ones(n, dtype=bool)
+        for j in range(data.shape[1]):
+            empty &= (data.iloc[:, j].to_numpy(dtype=object) == "")
     bad = (counts != width) & ~blank_line & ~empty
     for c in np.unique(counts[bad]):
         what = "champ" if c == 1 else "champs"
@@ -313,7 +353,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> InputTable:
     blank = np.array([not any(r) for r in body], dtype=bool)
     problems = _row_problems(data, counts, blank, width)
     data.columns = list(header)
-    return InputTable(data, "xlsx", problems, sha256=sha)
+    return InputTable(data, "xlsx", problems, sha256=sha, header=list(header))
 
 
 # -- formula injection -------------------------------------------------------------------------------
@@ -345,12 +385,20 @@ def _float_texts(values, decimal: str) -> list[str]:
     arr = np.asarray(values, dtype="float64")
     if not len(arr):
         return []
-    arr = np.where(np.isfinite(arr), arr, np.nan)
-    joined = "\x00".join(arr.astype("U32").tolist()) + "\x00"
-    joined = joined.replace("nan\x00", "\x00").replace(".0\x00", "\x00")
+    ok = np.isfinite(arr)
+    n_ok = int(ok.sum())
+    if n_ok == 0:
+        return [""] * len(arr)
+    joined = "\x00".join(arr[ok].astype("U32").tolist()) + "\x00"
+    joined = joined.replace(".0\x00", "\x00")
     if decimal != ".":
         joined = joined.replace(".", decimal)
-    return joined.split("\x00")[:-1]
+    texts = joined.split("\x00")[:-1]
+    if n_ok == len(arr):
+        return texts
+    out = np.full(len(arr), "", dtype=object)
+    out[ok] = texts
+    return out.tolist()
 
 
 def _column_texts(series, decimal: str) -> list[str]:
@@ -413,6 +461,7 @@ def _categorical_block(block, delimiter: str) -> list[str]:
     import numpy as np
     import pandas as pd
 
+    block = [_as_categorical(s) for s in block]
     key = np.zeros(len(block[0]), dtype="int64")
     for s in block:
         c = s.cat.codes.to_numpy().astype("int64") + 1
@@ -431,6 +480,31 @@ def _categorical_block(block, delimiter: str) -> list[str]:
     return combos[key].tolist()
 
 
+def _low_cardinality(series) -> bool:
+    """Columns written through :func:`_categorical_block`: categoricals, booleans, empty floats."""
+    import numpy as np
+    import pandas as pd
+
+    if not len(series):
+        return False
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype):
+        return True
+    return pd.api.types.is_float_dtype(dtype) and bool(np.isnan(series.to_numpy(dtype="float64")).all())
+
+
+def _as_categorical(series):
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series
+    if pd.api.types.is_bool_dtype(series.dtype):
+        values = series.to_numpy(dtype=bool)
+        return pd.Series(pd.Categorical.from_codes(values.astype("int8"), categories=["non", "oui"]))
+    return pd.Series(pd.Categorical.from_codes(np.full(len(series), -1, dtype="int8"), categories=[]))
+
+
 def write_csv(data, path, *, delimiter: str = ";", encoding: str = "utf-8", newline: str = "\r\n",
               decimal: str | None = None) -> None:
     """Write a DataFrame as CSV, atomically; formulas neutralised, fields quoted when needed.
@@ -447,7 +521,7 @@ def write_csv(data, path, *, delimiter: str = ";", encoding: str = "utf-8", newl
     block: list = []
     for j in range(data.shape[1]):
         s = data.iloc[:, j]
-        if isinstance(s.dtype, pd.CategoricalDtype) and len(s):
+        if _low_cardinality(s):
             block.append(s)
             continue
         if block:
@@ -462,6 +536,67 @@ def write_csv(data, path, *, delimiter: str = ";", encoding: str = "utf-8", newl
     text = newline.join(lines) + newline
     payload = text.encode(encoding, errors="replace")
     del text, lines, cols
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(payload)
+
+
+def _new_column_texts(data, delimiter: str, decimal: str) -> list[list[str]]:
+    """Output texts of *data*'s columns, low-cardinality runs grouped (see :func:`write_csv`)."""
+    cols: list[list[str]] = []
+    block: list = []
+    for j in range(data.shape[1]):
+        s = data.iloc[:, j]
+        if _low_cardinality(s):
+            block.append(s)
+            continue
+        if block:
+            cols.append(_categorical_block(block, delimiter))
+            block = []
+        cols.append(_quote_csv(_column_texts(s, decimal), delimiter))
+    if block:
+        cols.append(_categorical_block(block, delimiter))
+    return cols
+
+
+def write_csv_passthrough(table: InputTable, new, path, *, decimal: str | None = None) -> None:
+    """Write the input lines as they are, followed by the columns of *new*: CSV in, CSV out.
+
+    For a CSV without quotes (:attr:`InputTable.body` set), written back with its
+    own delimiter and encoding: each input cell is copied byte for byte, except
+    cells a spreadsheet could run as a formula (neutralised) and malformed lines
+    (padded or cut to the header's width), which are rebuilt field by field.
+    """
+    import numpy as np
+
+    if table.body is None or table.header_line is None:
+        raise BatchFileError("copie directe impossible : fichier avec guillemets")
+    delim = table.delimiter or ";"
+    if decimal is None:
+        decimal = "," if delim == ";" else "."
+    width = len(table.header)
+    n = len(table.counts)
+    lines = table.body.split("\n", n)[:n] if n else []
+    if table.newline == "\r\n" or any(line.endswith("\r") for line in lines[:1]):
+        lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+    if len(lines) != len(new):
+        raise BatchFileError(f"copie directe incohérente ({len(lines)} lignes pour {len(new)} résultats)")
+    fix = np.flatnonzero((table.counts != width) | table.danger)
+    for i in fix.tolist():
+        fields = lines[i].split(delim) if lines[i] else []
+        fields = (fields + [""] * width)[:width]
+        lines[i] = delim.join(neutralise_text(f) for f in fields)
+    header = delim.join(_neutralise_strings(table.header_line.split(delim)))
+    new_header = _quote_csv(_neutralise_strings([str(c) for c in new.columns]), delim)
+    cols = _new_column_texts(new, delim, decimal)
+    out = [delim.join([header] + new_header)]
+    if len(new):
+        out += list(map(delim.join, zip(lines, *cols)))
+    del lines, cols
+    text = table.newline.join(out) + table.newline
+    del out
+    payload = text.encode(table.encoding or "utf-8", errors="replace")
+    del text
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             fh.write(payload)

@@ -342,3 +342,34 @@ def test_offline_ban_geocoder_end_to_end(tmp_path, terr):
     assert got[0]["cq_commune"] == "Denain" and got[0]["cq_geocode_type"] == "housenumber"
     assert [g["cq_status"] for g in got] == ["to_check", "to_check", "to_check", "not_found"]
     assert "adresse ambiguë" in got[1]["cq_reason"]
+
+
+@pytest.mark.parametrize("newline, encoding", [("\r\n", "cp1252"), ("\n", "utf-8")])
+def test_direct_copy_and_table_paths_write_the_same_bytes(tmp_path, terr, pts, newline, encoding):
+    lon, lat = pts["59172"]
+    lines = [
+        "nom;lon;lat;=entête",
+        f"Hélène;{lon:.6f};{lat:.6f};-3,5".replace(".", ","),
+        "",
+        f"=1+1;{lon};{lat};@x",
+        "court;1",
+        f"long;{lon};{lat};a;b;c",
+        ";;;",
+        f"Rœulx +;{lat};{lon};+33 6",
+    ]
+    src = tmp_path / "copie.csv"
+    src.write_bytes((newline.join(lines) + newline).encode(encoding))
+    direct = tmp_path / "direct.csv"
+    table = tmp_path / "table.csv"
+    run_file(src, direct, lon_col="lon", lat_col="lat", territory=terr)
+    run_file(src, table, lon_col="lon", lat_col="lat", territory=terr, output_delimiter=";", output_encoding=encoding)
+    assert direct.read_bytes() == table.read_bytes()
+    rows = read_csv_rows(direct, encoding, ";")
+    assert rows[0][:4] == ["nom", "lon", "lat", "'=entête"]
+    assert [r[0] for r in rows[1:]] == ["Hélène", "", "'=1+1", "court", "long", "", "Rœulx +"]
+    assert rows[1][3] == "-3,5" and rows[3][3] == "'@x" and rows[7][3] == "'+33 6"
+    assert all(len(r) == len(rows[0]) for r in rows)
+    reasons = [dict(zip(rows[0], r))["cq_reason"] for r in rows[1:]]
+    assert reasons[1] == reasons[5] == "ligne vide"
+    assert reasons[3].startswith("ligne mal formée : 2 champs") and reasons[4].startswith("ligne mal formée : 6 champs")
+    assert reasons[6] == "latitude et longitude semblent inversées"
