@@ -31,14 +31,14 @@ DENAIN = (3.3957, 50.3290)
 
 
 def _save_small(image, path: Path) -> None:
-    """Save a QImage as a small PNG (96-colour palette with Pillow when it is installed)."""
+    """Save a QImage as a small PNG (192-colour palette with Pillow when it is installed)."""
     image.save(str(path))
     try:
         from PIL import Image
     except ImportError:
         return
     with Image.open(path) as im:
-        small = im.convert("RGB").quantize(colors=96, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        small = im.convert("RGB").quantize(colors=192, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     small.save(path, optimize=True)
 
 
@@ -258,7 +258,7 @@ def main(argv=None) -> int:
         "# Extension QGIS cq_geo_qgis — mesures (benchmarks/plugin.py)",
         f"date : {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
         f"machine : {platform.machine()}, {os.cpu_count()} cœurs, Python {platform.python_version()}, "
-        f"QGIS {qgis.utils.Qgis.QGIS_VERSION} (hors écran)",
+        f"QGIS {qgis.utils.Qgis.QGIS_VERSION} (hors écran), charge de la machine {os.getloadavg()[0]:.1f}",
         f"zip : {zip_path.stat().st_size / 1e6:.1f} Mo, construit en {ms(build_s)}",
         f"chargement de l'extension (loadPlugin + startPlugin, cq_geo embarqué importé) : {ms(load_s)}",
         f"première ouverture du panneau (lecture du territoire) : {ms(open_s)}",

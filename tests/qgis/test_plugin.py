@@ -278,6 +278,10 @@ def test_zoom_to_zone_frames_the_commune(plugin, qgis_iface):
     box = tr.transformBoundingBox(extent)
     assert box.contains(QgsPointXY(*DENAIN))
     assert box.width() < 0.3  # a zone or a commune, not France
+    # the zone is outlined and the point marked on the map
+    items = canvas.scene().items()
+    assert plugin.dock._rubber in items and plugin.dock._marker in items
+    assert plugin.dock._rubber.asGeometry().contains(QgsGeometry.fromPointXY(canvas.center()))
 
 
 def _locate(filter_, text):
@@ -651,6 +655,9 @@ def test_unload_leaves_nothing_behind(plugin, qgis_iface):
     main = qgis_iface.mainWindow()
     filter_ = plugin.locator_filter
     tool = plugin.map_tool
+    plugin.dock.show_lonlat(*DENAIN)
+    ours = [plugin.dock._rubber, plugin.dock._marker]
+    assert all(item in qgis_iface.mapCanvas().scene().items() for item in ours)
     assert main.findChildren(QDockWidget, "CqGeoDock")
     assert qgis.utils.unloadPlugin(PACKAGE)
     QgsApplication.instance().processEvents()
@@ -663,6 +670,7 @@ def test_unload_leaves_nothing_behind(plugin, qgis_iface):
     assert [a for a in main.findChildren(QAction) if a.objectName().startswith("cq_geo")] == []
     qgis_iface.deregisterLocatorFilter.assert_called_with(filter_)
     assert qgis_iface.mapCanvas().mapTool() is not tool
+    assert not [item for item in ours if item in qgis_iface.mapCanvas().scene().items()]
     assert not [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]
     assert plugin.dock is None and plugin.actions == [] and plugin.locator_filter is None
 
