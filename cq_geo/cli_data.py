@@ -38,6 +38,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                                    "et les périmètres QPV 2024 (ANCT, data.gouv.fr).")
     u.add_argument("--only", choices=["qpv", "communes"], help="une seule couche")
     u.add_argument("--url", help="autre adresse du fichier (avec --only ; miroir local par exemple)")
+    u.add_argument("--sha256", metavar="EMPREINTE", help="empreinte sha256 attendue du fichier (avec --only)")
     u.add_argument("--timeout", type=float, default=60.0, help="délai d'attente réseau en secondes (60)")
     u.add_argument("--retries", type=int, default=3, help="nouvelles tentatives en cas d'échec (3)")
     u.add_argument("--force", action="store_true", help="réinstaller même si le fichier n'a pas changé")
@@ -141,12 +142,13 @@ def _update(args) -> int:
     from .errors import DataError
     from .store import update_from_network
 
-    if args.url and not args.only:
-        raise DataError("--url demande --only qpv ou --only communes")
+    if (args.url or args.sha256) and not args.only:
+        raise DataError("--url et --sha256 demandent --only qpv ou --only communes")
     with _new_or_existing_store(args) as store:
         reports = update_from_network(
             store, args.only, urls={args.only: args.url} if args.url else None, progress_factory=_progress_factory,
             timeout=args.timeout, retries=max(0, args.retries), territory_file=args.territory_file, force=args.force,
+            sha256={args.only: args.sha256} if args.sha256 else None,
         )
     for rep in reports:
         print(rep.to_text())

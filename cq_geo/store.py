@@ -980,12 +980,13 @@ def validate_zone(store: Store, code: str, by: str, territory_file=None) -> dict
 def update_from_network(store: Store, only: str | None = None, *, base_urls: dict[str, str] | None = None,
                         urls: dict[str, str] | None = None, progress_factory=None, timeout: float = 60.0,
                         retries: int = 3, backoff: float = 2.0, territory_file=None,
-                        force: bool = False) -> list[ImportReport]:
+                        force: bool = False, sha256: dict[str, str] | None = None) -> list[ImportReport]:
     """Download the official layers (``communes`` then ``qpv``, or *only* one) and install them.
 
     Every file is downloaded and checked before anything is installed; each
     layer is then installed atomically. *progress_factory(label)* returns a
-    ``progress(done, total)`` callback (the CLI gives a tqdm bar).
+    ``progress(done, total)`` callback (the CLI gives a tqdm bar). *sha256*:
+    expected checksums by layer (a different file is refused).
     """
     import tempfile
 
@@ -1005,7 +1006,7 @@ def update_from_network(store: Store, only: str | None = None, *, base_urls: dic
             progress = progress_factory(layer) if progress_factory else None
             try:
                 got[layer] = sources.download(url, tmp, timeout=timeout, retries=retries, backoff=backoff,
-                                              progress=progress)
+                                              progress=progress, expected_sha256=(sha256 or {}).get(layer))
             finally:
                 if progress is not None and hasattr(progress, "close"):
                     progress.close()

@@ -179,6 +179,20 @@ def test_data_update_truncated_leaves_store_unchanged(server, synth_files, store
     assert [p.name for p in store.path.parent.iterdir()] == [store.path.name]
 
 
+def test_data_update_checks_expected_sha256(server, synth_files, store, capsys):
+    from cq_geo.cli import main
+
+    server.routes["/q.zip"] = (Path(synth_files["zip"]).read_bytes(), "ok")
+    before = sha(store.path)
+    base = ["data", "update", "--only", "qpv", "--url", server.url + "/q.zip", "--store", str(store.path)]
+    assert main([*base, "--sha256", "ab" * 32]) == 2
+    assert "somme de contrôle" in capsys.readouterr().err and sha(store.path) == before
+    assert main([*base, "--sha256", sha(synth_files["zip"])]) == 0
+    assert store.metadata()["qpv"]["sha256"] == sha(synth_files["zip"])
+    assert main(["data", "update", "--sha256", "ab" * 32, "--store", str(store.path)]) == 2
+    assert "--only" in capsys.readouterr().err
+
+
 def test_data_update_wrong_content_refused(server, store, capsys):
     """The server answers something that is not a QPV file (an HTML page): refused, store unchanged."""
     from cq_geo.cli import main
