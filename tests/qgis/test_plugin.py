@@ -265,6 +265,32 @@ def test_click_in_another_crs_gives_the_same_answer(plugin, qgis_iface):
     assert answers[-1]["team"]["id"] == "nord"
 
 
+def test_a_click_outside_france_goes_to_the_message_bar_not_into_qgis(plugin, qgis_iface):
+    from qgis.core import Qgis, QgsApplication as App
+
+    canvas = qgis_iface.mapCanvas()
+    centre = _canvas_at(canvas, 20.0, 0.0)  # Gulf of Guinea
+    bar = qgis_iface.messageBar()
+    bar.clear_messages()
+    logged = []
+
+    def on_log(message, tag, level):
+        if tag == "Contrat Quartiers 2030":
+            logged.append(message)
+
+    App.messageLog().messageReceived.connect(on_log)
+    try:
+        plugin.dock.click_button.setChecked(True)
+        _click(canvas, centre)  # the library refuses the point: no exception may escape
+        App.instance().processEvents()
+        plugin.dock.click_button.setChecked(False)
+    finally:
+        App.messageLog().messageReceived.disconnect(on_log)
+    critical = bar.get_messages(Qgis.MessageLevel.Critical)
+    assert any("hors de la France métropolitaine" in m for m in critical), critical
+    assert any("InvalidCoordinates" in m for m in logged)  # the traceback is in the log
+
+
 def test_zoom_to_zone_frames_the_commune(plugin, qgis_iface):
     canvas = qgis_iface.mapCanvas()
     _canvas_at(canvas, *PARIS, half_width=500)
