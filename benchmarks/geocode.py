@@ -52,12 +52,14 @@ WORDS = ["des Essais", "du Général Fictif", "Saint-Fictif", "de la Synthèse",
          "de l'Église Fictive", "Anatole-Essai", "des Rosiers Fictifs", "du Marais Fictif"]
 
 
-def generate(path: Path, rows: int, seed: int = 4) -> list[tuple]:
+def generate(path: Path, rows: int, seed: int = 4, extra_outside: int = 0) -> list[tuple]:
     """Write a BAN-format gzip file; return the generated addresses (insee, commune, postcode, street, number)."""
     rng = random.Random(seed)
     d = load_definition()
     communes = [(c.insee, c.name, (c.postcodes or ("59000",))[0]) for c in d.communes.values()]
     outside = int(rows * 0.10)
+    rows += extra_outside
+    outside += extra_outside
     inside = rows - outside
     per_street = 40
     n_streets = inside // per_street
@@ -82,10 +84,15 @@ def generate(path: Path, rows: int, seed: int = 4) -> list[tuple]:
                             f"{insee}000AB{rng.randint(1, 9999):04d}"])
                 addresses.append((insee, name, cp, street, num, rep))
                 written += 1
+        others = [f"59{n:03d}" for n in range(1, 670) if f"59{n:03d}" not in d.communes][:600]
         while written < rows:
-            w.writerow([f"59606_9999_{written:05d}", "", written % 300 + 1, "", "Rue des Essais Extérieure", "59300",
-                        "59606", "Valenciennes", "", "", "", "", "3.52", "50.35", "entrée", "", "", "", "", "", "",
-                        "0", ""])
+            k = written
+            code = others[(k // 300) % len(others)]
+            w.writerow([f"{code}_{k // 300:04d}_{k % 300 + 1:05d}", f"{code}_{k // 300:04d}",
+                        k % 300 + 1, "", f"Rue Extérieure Fictive {k // 300}", "59300", code,
+                        f"Commune Extérieure {code}", "", "", "723456.12", "7031234.56", "3.520000", "50.350000",
+                        "entrée", "", "", "COMMUNE EXTERIEURE", "RUE EXTERIEURE FICTIVE", "cadastre", "cadastre", "0",
+                        f"{code}000AB0001"])
             written += 1
     return addresses
 
@@ -132,6 +139,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=10_000)
     ap.add_argument("--no-store", action="store_true", help="skip the GeoPackage store build")
+    ap.add_argument("--extra-outside", type=int, default=0,
+                    help="rows of communes outside the territory added (1100000: a file the size of the Nord's)")
     args = ap.parse_args()
     lines = [f"# benchmarks/geocode.py — {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
              f"# {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPU, "
@@ -145,8 +154,8 @@ def main() -> None:
         tmp = Path(tmp)
         ban = tmp / "adresses-59.csv.gz"
         t0 = time.perf_counter()
-        addresses = generate(ban, args.rows)
-        say(f"fichier BAN généré : {args.rows} lignes, {ban.stat().st_size / 1e6:.1f} Mo gzip "
+        addresses = generate(ban, args.rows, extra_outside=args.extra_outside)
+        say(f"fichier BAN généré : {args.rows + args.extra_outside} lignes, {ban.stat().st_size / 1e6:.1f} Mo gzip "
             f"({time.perf_counter() - t0:.1f} s)")
 
         t0 = time.perf_counter()

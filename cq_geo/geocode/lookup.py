@@ -70,9 +70,32 @@ def get_geocoder(kind: str | None = None, store=None, base_url: str | None = Non
         from .online import OnlineGeocoder
 
         return OnlineGeocoder(base_url, thresholds=thresholds, **online_options)
+    return _offline(store, thresholds)
+
+
+_OFFLINE: dict[tuple, Any] = {}
+
+
+def _offline(store, thresholds: QualityThresholds | None):
+    """The offline geocoder of *store*, kept while the store file is unchanged (the QGIS locator asks often)."""
+    from ..paths import resolve_store
     from .ban import BanGeocoder
 
-    return BanGeocoder.from_store(store, thresholds=thresholds)
+    path, _ = resolve_store(store)
+    try:
+        st = path.stat() if path is not None else None
+    except OSError:
+        st = None
+    if st is None:
+        return BanGeocoder.from_store(store, thresholds=thresholds)  # raises the French "index absent" error
+    t = thresholds or QualityThresholds.from_env()
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, repr(t))
+    geocoder = _OFFLINE.get(key)
+    if geocoder is None:
+        geocoder = BanGeocoder.from_store(path, thresholds=t)
+        _OFFLINE.clear()
+        _OFFLINE[key] = geocoder
+    return geocoder
 
 
 @dataclass

@@ -419,3 +419,21 @@ def test_cli_without_index(tmp_path, capsys):
 
     assert main(["geocode", "12 rue des essais denain", "--store", str(tmp_path / "none.gpkg")]) == 2
     assert "cq-geo data import ban" in capsys.readouterr().err
+
+
+def test_offline_geocoder_is_reused_until_the_store_changes(tmp_path, ban_gz):
+    import os
+
+    from cq_geo.geocode import get_geocoder
+    from cq_geo.geocode.ban_index import import_ban
+
+    db = tmp_path / "r.sqlite"
+    import_ban(ban_gz, db)
+    a, b = get_geocoder("offline", store=db), get_geocoder("offline", store=db)
+    assert a is b
+    assert get_geocoder("offline", store=db, thresholds=QualityThresholds(margin=0.2)) is not a
+    import_ban(FIXTURE, db)  # a new import: a new geocoder
+    st = db.stat()
+    os.utime(db, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    c = get_geocoder("offline", store=db)
+    assert c is not a and c.index.meta["source"] == FIXTURE.name
