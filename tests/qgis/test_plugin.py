@@ -138,6 +138,47 @@ def test_english_translation_is_complete_and_built(built_zip, tmp_path):
         QCoreApplication.removeTranslator(translator)
 
 
+HEADLESS = r"""
+import json, sys
+from qgis.core import QgsApplication
+app = QgsApplication([], False)
+app.initQgis()
+sys.path.append("/usr/share/qgis/python/plugins")
+from processing.core.Processing import Processing
+Processing.initialize()
+import qgis.utils
+plugins = sys.argv[1]
+sys.path.insert(0, plugins)
+qgis.utils.plugin_paths.insert(0, plugins)
+qgis.utils.updateAvailablePlugins()
+assert qgis.utils.iface is None
+assert qgis.utils.loadPlugin("cq_geo_qgis")
+assert qgis.utils.startProcessingPlugin("cq_geo_qgis")
+import processing, cq_geo
+res = processing.run("cq_geo:check_territory", {})
+algs = sorted(a.id() for a in QgsApplication.processingRegistry().providerById("cq_geo").algorithms())
+print(json.dumps({"cq_geo": cq_geo.__file__, "report": res["REPORT"][:40], "algorithms": algs}))
+"""
+
+
+def test_headless_like_qgis_process_in_a_fresh_python(profile_plugins, tmp_path):
+    """A new QGIS process without GUI (iface None), as qgis_process: the provider works from the zip alone."""
+    import json
+    import os
+    import subprocess
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QGIS_CUSTOM_CONFIG_PATH=str(tmp_path),
+               XDG_DATA_HOME=str(tmp_path / "data"))
+    env.pop("PYTHONPATH", None)
+    out = subprocess.run([sys.executable, "-c", HEADLESS, str(profile_plugins)], capture_output=True, text=True,
+                         env=env, cwd=tmp_path, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert Path(got["cq_geo"]).resolve().is_relative_to(profile_plugins.resolve())  # the bundled library
+    assert got["report"].startswith("Contrôle du territoire")
+    assert {"cq_geo:batch_points", "cq_geo:check_territory", "cq_geo:load_layers"} <= set(got["algorithms"])
+
+
 # -- loading the way QGIS does -------------------------------------------------------------
 
 @pytest.fixture(scope="module")
