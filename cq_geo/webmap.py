@@ -262,7 +262,16 @@ body { font-family: "Segoe UI", "DejaVu Sans", Roboto, Helvetica, Arial, sans-se
 .cq-label-minor span { font-size: 10.5px; font-weight: 600; color: #2c3e50; }
 .leaflet-control-layers-expanded { font-size: 12.5px; max-height: 55vh; overflow-y: auto; }
 .leaflet-control-layers label.cq-layer-missing { color: #922b21; font-style: italic; }
-body.cq-printing .folium-map { width: 1060px !important; height: 730px !important; }
+/* printing: title, legend and sources in a column beside the map; the whole fits A4 and Letter
+   landscape (8 mm margins) and scales up for A3 */
+body.cq-printing .folium-map { position: absolute !important; left: 330px !important; top: 0 !important; width: 660px !important;
+  height: 690px !important; border: 1px solid #999; box-sizing: border-box; }
+.cq-print-side { position: absolute; left: 0; top: 0; width: 320px; }
+.cq-print-side .leaflet-control { float: none; clear: none; margin: 0 0 6px 0; max-width: none; box-shadow: none;
+  border: 1px solid #999; max-height: none; overflow: visible; }
+.cq-print-side .cq-title-main { font-size: 16px; }
+.cq-print-side .cq-legend { font-size: 11px; line-height: 1.25; }
+.cq-print-side .cq-footer { font-size: 8.5px; }
 @page { size: landscape; margin: 8mm; }
 @media print {
   * { -webkit-print-color-adjust: exact !important; print-color-adjust: exact !important; }
@@ -913,7 +922,10 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
             footer.append(f"<b>{layer_names.get(key, key)}</b> : non installés (<code>cq-geo data update</code> "
                           "ou <code>cq-geo data import</code>)")
             continue
-        parts = [p for p in (info.source, info.vintage) if p]
+        source = info.source
+        if len(source) > 60 and " (" in source:  # the detail stays in the zone popups
+            source = source.split(" (", 1)[0]
+        parts = [p for p in (source, info.vintage) if p and not (p is info.vintage and p in source)]
         footer.append(f"<b>{layer_names.get(key, key)}</b> : {_esc(' — '.join(parts))} ; statut {_status_text(info)}")
     footer.append(f"Équipes et zones : définition du territoire ({_esc(d.short_name or d.name)}, "
                   f"{_plural(len(d.communes), 'commune')})")
@@ -1000,10 +1012,16 @@ function legendFor(layer, on){ var id = null; for (var k in window) { if (window
 map.on('overlayadd', function(e){ legendFor(e.layer, true); });
 map.on('overlayremove', function(e){ legendFor(e.layer, false); });
 // print: a fixed A4-landscape-sized map, fitted to the territory, then back
-var saved = null;
-window.addEventListener('beforeprint', function(){ saved = [map.getCenter(), map.getZoom()];
-  document.body.classList.add('cq-printing'); map.invalidateSize({pan: false}); map.fitBounds(cfg.bounds, {animate: false}); });
-window.addEventListener('afterprint', function(){ document.body.classList.remove('cq-printing'); map.invalidateSize({pan: false});
+var saved = null, side = null, homes = [];
+window.addEventListener('beforeprint', function(){ if (side) return; saved = [map.getCenter(), map.getZoom()];
+  side = L.DomUtil.create('div', 'cq-print-side', document.body);
+  [c.querySelector('.cq-title'), legend.getContainer(), footer.getContainer()].forEach(function(el){
+    if (el) { homes.push([el, el.parentNode, el.nextSibling]); side.appendChild(el); } });
+  document.body.classList.add('cq-printing'); map.invalidateSize({pan: false});
+  map.fitBounds(cfg.bounds, {animate: false, padding: [6, 6]}); });
+window.addEventListener('afterprint', function(){ if (!side) return;
+  homes.forEach(function(h){ h[1].insertBefore(h[0], h[2]); }); homes = []; L.DomUtil.remove(side); side = null;
+  document.body.classList.remove('cq-printing'); map.invalidateSize({pan: false});
   if (saved) map.setView(saved[0], saved[1], {animate: false}); });
 })();
 """

@@ -63,20 +63,35 @@ window.addEventListener('load', function () { setTimeout(function () {
   __cq.resources = performance.getEntriesByType('resource').map(function (e) { return e.name; });
   __cqClick('path.cq-commune', 'commune');
   __cqClick('path.cq-qpv', 'qpv');
+  // the print layout (what the browser's print does): side column, whole territory inside the map frame
+  window.dispatchEvent(new Event('beforeprint'));
+  var frame = document.querySelector('.folium-map').getBoundingClientRect();
+  var inside = Array.prototype.every.call(document.querySelectorAll('path.cq-commune'), function (p) {
+    var r = p.getBoundingClientRect();
+    return r.left >= frame.left - 1 && r.right <= frame.right + 1 && r.top >= frame.top - 1 && r.bottom <= frame.bottom + 1; });
+  __cq.print = {side: !!document.querySelector('.cq-print-side .cq-title') && !!document.querySelector('.cq-print-side .cq-legend')
+    && !!document.querySelector('.cq-print-side .cq-footer'), width: frame.width, height: frame.height, inside: inside};
+  window.dispatchEvent(new Event('afterprint'));
+  __cq.print.restored = !document.querySelector('.cq-print-side') && !!document.querySelector('.leaflet-bottom .cq-legend');
   var out = document.createElement('pre'); out.id = 'cq-report'; out.textContent = JSON.stringify(__cq);
   document.body.appendChild(out);
 }, 1500); });
 </script>"""
 
 
-def chromium(url: str, *extra: str, timeout: float = 90.0) -> subprocess.CompletedProcess:
-    """Run headless Chromium on *url* with the network blocked and a fresh profile."""
+def chromium(url: str, *extra: str, timeout: float = 90.0, virtual_time: bool = True) -> subprocess.CompletedProcess:
+    """Run headless Chromium on *url* with the network blocked and a fresh profile.
+
+    ``--print-to-pdf`` runs without a virtual time budget: with one, Chromium 156
+    sometimes never finishes printing.
+    """
     profile = tempfile.mkdtemp(prefix="cq-chromium-")
+    budget = ["--virtual-time-budget=8000"] if virtual_time else []
     try:
         return subprocess.run(
             [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
              "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-             "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=8000", "--hide-scrollbars",
+             "--host-resolver-rules=MAP * ~NOTFOUND", *budget, "--hide-scrollbars",
              "--window-size=1400,900", "--enable-logging=stderr", "--v=0", *extra, url],
             capture_output=True, text=True, timeout=timeout,
         )
@@ -133,6 +148,7 @@ def test_baseline_map_draws_offline_and_says_what_is_missing(tmp_path):
     popup = report["popups"]["commune"]
     assert popup and "Code INSEE" in popup and "Équipe" in popup
     assert report["popups"]["qpv"] is None
+    assert report["print"] == {"side": True, "width": 660, "height": 690, "inside": True, "restored": True}
 
 
 def test_map_without_tiles_requests_nothing(tmp_path):
@@ -192,7 +208,7 @@ def test_screenshot_and_print(tmp_path, synthetic):
     orangeish = sum(1 for r, g, b in pixels if r > 200 and r - b > 60 and g < 215)
     assert blueish > 2000 and orangeish > 2000
     pdf = tmp_path / "carte.pdf"
-    run = chromium(path.as_uri(), f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    run = chromium(path.as_uri(), f"--print-to-pdf={pdf}", "--no-pdf-header-footer", virtual_time=False)
     assert pdf.is_file(), run.stderr[-2000:]
     pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf.read_bytes()))
     assert pages == 1
