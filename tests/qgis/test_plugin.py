@@ -707,6 +707,38 @@ def test_panel_import_runs_in_a_task_and_updates_the_status(plugin, tmp_path, mo
     plugin.dock.refresh()
 
 
+def test_panel_download_from_a_local_server_installs_official_qpv(plugin, tmp_path, monkeypatch):
+    """« Télécharger les données officielles » against a real HTTP server on 127.0.0.1 serving SYNTHETIC files."""
+    pytest.importorskip("geopandas")
+    from cq_geo.store import open_store
+    from tests.unit import synthetic_qpv as syn
+    from tests.unit.store_fixtures import lonlat_of
+    from tests.unit.test_store_download import COMMUNES_PATH, QPV_PATH, Server
+
+    records = syn.qpv_records(syn.Layout())
+    zip_path = syn.anct_zip(records, tmp_path / "qpv-synthetique.zip")
+    store = open_store(tmp_path / "magasin.gpkg")
+    monkeypatch.setenv("CQ_GEO_STORE", str(store.path))
+    dock = plugin.dock
+    with Server() as server:
+        server.routes[QPV_PATH] = (zip_path.read_bytes(), "ok")
+        server.routes[COMMUNES_PATH] = (syn.communes_geojson_bytes(), "ok")
+        monkeypatch.setenv("CQ_GEO_DATA_GOUV_URL", server.url)
+        monkeypatch.setenv("CQ_GEO_GEO_API_URL", server.url + "/")
+        dock.refresh()
+        assert "QPV <b style='color:#c0392b'>absente" in dock.status_label.text()
+        dock.download_action.trigger()
+        assert _wait(lambda: "QPV <b style='color:#1a9641'>officielle" in dock.status_label.text(), 90)
+        assert server.hits.get(QPV_PATH) == 1
+    denain = next(geom for props, geom in records if props["code_qp"] == "QN05950M")
+    answer = dock.show_lonlat(*lonlat_of(denain))
+    assert answer["primary"] == {"tier": "qpv", "code": "QN05950M"}
+    zone = next(z for z in answer["zones"] if z["code"] == "QN05950M")
+    assert zone["status"] == "inside" and zone["geometry_status"] == "official"
+    monkeypatch.delenv("CQ_GEO_STORE")
+    dock.refresh()
+
+
 def test_search_module_doctests():
     import doctest
 
