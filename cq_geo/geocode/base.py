@@ -30,6 +30,7 @@ __all__ = [
     "Geocoder",
     "assess",
     "distance_m",
+    "DEFAULT_RADIUS_M",
     "GeocodingError",
     "AddressNotFound",
     "AmbiguousAddress",
@@ -223,6 +224,10 @@ def _same_place(a: Candidate, b: Candidate, t: QualityThresholds) -> bool:
         return distance_m(a, b) <= t.same_place_m / 3.0
     return distance_m(a, b) <= max(t.same_place_m, a.radius_m, b.radius_m)
 
+
+#: Uncertainty (m) given to a position when the geocoder does not know the extent of what it found
+#: (online answers): a street, a lieu-dit or a commune is not a point.
+DEFAULT_RADIUS_M = {"housenumber": 0.0, "street": 250.0, "locality": 400.0, "municipality": 1500.0}
 
 _TYPE_FR = {"housenumber": "du numéro", "street": "de la voie", "locality": "du lieu-dit", "municipality": "de la commune"}
 

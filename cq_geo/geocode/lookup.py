@@ -152,15 +152,30 @@ def position_warnings(territory, geocoding: GeocodeResult, lookup, thresholds: Q
                            f"(position de la {kind}, pas du numéro)")
         return out
     radius = float(best.radius_m or 0.0) + t.qpv_check_m
-    for z in lookup.zones:
-        d = z.get("distance_m")
-        if d is None or z.get("status") == "unknown":
-            continue
-        if d <= radius:
-            out.append(f"à vérifier : position approximative ({kind}) à {_distance_text(d)} de la limite "
-                       f"{_TIER_FR.get(z['tier'], z['tier'])} {z['name']} : la réponse peut changer au vrai numéro")
+    for tier, code, name, d in _edges_within(territory, lookup.point["x"], lookup.point["y"], radius):
+        out.append(f"à vérifier : position approximative ({kind}) à {_distance_text(d)} de la limite "
+                   f"{_TIER_FR.get(tier, tier)} {name} ({code}) : la réponse peut changer au vrai numéro")
     if best.type == "municipality":
         out.append("position de la commune seulement : l'appartenance à une zone ne peut pas être décidée")
+    return out
+
+
+def _edges_within(territory, x: float, y: float, radius: float) -> list[tuple[str, str, str, float]]:
+    """Drawn perimeters (not whole communes) whose edge is within *radius* m of (x, y) in Lambert-93."""
+    import numpy as np
+    import shapely
+
+    point = shapely.Point(x, y)
+    out = []
+    for tier, data in territory.tiers.items():
+        if data.index is None:
+            continue
+        dist = shapely.distance(point, data.index.boundaries)
+        for zi in np.flatnonzero(dist <= radius):
+            zone = data.zones[int(zi)]
+            if zone.geometry == "commune":  # a whole commune: its edge is the commune's (see the commune check)
+                continue
+            out.append((tier, zone.code, zone.name, float(dist[zi])))
     return out
 
 

@@ -46,7 +46,15 @@ import uuid
 from typing import Any, Callable, Iterable
 
 from .._version import __version__
-from .base import AddressQuery, Candidate, GeocodeResult, OnlineGeocoderError, QualityThresholds, assess
+from .base import (
+    DEFAULT_RADIUS_M,
+    AddressQuery,
+    Candidate,
+    GeocodeResult,
+    OnlineGeocoderError,
+    QualityThresholds,
+    assess,
+)
 
 __all__ = ["OnlineGeocoder", "DEFAULT_BASE_URL", "URL_ENV", "MAX_BATCH_BYTES", "MAX_BATCH_LINES"]
 
@@ -363,6 +371,7 @@ def _check_number(text: str, cand: Candidate) -> None:
     from .normalize import parse_address
 
     typed = parse_address(text)
+    cand.radius_m = cand.radius_m or DEFAULT_RADIUS_M.get(cand.type, 250.0)
     if not typed.housenumber:
         cand.approximate_number = False
         return
@@ -371,6 +380,8 @@ def _check_number(text: str, cand: Candidate) -> None:
         return
     got = parse_address(f"{cand.housenumber} x")
     cand.approximate_number = (got.housenumber, got.rep) != (typed.housenumber, typed.rep)
+    if cand.approximate_number:
+        cand.radius_m = max(cand.radius_m, 30.0)
 
 
 def _csv_line(i: int, q: AddressQuery) -> str:

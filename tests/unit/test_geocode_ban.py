@@ -332,9 +332,12 @@ def test_nearest_number_close_to_an_edge_is_flagged(index_db):
     answer = lookup_address(territory, "51 Rue Longue de l'Essai, Denain", geocoder)  # 51 exists: precise
     assert answer.geocoding.quality == "precise"
     assert not any("position approximative" in w for w in answer.warnings)
+    answer = lookup_address(territory, "119 bis Rue Longue de l'Essai, Denain", geocoder)  # 119 without bis
+    assert answer.geocoding.best.approximate_number and answer.geocoding.quality == "approximate"
+    assert not any("limite du QPV" in w for w in answer.warnings)  # 119 is far from the QPV (> 200 m)
     answer = lookup_address(territory, "250 Rue Longue de l'Essai, Denain", geocoder)  # nearest known: 120
-    assert answer.geocoding.best.approximate_number
-    assert not any("limite du QPV" in w for w in answer.warnings)  # 120 is far from the QPV (> 200 m)
+    assert answer.geocoding.best.housenumber == "120"
+    assert any("limite du QPV" in w for w in answer.warnings)  # so far from the number typed: anywhere on the street
     answer = lookup_address(territory, "52 bis Rue Longue de l'Essai, Denain", geocoder)  # 52 without bis
     assert answer.geocoding.quality == "approximate"
     assert any("limite du QPV" in w for w in answer.warnings), answer.warnings

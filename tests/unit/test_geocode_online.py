@@ -238,3 +238,16 @@ def test_cli_online(server, capsys):
                  server.url]) == 0
     out = capsys.readouterr().out
     assert "qualité précise" in out and "Commune : Denain (59172)" in out
+
+
+def test_online_street_answer_near_a_perimeter_is_flagged(server):
+    """Online answers carry no street extent: the distance rule (radius by type + qpv_check_m) applies."""
+    from cq_geo.geocode.lookup import lookup_address
+    from tests.unit.test_geocode_ban import _territory_with_qpv_on_long_street
+
+    territory = _territory_with_qpv_on_long_street()
+    answer = lookup_address(territory, "Rue Longue de l'Essai, Denain", _client(server))
+    assert answer.geocoding.best.type == "street" and answer.geocoding.best.radius_m == 250.0
+    assert any("position approximative (voie)" in w and "limite du QPV" in w for w in answer.warnings), answer.warnings
+    precise = lookup_address(territory, "10 Rue Longue de l'Essai, Denain", _client(server))
+    assert precise.geocoding.quality == "precise" and not any("limite du QPV" in w for w in precise.warnings)
