@@ -105,7 +105,7 @@ def _run_check(args: argparse.Namespace) -> int:
 
 #: name → (help text, add_arguments(parser), run(args) -> exit code)
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
-    "lookup": ("géographie, équipe et chefs de projet pour un point", _lookup_args, _run_lookup),
+    "lookup": ("géographie, équipe et chefs de projet pour un point ou une adresse", _lookup_args, _run_lookup),
     "check": ("cohérence du territoire (zones sans périmètre, communes sans équipe, comptes)", _check_args, _run_check),
 }
 
