@@ -447,12 +447,21 @@ class Store:
         """
         if not self.exists():
             raise DataError(f"magasin de données introuvable : {self.path}")
+        wal = self.path.with_name(self.path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise DataError(f"le magasin {self.path} est ouvert en écriture dans un autre logiciel (QGIS ?) : "
+                            "enregistrez et fermez-le, puis recommencez")
         work_path = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp.gpkg")
         shutil.copy2(self.path, work_path)
         work = StoreChange(work_path, description)
         try:
             yield work
             work.close()
+            con = sqlite3.connect(work_path)  # a single self-contained file, whatever the journal mode was
+            try:
+                con.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                con.close()
             validate_store_file(work_path)
             if validate is not None:
                 validate(work_path)

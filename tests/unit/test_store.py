@@ -176,3 +176,24 @@ def test_status_without_store_describes_the_baseline(tmp_path, capsys):
     assert not target.exists()  # status never creates a store
     assert main(["data", "rollback", "--store", str(target)]) == 2
     assert "introuvable" in capsys.readouterr().err
+
+
+def test_change_refused_while_open_for_writing_elsewhere(store):
+    """A non-empty WAL beside the store: another program is writing to it; nothing is changed."""
+    import sqlite3
+
+    con = sqlite3.connect(store.path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("UPDATE cq_layers SET note = 'en cours' WHERE layer = 'qpv'")
+    con.commit()
+    try:
+        with pytest.raises(DataError, match="ouvert en écriture"):
+            with store.change("essai") as work:
+                work.set_metadata("qpv", note="x")
+    finally:
+        con.close()  # checkpoint: the WAL goes away
+    with store.change("essai") as work:
+        work.set_metadata("qpv", note="x")
+    assert store.metadata()["qpv"]["note"] == "x"
+    with store.connect() as ro:
+        assert ro.execute("PRAGMA journal_mode").fetchone() == ("delete",)
