@@ -319,6 +319,12 @@ class BanGeocoder:
             if former and s[6] not in former:
                 score *= FORMER_COMMUNE_FACTOR
             cands.append(self._candidate(i, score, parsed))
+        if parsed.housenumber:
+            # a street of the same name and commune that has the number typed wins over one that lacks it
+            # (homonymous streets, or one street split in several BAN street codes)
+            exact = {(c.citycode, c.oldcitycode, c.street) for c in cands
+                     if c.type == "housenumber" and not c.approximate_number}
+            cands = [c for c in cands if not (c.approximate_number and (c.citycode, c.oldcitycode, c.street) in exact)]
         cands.sort(key=lambda c: -c.score)
         result = assess(q.text, cands, t, self.source)
         result.candidates = result.candidates[:limit]

@@ -157,6 +157,7 @@ def _read_ban(path: Path, communes: set[str], progress=None) -> tuple[dict[tuple
         col = {name: header.index(name) for name in header if name in BAN_COLUMNS or name in REQUIRED_COLUMNS}
         i_num, i_rep, i_voie, i_cp = col["numero"], col["rep"], col["nom_voie"], col["code_postal"]
         i_insee, i_com, i_lon, i_lat = col["code_insee"], col["nom_commune"], col["lon"], col["lat"]
+        i_id = col.get("id")  # INSEE_VOIE_NUMERO[_suffix]: the VOIE part tells homonymous streets apart
         i_anc = col.get("code_insee_ancienne_commune")
         i_anc_name = col.get("nom_ancienne_commune")
         width = len(header)
@@ -188,7 +189,11 @@ def _read_ban(path: Path, communes: set[str], progress=None) -> tuple[dict[tuple
             if not name:
                 counts["rows_invalid"] += 1
                 continue
-            key = (insee, anc, name)
+            voie = ""
+            if i_id is not None:
+                parts = row[i_id].split("_")
+                voie = parts[1].lower() if len(parts) >= 3 else ""
+            key = (insee, anc, name, voie)
             st = streets.get(key)
             if st is None:
                 st = streets[key] = _Street(name, insee, row[i_com].strip(), anc=anc,

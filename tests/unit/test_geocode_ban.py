@@ -225,6 +225,14 @@ def test_merged_commune(geocoder):
     assert {c.oldcitycode for c in both.candidates[:2]} == {"", "59991"}
 
 
+def test_homonymous_streets_in_one_commune(geocoder):
+    both = geocoder.geocode("3 rue du Calvaire Fictif, Émerchicourt")  # 3 exists on both streets
+    assert both.quality == "ambiguous"
+    assert len({(c.lon, c.lat) for c in both.candidates[:2]}) == 2
+    only_one = geocoder.geocode("8 rue du Calvaire Fictif, Émerchicourt")  # 8 only on one
+    assert only_one.quality == "precise" and only_one.best.housenumber == "8"
+
+
 def test_locality_and_commune(geocoder):
     r = geocoder.geocode("Le Champ Fictif, Émerchicourt")
     assert (r.quality, r.best.type, r.best.citycode) == ("approximate", "locality", "59192")
