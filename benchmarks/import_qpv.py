@@ -42,6 +42,8 @@ def main() -> int:
     lines = [
         f"# import_qpv — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         f"# {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPU",
+        "# load average at start: " + (", ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "?")
+        + " (other work on the machine slows the figures down)",
     ]
 
     def say(text: str) -> None:
