@@ -365,7 +365,11 @@ def _decide(row: dict, text_to_flag: dict[str, str]) -> tuple[str, str]:
         return "invalid", "coordonnées manquantes ou non numériques"
     issues: list[str] = []
     if quality in _QUALITY_FR:
-        issues.append(_QUALITY_FR[quality] + (f" ({row['greason']})" if row["greason"] else ""))
+        label, why = _QUALITY_FR[quality], row["greason"]
+        if why.startswith(label):  # the geocoder's reason already names it
+            issues.append(why)
+        else:
+            issues.append(label + (f" ({why})" if why else ""))
     if "outside" in flags:
         if "territory_edge" in flags:
             issues.append(row["texts"]["territory_edge"])

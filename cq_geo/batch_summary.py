@@ -128,29 +128,33 @@ class BatchSummary:
     def write_xlsx(self, path) -> None:
         """One sheet « Synthèse » with the counts, and one « À vérifier » with every row to check."""
         from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles import Font
 
-        wb = Workbook()
-        ws = wb.active
-        ws.title = "Synthèse"
+        wb = Workbook(write_only=True)  # streaming: fast on hundreds of thousands of rows
+        ws = wb.create_sheet("Synthèse")
         bold = Font(bold=True)
-        ws.append([self.headline()])
-        ws["A1"].font = bold
-        for title, table in self.tables():
+
+        def title(text):
+            cell = WriteOnlyCell(ws, value=text)
+            cell.font = bold
+            ws.append([cell])
+
+        ws.column_dimensions["A"].width = 42
+        for col in "BCDE":
+            ws.column_dimensions[col].width = 18
+        title(self.headline())
+        for name, table in self.tables():
             ws.append([])
-            ws.append([title])
-            ws.cell(ws.max_row, 1).font = bold
+            title(name)
             _xlsx_rows(ws, table, bold)
         for note in self.notes:
             ws.append([])
             ws.append([f"Note : {note}"])
-        ws.column_dimensions["A"].width = 42
-        for col in "BCDE":
-            ws.column_dimensions[col].width = 18
         ws2 = wb.create_sheet("À vérifier")
-        _xlsx_rows(ws2, self.to_check, bold, text_only=True)
         ws2.freeze_panes = "A2"
         ws2.column_dimensions["C"].width = 90
+        _xlsx_rows(ws2, self.to_check, bold)
         wb.save(path)
 
 
@@ -200,24 +204,27 @@ def _html_table(caption: str, table) -> str:
     return "\n".join(out)
 
 
-def _xlsx_rows(ws, table, bold, text_only: bool = False) -> None:
+def _xlsx_rows(ws, table, bold) -> None:
+    """Append a table (header in bold) to a write-only sheet; text cells never become formulas."""
+    from openpyxl.cell import WriteOnlyCell
+
     from .batch_io import neutralise_text
 
-    ws.append([str(c) for c in table.columns])
-    for cell in ws[ws.max_row]:
+    header = []
+    for c in table.columns:
+        cell = WriteOnlyCell(ws, value=neutralise_text(str(c)))
         cell.font = bold
+        header.append(cell)
+    ws.append(header)
     for row in table.itertuples(index=False, name=None):
         values = []
         for v in row:
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 values.append(None if v != v else v)
             else:
-                values.append(neutralise_text(_cell_text(v)))
+                text = neutralise_text(_cell_text(v))
+                values.append(text if text else None)
         ws.append(values)
-        if text_only:
-            for cell in ws[ws.max_row]:
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"
 
 
 def _count_table(labels, counts, total, label_header: str) -> Any:
