@@ -366,7 +366,7 @@ def read_results(results, territory) -> _Results:
 
     Coordinates come from ``cq_lon``/``cq_lat`` (or ``lon``/``lat``) in WGS84
     degrees. ``cq_status`` and the lookup columns are used when present; for
-    missing columns the points are classified with ``territory.lookup_many``.
+    missing columns the points are classified as ``cq-geo batch`` does (:func:`cq_geo.batch.batch`).
     The input is only read.
 
     Examples
@@ -412,12 +412,14 @@ def read_results(results, territory) -> _Results:
                                          "cq_reason", "cq_warnings")}
     need_lookup = any(have[c] is None for c in ("cq_status", "cq_primary_tier", "cq_commune_insee", "cq_qpv_code"))
     looked = None
-    if need_lookup and n:
-        ok = np.isfinite(lon) & np.isfinite(lat)
-        looked = territory.lookup_many(lon=np.where(ok, lon, np.nan), lat=np.where(ok, lat, np.nan))
+    if need_lookup and n:  # classify the points the way ``cq-geo batch`` does (same statuses, same reasons)
+        from .batch import batch
+
+        looked, _ = batch(pd.DataFrame({"lon": lon, "lat": lat}), territory=territory, lon_col="lon", lat_col="lat",
+                          geocoder="none")
 
     def text(col: str) -> np.ndarray:
-        if have[col] is not None:
+        if have.get(col) is not None:
             return df[have[col]].fillna("").astype(str).to_numpy(dtype=object)
         if looked is not None and col in looked.columns:
             return looked[col].astype(str).to_numpy(dtype=object)
@@ -433,17 +435,7 @@ def read_results(results, territory) -> _Results:
                 f"(valeurs attendues : {', '.join(BATCH_STATUSES)})"
             )
     else:
-        status = np.full(n, "ok", dtype=object)
-        if looked is not None:
-            valid = looked["cq_valid"].to_numpy(dtype=bool)
-            inside = looked["cq_commune"].astype(str).to_numpy() != ""
-            # to check: near a limit (commune or zone) or in a commune whose zones are not all drawn
-            doubtful = np.zeros(n, dtype=bool)
-            for col in ("cq_commune_status", "cq_qpv_status", "cq_poche_status", "cq_qva_status"):
-                doubtful |= np.isin(looked[col].astype(str).to_numpy(), ["boundary", "near", "unknown"])
-            status[doubtful] = "to_check"
-            status[valid & ~inside] = "outside_territory"
-            status[~valid] = "invalid"
+        status = text("cq_status") if looked is not None else np.full(n, "invalid", dtype=object)
     finite = np.isfinite(lon) & np.isfinite(lat)
     category = np.full(n, -1, dtype="int64")
     for i in range(n):
@@ -458,7 +450,7 @@ def read_results(results, territory) -> _Results:
             category[i] = _CAT_INDEX.get(str(tier[i]).strip().lower() or "none", _CAT_INDEX["none"])
     zone = np.array([" ; ".join(v for v in vals if v) for vals in zip(text("cq_qpv_name"), text("cq_poche"),
                                                                          text("cq_qva"))], dtype=object)
-    reason = text("cq_reason") if have["cq_reason"] is not None else text("cq_warnings")
+    reason = text("cq_reason") if (have["cq_reason"] is not None or looked is not None) else text("cq_warnings")
     qpv_code = text("cq_qpv_code")
     if have["cq_qpv_status"] is not None or looked is not None:
         qstatus = text("cq_qpv_status")

@@ -2,7 +2,7 @@
 
 No official QPV or poche perimeter can ship with cq-geo, so the map tests draw
 made-up squares instead: each zone of type ``perimeter`` gets a small square
-inside its first commune (« synthétique », status ``provisional``). They say
+inside its first commune (« synthétique »). They say
 nothing about where the real QPV are.
 """
 
@@ -22,8 +22,12 @@ _OFFSETS = [(0, 0), (420, 0), (-420, 0), (0, 420), (0, -420), (420, 420), (-420,
             (840, 0), (-840, 0), (0, 840), (0, -840)]
 
 
-def synthetic_zone_geoms(definition, communes) -> dict:
-    """``{zone code: (square in Lambert-93, "provisional")}`` for every perimeter zone."""
+def synthetic_zone_geoms(definition, communes, qpv_status: str = "official") -> dict:
+    """``{zone code: (square in Lambert-93, status)}`` for every perimeter zone.
+
+    The synthetic QPV squares get *qpv_status* (``official`` by default, so that
+    points inside them are plain « dans un QPV » answers); the others ``provisional``.
+    """
     out, used = {}, []
     for zone in definition.zones:
         if zone.geometry != "perimeter":
@@ -39,7 +43,7 @@ def synthetic_zone_geoms(definition, communes) -> dict:
         else:  # pragma: no cover - every CAPH commune holds its squares
             raise AssertionError(f"no room for a synthetic square of {zone.code}")
         used.append(square)
-        out[zone.code] = (square, "provisional")
+        out[zone.code] = (square, qpv_status if zone.tier == "qpv" else "provisional")
     return out
 
 

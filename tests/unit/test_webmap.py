@@ -78,7 +78,7 @@ def test_zone_popups_with_synthetic_perimeters(synthetic):
     assert len(layers["cq-zone cq-qpv"]) == 13 and len(layers["cq-zone cq-poche"]) == 11
     assert len(layers["cq-zone cq-qva"]) == 13
     shared = html_lib.unescape(next(f for f in layers["cq-zone cq-qpv"] if f["id"] == "QN05921M")["properties"]["popup"])
-    for text in ("QN05921M", "Raismes", "Valenciennes (59606)", "Équipe Nord", "Cité de l'Emploi", "provisoire"):
+    for text in ("QN05921M", "Raismes", "Valenciennes (59606)", "Équipe Nord", "Cité de l'Emploi", "officiel"):
         assert text in shared, text
     assert "périmètres QPV non installés" not in html
 
