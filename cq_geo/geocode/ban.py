@@ -39,6 +39,7 @@ from __future__ import annotations
 from typing import Callable, Iterable
 
 from .base import AddressQuery, Candidate, GeocodeResult, QualityThresholds, assess
+from . import _fuzzy
 from .ban_index import BanIndex, commune_keys, load_ban_index
 from .normalize import STREET_TYPES, city_key, parse_address
 
@@ -205,7 +206,7 @@ class BanGeocoder:
         key = city_key(text)
         if key in self._cities:
             return self._cities[key]
-        from rapidfuzz import fuzz, process
+        fuzz, process = _fuzzy.get()
 
         best = process.extractOne(key, self._city_list, scorer=fuzz.ratio, score_cutoff=CITY_CUTOFF)
         return self._cities[best[0]] if best else set()
@@ -248,7 +249,7 @@ class BanGeocoder:
                 allowed = sorted(set(exact).intersection(self._pool_set(codes)))
             if allowed:
                 return [(i, factor) for i in allowed]
-        from rapidfuzz import fuzz, process
+        fuzz, process = _fuzzy.get()
 
         streets = self.index.streets
         bare = _strip_type(key)

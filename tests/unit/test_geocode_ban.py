@@ -448,3 +448,18 @@ def test_offline_geocoder_is_reused_until_the_store_changes(tmp_path, ban_gz):
     os.utime(db, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
     c = get_geocoder("offline", store=db)
     assert c is not a and c.index.meta["source"] == FIXTURE.name
+
+
+def test_without_rapidfuzz_the_stand_in_gives_the_same_answers(index_db, monkeypatch):
+    """QGIS on Windows has no rapidfuzz: the pure-Python stand-in must give the same answers (slower)."""
+    from cq_geo.geocode import _fuzzy
+    from cq_geo.geocode.ban import BanGeocoder
+
+    fast = BanGeocoder.from_store(index_db, thresholds=QualityThresholds())
+    monkeypatch.setattr(_fuzzy, "get", lambda: (_fuzzy._Fuzz, _fuzzy._Process))
+    slow = BanGeocoder.from_store(index_db, thresholds=QualityThresholds())
+    texts = [t for t, _ in PRECISE] + ["7 rue des Essais", "rue inexistante denain", "12 rue des Essais, Denian",
+                                       "Rue Longue, Denain", "25 rue longue"]
+    for text in texts:
+        a, b = fast.geocode(text), slow.geocode(text)
+        assert (a.quality, a.best.label if a.best else None) == (b.quality, b.best.label if b.best else None), text
