@@ -215,6 +215,8 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: lis
         data = data.fillna("")
         blank_line = counts == 0
         usecols = None
+        long_rows = np.flatnonzero(counts > width)
+        trailing = [i for i in long_rows.tolist() if not any(body[i][width:])]
     else:
         # No quotes: a line is a row and its fields are split by the delimiter. Field
         # counts come from the raw bytes (ASCII delimiters never occur inside a
@@ -241,7 +243,13 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: lis
         blank_line = (length - cr) == 0
         empty = (length - cr) == (counts - 1)  # nothing but delimiters
         counts[blank_line] = 0
-        counts_out = counts
+        counts_out = counts.copy()
+        long_rows = np.flatnonzero(counts > width)
+        trailing = []
+        for i in long_rows.tolist():
+            extra = raw[starts[i]:ends[i]].rstrip(b"\r").split(delim.encode("ascii"))[width:]
+            if not any(extra):
+                trailing.append(i)
         field_starts = np.concatenate((starts, dl + 1))
         field_starts = field_starts[field_starts < len(buf)]
         hit = np.isin(buf[field_starts], np.frombuffer(b"=+-@\t", dtype=np.uint8))
@@ -265,6 +273,9 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: lis
         else:
             data = pd.DataFrame(columns=range(width) if usecols is None else usecols, dtype=object)
     del raw
+    # Extra fields that are all empty (a trailing delimiter) do not make a row malformed.
+    counts = counts.copy()
+    counts[trailing] = width
     problems = _row_problems(data, counts, blank_line, width, empty)
     columns = list(data.columns)
     data.columns = [names[i] for i in columns]

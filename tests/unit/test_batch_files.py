@@ -373,3 +373,17 @@ def test_direct_copy_and_table_paths_write_the_same_bytes(tmp_path, terr, pts, n
     assert reasons[1] == reasons[5] == "ligne vide"
     assert reasons[3].startswith("ligne mal formée : 2 champs") and reasons[4].startswith("ligne mal formée : 6 champs")
     assert reasons[6] == "latitude et longitude semblent inversées"
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_trailing_delimiters_are_not_malformed(tmp_path, terr, pts, quoted):
+    lon, lat = pts["59172"]
+    name = '"a"' if quoted else "a"
+    src = tmp_path / "fin.csv"
+    src.write_text(f"nom;lon;lat\n{name};{lon};{lat};;\n{name};{lon};{lat};x\n", encoding="utf-8")
+    out = tmp_path / "fin_out.csv"
+    run_file(src, out, lon_col="lon", lat_col="lat", territory=terr)
+    rows = read_csv_rows(out, "utf-8", ";")
+    assert all(len(r) == len(rows[0]) for r in rows) and rows[1][:3] == ["a", str(lon), str(lat)]
+    status = [dict(zip(rows[0], r))["cq_status"] for r in rows[1:]]
+    assert status == ["to_check", "invalid"]  # empty extra fields are harmless, "x" is not
