@@ -443,6 +443,10 @@ class ExportMapAlgorithm(CqAlgorithm):
 class ImportDataAlgorithm(CqAlgorithm):
     """An official (or locally drawn) perimeter file into the data store."""
 
+    def flags(self):
+        # geopandas/pyproj read the file: not in a worker thread beside QGIS's own PROJ
+        return super().flags() | QgsProcessingAlgorithm.Flag.FlagNoThreading
+
     NAME = "import_official"
     TITLE = "Importer des données officielles"
     HELP = (

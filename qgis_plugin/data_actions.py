@@ -1,13 +1,15 @@
-"""Official data from the panel: download or import into the store, in a background task.
+"""Official data from the panel: download or import into the store.
 
 The work is the library's (:mod:`cq_geo.store`); this module asks for the file,
-runs it in a ``QgsTask`` so QGIS stays responsive, then reloads the territory.
+runs it with a progress bar in the message bar, then reloads the territory.
 """
 
 from __future__ import annotations
 
-from qgis.core import Qgis, QgsApplication, QgsTask
-from qgis.PyQt.QtWidgets import QFileDialog, QInputDialog
+from qgis.core import Qgis, QgsApplication
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtGui import QCursor
+from qgis.PyQt.QtWidgets import QApplication, QFileDialog, QInputDialog, QProgressBar
 
 from .translation import tr
 from .log import bar, error
@@ -20,9 +22,6 @@ IMPORT_KINDS = (
     ("local", "poche", "Poches de pauvreté (périmètres dessinés par la CAPH)"),
     ("local", "qva", "Anciens quartiers de veille active (périmètres dessinés)"),
 )
-
-_TASKS: list = []  # keep Python task objects alive while they run
-
 
 def store_api():
     """``cq_geo.store`` if it offers the import and download functions, else a CqGeoError."""
@@ -48,10 +47,10 @@ def import_file(path: str, method: str, kind: str, store_path=None) -> list:
     return [store.import_local(target, path, kind)]
 
 
-def download(store_path=None, only=None) -> list:
+def download(store_path=None, only=None, progress_factory=None) -> list:
     """Download and install the official layers (communes, QPV)."""
     store = store_api()
-    return store.update_from_network(store.open_store(store_path), only=only)
+    return store.update_from_network(store.open_store(store_path), only=only, progress_factory=progress_factory)
 
 
 def _report_text(reports) -> str:
@@ -64,16 +63,54 @@ def _report_text(reports) -> str:
     return ", ".join(parts)
 
 
+class _Progress:
+    """A progress bar in the message bar, kept alive by processing events (the work runs in the main thread)."""
+
+    def __init__(self, iface, label: str):
+        self.bar = None
+        self.item = None
+        if iface is not None:
+            self.item = iface.messageBar().createMessage(label)
+            self.bar = QProgressBar()
+            self.bar.setRange(0, 0)
+            self.item.layout().addWidget(self.bar)
+            iface.messageBar().pushWidget(self.item, Qgis.MessageLevel.Info)
+        self.iface = iface
+        QgsApplication.processEvents()
+
+    def factory(self, label: str):
+        def progress(done, total):
+            if self.bar is not None and total:
+                self.bar.setRange(0, int(total))
+                self.bar.setValue(int(done))
+            QgsApplication.processEvents()
+
+        return progress
+
+    def close(self) -> None:
+        if self.item is not None:
+            try:
+                self.iface.messageBar().popWidget(self.item)
+            except Exception:  # noqa: BLE001 - the bar may already be gone
+                pass
+            self.item = None
+
+
 def run(plugin, what: str) -> None:
-    """Panel action *what* (``download`` or ``import``)."""
+    """Panel action *what* (``download`` or ``import``).
+
+    The work runs in the main thread (with a progress bar and events processed):
+    the library reads files with geopandas/pyproj, and pyproj beside QGIS's own
+    PROJ is not safe in a worker thread (it crashed QGIS in a QgsTask).
+    """
     store_api()  # fail early, with the reason, before asking anything
     store_path = plugin.service.store_path()
     main = plugin.iface.mainWindow()
     if what == "download":
         label = tr("Téléchargement des données officielles")
 
-        def work(task):
-            return download(store_path)
+        def work(progress):
+            return download(store_path, progress_factory=progress.factory)
     else:
         labels = [tr(k[2]) for k in IMPORT_KINDS]
         choice, ok = QInputDialog.getItem(main, tr("Importer des périmètres"), tr("Type de fichier :"), labels, 0, False)
@@ -87,24 +124,20 @@ def run(plugin, what: str) -> None:
             return
         label = tr("Import : {label}").format(label=choice)
 
-        def work(task):
+        def work(progress):
             return import_file(path, method, kind, store_path)
 
-    def finished(exception, result=None):
-        try:
-            if exception is not None:
-                error(exception, label)
-                return
-            plugin.service.reload()
-            if plugin.dock is not None:
-                plugin.dock.update_status()
-            bar(f"{label} : {_report_text(result)}", Qgis.MessageLevel.Success, 8)
-        except Exception as exc:  # noqa: BLE001
-            error(exc, label)
-        finally:
-            _TASKS[:] = [t for t in _TASKS if t is not task]
-
-    task = QgsTask.fromFunction(label, work, on_finished=finished)
-    _TASKS.append(task)
-    QgsApplication.taskManager().addTask(task)
-    bar(tr("{label} : en cours…").format(label=label), Qgis.MessageLevel.Info, 3)
+    progress = _Progress(plugin.iface, tr("{label} : en cours…").format(label=label))
+    QApplication.setOverrideCursor(QCursor(Qt.CursorShape.WaitCursor))
+    try:
+        result = work(progress)
+    except Exception as exc:  # noqa: BLE001 - to the message bar and the log
+        error(exc, label)
+        return
+    finally:
+        QApplication.restoreOverrideCursor()
+        progress.close()
+    plugin.service.reload()
+    if plugin.dock is not None:
+        plugin.dock.update_status()
+    bar(f"{label} : {_report_text(result)}", Qgis.MessageLevel.Success, 8)

@@ -674,7 +674,7 @@ def test_perimeter_drawn_in_the_store_shows_after_refresh(plugin, tmp_path, monk
 
 
 def test_panel_import_runs_in_a_task_and_updates_the_status(plugin, tmp_path, monkeypatch):
-    """« Données officielles › Importer… »: the user's choices, then a background task, then the status line."""
+    """« Données officielles › Importer… »: the user's choices, the import, then the status line."""
     source = SHARED_DATA / "communes_caph_ign2018.geojson"
     if not source.is_file():
         pytest.skip("données de référence ../shared/data absentes")
@@ -702,7 +702,6 @@ def test_panel_import_runs_in_a_task_and_updates_the_status(plugin, tmp_path, mo
     plugin.dock.import_action.trigger()
     assert _wait(lambda: "communes <b style='color:#1a9641'>officielle" in plugin.dock.status_label.text(), 60)
     assert plugin.service.territory.layers["communes"].status == "official"
-    assert data_actions._TASKS == []
     monkeypatch.delenv("CQ_GEO_STORE")
     plugin.dock.refresh()
 
