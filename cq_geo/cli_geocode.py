@@ -67,7 +67,7 @@ def _run_geocode(args: argparse.Namespace) -> int:
         return 0
     print(result_text(result, limit=args.limit))
     print(f"Source : {result.source}")
-    return 0 if result.quality != "not_found" else 1
+    return 0 if result.quality != "not_found" else 2
 
 
 def _ban_import_args(p: argparse.ArgumentParser) -> None:

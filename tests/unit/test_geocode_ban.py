@@ -406,6 +406,8 @@ def test_cli_import_geocode_lookup(tmp_path, ban_gz, capsys):
     assert main(["geocode", "7 rue des essais", "--store", str(store)]) == 0
     out = capsys.readouterr().out
     assert "qualité ambiguë" in out and "Raismes" in out
+    assert main(["geocode", "rue inexistante denain", "--store", str(store)]) == 2
+    assert "qualité introuvable" in capsys.readouterr().out
 
     assert main(["lookup", "12 rue des Essais 59220 Denain", "--store", str(store), "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
