@@ -304,6 +304,7 @@ class _Results:
     reason: np.ndarray
     total: int
     source: str
+    first_row: int = 1  # number shown for the first row (2 in a CSV: its header is line 1)
 
     @property
     def drawn(self) -> np.ndarray:
@@ -381,13 +382,14 @@ def read_results(results, territory) -> _Results:
 
     from .territory import _to_float
 
-    source = "table"
+    source, first_row = "table", 1
     if not isinstance(results, pd.DataFrame):
         path = Path(results)
         if not path.is_file():
             raise MapInputError(f"fichier de résultats introuvable : {path}")
         df = _read_table(path)
         source = path.name
+        first_row = 1 if path.suffix.lower() == ".gpkg" else 2
     else:
         df = results
     lon_col, lat_col = _column(df, "cq_lon", "lon", "longitude"), _column(df, "cq_lat", "lat", "latitude")
@@ -456,7 +458,8 @@ def read_results(results, territory) -> _Results:
         qstatus = text("cq_qpv_status")
         qpv_code = np.where(np.isin(qstatus, ["inside", "boundary"]), qpv_code, "")
     return _Results(lon=lon, lat=lat, category=category, commune_insee=text("cq_commune_insee"),
-                    commune=text("cq_commune"), qpv_code=qpv_code, zone=zone, reason=reason, total=n, source=source)
+                    commune=text("cq_commune"), qpv_code=qpv_code, zone=zone, reason=reason, total=n, source=source,
+                    first_row=first_row)
 
 
 # -- folium pieces ----------------------------------------------------------------------------------
@@ -771,7 +774,7 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
             return strings[value]
 
         pts = [[round(float(res.lat[i]), POINT_DECIMALS), round(float(res.lon[i]), POINT_DECIMALS),
-                int(res.category[i]), int(i) + 1, sid(res.commune[i]), sid(res.zone[i]), sid(res.reason[i])]
+                int(res.category[i]), int(i) + res.first_row, sid(res.commune[i]), sid(res.zone[i]), sid(res.reason[i])]
                for i in drawn]
         cats = [[_esc(label), colour] for _, label, colour in POINT_CATEGORIES]
         payload = json.dumps({"p": pts, "s": table, "c": cats}, ensure_ascii=False, separators=(",", ":"))
@@ -792,12 +795,13 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
             "cqCat:p[2],cqRow:p[3],cqCom:p[4],cqZone:p[5],cqWhy:p[6]}));});"
             "if(g.addLayers){g.addLayers(mk);}else{mk.forEach(function(x){g.addLayer(x);});}"
             "g.on('click',function(e){var o=e.layer.options;var h='<div class=\"cq-popup\"><div class=\"cq-tier\">'"
-            "+'Ligne '+o.cqRow+'</div><h3>'+D.c[o.cqCat][0]+'</h3><table>';"
+            "+%s+o.cqRow+'</div><h3>'+D.c[o.cqCat][0]+'</h3><table>';"
             "if(o.cqCom){h+='<tr><th>Commune</th><td>'+D.s[o.cqCom]+'</td></tr>';}"
             "if(o.cqZone){h+='<tr><th>Zone(s)</th><td>'+D.s[o.cqZone]+'</td></tr>';}"
             "if(o.cqWhy){h+='<tr><th>Remarque</th><td>'+D.s[o.cqWhy]+'</td></tr>';}"
             "L.popup({maxWidth:340}).setLatLng(e.layer.getLatLng()).setContent(h+'</table></div>').openOn(%s);});"
-            "return g;})()" % (payload, group_js, m.get_name())
+            "return g;})()" % (payload, group_js, json.dumps("Entité n° " if res.source.lower().endswith(".gpkg") else "Ligne "),
+                               m.get_name())
         )
         points_layer = JsLayer(points_js, f"Points de la table ({_fr_int(len(drawn))})")
         points_layer.add_to(m)

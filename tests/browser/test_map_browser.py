@@ -63,6 +63,7 @@ window.addEventListener('load', function () { setTimeout(function () {
   __cq.resources = performance.getEntriesByType('resource').map(function (e) { return e.name; });
   __cqClick('path.cq-commune', 'commune');
   __cqClick('path.cq-qpv', 'qpv');
+  __cqClick('path.cq-point', 'point');
   // the print layout (what the browser's print does): side column, whole territory inside the map frame
   window.dispatchEvent(new Event('beforeprint'));
   var frame = document.querySelector('.folium-map').getBoundingClientRect();
@@ -188,6 +189,9 @@ def test_synthetic_zones_and_points_are_drawn_and_counted(tmp_path, synthetic):
     shown = [label for _, label, _ in POINT_CATEGORIES if label in report["legend"]]
     assert "Dans un QPV" in shown and "Hors du territoire" in shown
     assert report["popups"]["qpv"] and "Code" in report["popups"]["qpv"] and "QN059" in report["popups"]["qpv"]
+    assert report["paths"]["cq-point"] > 0  # some points stand alone at this zoom
+    point = report["popups"]["point"]
+    assert point.startswith("Ligne ") and any(label in point for _, label, _ in POINT_CATEGORIES)
 
 
 def test_screenshot_and_print(tmp_path, synthetic):
