@@ -71,6 +71,8 @@ class TerritoryService:
         from cq_geo.territory import load_territory
 
         self._territory = load_territory(store=self._store_arg)
+        with self._lock:
+            self._geocoders.clear()  # the store (and its BAN index) may have changed
         self.generation += 1
         return self._territory
 

@@ -415,9 +415,18 @@ def test_panel_search_by_name_coordinates_and_address(plugin, tmp_path, monkeypa
     import_ban(ROOT / "tests" / "fixtures" / "ban_synthetic" / "adresses-synthetic.csv", store.path)
     monkeypatch.setenv("CQ_GEO_STORE", str(store.path))
     dock.geocoder_combo.setCurrentIndex(dock.geocoder_combo.findData("offline"))
+    dock.refresh()
     result = search("2 rue des essais 59220 denain")
     assert result is not None and result.commune["name"] == "Denain"
     assert "Rue des Essais" in dock.answer.toPlainText()
+    # the locator finds the address too, geocoded in its worker thread
+    found = _locate(plugin.locator_filter, "2 rue des essais 59220 denain")
+    addresses = [r for r in found if r.group == "Adresses"]
+    assert addresses and "Rue des Essais" in addresses[0].displayString
+    plugin.locator_filter.triggerResult(addresses[0])
+    assert dock.result.commune["name"] == "Denain"
+    monkeypatch.delenv("CQ_GEO_STORE")
+    dock.refresh()
 
 
 def test_layers_are_loaded_in_a_styled_group(plugin):
