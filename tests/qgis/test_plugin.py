@@ -9,6 +9,7 @@ last one unloads the plugin and checks nothing is left behind.
 from __future__ import annotations
 
 import ast
+import importlib
 import math
 import sys
 import time
@@ -460,6 +461,39 @@ def test_layers_are_loaded_in_a_styled_group(plugin):
     assert len(QgsProject.instance().layerTreeRoot().findGroup("Contrat Quartiers 2030").findLayers()) == len(layers)
 
 
+def test_styled_communes_render_in_their_team_colours(plugin):
+    """Render the communes layer offscreen: Denain's fill is the Sud colour, Saint-Amand's the Nord one."""
+    import shapely
+    from qgis.core import QgsMapRendererParallelJob, QgsMapSettings
+    from qgis.PyQt.QtCore import QSize
+    from qgis.PyQt.QtGui import QColor
+
+    layers_mod = importlib.import_module(f"{PACKAGE}.layers")
+    layers = plugin.load_layers()
+    communes = layers["communes"]
+    settings = QgsMapSettings()
+    settings.setLayers([communes])
+    settings.setDestinationCrs(communes.crs())
+    settings.setExtent(communes.extent())
+    settings.setOutputSize(QSize(500, 500))
+    settings.setBackgroundColor(QColor("white"))
+    settings.setFlag(QgsMapSettings.Flag.DrawLabeling, False)
+    job = QgsMapRendererParallelJob(settings)
+    job.start()
+    job.waitForFinished()
+    image = job.renderedImage()
+    t = plugin.service.territory
+    for insee, team in (("59172", "sud"), ("59526", "nord"), ("59002", "")):
+        inner = shapely.point_on_surface(t.communes.geoms[t.commune_codes.index(insee)])
+        px = settings.mapToPixel().transform(QgsPointXY(inner.x, inner.y))
+        got = image.pixelColor(round(px.x()), round(px.y()))
+        want = QColor(layers_mod.TEAM_COLOURS[team])
+        alpha = (120 if team else 70) / 255
+        for channel in ("red", "green", "blue"):
+            expected = 255 * (1 - alpha) + getattr(want, channel)() * alpha  # the fill over white
+            assert abs(getattr(got, channel)() - expected) < 12, (insee, channel, got.name())
+
+
 def test_check_shows_the_report(plugin):
     text = plugin.run_check()
     assert text.startswith("Contrôle du territoire")
@@ -648,7 +682,7 @@ def test_perimeter_drawn_in_the_store_shows_after_refresh(plugin, tmp_path, monk
     from cq_geo.crs import l93_to_lonlat
     from cq_geo.store import open_store
 
-    layers_mod = sys.modules[f"{PACKAGE}.layers"]
+    layers_mod = importlib.import_module(f"{PACKAGE}.layers")
     store = open_store(tmp_path / "magasin.gpkg")
     monkeypatch.setenv("CQ_GEO_STORE", str(store.path))
     dock = plugin.dock
@@ -690,7 +724,7 @@ def test_panel_import_runs_in_a_task_and_updates_the_status(plugin, tmp_path, mo
     pytest.importorskip("geopandas")
     from cq_geo.store import open_store
 
-    data_actions = sys.modules[f"{PACKAGE}.data_actions"]
+    data_actions = importlib.import_module(f"{PACKAGE}.data_actions")
     store = open_store(tmp_path / "magasin.gpkg")
     monkeypatch.setenv("CQ_GEO_STORE", str(store.path))
     plugin.dock.refresh()
@@ -750,7 +784,7 @@ def test_panel_download_from_a_local_server_installs_official_qpv(plugin, tmp_pa
 def test_search_module_doctests():
     import doctest
 
-    result = doctest.testmod(sys.modules[f"{PACKAGE}.search"])
+    result = doctest.testmod(importlib.import_module(f"{PACKAGE}.search"))
     assert result.attempted >= 3 and result.failed == 0
 
 
