@@ -55,6 +55,9 @@ def run(args: argparse.Namespace) -> int:
     size = path.stat().st_size
     missing = [name for name, info in territory.layers.items() if info.status == "missing"]
     print(f"Carte écrite : {path} ({size / 1e6:.1f} Mo, {time.perf_counter() - start:.1f} s)")
+    if size > 10_000_000:
+        print(f"Attention : carte lourde ({size / 1e6:.0f} Mo), lente à ouvrir ; pour beaucoup de points, "
+              "préférez le résumé de cq-geo batch ou QGIS.")
     if missing:
         names = {"qpv": "QPV", "poche": "poches de pauvreté", "qva": "anciens QVA", "communes": "communes"}
         print("Couches absentes (signalées dans la légende) : " + ", ".join(names.get(m, m) for m in missing))

@@ -180,3 +180,25 @@ def test_cli_map(tmp_path, capsys):
     assert main(["map", "-o", str(out), "--results", str(csv)]) == 2
     assert "cq_status inconnue" in capsys.readouterr().err
     assert main(["map", "-o", str(tmp_path / "absent" / "c.html")]) == 2
+
+
+def test_user_text_cannot_break_the_page(baseline_territory, tmp_path):
+    import pandas as pd
+
+    evil = "</script><script>alert(1)</script>"
+    html = map_html(make_map(baseline_territory, title=evil, subtitle=evil, tiles=False,
+                             results=pd.DataFrame({"lon": [3.3957], "lat": [50.329], "cq_status": ["ok"],
+                                                   "cq_primary_tier": [""], "cq_commune_insee": ["59172"],
+                                                   "cq_qpv_code": [""], "cq_reason": [evil]})))
+    assert "<script>alert(1)" not in html and "&lt;/script&gt;" in html
+
+
+def test_empty_results_table(tmp_path, baseline_territory):
+    empty = tmp_path / "vide.csv"
+    empty.write_text("lon;lat\n", encoding="utf-8")
+    html = map_html(make_map(baseline_territory, results=empty, tiles=False))
+    assert "Points de la table (0 sur 0)" in html
+    blank = tmp_path / "blanc.csv"
+    blank.write_text("", encoding="utf-8")
+    with pytest.raises(MapInputError, match="fichier vide"):
+        read_results(blank, baseline_territory)
