@@ -54,7 +54,11 @@ TYPE_MISMATCH_FACTOR = 0.90  # "avenue X" typed, "rue X" found
 OTHER_COMMUNE_FACTOR = 0.85  # nothing in the typed commune: street found elsewhere
 FUZZY_CUTOFF = 72.0  # rapidfuzz score (0-100) below which a street does not match
 CITY_CUTOFF = 80.0
-SUPPORT_POINTS = 60  # known positions kept on a street candidate for the perimeter check
+SUPPORT_POINTS = 60
+#: Words that start commune names but are too common in street names to be read as a commune alone.
+_GENERIC_WORDS = frozenset({"lieu", "grand", "grande", "petit", "petite", "mont", "bois", "pont", "fontaine", "vieux",
+                            "vieille", "neuville", "ville", "haut", "haute", "bas", "basse", "marais", "moulin",
+                            "chateau", "ancien", "ancienne", "abbaye", "notre", "saint", "sainte", "hameau"})  # known positions kept on a street candidate for the perimeter check
 
 
 def _strip_type(key: str) -> str:
@@ -116,11 +120,17 @@ class BanGeocoder:
             for pc in postcodes:
                 self._outside_postcodes.setdefault(pc, name)
         outside_prefixes = {" ".join(k.split()[:n]) for k in self._outside for n in range(1, len(k.split()) + 1)}
+        # short forms are accepted where a commune is expected (after a postcode or a comma); at the end of
+        # a bare address only the safer ones (two words, or one long uncommon word) are taken as a commune
+        self._aliases: dict[str, set] = {}
+        safe: set[str] = set()
         for alias, codes in short.items():
             if alias not in self._cities and alias not in outside_prefixes and len({c[0] for c in codes}) == 1:
-                self._cities[alias] = codes
+                self._aliases[alias] = codes
+                if " " in alias or (len(alias) >= 6 and alias not in _GENERIC_WORDS):
+                    safe.add(alias)
         self._city_list = list(self._cities)
-        self._parse_keys = set(self._cities) | set(self._outside)
+        self._parse_keys = set(self._cities) | safe | set(self._outside)
         self._commune_names = {s[3]: s[4] for s in streets}
         self._commune_points: dict[str, tuple[float, float, float]] = {}
         self._cache: dict[tuple, GeocodeResult] = {}
@@ -206,6 +216,8 @@ class BanGeocoder:
         key = city_key(text)
         if key in self._cities:
             return self._cities[key]
+        if key in self._aliases:
+            return self._aliases[key]
         fuzz, process = _fuzzy.get()
 
         best = process.extractOne(key, self._city_list, scorer=fuzz.ratio, score_cutoff=CITY_CUTOFF)

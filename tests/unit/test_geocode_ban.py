@@ -254,6 +254,26 @@ def test_communes_outside_the_territory_are_recognised(geocoder, text):
     assert r.quality == "not_found" and "Valenciennes" in r.reason and "hors du territoire" in r.reason
 
 
+@pytest.mark.parametrize("text, insee", [
+    ("10 rue Saint-Fictif, St Amand", "59526"),     # short commune name after a comma
+    ("4 rue du 8 Mai Fictif, Douchy", "59179"),
+    ("4 rue du 8 Mai Fictif Douchy", "59179"),      # at the end, a distinctive short name
+    ("12 route de Testville, Château", "59144"),
+])
+def test_short_commune_names(geocoder, text, insee):
+    r = geocoder.geocode(text)
+    assert r.quality == "precise" and r.best.citycode == insee
+
+
+def test_common_words_at_the_end_are_not_communes(geocoder):
+    from cq_geo.geocode.normalize import parse_address
+
+    # "château" starts Château-l'Abbaye, but at the end of a bare address it is part of the street
+    assert "chateau" in geocoder._aliases and "chateau" not in geocoder._parse_keys
+    assert parse_address("12 rue du vieux chateau", geocoder._parse_keys).city == ""
+    assert parse_address("12 rue du vieux chateau douchy", geocoder._parse_keys).city == "douchy"
+
+
 def test_typos_in_the_commune(geocoder):
     r = geocoder.geocode("12 rue des Essais, Denian")
     assert r.quality == "precise" and r.best.citycode == "59172"
