@@ -78,7 +78,7 @@ def timed(label: str, fn):
 
 def load_average() -> str:
     try:
-        return " / ".join(f"{v:.1f}".replace(".", ",") for v in os.getloadavg())
+        return " / ".join(f"{v:.1f}" for v in os.getloadavg())
     except OSError:
         return "?"
 
@@ -107,7 +107,7 @@ def main() -> int:
     cpu = _CPU["batch"]
     lines.append(f"coordonnées : {args.rows:,} lignes CSV → CSV en {t:.2f} s = {rate:,.0f} lignes/s "
                  f"(temps CPU {cpu:.2f} s = {args.rows / cpu:,.0f} lignes/s CPU ; objectif ≥ 200 000) "
-                 f"[{counts}] charge {load_average()}".replace(",", " "))
+                 f"[{counts}]".replace(",", " ") + f" ; charge {load_average()}")
     print(lines[-1], flush=True)
 
     if args.addresses:
@@ -127,7 +127,7 @@ def main() -> int:
         counts = ", ".join(f"{k} {v}" for k, v in res.summary.counts.items())
         lines.append(f"adresses : {args.addresses:,} lignes distinctes ({streets} voies du BAN synthétique), géocodeur "
                      f"hors ligne, CSV → CSV en {t:.2f} s = {rate:,.0f} lignes/s (temps CPU {_CPU['addr']:.2f} s ; "
-                     f"objectif ≥ 1 500) [{counts}] charge {load_average()}".replace(",", " "))
+                     f"objectif ≥ 1 500) [{counts}]".replace(",", " ") + f" ; charge {load_average()}")
         print(lines[-1], flush=True)
     with open(RESULTS, "a", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n\n")

@@ -401,6 +401,16 @@ def _decide(row: dict, text_to_flag: dict[str, str]) -> tuple[str, str]:
     return "ok", answer
 
 
+def _cat(values):
+    """A categorical of an object array of strings; instant when every cell is ''."""
+    import numpy as np
+    import pandas as pd
+
+    if not np.asarray(values, dtype=object).any():
+        return pd.Categorical.from_codes(np.zeros(len(values), dtype="int8"), categories=pd.Index([""]))
+    return pd.Categorical(values)
+
+
 def _codes(values):
     """Integer codes (and categories) of a categorical or any 1-d array."""
     import pandas as pd
@@ -668,9 +678,7 @@ def batch(
     else:
         lookup = territory.lookup_many(lon=lon, lat=lat)
     valid = lookup["cq_valid"].to_numpy()
-    status, reason = _status_and_reason(
-        lookup, pd.Categorical(pre), pd.Categorical(quality), pd.Categorical(greason), territory
-    )
+    status, reason = _status_and_reason(lookup, _cat(pre), _cat(quality), _cat(greason), territory)
 
     # -- assemble -------------------------------------------------------------------------------------
     out = data.copy(deep=False)
@@ -692,8 +700,8 @@ def batch(
         "cq_lon": cq_lon,
         "cq_lat": cq_lat,
         "cq_geocode_score": gscore,
-        "cq_geocode_type": pd.Categorical(gtype),
-        "cq_geocode_quality": pd.Categorical(quality),
+        "cq_geocode_type": _cat(gtype),
+        "cq_geocode_quality": _cat(quality),
     }
     if pseudonymise:
         del new["cq_lon"], new["cq_lat"]
@@ -774,7 +782,8 @@ def batch_file(
     # columns needed are parsed, the input lines are copied as they are.
     passthrough = fmt == "csv" and not pseudonymise and output_encoding is None and output_delimiter is None
     needed = [c for c in (lon_col, lat_col, x_col, y_col, postcode_col, city_col) if c] + _split_names(address_cols)
-    table = read_table(src, encoding=encoding, delimiter=delimiter, sheet=sheet, only=needed if passthrough else None)
+    table = read_table(src, encoding=encoding, delimiter=delimiter, sheet=sheet, only=needed if passthrough else None,
+                       numeric=[c for c in (lon_col, lat_col, x_col, y_col) if c])
     passthrough = passthrough and table.body is not None
     notes = list(table.notes)
     from .territory import LOOKUP_COLUMNS

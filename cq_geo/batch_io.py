@@ -145,11 +145,14 @@ def detect_delimiter(header: str) -> str:
 
 # -- reading ----------------------------------------------------------------------------------------
 def read_table(path, *, encoding: str | None = None, delimiter: str | None = None, sheet: str | None = None,
-               only: list[str] | None = None) -> InputTable:
+               only: list[str] | None = None, numeric: list[str] | None = None) -> InputTable:
     """Read a CSV or XLSX file as text; see the module docstring for the rules.
 
     *only*: names of the columns needed; a CSV without quotes then parses just
     those (each must appear once in the header), and keeps its lines as text.
+    *numeric*: among them, columns of numbers (coordinates): when every cell of
+    them is a plain number (decimal comma or point), they are read as floats
+    directly, which is much faster; otherwise as text like the others.
     """
     path = Path(path)
     if not path.is_file():
@@ -159,7 +162,7 @@ def read_table(path, *, encoding: str | None = None, delimiter: str | None = Non
         raise BatchFileError(f"format {suffix} non pris en charge : enregistrez le fichier en .xlsx ou en .csv")
     if suffix in (".xlsx", ".xlsm"):
         return _read_xlsx(path, sheet)
-    return _read_csv(path, encoding, delimiter, only)
+    return _read_csv(path, encoding, delimiter, only, numeric)
 
 
 def _decode(raw: bytes, encoding: str | None, path: Path) -> tuple[str, str]:
@@ -180,7 +183,8 @@ def _decode(raw: bytes, encoding: str | None, path: Path) -> tuple[str, str]:
     return raw.decode(enc), enc
 
 
-def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: list[str] | None = None) -> InputTable:
+def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: list[str] | None = None,
+              numeric: list[str] | None = None) -> InputTable:
     import numpy as np
     import pandas as pd
 
@@ -221,7 +225,6 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: lis
         # No quotes: a line is a row and its fields are split by the delimiter. Field
         # counts come from the raw bytes (ASCII delimiters never occur inside a
         # multi-byte UTF-8 character), the cells from pandas' C parser.
-        body_out = "" if first_nl < 0 else text[first_nl + 1:]
         header_out = header_line
         del text
         names = header_line.split(delim)
@@ -234,6 +237,7 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: lis
             ends = np.append(ends, len(buf))  # last line without a final newline
         starts = np.concatenate(([start], ends[:-1] + 1)) if len(ends) else ends
         nlines = len(ends)
+        body_out = raw[start:]
         dl = np.flatnonzero(buf[start:] == ord(delim)) + start
         counts = np.bincount(np.searchsorted(ends, dl), minlength=nlines)[:nlines].astype("int64") + 1
         length = ends - starts
@@ -261,12 +265,23 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: lis
             pos = [[i for i, n in enumerate(names) if n == name] for name in only]
             if all(len(p) == 1 for p in pos):
                 usecols = sorted({p[0] for p in pos})
+        data = None
+        options = dict(
+            sep=delim, header=None, names=range(ncols), usecols=usecols, keep_default_na=False, na_filter=False,
+            skip_blank_lines=False, quoting=csv.QUOTE_NONE, engine="c", encoding="utf-8" if enc == "utf-8-sig" else enc,
+        )
+        num_pos = {i for i, n in enumerate(names) if n in set(numeric or ())} & set(usecols or ())
+        if nlines and num_pos:
+            for dec in ((",", ".") if delim == ";" else (".",)):
+                try:  # every coordinate a plain number: floats straight from the C parser
+                    data = pd.read_csv(io.BytesIO(raw[start:]), decimal=dec, float_precision="round_trip",
+                                       dtype={i: ("float64" if i in num_pos else str) for i in usecols}, **options)
+                    break
+                except (ValueError, TypeError):
+                    data = None
+        if nlines and data is None:
+            data = pd.read_csv(io.BytesIO(raw[start:]), dtype=str, **options)
         if nlines:
-            data = pd.read_csv(
-                io.BytesIO(raw[start:]), sep=delim, header=None, names=range(ncols), dtype=str, usecols=usecols,
-                keep_default_na=False, na_filter=False, skip_blank_lines=False, quoting=csv.QUOTE_NONE,
-                engine="c", encoding="utf-8" if enc == "utf-8-sig" else enc,
-            )
             if len(data) != nlines:  # never expected: the C parser and the line count disagree
                 raise BatchFileError(f"lecture de {path.name} incohérente ({len(data)} lignes lues pour {nlines})")
             data = data.iloc[:, :width] if usecols is None else data[usecols]
@@ -383,7 +398,7 @@ def _neutralise_strings(values: list[str]) -> list[str]:
 
 
 # -- cells as text -------------------------------------------------------------------------------------
-def _float_texts(values, decimal: str) -> list[str]:
+def _float_texts(values, decimal: str, encoding: str | None = None) -> list:
     """Shortest round-trip text of each float ('' for NaN), with *decimal* as decimal mark.
 
     The column is formatted by numpy and fixed up in one joined string (C speed).
@@ -398,16 +413,17 @@ def _float_texts(values, decimal: str) -> list[str]:
         return []
     ok = np.isfinite(arr)
     n_ok = int(ok.sum())
+    empty = b"" if encoding else ""
     if n_ok == 0:
-        return [""] * len(arr)
+        return [empty] * len(arr)
     joined = "\x00".join(arr[ok].astype("U32").tolist()) + "\x00"
     joined = joined.replace(".0\x00", "\x00")
     if decimal != ".":
         joined = joined.replace(".", decimal)
-    texts = joined.split("\x00")[:-1]
+    texts = joined.encode("ascii").split(b"\x00")[:-1] if encoding else joined.split("\x00")[:-1]
     if n_ok == len(arr):
         return texts
-    out = np.full(len(arr), "", dtype=object)
+    out = np.full(len(arr), empty, dtype=object)
     out[ok] = texts
     return out.tolist()
 
@@ -463,7 +479,7 @@ def atomic_path(path):
         raise
 
 
-def _categorical_block(block, delimiter: str) -> list[str]:
+def _categorical_block(block, delimiter: str, encoding: str | None = None) -> list:
     """Consecutive categorical columns as one text column of delimiter-joined cells.
 
     Rows are grouped by their combination of categories (few, even in millions
@@ -487,7 +503,10 @@ def _categorical_block(block, delimiter: str) -> list[str]:
         cats = [neutralise_text("" if c is None else str(c)) for c in s.cat.categories] + [""]
         codes = s.cat.codes.to_numpy()[first]
         texts.append(_quote_csv([cats[c] for c in codes], delimiter))
-    combos = np.array([delimiter.join(parts) for parts in zip(*texts)] if groups else [], dtype=object)
+    joined = [delimiter.join(parts) for parts in zip(*texts)] if groups else []
+    if encoding:
+        joined = [j.encode(encoding, errors="replace") for j in joined]
+    combos = np.array(joined, dtype=object)
     return combos[key].tolist()
 
 
@@ -552,9 +571,14 @@ def write_csv(data, path, *, delimiter: str = ";", encoding: str = "utf-8", newl
             fh.write(payload)
 
 
-def _new_column_texts(data, delimiter: str, decimal: str) -> list[list[str]]:
-    """Output texts of *data*'s columns, low-cardinality runs grouped (see :func:`write_csv`)."""
-    cols: list[list[str]] = []
+def _new_column_texts(data, delimiter: str, decimal: str, encoding: str | None = None) -> list[list]:
+    """Output texts of *data*'s columns, low-cardinality runs grouped (see :func:`write_csv`).
+
+    With *encoding*, the cells come as bytes in that encoding.
+    """
+    import pandas as pd
+
+    cols: list[list] = []
     block: list = []
     for j in range(data.shape[1]):
         s = data.iloc[:, j]
@@ -562,11 +586,15 @@ def _new_column_texts(data, delimiter: str, decimal: str) -> list[list[str]]:
             block.append(s)
             continue
         if block:
-            cols.append(_categorical_block(block, delimiter))
+            cols.append(_categorical_block(block, delimiter, encoding))
             block = []
-        cols.append(_quote_csv(_column_texts(s, decimal), delimiter))
+        if encoding and pd.api.types.is_float_dtype(s.dtype):
+            cols.append(_float_texts(s.to_numpy(), decimal, encoding))
+            continue
+        texts = _quote_csv(_column_texts(s, decimal), delimiter)
+        cols.append([t.encode(encoding, errors="replace") for t in texts] if encoding else texts)
     if block:
-        cols.append(_categorical_block(block, delimiter))
+        cols.append(_categorical_block(block, delimiter, encoding))
     return cols
 
 
@@ -587,27 +615,30 @@ def write_csv_passthrough(table: InputTable, new, path, *, decimal: str | None =
         decimal = "," if delim == ";" else "."
     width = len(table.header)
     n = len(table.counts)
-    lines = table.body.split("\n", n)[:n] if n else []
-    if table.newline == "\r\n" or any(line.endswith("\r") for line in lines[:1]):
-        lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+    enc = table.encoding or "utf-8"
+    piece = "utf-8" if enc == "utf-8-sig" else enc  # the BOM is written once, at the start
+    lines = table.body.split(b"\n", n)[:n] if n else []
+    if table.newline == "\r\n" or any(line.endswith(b"\r") for line in lines[:1]):
+        lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
     if len(lines) != len(new):
         raise BatchFileError(f"copie directe incohérente ({len(lines)} lignes pour {len(new)} résultats)")
     fix = np.flatnonzero((table.counts != width) | table.danger)
     for i in fix.tolist():
-        fields = lines[i].split(delim) if lines[i] else []
+        text = lines[i].decode(piece)
+        fields = text.split(delim) if text else []
         fields = (fields + [""] * width)[:width]
-        lines[i] = delim.join(neutralise_text(f) for f in fields)
+        lines[i] = delim.join(neutralise_text(f) for f in fields).encode(piece, errors="replace")
     header = delim.join(_neutralise_strings(table.header_line.split(delim)))
     new_header = _quote_csv(_neutralise_strings([str(c) for c in new.columns]), delim)
-    cols = _new_column_texts(new, delim, decimal)
-    out = [delim.join([header] + new_header)]
+    cols = _new_column_texts(new, delim, decimal, piece)
+    d = delim.encode(piece)
+    out = [d.join([header.encode(piece, errors="replace")] + [h.encode(piece, errors="replace") for h in new_header])]
     if len(new):
-        out += list(map(delim.join, zip(lines, *cols)))
+        out += list(map(d.join, zip(lines, *cols)))
     del lines, cols
-    text = table.newline.join(out) + table.newline
+    nl = table.newline.encode(piece)
+    payload = (b"\xef\xbb\xbf" if enc == "utf-8-sig" else b"") + nl.join(out) + nl
     del out
-    payload = text.encode(table.encoding or "utf-8", errors="replace")
-    del text
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             fh.write(payload)

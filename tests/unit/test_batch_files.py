@@ -344,7 +344,7 @@ def test_offline_ban_geocoder_end_to_end(tmp_path, terr):
     assert "adresse ambiguë" in got[1]["cq_reason"]
 
 
-@pytest.mark.parametrize("newline, encoding", [("\r\n", "cp1252"), ("\n", "utf-8")])
+@pytest.mark.parametrize("newline, encoding", [("\r\n", "cp1252"), ("\n", "utf-8"), ("\n", "utf-8-sig")])
 def test_direct_copy_and_table_paths_write_the_same_bytes(tmp_path, terr, pts, newline, encoding):
     lon, lat = pts["59172"]
     lines = [
