@@ -54,17 +54,20 @@ TYPE_MISMATCH_FACTOR = 0.90  # "avenue X" typed, "rue X" found
 OTHER_COMMUNE_FACTOR = 0.85  # nothing in the typed commune: street found elsewhere
 FUZZY_CUTOFF = 72.0  # rapidfuzz score (0-100) below which a street does not match
 CITY_CUTOFF = 80.0
-SUPPORT_POINTS = 60
+SUPPORT_POINTS = 60  # known positions kept on a street candidate for the perimeter check
 #: Words that start commune names but are too common in street names to be read as a commune alone.
 _GENERIC_WORDS = frozenset({"lieu", "grand", "grande", "petit", "petite", "mont", "bois", "pont", "fontaine", "vieux",
                             "vieille", "neuville", "ville", "haut", "haute", "bas", "basse", "marais", "moulin",
-                            "chateau", "ancien", "ancienne", "abbaye", "notre", "saint", "sainte", "hameau"})  # known positions kept on a street candidate for the perimeter check
+                            "chateau", "ancien", "ancienne", "abbaye", "notre", "saint", "sainte", "hameau"})
+
+
+_FULL_TYPES = frozenset(w for v in STREET_TYPES.values() for w in v.split()[:1])
 
 
 def _strip_type(key: str) -> str:
+    """The street key without its leading street type ("rue jean jaures" → "jean jaures")."""
     parts = key.split(" ", 1)
-    full_types = set(STREET_TYPES.values())
-    return parts[1] if len(parts) == 2 and parts[0] in full_types else key
+    return parts[1] if len(parts) == 2 and parts[0] in _FULL_TYPES else key
 
 
 class BanGeocoder:
