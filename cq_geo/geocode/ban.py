@@ -309,7 +309,8 @@ class BanGeocoder:
         ):
             return GeocodeResult(q.text, "not_found", [], "adresse vide", self.source)
         whole = city_key(q.text)
-        if parsed.street and not parsed.housenumber and not parsed.city and not parsed.postcode and whole in self._cities:
+        if parsed.street and not parsed.housenumber and not parsed.city and not parsed.postcode and (
+                whole in self._cities or whole in self._aliases):
             parsed.street, parsed.city = "", q.text  # only a commune name
         codes, former, note = self._communes_filter(q, parsed)
         if not parsed.street:

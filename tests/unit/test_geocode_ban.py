@@ -238,6 +238,10 @@ def test_locality_and_commune(geocoder):
     assert (r.quality, r.best.type, r.best.citycode) == ("approximate", "locality", "59192")
     r = geocoder.geocode("59220 Denain")
     assert (r.quality, r.best.type, r.best.citycode) == ("approximate", "municipality", "59172")
+    for text, insee in (("Douchy", "59179"), ("Saint-Amand-les-Eaux", "59526"), ("ROEULX", "59504")):
+        r = geocoder.geocode(text)
+        assert (r.quality, r.best.type, r.best.citycode) == ("approximate", "municipality", insee), text
+    assert geocoder.geocode("59220").quality == "ambiguous"  # Denain and Wavrechain-sous-Denain
 
 
 @pytest.mark.parametrize("text", ["rue inexistante denain", "12 rue des Essais 59300 Valenciennes", "", "zz"])
