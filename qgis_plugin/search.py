@@ -101,6 +101,15 @@ class PlaceIndex:
                     "kind": "zone", "code": zone.code, "label": zone.name, "lon": lon, "lat": lat,
                     "description": f"{short} {zone.code}",
                 })
+            for zone in data.missing:  # no perimeter yet: found anyway, placed in its (first) commune
+                if zone.communes[0] not in territory.commune_codes:
+                    continue
+                lon, lat = centre(territory.communes.geoms[territory.commune_codes.index(zone.communes[0])])
+                entries.append({
+                    "kind": "zone", "code": zone.code, "label": zone.name, "lon": lon, "lat": lat,
+                    "description": f"{short} {zone.code} — périmètre non installé, "
+                                   f"commune de {d.commune_name(zone.communes[0])}",
+                })
         return cls(entries)
 
     def search(self, text: str, limit: int = 8) -> list[dict]:

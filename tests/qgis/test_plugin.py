@@ -389,8 +389,13 @@ def test_locator_returns_places_and_fills_the_panel(plugin):
 
     from cq_geo.territory import load_territory
 
-    qpv = load_territory().definition.zones_of("qpv")[0]
-    assert _locate(f, qpv.code.lower()) == [] or True  # QPV perimeters may be missing in the baseline
+    t = load_territory()
+    qpv = next(z for z in t.definition.zones_of("qpv") if z.communes == ("59172",))
+    found = _locate(f, qpv.code.lower())  # found by its code even without a perimeter
+    assert [r.displayString for r in found] == [qpv.name]
+    assert qpv.code in found[0].description and "non installé" in found[0].description
+    f.triggerResult(found[0])
+    assert plugin.dock.result.commune["insee"] == "59172"
     assert _locate(f, "x") == []  # under the minimum length
 
 
