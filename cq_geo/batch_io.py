@@ -542,24 +542,10 @@ def write_csv(data, path, *, delimiter: str = ";", encoding: str = "utf-8", newl
     *decimal* defaults to ``,`` with the ``;`` delimiter (French Excel), else ``.``.
     Characters the encoding cannot hold become ``?``.
     """
-    import pandas as pd
-
     if decimal is None:
         decimal = "," if delimiter == ";" else "."
     header = _quote_csv(_neutralise_strings([str(c) for c in data.columns]), delimiter)
-    cols: list[list[str]] = []
-    block: list = []
-    for j in range(data.shape[1]):
-        s = data.iloc[:, j]
-        if _low_cardinality(s):
-            block.append(s)
-            continue
-        if block:
-            cols.append(_categorical_block(block, delimiter))
-            block = []
-        cols.append(_quote_csv(_column_texts(s, decimal), delimiter))
-    if block:
-        cols.append(_categorical_block(block, delimiter))
+    cols = _new_column_texts(data, delimiter, decimal)
     lines = [delimiter.join(header)]
     if cols and len(data):
         lines += list(map(delimiter.join, zip(*cols)))
