@@ -425,7 +425,15 @@ class CqGeoDock(QDockWidget):
                 bar(tr("Géocodage d'adresses indisponible dans cette version de cq-geo : "
                        "tapez une commune, un code QPV ou des coordonnées."), Qgis.MessageLevel.Warning)
             return found
-        return found + search.address_results(self.service.geocoder(geocoder_mode()), text)
+        from cq_geo.errors import CqGeoError
+
+        try:
+            return found + search.address_results(self.service.geocoder(geocoder_mode()), text)
+        except CqGeoError as exc:
+            if not found:
+                raise
+            bar(tr("Adresses non cherchées : {reason}").format(reason=exc), Qgis.MessageLevel.Warning)
+            return found
 
     @guarded("Recherche")
     def run_search(self, *_args) -> None:

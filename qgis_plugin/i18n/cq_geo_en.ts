@@ -536,6 +536,10 @@
         <translation>perimeter</translation>
     </message>
     <message>
+        <source>Adresses non cherchées : {reason}</source>
+        <translation>Addresses not searched: {reason}</translation>
+    </message>
+    <message>
         <source>Rien trouvé pour</source>
         <translation>Nothing found for</translation>
     </message>

@@ -411,6 +411,13 @@ def test_panel_search_by_name_coordinates_and_address(plugin, tmp_path, monkeypa
         return dock.result
 
     assert search("saint-amand").commune["name"] == "Saint-Amand-les-Eaux"
+    # no BAN installed: the places still come, and the bar says why no address was searched
+    from qgis.core import Qgis
+
+    plugin.iface.messageBar().clear_messages()
+    assert search("amand saint").commune["name"].endswith("Saint-Amand")  # Bruille-, Lieu-, Thun-…
+    warnings = plugin.iface.messageBar().get_messages(Qgis.MessageLevel.Warning)
+    assert any("Adresses non cherchées" in m and "index BAN absent" in m for m in warnings), warnings
     assert search("50,3290 ; 3,3957").commune["name"] == "Denain"  # latitude first, decimal commas
     assert search("728213 7025762").commune["name"] == "Denain"  # Lambert-93
     # an address, through the library's offline geocoder (a synthetic BAN in a store)
