@@ -176,6 +176,37 @@ class BanGeocoder:
                 progress(i, total)
         return out
 
+    def reverse(self, lon: float, lat: float, limit: int = 1) -> list[Candidate]:
+        """The known addresses nearest to a point (WGS84), nearest first, like the online ``/reverse``.
+
+        The score is 1 at the point and falls with the distance (0.5 at 50 m).
+        """
+        import math
+
+        import numpy as np
+
+        idx = self.index
+        if not len(idx.lon):
+            return []
+        k = math.cos(math.radians(lat))
+        d2 = ((idx.lon - lon) * k * 111_320.0) ** 2 + ((idx.lat - lat) * 110_574.0) ** 2
+        n = max(1, min(int(limit), len(d2)))
+        nearest = np.argpartition(d2, n - 1)[:n]
+        nearest = nearest[np.argsort(d2[nearest])]
+        out = []
+        for j in nearest:
+            j = int(j)
+            i = int(np.searchsorted(idx.start, j, side="right") - 1)
+            while idx.end[i] <= j:  # skip streets without numbers
+                i += 1
+            s = idx.streets[i]
+            num = f"{idx.numero[j]} {idx.rep[j]}".strip()
+            dist = math.sqrt(float(d2[j]))
+            out.append(Candidate(float(idx.lon[j]), float(idx.lat[j]), self._label(s, num),
+                                 round(1.0 / (1.0 + dist / 50.0), 4), "housenumber", citycode=s[3], postcode=s[5],
+                                 city=s[4], street=s[0], housenumber=num, oldcitycode=s[6], oldcity=s[7]))
+        return out
+
     def street_support(self, candidate: Candidate) -> tuple:
         """Known positions of the candidate's street (what :attr:`Candidate.support` holds)."""
         return candidate.support

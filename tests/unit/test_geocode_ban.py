@@ -283,6 +283,17 @@ def test_typos_in_the_commune(geocoder):
     assert r.quality == "precise" and r.best.citycode == "59172"
 
 
+def test_reverse(geocoder):
+    for insee, street, number, rep in (("59564", "Rue des Essais", 7, ""), ("59172", "Rue des Essais", 12, "bis"),
+                                       ("59651", "Rue de la Mairie Fictive", 3, "")):
+        lon, lat = _position(insee, street, number, rep)
+        best = geocoder.reverse(lon + 0.00001, lat)[0]
+        assert (best.citycode, best.street, best.housenumber) == (insee, street, f"{number} {rep}".strip())
+        assert best.score > 0.9
+    three = geocoder.reverse(*_position("59172", "Rue des Essais", 20), limit=3)
+    assert len(three) == 3 and three[0].score >= three[1].score >= three[2].score
+
+
 def test_thresholds_are_configurable(index_db):
     from cq_geo.geocode.ban import BanGeocoder
 
