@@ -235,7 +235,11 @@ body { font-family: "Segoe UI", "DejaVu Sans", Roboto, Helvetica, Arial, sans-se
 .cq-dot { flex: none; width: 12px; height: 12px; border-radius: 50%; margin: 0 11px 0 3px; border: 1px solid #333; }
 .cq-footer { background: rgba(255,255,255,0.92); padding: 4px 8px; border-radius: 4px; max-width: 560px;
   font-size: 11px; line-height: 1.3; color: #2c3e50; box-shadow: 0 1px 4px rgba(0,0,0,0.25); }
-.cq-footer b { font-weight: 600; }
+.cq-footer b, .cq-footer .cq-fold { font-weight: 600; }
+.cq-fold { cursor: pointer; user-select: none; }
+.cq-fold::after { content: " \25BE"; color: #5d6d7e; }
+.cq-folded .cq-fold::after { content: " \25B8"; }
+.cq-folded .cq-body { display: none; }
 .cq-offline { display: none; color: #922b21; font-weight: 600; }
 .cq-tiles-failed .cq-offline { display: block; }
 .cq-label { background: none; border: none; }
@@ -753,7 +757,7 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
                        1 if pop >= 5000 else 0, pop])
     label_js = (
         "(function(){var g=L.layerGroup();%s.forEach(function(l){L.marker([l[0],l[1]],{icon:L.divIcon({"
-        "className:'cq-label '+(l[3]?'cq-label-major':'cq-label-minor'),html:'<span data-p="'+l[4]+'">'+l[2]+'</span>',iconSize:null}),"
+        "className:'cq-label '+(l[3]?'cq-label-major':'cq-label-minor'),html:'<span data-p=\"'+l[4]+'\">'+l[2]+'</span>',iconSize:null}),"
         "interactive:false,keyboard:false}).addTo(g);});return g;})()" % json.dumps(labels, ensure_ascii=False)
     )
     JsLayer(label_js, "Noms des communes").add_to(m)
@@ -845,7 +849,8 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
 
     # -- legend, title, footer, controls ---------------------------------------------------------------------
-    legend = ["<div class='cq-legend-title'>Légende</div>",
+    legend = ["<div class='cq-legend-title cq-fold' title='Afficher ou masquer'>Légende</div>",
+              "<div class='cq-body'>",
               "<div class='cq-leg-h'>Communes par équipe territoriale</div>"]
     for tid, team in d.teams.items():
         colour = team_colour[tid]
@@ -905,13 +910,14 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
             legend.append(f"<div class='cq-leg-choro' data-layer='{group.get_name()}' style='display:none'>"
                           + "".join(rows) + "</div>")
 
+    legend.append("</div>")
     title_text = title or f"Contrat Quartiers 2030 — {d.short_name or d.name}"
     sub_text = subtitle if subtitle is not None else f"{d.name} : géographie prioritaire et équipes territoriales"
     title_html = (f"<div class='cq-title-main'>{_esc(title_text)}</div>"
                   + (f"<div class='cq-title-sub'>{_esc(sub_text)}</div>" if sub_text else "")
                   + f"<div class='cq-title-date'>Carte du {_fr_date(day)}</div>")
 
-    footer = ["<b>Sources</b>"]
+    footer = []
     layer_names = {"communes": "Communes", "qpv": "QPV 2024", "poche": "Poches de pauvreté", "qva": "Anciens QVA"}
     for key, info in territory.layers.items():
         if info.status == "missing":
@@ -930,8 +936,9 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
     if tiles:
         footer.append("Fond : Plan IGN v2 © IGN (en ligne)")
     footer.append(f"Carte produite avec cq-geo {_esc(__version__)} le {_fr_date(day)}")
-    footer_html = "<br>".join(footer) + ("<div class='cq-offline'>Fond de plan IGN indisponible (pas de réseau) : "
-                                         "fond neutre, contours et noms des communes restent affichés.</div>")
+    footer_html = ("<div class='cq-fold' title='Afficher ou masquer'>Sources</div><div class='cq-body'>"
+                   + "<br>".join(footer) + "</div><div class='cq-offline'>Fond de plan IGN indisponible (pas de réseau) : "
+                   "fond neutre, contours et noms des communes restent affichés.</div>")
 
     minimap = {
         "outline": _lonlat_geojson(_simplify([outline], 150.0)[0], 4),
@@ -974,6 +981,9 @@ document.addEventListener('fullscreenchange', function(){ map.invalidateSize(); 
 var legend = new Box(cfg.legend, 'cq-legend', 'bottomleft').addTo(map);
 L.control.scale({position: 'bottomleft', imperial: false, maxWidth: 160}).addTo(map);
 var footer = new Box(cfg.footer, 'cq-footer', 'bottomright').addTo(map);
+// legend and sources fold on a click on their heading (small screens); printing unfolds them
+[legend, footer].forEach(function(box){ var el = box.getContainer(), h = el.querySelector('.cq-fold');
+  if (h) L.DomEvent.on(h, 'click', function(){ el.classList.toggle('cq-folded'); }); });
 map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
 // minimap: the territory (team colours) and the current view; tiles too when online
 var Mini = L.Control.extend({options: {position: 'bottomright'}, onAdd: function(){
@@ -997,7 +1007,7 @@ function declutter(){ var shown = [], spans = Array.prototype.slice.call(c.query
     if (!r.width) return;
     var hit = shown.some(function(o){ return r.left < o.right + 2 && r.right > o.left - 2 && r.top < o.bottom && r.bottom > o.top; });
     if (hit) { s.style.visibility = 'hidden'; } else { shown.push(r); } }); }
-map.on('zoomend overlayadd', declutter); setTimeout(declutter, 0);
+map.on('zoomend moveend overlayadd resize', declutter); setTimeout(declutter, 0);
 // tiles that cannot load: plain background, outlines and names stay; say it in the footer
 if (tiles) { var failed = 0; tiles.on('tileerror', function(){ failed++;
   if (failed === 1) { c.classList.add('cq-tiles-failed'); footer.getContainer().classList.add('cq-tiles-failed'); } });
@@ -1010,6 +1020,7 @@ map.on('overlayremove', function(e){ legendFor(e.layer, false); });
 // print: a fixed A4-landscape-sized map, fitted to the territory, then back
 var saved = null, side = null, homes = [];
 window.addEventListener('beforeprint', function(){ if (side) return; saved = [map.getCenter(), map.getZoom()];
+  [legend, footer].forEach(function(box){ box.getContainer().classList.remove('cq-folded'); });
   side = L.DomUtil.create('div', 'cq-print-side', document.body);
   [c.querySelector('.cq-title'), legend.getContainer(), footer.getContainer()].forEach(function(el){
     if (el) { homes.push([el, el.parentNode, el.nextSibling]); side.appendChild(el); } });

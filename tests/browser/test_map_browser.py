@@ -51,6 +51,13 @@ window.addEventListener('load', function () { setTimeout(function () {
   __cq.interactive = document.querySelectorAll('path.leaflet-interactive').length;
   __cq.clusters = Array.prototype.map.call(document.querySelectorAll('.cq-cluster span'), function (s) { return +s.textContent; });
   __cq.labels = document.querySelectorAll('.cq-label').length;
+  var shown = Array.prototype.filter.call(document.querySelectorAll('.cq-label span'), function (sp) {
+    return getComputedStyle(sp).visibility !== 'hidden' && getComputedStyle(sp.parentNode).display !== 'none'; });
+  __cq.shownLabels = shown.map(function (sp) { return sp.textContent; });
+  var rects = shown.map(function (sp) { return sp.getBoundingClientRect(); });
+  __cq.labelOverlaps = 0;
+  rects.forEach(function (a, i) { rects.slice(i + 1).forEach(function (b) {
+    if (a.left < b.right && a.right > b.left && a.top < b.bottom && a.bottom > b.top) __cq.labelOverlaps++; }); });
   __cq.layerControl = Array.prototype.map.call(document.querySelectorAll('.leaflet-control-layers label'),
     function (l) { return l.textContent.trim(); });
   __cq.legend = (document.querySelector('.cq-legend') || {}).textContent || null;
@@ -64,6 +71,10 @@ window.addEventListener('load', function () { setTimeout(function () {
   __cqClick('path.cq-commune', 'commune');
   __cqClick('path.cq-qpv', 'qpv');
   __cqClick('path.cq-point', 'point');
+  // the legend folds and unfolds on a click on its heading
+  var lt = document.querySelector('.cq-legend .cq-fold'), lb = document.querySelector('.cq-legend .cq-body');
+  lt.click(); var folded = lb.offsetHeight === 0; lt.click();
+  __cq.fold = [folded, lb.offsetHeight > 0];
   // the print layout (what the browser's print does): side column, whole territory inside the map frame
   window.dispatchEvent(new Event('beforeprint'));
   var frame = document.querySelector('.folium-map').getBoundingClientRect();
@@ -141,6 +152,10 @@ def test_baseline_map_draws_offline_and_says_what_is_missing(tmp_path):
     assert "27 novembre 2026" in report["title"]
     assert report["scale"] and report["fullscreen"] and report["minimap"] >= 2
     assert report["labels"] == 47
+    # names never overlap; the largest communes are always named
+    assert report["labelOverlaps"] == 0
+    assert {"Denain", "Saint-Amand-les-Eaux", "Raismes", "Douchy-les-Mines"} <= set(report["shownLabels"])
+    assert len(report["shownLabels"]) >= 30
     # the tiles cannot load here: the page says so and still draws everything above
     assert report["tilesFailed"] and "Fond de plan IGN indisponible" in report["footer"]
     assert "Communes" in report["footer"] and "simplifié" in report["footer"]
@@ -149,6 +164,7 @@ def test_baseline_map_draws_offline_and_says_what_is_missing(tmp_path):
     popup = report["popups"]["commune"]
     assert popup and "Code INSEE" in popup and "Équipe" in popup
     assert report["popups"]["qpv"] is None
+    assert report["fold"] == [True, True]
     assert report["print"] == {"side": True, "width": 660, "height": 690, "inside": True, "restored": True}
 
 
