@@ -416,7 +416,7 @@ def _float_texts(values, decimal: str, encoding: str | None = None) -> list:
     empty = b"" if encoding else ""
     if n_ok == 0:
         return [empty] * len(arr)
-    joined = "\x00".join(arr[ok].astype("U32").tolist()) + "\x00"
+    joined = "\x00".join(map(repr, arr[ok].tolist())) + "\x00"
     joined = joined.replace(".0\x00", "\x00")
     if decimal != ".":
         joined = joined.replace(".", decimal)
@@ -731,8 +731,9 @@ def write_gpkg(data, path, *, crs: int = 2154, layer: str = "cq_lot") -> None:
         frame[name] = s.to_numpy()
     df = pd.DataFrame(frame)
     with atomic_path(path) as tmp:
+        # GeoPackage 1.2: read without warning by the older GDAL of QGIS 3.22 to 3.28
         pyogrio.write_dataframe(
-            _as_geodataframe(df, geoms, crs), tmp, layer=layer, driver="GPKG",
+            _as_geodataframe(df, geoms, crs), tmp, layer=layer, driver="GPKG", dataset_options={"VERSION": "1.2"},
         )
 
 
