@@ -71,6 +71,14 @@ window.addEventListener('load', function () { setTimeout(function () {
   __cqClick('path.cq-commune', 'commune');
   __cqClick('path.cq-qpv', 'qpv');
   __cqClick('path.cq-point', 'point');
+  // switching a choropleth on draws it and shows its legend
+  var choro = Array.prototype.find.call(document.querySelectorAll('.leaflet-control-layers label'),
+    function (l) { return l.textContent.indexOf('Nombre de points par commune') >= 0; });
+  if (choro) { choro.querySelector('input').click();
+    var sec = document.querySelector('.cq-leg-choro');
+    __cq.choro = {paths: document.querySelectorAll('path.cq-choro-commune').length,
+      legendShown: !!sec && sec.style.display !== 'none', legend: sec ? sec.textContent : null};
+    choro.querySelector('input').click(); __cq.choro.after = document.querySelectorAll('path.cq-choro-commune').length; }
   // the legend folds and unfolds on a click on its heading
   var lt = document.querySelector('.cq-legend .cq-fold'), lb = document.querySelector('.cq-legend .cq-body');
   lt.click(); var folded = lb.offsetHeight === 0; lt.click();
@@ -205,6 +213,8 @@ def test_synthetic_zones_and_points_are_drawn_and_counted(tmp_path, synthetic):
     shown = [label for _, label, _ in POINT_CATEGORIES if label in report["legend"]]
     assert "Dans un QPV" in shown and "Hors du territoire" in shown
     assert report["popups"]["qpv"] and "Code" in report["popups"]["qpv"] and "QN059" in report["popups"]["qpv"]
+    assert report["choro"]["paths"] == 47 and report["choro"]["legendShown"] and report["choro"]["after"] == 0
+    assert "Nombre de points par commune" in report["choro"]["legend"]
     assert report["paths"]["cq-point"] > 0  # some points stand alone at this zoom
     point = report["popups"]["point"]
     assert point.startswith("Ligne ") and any(label in point for _, label, _ in POINT_CATEGORIES)

@@ -202,3 +202,28 @@ def test_empty_results_table(tmp_path, baseline_territory):
     blank.write_text("", encoding="utf-8")
     with pytest.raises(MapInputError, match="fichier vide"):
         read_results(blank, baseline_territory)
+
+
+def test_choropleth_counts_match_the_points(synthetic):
+    import pandas as pd
+
+    lon, lat = random_points(synthetic, 600, seed=11)
+    table = pd.DataFrame({"lon": lon, "lat": lat})
+    res = read_results(table, synthetic)
+    html = map_html(make_map(synthetic, results=table, tiles=False))
+    layers = geojson_layers(html)
+
+    def counts(cls):
+        out = {}
+        for f in layers[cls]:
+            text = html_lib.unescape(f["properties"]["popup"])
+            out[f["id"]] = int(re.search(r"<th>Points</th><td>([\d\u202f]+)</td>", text).group(1).replace("\u202f", ""))
+        return out
+
+    per_commune = counts("cq-choro cq-choro-commune")
+    assert len(per_commune) == 47
+    in_communes = res.drawn & (res.commune_insee != "")
+    assert sum(per_commune.values()) == int(in_communes.sum()) > 0
+    assert per_commune["59172"] == int((in_communes & (res.commune_insee == "59172")).sum())
+    per_qpv = counts("cq-choro cq-choro-qpv")
+    assert len(per_qpv) == 13 and sum(per_qpv.values()) == int((res.drawn & (res.qpv_code != "")).sum()) >= 100
