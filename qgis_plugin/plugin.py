@@ -92,7 +92,9 @@ class CqGeoPlugin:
         panel_action.setObjectName("cq_geo_panel")
         panel_action.setCheckable(True)
         panel_action.setToolTip(tr("Quelle géographie du Contrat Quartiers 2030 couvre ce lieu ?"))
-        panel_action.toggled.connect(self.show_panel)
+        # triggered (a user's click), not toggled: when the dock's tab goes behind another
+        # one, visibilityChanged unchecks the action but must not close the dock
+        panel_action.triggered.connect(self.show_panel)
         self.dock.visibilityChanged.connect(panel_action.setChecked)
         self.panel_action = panel_action
 

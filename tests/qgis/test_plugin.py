@@ -237,6 +237,10 @@ def test_dock_opens(plugin, qgis_iface):
     assert dock.windowTitle() == "Contrat Quartiers 2030"
     status = dock.status_label.text()
     assert "communes" in status and "QPV" in status  # which layers are official, provisional or missing
+    plugin.panel_action.trigger()  # the same button closes it…
+    assert dock.isHidden()
+    plugin.panel_action.trigger()  # …and opens it again
+    assert not dock.isHidden()
 
 
 def _canvas_at(canvas, lon, lat, crs="EPSG:3857", half_width=3000.0):
