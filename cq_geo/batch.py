@@ -268,7 +268,7 @@ def _result_entry(result) -> dict:
         return {"q": "not_found", "lon": None, "lat": None, "s": None, "t": "", "r": result.reason or ""}
     return {
         "q": result.quality, "lon": float(best.lon), "lat": float(best.lat), "s": round(float(best.score), 4),
-        "t": best.type or "", "r": result.reason or "",
+        "t": best.type or "", "r": result.reason or "", "c": best.citycode or "",
     }
 
 
@@ -371,6 +371,11 @@ def _decide(row: dict, text_to_flag: dict[str, str]) -> tuple[str, str]:
         else:
             issues.append(label + (f" ({why})" if why else ""))
     if "outside" in flags:
+        city = row.get("citycode", "")
+        if city and city in row["definition"].communes:
+            issues.append(f"l'adresse est à {row['definition'].commune_name(city)} selon la base d'adresses, "
+                          "mais la position tombe hors du territoire")
+            return "to_check", "hors du territoire de la CAPH selon la position — à vérifier : " + "; ".join(issues)
         if "territory_edge" in flags:
             issues.append(row["texts"]["territory_edge"])
             return "to_check", "hors du territoire de la CAPH, tout près de sa limite — à vérifier : " + "; ".join(issues)
@@ -395,6 +400,11 @@ def _decide(row: dict, text_to_flag: dict[str, str]) -> tuple[str, str]:
     for flag in ("territory_edge", "commune_edge"):
         if flag in flags:
             issues.append(row["texts"][flag])
+    city = row.get("citycode", "")
+    if city and city != row["insee"]:
+        d = row["definition"]
+        name = d.commune_name(city) if city in d.communes else f"commune {city}, hors CAPH"
+        issues.append(f"l'adresse est à {name} selon la base d'adresses, la position tombe à {row['commune']}")
     answer = f"{row['commune']} : {answer}" if row["commune"] else answer
     if issues:
         return "to_check", f"{answer} — à vérifier : " + "; ".join(issues)
@@ -440,25 +450,27 @@ def _combine(arrays) -> tuple[Any, Any]:
     return key, first
 
 
-def _status_and_reason(lookup, pre, quality, greason, territory):
+def _status_and_reason(lookup, pre, quality, greason, territory, citycode=None):
     """``cq_status`` and ``cq_reason`` as categoricals, computed once per distinct combination."""
     import numpy as np
     import pandas as pd
 
     parts = {
-        "pre": pre, "quality": quality, "greason": greason,
+        "pre": pre, "quality": quality, "greason": greason, "citycode": citycode,
         "valid": lookup["cq_valid"].to_numpy(), "warnings": lookup["cq_warnings"],
-        "commune": lookup["cq_commune"], "qpv_code": lookup["cq_qpv_code"], "qpv_name": lookup["cq_qpv_name"],
+        "commune": lookup["cq_commune"], "insee": lookup["cq_commune_insee"], "qpv_code": lookup["cq_qpv_code"], "qpv_name": lookup["cq_qpv_name"],
         "qpv_status": lookup["cq_qpv_status"], "poche": lookup["cq_poche"], "poche_status": lookup["cq_poche_status"],
         "qva": lookup["cq_qva"], "qva_status": lookup["cq_qva_status"],
     }
+    if citycode is None:
+        del parts["citycode"]
     coded = {name: _codes(values) for name, values in parts.items()}
     group, first = _combine([c for c, _ in coded.values()])
     text_to_flag = _warning_names(territory)
     status_codes = np.zeros(len(first), dtype="int8")
     reasons: list[str] = []
     for g, row_i in enumerate(first):
-        row: dict[str, Any] = {"texts": territory._texts}
+        row: dict[str, Any] = {"texts": territory._texts, "citycode": "", "definition": territory.definition}
         for name, (codes, cats) in coded.items():
             c = codes[row_i]
             value = cats[c] if c >= 0 else ""
@@ -610,6 +622,7 @@ def batch(
     quality = np.full(n, "", dtype=object)
     greason = np.full(n, "", dtype=object)
     gtype = np.full(n, "", dtype=object)
+    gcity = np.full(n, "", dtype=object)  # INSEE code of the geocoded address
     gscore = np.full(n, np.nan)
     identities = None
     if by_address:
@@ -649,6 +662,7 @@ def batch(
             quality[rows] = q_arr[inverse]
             greason[rows] = np.array([e.get("r") or "" for e in entries], dtype=object)[inverse]
             gtype[rows] = np.array([e.get("t") or "" for e in entries], dtype=object)[inverse]
+            gcity[rows] = np.array([e.get("c") or "" for e in entries], dtype=object)[inverse]
             gscore[rows] = np.array([np.nan if e.get("s") is None else e["s"] for e in entries], dtype=float)[inverse]
             glon = np.array([np.nan if e.get("lon") is None else e["lon"] for e in entries], dtype=float)[inverse]
             glat = np.array([np.nan if e.get("lat") is None else e["lat"] for e in entries], dtype=float)[inverse]
@@ -678,7 +692,8 @@ def batch(
     else:
         lookup = territory.lookup_many(lon=lon, lat=lat)
     valid = lookup["cq_valid"].to_numpy()
-    status, reason = _status_and_reason(lookup, _cat(pre), _cat(quality), _cat(greason), territory)
+    status, reason = _status_and_reason(lookup, _cat(pre), _cat(quality), _cat(greason), territory,
+                                        _cat(gcity) if by_address else None)
 
     # -- assemble -------------------------------------------------------------------------------------
     out = data.copy(deep=False)

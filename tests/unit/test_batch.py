@@ -248,3 +248,24 @@ def test_many_rows_statuses_agree_with_lookup(terr):
         "vérifier" not in w and "inconnue" not in w for w in set(look["cq_warnings"].astype(str).to_numpy()[ok])
     )
     assert sum(summary.counts.values()) == len(df)
+
+
+def test_commune_of_the_address_disagreeing_with_the_position(terr, points):
+    lon, lat = points["59172"]  # a point in Denain
+    paris = (2.3522, 48.8566)
+
+    class CityGeocoder(TableGeocoder):
+        def geocode(self, query, limit=5):
+            result = super().geocode(query, limit)
+            for cand in result.candidates:
+                cand.citycode = self.cities.get(query.text.casefold(), "")
+            return result
+
+    gc = CityGeocoder({"a": (lon, lat, "precise", "housenumber", 0.95), "b": (lon, lat, "precise", "housenumber", 0.95),
+                       "c": (*paris, "precise", "housenumber", 0.95)})
+    gc.cities = {"a": "59172", "b": "59491", "c": "59172"}
+    out, _ = batch(pd.DataFrame({"adresse": ["a", "b", "c"]}), territory=terr, address_cols="adresse", geocoder=gc)
+    assert "base d'adresses" not in out.loc[0, "cq_reason"]
+    assert out.loc[1, "cq_status"] == "to_check"
+    assert "l'adresse est à Raismes selon la base d'adresses, la position tombe à Denain" in out.loc[1, "cq_reason"]
+    assert out.loc[2, "cq_status"] == "to_check" and "hors du territoire" in out.loc[2, "cq_reason"]
