@@ -626,7 +626,7 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
     team_colour = _team_colours(d)
 
     m = OfflineMap(location=[(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2], zoom_start=11,
-                   tiles=None, zoom_control=False, control_scale=False, zoomSnap=0.25)
+                   tiles=None, zoom_control=False, control_scale=False, zoomSnap=0.25, minZoom=7, maxZoom=19)
     m.fit_bounds(bounds, padding=(10, 10))
     root = m.get_root()
     css_texts, js_texts = _asset_texts(with_cluster=res is not None and cluster)
@@ -951,7 +951,8 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
     cfg = {"title": title_html, "legend": "".join(legend), "footer": footer_html, "bounds": bounds,
            "mini": minimap, "tileUrl": tile_layer.tiles if tile_layer is not None else None}
     tiles_var = tile_layer.get_name() if tile_layer is not None else "null"
-    Script(_CHROME_JS.replace("__MAP__", m.get_name()).replace("__TILES__", tiles_var)
+    choro_js = "{" + ",".join(f"{json.dumps(g.get_name())}: {g.get_name()}" for g, _, _ in choro_layers.values()) + "}"
+    Script(_CHROME_JS.replace("__MAP__", m.get_name()).replace("__TILES__", tiles_var).replace("__CHORO__", choro_js)
            .replace("__CFG__", json.dumps(cfg, ensure_ascii=False))).add_to(m)
     return m
 
@@ -1013,7 +1014,8 @@ if (tiles) { var failed = 0; tiles.on('tileerror', function(){ failed++;
   if (failed === 1) { c.classList.add('cq-tiles-failed'); footer.getContainer().classList.add('cq-tiles-failed'); } });
   tiles.on('tileload', function(){ c.classList.remove('cq-tiles-failed'); footer.getContainer().classList.remove('cq-tiles-failed'); }); }
 // legends of the choropleths follow their layers
-function legendFor(layer, on){ var id = null; for (var k in window) { if (window[k] === layer) { id = k; break; } }
+var choro = __CHORO__;
+function legendFor(layer, on){ var id = null; for (var k in choro) { if (choro[k] === layer) { id = k; break; } }
   if (!id) return; var el = legend.getContainer().querySelector('[data-layer="' + id + '"]'); if (el) el.style.display = on ? '' : 'none'; }
 map.on('overlayadd', function(e){ legendFor(e.layer, true); });
 map.on('overlayremove', function(e){ legendFor(e.layer, false); });

@@ -177,7 +177,12 @@ def test_baseline_map_draws_offline_and_says_what_is_missing(tmp_path):
 
 
 def test_map_without_tiles_requests_nothing(tmp_path):
-    path = export_map(tmp_path / "carte.html", tiles=False, date="2026-11-27")
+    import pandas as pd
+
+    territory = load_territory()
+    lon, lat = random_points(territory, 50)
+    path = export_map(tmp_path / "carte.html", territory, results=pd.DataFrame({"lon": lon, "lat": lat}), tiles=False,
+                      date="2026-11-27")
     report, log = load_report(path)
     assert report["errors"] == [] and js_errors_in_log(log) == []
     assert report["resources"] == []
