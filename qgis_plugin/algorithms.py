@@ -445,7 +445,7 @@ class ImportDataAlgorithm(CqAlgorithm):
 
     def flags(self):
         # geopandas/pyproj read the file: not in a worker thread beside QGIS's own PROJ
-        return super().flags() | QgsProcessingAlgorithm.Flag.FlagNoThreading
+        return super().flags() | compat.no_threading_flag()
 
     NAME = "import_official"
     TITLE = "Importer des données officielles"

@@ -50,3 +50,12 @@ def wkb_point():
     from qgis.core import QgsWkbTypes
 
     return QgsWkbTypes.Type.Point
+
+
+def no_threading_flag():
+    """The Processing flag « do not run in a background thread » (Qgis.ProcessingAlgorithmFlag since 3.36)."""
+    if hasattr(Qgis, "ProcessingAlgorithmFlag"):
+        return Qgis.ProcessingAlgorithmFlag.NoThreading
+    from qgis.core import QgsProcessingAlgorithm
+
+    return QgsProcessingAlgorithm.Flag.FlagNoThreading

@@ -641,6 +641,9 @@ def test_import_official_algorithm(plugin, tmp_path):
     if not source.is_file():
         pytest.skip("données de référence ../shared/data absentes")
     pytest.importorskip("geopandas")
+    alg = QgsApplication.processingRegistry().algorithmById("cq_geo:import_official")
+    no_thread = importlib.import_module(f"{PACKAGE}.compat").no_threading_flag()
+    assert alg.flags() & no_thread  # geopandas/pyproj: never in a worker thread beside QGIS's PROJ
     store = tmp_path / "magasin.gpkg"
     from sys import modules
 
