@@ -65,7 +65,7 @@ def full_territory():
 def measure(territory, lon, lat, repeat: int) -> tuple[float, list[float], int]:
     import pandas as pd
 
-    table = pd.DataFrame({"lon": lon, "lat": lat})
+    table = None if lon is None else pd.DataFrame({"lon": lon, "lat": lat})
     times, size = [], 0
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(repeat):
@@ -93,8 +93,8 @@ def main() -> None:
     baseline = load_territory()
     lon, lat = demo_points(baseline, args.points)
     start = time.perf_counter()
-    empty_best, _, empty_size = measure(baseline, lon[:0], lat[:0], 1)
-    lines.append(f"baseline, no points: {empty_size / 1e6:.2f} MB, {empty_best:.2f} s")
+    empty_best, _, empty_size = measure(baseline, None, None, args.repeat)
+    lines.append(f"baseline, no results: {empty_size / 1e6:.2f} MB, {empty_best:.2f} s")
     for name, territory in (("baseline (no QPV/poche perimeter)", baseline),
                             ("all layers (SYNTHETIC ~300-vertex perimeters)", full_territory())):
         best, times, size = measure(territory, lon, lat, args.repeat)
