@@ -772,6 +772,7 @@ def batch_file(
     salt: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     write_summary: bool = True,
+    stage: Callable[[str], None] | None = None,
 ) -> FileResult:
     """Read *input_path* (CSV or XLSX), classify every row, write *output_path* (CSV, XLSX or GeoPackage).
 
@@ -780,7 +781,7 @@ def batch_file(
     end; kept by an interrupted run for *resume*), and with *pseudonymise* and
     no *salt*, ``<nom>.sel.txt`` (the generated salt). The input file is only
     read, and checked unchanged at the end. Options: see :func:`batch` and
-    ``cq-geo batch --help``.
+    ``cq-geo batch --help``; *stage* receives a French line at each step.
     """
     import secrets
 
@@ -789,6 +790,7 @@ def batch_file(
     src = Path(input_path)
     out = Path(output_path)
     fmt = output_format(out)
+    say = stage or (lambda text: None)
     if out.exists() and src.exists() and out.resolve() == src.resolve():
         raise BatchFileError("le fichier de sortie ne peut pas être le fichier d'entrée : l'entrée n'est jamais modifiée")
     if pseudonymise and fmt == "gpkg":
@@ -801,6 +803,8 @@ def batch_file(
                        numeric=[c for c in (lon_col, lat_col, x_col, y_col) if c])
     passthrough = passthrough and table.body is not None
     notes = list(table.notes)
+    say(f"{len(table.data)} lignes lues ({table.format.upper()}"
+        + (f", {table.encoding}, séparateur {table.delimiter!r}" if table.format == "csv" else "") + ")")
     from .territory import LOOKUP_COLUMNS
 
     taken = [c for c in table.header if str(c) in set(RESULT_COLUMNS + LOOKUP_COLUMNS + ["cq_id"])]
@@ -840,6 +844,7 @@ def batch_file(
         geocoder = gc
         if cache.resumed:
             notes.append(f"reprise : {cache.resumed} adresses déjà géocodées reprises de {cache_path.name}")
+    say("Classement des lignes…")
     try:
         result = batch(
             table.data, territory=territory, lon_col=lon_col, lat_col=lat_col, x_col=x_col, y_col=y_col,
@@ -867,6 +872,7 @@ def batch_file(
     if len(data) != len(table.data):  # the promise of the batch: never a row lost
         raise BatchError(f"{len(table.data)} lignes lues mais {len(data)} à écrire : sortie non écrite")
 
+    say(f"Écriture de {out.name}…")
     if passthrough:
         from .batch_io import write_csv_passthrough
 

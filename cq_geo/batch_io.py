@@ -191,6 +191,8 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: lis
     raw = path.read_bytes()
     sha = hashlib.sha256(raw).hexdigest()
     text, enc = _decode(raw, encoding, path)
+    if "\r" in text and "\n" not in text:  # old Mac line endings: one CR per line
+        raw, text = raw.replace(b"\r", b"\n"), text.replace("\r", "\n")
     if not text.strip():
         raise BatchFileError(f"{path.name} est vide : il faut au moins une ligne d'en-tête avec les noms de colonnes")
     first_nl = text.find("\n")

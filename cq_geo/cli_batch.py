@@ -98,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
             output_encoding=args.output_encoding, output_delimiter=args.output_delimiter, decimal=args.decimal,
             crs=args.crs, resume=args.resume, pseudonymise=args.pseudonymise, salt=args.salt,
             progress=bar, write_summary=not args.no_summary_files,
+            stage=None if quiet else (lambda text: print(text, file=sys.stderr, flush=True)),
         )
     except KeyboardInterrupt:
         bar.close()

@@ -386,3 +386,14 @@ def test_trailing_delimiters_are_not_malformed(tmp_path, terr, pts, quoted):
     assert all(len(r) == len(rows[0]) for r in rows) and rows[1][:3] == ["a", str(lon), str(lat)]
     status = [dict(zip(rows[0], r))["cq_status"] for r in rows[1:]]
     assert status == ["to_check", "invalid"]  # empty extra fields are harmless, "x" is not
+
+
+def test_old_mac_line_endings(tmp_path, terr, pts):
+    lon, lat = pts["59172"]
+    src = tmp_path / "mac.csv"
+    src.write_bytes(f"nom;lon;lat\rA;{lon};{lat}\rB;2.35;48.85\r".encode("cp1252"))
+    out = tmp_path / "mac_out.csv"
+    res = run_file(src, out, lon_col="lon", lat_col="lat", territory=terr)
+    assert res.summary.total == 2
+    rows = read_csv_rows(out, "utf-8", ";")
+    assert [r[0] for r in rows] == ["nom", "A", "B"]
