@@ -247,6 +247,7 @@ body { font-family: "Segoe UI", "DejaVu Sans", Roboto, Helvetica, Arial, sans-se
   font-weight: 600; color: #1b2631; pointer-events: none;
   text-shadow: -1px -1px 0 #fff, 1px -1px 0 #fff, -1px 1px 0 #fff, 1px 1px 0 #fff, 0 0 3px #fff; }
 .cq-label-major span { font-size: 12.5px; font-weight: 700; }
+.cq-with-points .cq-label span { transform: translate(-50%, -50%) translateY(-22px); }
 .cq-zoom-low .cq-label-minor { display: none; }
 .cq-popup h3 { margin: 0 0 4px; font-size: 15px; }
 .cq-popup .cq-tier { font-size: 11.5px; text-transform: uppercase; letter-spacing: .03em; color: #5d6d7e; }
@@ -756,9 +757,10 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
         labels.append([round(float(lat[0]), 5), round(float(lon[0]), 5), _esc(d.commune_name(code)),
                        1 if pop >= 5000 else 0, pop])
     label_js = (
-        "(function(){var g=L.layerGroup();%s.forEach(function(l){L.marker([l[0],l[1]],{icon:L.divIcon({"
+        "(function(){var mp=%s;if(!mp.getPane('cqLabels')){mp.createPane('cqLabels').style.zIndex=640;}"
+        "var g=L.layerGroup();%s.forEach(function(l){L.marker([l[0],l[1]],{pane:'cqLabels',icon:L.divIcon({"
         "className:'cq-label '+(l[3]?'cq-label-major':'cq-label-minor'),html:'<span data-p=\"'+l[4]+'\">'+l[2]+'</span>',iconSize:null}),"
-        "interactive:false,keyboard:false}).addTo(g);});return g;})()" % json.dumps(labels, ensure_ascii=False)
+        "interactive:false,keyboard:false}).addTo(g);});return g;})()" % (m.get_name(), json.dumps(labels, ensure_ascii=False))
     )
     JsLayer(label_js, "Noms des communes").add_to(m)
 
@@ -953,6 +955,7 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
     tiles_var = tile_layer.get_name() if tile_layer is not None else "null"
     choro_js = "{" + ",".join(f"{json.dumps(g.get_name())}: {g.get_name()}" for g, _, _ in choro_layers.values()) + "}"
     Script(_CHROME_JS.replace("__MAP__", m.get_name()).replace("__TILES__", tiles_var).replace("__CHORO__", choro_js)
+           .replace("__POINTS__", points_layer.get_name() if points_layer is not None else "null")
            .replace("__CFG__", json.dumps(cfg, ensure_ascii=False))).add_to(m)
     return m
 
@@ -1019,6 +1022,10 @@ function legendFor(layer, on){ var id = null; for (var k in choro) { if (choro[k
   if (!id) return; var el = legend.getContainer().querySelector('[data-layer="' + id + '"]'); if (el) el.style.display = on ? '' : 'none'; }
 map.on('overlayadd', function(e){ legendFor(e.layer, true); });
 map.on('overlayremove', function(e){ legendFor(e.layer, false); });
+// with the result points shown, names move up a little so that cluster counts stay readable
+var points = __POINTS__;
+function withPoints(){ c.classList.toggle('cq-with-points', !!points && map.hasLayer(points)); declutter(); }
+map.on('overlayadd overlayremove', withPoints); withPoints();
 // print: a fixed A4-landscape-sized map, fitted to the territory, then back
 var saved = null, side = null, homes = [];
 window.addEventListener('beforeprint', function(){ if (side) return; saved = [map.getCenter(), map.getZoom()];
