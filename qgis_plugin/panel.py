@@ -113,7 +113,7 @@ def answer_html(result: dict) -> str:
         for z in result["zones"]:
             colour = STATUS_COLOURS.get(z["status"], "#000000")
             geom = "" if z["geometry_status"] in ("official", "validated") else \
-                f" <small>[{_esc(tr('périmètre'))} {_esc(lsw.get(z['geometry_status'], z['geometry_status']))}]</small>"
+                f" <small>[{_esc(tr('couche'))} {_esc(lsw.get(z['geometry_status'], z['geometry_status']))}]</small>"
             rows.append(
                 f"<tr><td>{_esc(tw[z['tier']])}</td><td>{_esc(z['name'])} <small>{_esc(z['code'])}</small>{geom}</td>"
                 f"<td style='color:{colour}'><b>{_esc(ssw.get(z['status'], z['status']))}</b></td>"

@@ -532,8 +532,8 @@
         <translation>The contract names no team for this commune</translation>
     </message>
     <message>
-        <source>périmètre</source>
-        <translation>perimeter</translation>
+        <source>couche</source>
+        <translation>layer</translation>
     </message>
     <message>
         <source>Adresses non cherchées : {reason}</source>
