@@ -65,6 +65,7 @@ class BatchSummary:
     to_check: Any
     notes: list[str] = field(default_factory=list)
     input_rows: int | None = None
+    by_geocoding: Any = None  # None when no row was geocoded
 
     def tables(self) -> list[tuple[str, Any]]:
         """The tables with their French titles, in reading order."""
@@ -74,7 +75,7 @@ class BatchSummary:
             ("Par QPV", self.by_qpv),
             ("Par équipe", self.by_team),
             ("Par commune", self.by_commune),
-        ]
+        ] + ([("Par qualité du géocodage", self.by_geocoding)] if self.by_geocoding is not None else [])
 
     def headline(self) -> str:
         n_in = self.total if self.input_rows is None else self.input_rows
@@ -375,5 +376,10 @@ def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool
         l93 = int(reasons.astype(str).str.contains("Lambert-93 (mètres)", regex=False).sum())
     if l93:
         notes.append(f"{fr_int(l93)} lignes ont des coordonnées Lambert-93 dans les colonnes lon/lat : relancez avec --x-col/--y-col.")
+    by_geocoding = None
+    if "cq_geocode_quality" in out.columns and not _isin(out["cq_geocode_quality"], [""]).all():
+        labels = ["précise", "approximative", "ambiguë", "introuvable", "non géocodée (coordonnées, ligne vide…)"]
+        values = [int(_isin(out["cq_geocode_quality"], [q]).sum()) for q in ("precise", "approximate", "ambiguous", "not_found", "")]
+        by_geocoding = _count_table(labels, values, total, "Qualité du géocodage")
     return BatchSummary(total, counts, by_status, by_tier, by_qpv, by_team, by_commune, to_check, notes,
-                        input_rows=input_rows)
+                        input_rows=input_rows, by_geocoding=by_geocoding)

@@ -115,6 +115,7 @@ def test_columns_untouched_in_order_with_duplicates_and_blank_names(terr, points
     out, _ = batch(df, territory=terr, lon_col="lon", lat_col="lat")
     assert list(out.columns[:5]) == ["nom", "", "lon", "lat", "nom"]
     assert out.iloc[0, :5].tolist() == ["a", " 007 ", str(lon), str(lat), "x"]
+    assert list(df.columns) == ["nom", "", "lon", "lat", "nom"] and df.shape == (1, 5)  # the input is not changed
     assert list(out.columns[5:]) == [
         "cq_status", "cq_reason", "cq_lon", "cq_lat", "cq_geocode_score", "cq_geocode_type", "cq_geocode_quality",
     ] + LOOKUP_COLUMNS
@@ -173,6 +174,10 @@ def test_address_rows(terr, points):
     assert out.loc[0, "cq_geocode_type"] == "housenumber" and out.loc[0, "cq_geocode_score"] == 0.95
     assert gc.calls == 5  # the duplicate address (rows 0 and 6) is geocoded once
     assert summary.counts["not_found"] == 1
+    quality = dict(summary.by_geocoding[["Qualité du géocodage", "Lignes"]].values.tolist())
+    assert quality == {"précise": 3, "approximative": 1, "ambiguë": 1, "introuvable": 1,
+                       "non géocodée (coordonnées, ligne vide…)": 1}
+    assert "Par qualité du géocodage" in summary.to_text()
 
 
 def test_address_fills_rows_without_coordinates(terr, points):
