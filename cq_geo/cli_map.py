@@ -23,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("-o", "--output", required=True, metavar="FICHIER.html", help="fichier HTML à écrire")
     p.add_argument("--results", metavar="FICHIER",
-                   help="résultats d'un traitement par lot (CSV avec cq_lon/cq_lat ou lon/lat, ou GeoPackage de points)")
+                   help="résultats d'un traitement par lot (CSV ou XLSX avec cq_lon/cq_lat ou lon/lat, ou GeoPackage de points)")
     p.add_argument("--title", metavar="TEXTE", help="titre de la carte")
     p.add_argument("--subtitle", metavar="TEXTE", help="sous-titre de la carte")
     p.add_argument("--date", metavar="AAAA-MM-JJ", help="date affichée (par défaut : aujourd'hui)")

@@ -338,8 +338,17 @@ def _read_table(path: Path):
         df["cq_lon"] = np.where(empty, np.nan, gdf.geometry.x.where(~empty))
         df["cq_lat"] = np.where(empty, np.nan, gdf.geometry.y.where(~empty))
         return df
+    if suffix == ".xlsx":
+        try:
+            import openpyxl  # noqa: F401
+        except ImportError as exc:
+            raise MissingDependency("lire un fichier XLSX demande openpyxl : pip install \"cq-geo[batch]\"") from exc
+        try:
+            return pd.read_excel(path, dtype=str, keep_default_na=False)
+        except Exception as exc:
+            raise MapInputError(f"{path} : classeur XLSX illisible ({exc})") from exc
     if suffix not in (".csv", ".txt", ".tsv"):
-        raise MapInputError(f"{path} : format non pris en charge (CSV ou GeoPackage attendu)")
+        raise MapInputError(f"{path} : format non pris en charge (CSV, XLSX ou GeoPackage attendu)")
     raw = path.read_bytes()
     for encoding in ("utf-8-sig", "cp1252"):
         try:
@@ -368,7 +377,7 @@ def _column(df, *names):
 
 
 def read_results(results, territory) -> _Results:
-    """Read batch results (a CSV or GeoPackage path, or a pandas DataFrame) for the map.
+    """Read batch results (a CSV, XLSX or GeoPackage path, or a pandas DataFrame) for the map.
 
     Coordinates come from ``cq_lon``/``cq_lat`` (or ``lon``/``lat``) in WGS84
     degrees. ``cq_status`` and the lookup columns are used when present; for

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html as html_lib
+import importlib.util
 import json
 import re
 
@@ -107,6 +108,11 @@ def test_results_read_from_csv_and_gpkg(tmp_path, synthetic):
     from_csv = read_results(semi, synthetic)
     assert np.array_equal(direct.category, from_csv.category)
     assert (direct.category == 0).sum() >= 30  # the fifth of the points put in synthetic QPV squares
+    if importlib.util.find_spec("openpyxl"):
+        xlsx = tmp_path / "r.xlsx"
+        df.to_excel(xlsx, index=False)
+        from_xlsx = read_results(xlsx, synthetic)
+        assert np.array_equal(direct.category, from_xlsx.category)
     gpd = pytest.importorskip("geopandas")
     gpkg = tmp_path / "r.gpkg"
     gpd.GeoDataFrame(df[["nom"]], geometry=gpd.points_from_xy(lon, lat), crs=4326).to_crs(2154).to_file(gpkg)
@@ -134,7 +140,7 @@ def test_bad_inputs_give_french_errors(tmp_path, baseline_territory):
         read_results(pd.DataFrame({"x": [1.0]}), baseline_territory)
     with pytest.raises(MapInputError, match="introuvable"):
         read_results(tmp_path / "absent.csv", baseline_territory)
-    odd = tmp_path / "r.xlsx"
+    odd = tmp_path / "r.ods"
     odd.write_bytes(b"PK")
     with pytest.raises(MapInputError, match="format non pris en charge"):
         read_results(odd, baseline_territory)
@@ -227,3 +233,21 @@ def test_choropleth_counts_match_the_points(synthetic):
     assert per_commune["59172"] == int((in_communes & (res.commune_insee == "59172")).sum())
     per_qpv = counts("cq-choro cq-choro-qpv")
     assert len(per_qpv) == 13 and sum(per_qpv.values()) == int((res.drawn & (res.qpv_code != "")).sum()) >= 100
+
+
+def test_batch_output_file_gives_the_same_map_points(tmp_path, synthetic):
+    """A `cq-geo batch` output (cq_status, cq_reason…) and the bare coordinates give the same categories."""
+    import pandas as pd
+
+    from cq_geo.batch import batch
+
+    lon, lat = random_points(synthetic, 300, seed=3)
+    table = pd.DataFrame({"nom": [f"ligne {i}" for i in range(300)], "lon": lon, "lat": lat})
+    out, _ = batch(table, territory=synthetic, lon_col="lon", lat_col="lat", geocoder="none")
+    path = tmp_path / "resultats.csv"
+    out.to_csv(path, sep=";", index=False)
+    from_file = read_results(path, synthetic)
+    from_coords = read_results(table[["lon", "lat"]], synthetic)
+    assert np.array_equal(from_file.category, from_coords.category)
+    assert list(from_file.reason) == list(from_coords.reason)
+    assert {0, 3} <= set(from_file.category.tolist())  # « dans un QPV » and « hors géographie prioritaire »
