@@ -272,7 +272,63 @@ def _result_entry(result) -> dict:
     }
 
 
-def _geocode(geocoder, queries: list, keys: list[str], cache: GeocodeCache | None, progress) -> list[dict]:
+_CROSS_TIER = {"qpv": "du QPV", "poche": "de la poche de pauvreté", "qva": "de l'ancien quartier de veille active"}
+_CROSS_KIND = {"housenumber": "du numéro le plus proche", "street": "de la voie", "locality": "du lieu-dit",
+               "municipality": "de la commune"}
+
+
+def _street_crossings(territory, results) -> list[str]:
+    """Per result, '' or the French warning that its street crosses a perimeter.
+
+    For approximate answers that carry known positions along their street
+    (``Candidate.support``), as ``cq-geo lookup "adresse"`` does: all the
+    streets of a chunk are looked up in one vectorised call.
+    """
+    import numpy as np
+
+    owner: list[int] = []
+    lons: list[float] = []
+    lats: list[float] = []
+    for i, r in enumerate(results):
+        best = r.best
+        if best is None or r.quality in ("precise", "not_found") or len(getattr(best, "support", ()) or ()) < 2:
+            continue
+        pts = list(best.support) + [(best.lon, best.lat)]
+        owner += [i] * len(pts)
+        lons += [float(p[0]) for p in pts]
+        lats += [float(p[1]) for p in pts]
+    out = [""] * len(results)
+    if not owner:
+        return out
+    df = territory.lookup_many(lon=np.array(lons), lat=np.array(lats))
+    own = np.array(owner)
+    starts = np.flatnonzero(np.r_[True, own[1:] != own[:-1]])
+    ends = np.r_[starts[1:], len(own)]
+    cols = {
+        "qpv": ("cq_qpv_code", "cq_qpv_name", "cq_qpv_status"),
+        "poche": ("cq_poche", "cq_poche", "cq_poche_status"),
+        "qva": ("cq_qva", "cq_qva", "cq_qva_status"),
+    }
+    found: dict[int, list[str]] = {}
+    for tier, (code_col, name_col, status_col) in cols.items():
+        status = df[status_col].astype(str).to_numpy()
+        inside = np.where(np.isin(status, ["inside", "boundary"]), df[code_col].astype(str).to_numpy(), "")
+        names = df[name_col].astype(str).to_numpy()
+        for a, b in zip(starts.tolist(), ends.tolist()):
+            if len(set(inside[a:b].tolist())) > 1:
+                i = int(own[a])
+                zone = sorted({n for n, c in zip(names[a:b].tolist(), inside[a:b].tolist()) if c})
+                kind = _CROSS_KIND.get(results[i].best.type, "de la voie")
+                found.setdefault(i, []).append(
+                    f"la voie traverse le périmètre {_CROSS_TIER[tier]} {', '.join(zone)} (position {kind}, pas du numéro)"
+                )
+    for i, texts in found.items():
+        out[i] = "; ".join(texts)
+    return out
+
+
+def _geocode(geocoder, queries: list, keys: list[str], cache: GeocodeCache | None, progress,
+             territory=None) -> list[dict]:
     """Geocode distinct queries in chunks; results (entries) aligned with *queries*."""
     out: list[dict | None] = [None] * len(queries)
     todo = []
@@ -291,8 +347,11 @@ def _geocode(geocoder, queries: list, keys: list[str], cache: GeocodeCache | Non
         results = geocoder.geocode_many([queries[i] for i in chunk])
         if len(results) != len(chunk):
             raise BatchError(f"le géocodeur a rendu {len(results)} réponses pour {len(chunk)} adresses")
-        for i, result in zip(chunk, results):
+        crossings = _street_crossings(territory, results) if territory is not None else [""] * len(results)
+        for i, result, crossing in zip(chunk, results, crossings):
             entry = _result_entry(result)
+            if crossing:
+                entry["w"] = crossing
             out[i] = entry
             if cache is not None:
                 cache.put(keys[i], entry)
@@ -370,6 +429,8 @@ def _decide(row: dict, text_to_flag: dict[str, str]) -> tuple[str, str]:
             issues.append(why)
         else:
             issues.append(label + (f" ({why})" if why else ""))
+    if row.get("gwarn"):
+        issues.append(row["gwarn"])
     if "outside" in flags:
         city = row.get("citycode", "")
         if city and city in row["definition"].communes:
@@ -450,27 +511,28 @@ def _combine(arrays) -> tuple[Any, Any]:
     return key, first
 
 
-def _status_and_reason(lookup, pre, quality, greason, territory, citycode=None):
+def _status_and_reason(lookup, pre, quality, greason, territory, citycode=None, gwarn=None):
     """``cq_status`` and ``cq_reason`` as categoricals, computed once per distinct combination."""
     import numpy as np
     import pandas as pd
 
     parts = {
-        "pre": pre, "quality": quality, "greason": greason, "citycode": citycode,
+        "pre": pre, "quality": quality, "greason": greason, "citycode": citycode, "gwarn": gwarn,
         "valid": lookup["cq_valid"].to_numpy(), "warnings": lookup["cq_warnings"],
         "commune": lookup["cq_commune"], "insee": lookup["cq_commune_insee"], "qpv_code": lookup["cq_qpv_code"], "qpv_name": lookup["cq_qpv_name"],
         "qpv_status": lookup["cq_qpv_status"], "poche": lookup["cq_poche"], "poche_status": lookup["cq_poche_status"],
         "qva": lookup["cq_qva"], "qva_status": lookup["cq_qva_status"],
     }
-    if citycode is None:
-        del parts["citycode"]
+    for name in ("citycode", "gwarn"):
+        if parts[name] is None:
+            del parts[name]
     coded = {name: _codes(values) for name, values in parts.items()}
     group, first = _combine([c for c, _ in coded.values()])
     text_to_flag = _warning_names(territory)
     status_codes = np.zeros(len(first), dtype="int8")
     reasons: list[str] = []
     for g, row_i in enumerate(first):
-        row: dict[str, Any] = {"texts": territory._texts, "citycode": "", "definition": territory.definition}
+        row: dict[str, Any] = {"texts": territory._texts, "citycode": "", "gwarn": "", "definition": territory.definition}
         for name, (codes, cats) in coded.items():
             c = codes[row_i]
             value = cats[c] if c >= 0 else ""
@@ -623,6 +685,7 @@ def batch(
     greason = np.full(n, "", dtype=object)
     gtype = np.full(n, "", dtype=object)
     gcity = np.full(n, "", dtype=object)  # INSEE code of the geocoded address
+    gwarn = np.full(n, "", dtype=object)  # « la voie traverse le périmètre … »
     gscore = np.full(n, np.nan)
     identities = None
     if by_address:
@@ -657,12 +720,13 @@ def batch(
             keys_t = list(distinct)
             queries = [AddressQuery(text=t, postcode=p, city=c) for t, p, c in keys_t]
             hkeys = [_query_key(gc.name, t, p, c) for t, p, c in keys_t]
-            entries = _geocode(gc, queries, hkeys, cache, progress)
+            entries = _geocode(gc, queries, hkeys, cache, progress, territory)
             q_arr = np.array([e["q"] for e in entries] + [""], dtype=object)
             quality[rows] = q_arr[inverse]
             greason[rows] = np.array([e.get("r") or "" for e in entries], dtype=object)[inverse]
             gtype[rows] = np.array([e.get("t") or "" for e in entries], dtype=object)[inverse]
             gcity[rows] = np.array([e.get("c") or "" for e in entries], dtype=object)[inverse]
+            gwarn[rows] = np.array([e.get("w") or "" for e in entries], dtype=object)[inverse]
             gscore[rows] = np.array([np.nan if e.get("s") is None else e["s"] for e in entries], dtype=float)[inverse]
             glon = np.array([np.nan if e.get("lon") is None else e["lon"] for e in entries], dtype=float)[inverse]
             glat = np.array([np.nan if e.get("lat") is None else e["lat"] for e in entries], dtype=float)[inverse]
@@ -693,7 +757,7 @@ def batch(
         lookup = territory.lookup_many(lon=lon, lat=lat)
     valid = lookup["cq_valid"].to_numpy()
     status, reason = _status_and_reason(lookup, _cat(pre), _cat(quality), _cat(greason), territory,
-                                        _cat(gcity) if by_address else None)
+                                        _cat(gcity) if by_address else None, _cat(gwarn) if by_address else None)
 
     # -- assemble -------------------------------------------------------------------------------------
     out = data.copy(deep=False)

@@ -7,7 +7,7 @@ import pytest
 
 import cq_geo
 from cq_geo.batch import STATUSES, BatchError, GeocodeCache, batch
-from cq_geo.crs import lonlat_to_l93
+from cq_geo.crs import l93_to_lonlat, lonlat_to_l93
 from cq_geo.territory import LOOKUP_COLUMNS
 
 from . import synthetic as s
@@ -274,3 +274,32 @@ def test_commune_of_the_address_disagreeing_with_the_position(terr, points):
     assert out.loc[1, "cq_status"] == "to_check"
     assert "l'adresse est à Raismes selon la base d'adresses, la position tombe à Denain" in out.loc[1, "cq_reason"]
     assert out.loc[2, "cq_status"] == "to_check" and "hors du territoire" in out.loc[2, "cq_reason"]
+
+
+def test_street_crossing_a_perimeter_is_said():
+    from cq_geo.geocode.base import Candidate, GeocodeResult
+
+    t = s.territory()
+
+    def lonlat(dx, dy):
+        lo, la = l93_to_lonlat(s.X0 + dx, s.Y0 + dy)
+        return float(lo), float(la)
+
+    class StreetGeocoder(TableGeocoder):
+        """Street-level answers with known positions along the street, like the BAN geocoder."""
+
+        def geocode(self, query, limit=5):
+            self.calls += 1
+            text = query.text.casefold()
+            xs = range(100, 560, 40) if "traverse" in text else range(1100, 1300, 40)  # QPV A: 200..600
+            support = tuple(lonlat(x, 400) for x in xs)
+            lon, lat = lonlat(800 if "traverse" in text else 1200, 400)
+            cand = Candidate(lon=lon, lat=lat, label=query.text, score=0.7, type="street", support=support)
+            return GeocodeResult(query.text, "approximate", [cand], reason="numéro absent : voie seule")
+
+    gc = StreetGeocoder({})
+    out, _ = batch(pd.DataFrame({"a": ["rue qui traverse", "rue tranquille"]}), territory=t, address_cols="a",
+                   geocoder=gc)
+    assert "la voie traverse le périmètre du QPV QPV synthétique (position de la voie, pas du numéro)" in out.loc[0, "cq_reason"]
+    assert "traverse" not in out.loc[1, "cq_reason"]
+    assert list(out["cq_status"]) == ["to_check", "to_check"]
