@@ -884,10 +884,10 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
             legend.append(f"<div class='cq-leg-note'>{_plural(total, 'zone')} dans le contrat, aucune dessinée"
                           "</div>")
             continue
-        swatch = ("class='cq-sw cq-sw-hatch'" if tier == "qva" else
-                  f"class='cq-sw' style='background:{style['fillColor']};border-color:{style['color']}'")
-        if tier == "qva":
+        if tier == "qva":  # hatching, as on the map
             swatch = f"class='cq-sw cq-sw-hatch' style='border-color:{style['color']}'"
+        else:
+            swatch = f"class='cq-sw' style='background:{style['fillColor']};border-color:{style['color']}'"
         whole = sum(1 for z in data.zones if z.geometry == "commune")
         detail = (f"{_plural(whole, 'commune entière', 'communes entières')}" if whole == len(data.zones)
                   else _plural(len(data.zones), "périmètre"))
