@@ -263,32 +263,23 @@ class Territory:
         flags = np.zeros(a.shape, dtype="int64")
         finite = np.isfinite(a) & np.isfinite(b)
         flags[~finite] |= _FLAG["invalid"]
+        bounds = METRO_LONLAT_BOUNDS if lon is not None else METRO_L93_BOUNDS
+        x0, y0, x1, y1 = bounds
         with np.errstate(invalid="ignore"):
-            if lon is not None:
-                lo0, la0, lo1, la1 = METRO_LONLAT_BOUNDS
-                in_fr = (a >= lo0) & (a <= lo1) & (b >= la0) & (b <= la1)
-                swapped = ~in_fr & (b >= lo0) & (b <= lo1) & (a >= la0) & (a <= la1)
-                bad = finite & ~in_fr
-                flags[bad & swapped] |= _FLAG["swapped"]
-                flags[bad & ~swapped] |= _FLAG["not_france"]
-                ok = flags == 0
-                xx = np.full(a.shape, np.nan)
-                yy = np.full(a.shape, np.nan)
-                xx[ok], yy[ok] = lonlat_to_l93(a[ok], b[ok])
-                return xx, yy, a, b, flags
-            x0, y0, x1, y1 = METRO_L93_BOUNDS
             in_fr = (a >= x0) & (a <= x1) & (b >= y0) & (b <= y1)
             swapped = ~in_fr & (b >= x0) & (b <= x1) & (a >= y0) & (a <= y1)
-            bad = finite & ~in_fr
-            flags[bad & swapped] |= _FLAG["swapped"]
-            flags[bad & ~swapped] |= _FLAG["not_france"]
-            ok = flags == 0
-            xx = np.where(ok, a, np.nan)
-            yy = np.where(ok, b, np.nan)
-            lo = np.full(a.shape, np.nan)
-            la = np.full(a.shape, np.nan)
+        bad = finite & ~in_fr
+        flags[bad & swapped] |= _FLAG["swapped"]
+        flags[bad & ~swapped] |= _FLAG["not_france"]
+        ok = flags == 0
+        xx, yy, lo, la = (np.full(a.shape, np.nan) for _ in range(4))
+        if lon is not None:
+            lo[ok], la[ok] = a[ok], b[ok]
+            xx[ok], yy[ok] = lonlat_to_l93(a[ok], b[ok])
+        else:
+            xx[ok], yy[ok] = a[ok], b[ok]
             lo[ok], la[ok] = l93_to_lonlat(a[ok], b[ok])
-            return xx, yy, lo, la, flags
+        return xx, yy, lo, la, flags
 
     # -- the classification shared by lookup and lookup_many ---------------------
     def _classify(self, x: np.ndarray, y: np.ndarray, flags: np.ndarray) -> dict[str, Any]:

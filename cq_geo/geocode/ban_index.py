@@ -37,7 +37,6 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -47,6 +46,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ..errors import DataError
+from ..sources import file_sha256
 from .base import BanIndexMissing
 from .normalize import city_key, normalize_rep, street_key
 
@@ -108,14 +108,6 @@ def _open_text(path: Path, progress) -> tuple[Any, Any]:
     counted = io.BufferedReader(_Progress(raw, total, progress), buffer_size=1 << 16)
     stream = gzip.GzipFile(fileobj=counted, mode="rb") if head == b"\x1f\x8b" else counted
     return raw, io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass
@@ -288,7 +280,7 @@ def import_ban(
     meta = {
         "format_version": FORMAT_VERSION,
         "source": path.name,
-        "sha256": _file_sha256(path),
+        "sha256": file_sha256(path),
         "imported_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         "rows_read": counts["rows_read"],
         "rows_kept": counts["rows_kept"],
