@@ -189,6 +189,17 @@ class ZoneIndex:
             np.concatenate((np.ones(len(full), dtype=bool), in_zone[keep])),
         )
 
+    def _candidate_zones(self, pts: SortedPoints):
+        """Zones worth testing: all of them for a gridded batch; for a few points,
+        those whose tolerance band's bounding box holds one of the points."""
+        if pts.grid.n > 1:
+            return range(len(self.geoms))
+        b = self.outer_bounds
+        x, y = pts.x[:, None], pts.y[:, None]
+        with np.errstate(invalid="ignore"):
+            hit = ((x >= b[:, 0]) & (x <= b[:, 2]) & (y >= b[:, 1]) & (y <= b[:, 3])).any(axis=0)
+        return np.flatnonzero(hit)
+
     def cover(self, grid: GridSpec) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per zone, the grid cells wholly inside its inner polygon and the cells its band meets."""
         cached = self._covers.get(grid.key)
@@ -218,7 +229,7 @@ class ZoneIndex:
         if pts is None:
             pts = SortedPoints(x, y, self.default_grid(np.size(x)))
         out_p, out_z, out_s, out_in = [], [], [], []
-        for z in range(len(self.geoms)):
+        for z in self._candidate_zones(pts):
             found = self._classify_zone(z, pts)
             if found is None or not len(found[0]):
                 continue
@@ -243,7 +254,7 @@ class ZoneIndex:
         n = len(pts)
         zone = np.full(n, -1, dtype="int32")
         score = np.zeros(n, dtype="int8")  # status * 2 + in_zone; 0 = nothing near
-        for z in range(len(self.geoms)):
+        for z in self._candidate_zones(pts):
             found = self._classify_zone(z, pts)
             if found is None:
                 continue
