@@ -47,6 +47,7 @@ __all__ = [
     "detect_encoding",
     "detect_delimiter",
     "neutralise_text",
+    "xlsx_text",
     "write_csv",
     "write_csv_passthrough",
     "write_xlsx",
@@ -209,7 +210,8 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: lis
 
     header_out = body_out = counts_out = danger = None
     empty = None
-    if '"' in text or not single_byte:
+    bare_cr = raw.count(b"\r") != raw.count(b"\r\n")  # a CR alone ends a line for the C parser
+    if '"' in text or not single_byte or bare_cr:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False))
         del text
         names = rows[0] if rows else []
@@ -282,7 +284,11 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: lis
                 except (ValueError, TypeError):
                     data = None
         if nlines and data is None:
-            data = pd.read_csv(io.BytesIO(raw[start:]), dtype=str, **options)
+            try:
+                data = pd.read_csv(io.BytesIO(raw[start:]), dtype=str, **options)
+            except pd.errors.ParserError:  # e.g. every line shorter than the columns asked for
+                options["usecols"] = None
+                data = pd.read_csv(io.BytesIO(raw[start:]), dtype=str, **options)
         if nlines:
             if len(data) != nlines:  # never expected: the C parser and the line count disagree
                 raise BatchFileError(f"lecture de {path.name} incohérente ({len(data)} lignes lues pour {nlines})")
@@ -390,6 +396,15 @@ def neutralise_text(value: str) -> str:
     if value and value[0] in _DANGER and not _NUMBER.fullmatch(value):
         return "'" + value
     return value
+
+
+def xlsx_text(value: str) -> str:
+    """Text for an XLSX cell: neutralised, without the control characters XLSX cannot hold.
+
+    >>> xlsx_text("=a\\x00b")
+    "'=ab"
+    """
+    return neutralise_text(_ILLEGAL_XLSX.sub("", value))
 
 
 def _neutralise_strings(values: list[str]) -> list[str]:
@@ -606,7 +621,7 @@ def write_csv_passthrough(table: InputTable, new, path, *, decimal: str | None =
     enc = table.encoding or "utf-8"
     piece = "utf-8" if enc == "utf-8-sig" else enc  # the BOM is written once, at the start
     lines = table.body.split(b"\n", n)[:n] if n else []
-    if table.newline == "\r\n" or any(line.endswith(b"\r") for line in lines[:1]):
+    if b"\r\n" in table.body:  # CR LF ends a line for the C parser, whatever the header's ending
         lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
     if len(lines) != len(new):
         raise BatchFileError(f"copie directe incohérente ({len(lines)} lignes pour {len(new)} résultats)")
@@ -645,8 +660,8 @@ def _xlsx_cells(series):
     if pd.api.types.is_integer_dtype(dtype):
         return series.tolist()
     texts = _column_texts(series, ".")
-    if any(_ILLEGAL_XLSX.search(t) for t in texts[:1]) or _ILLEGAL_XLSX.search("".join(texts)):
-        texts = [_ILLEGAL_XLSX.sub("", t) for t in texts]
+    if _ILLEGAL_XLSX.search("".join(texts)):
+        texts = [xlsx_text(t) for t in texts]
     return [t if t != "" else None for t in texts]
 
 
@@ -665,7 +680,7 @@ def write_xlsx(data, path, sheet_name: str = "Résultats") -> None:
     ws.freeze_panes = "A2"
     bold = Font(bold=True)
     header = []
-    for name in _neutralise_strings([str(c) for c in data.columns]):
+    for name in [xlsx_text(str(c)) for c in data.columns]:
         cell = WriteOnlyCell(ws, value=name)
         cell.font = bold
         header.append(cell)

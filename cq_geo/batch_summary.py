@@ -132,6 +132,8 @@ class BatchSummary:
         from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles import Font
 
+        from .batch_io import xlsx_text
+
         wb = Workbook(write_only=True)  # streaming: fast on hundreds of thousands of rows
         ws = wb.create_sheet("Synthèse")
         bold = Font(bold=True)
@@ -151,7 +153,7 @@ class BatchSummary:
             _xlsx_rows(ws, table, bold)
         for note in self.notes:
             ws.append([])
-            ws.append([f"Note : {note}"])
+            ws.append([xlsx_text(f"Note : {note}")])
         ws2 = wb.create_sheet("À vérifier")
         ws2.freeze_panes = "A2"
         ws2.column_dimensions["C"].width = 90
@@ -209,11 +211,11 @@ def _xlsx_rows(ws, table, bold) -> None:
     """Append a table (header in bold) to a write-only sheet; text cells never become formulas."""
     from openpyxl.cell import WriteOnlyCell
 
-    from .batch_io import neutralise_text
+    from .batch_io import xlsx_text
 
     header = []
     for c in table.columns:
-        cell = WriteOnlyCell(ws, value=neutralise_text(str(c)))
+        cell = WriteOnlyCell(ws, value=xlsx_text(str(c)))
         cell.font = bold
         header.append(cell)
     ws.append(header)
@@ -223,7 +225,7 @@ def _xlsx_rows(ws, table, bold) -> None:
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 values.append(None if v != v else v)
             else:
-                text = neutralise_text(_cell_text(v))
+                text = xlsx_text(_cell_text(v))
                 values.append(text if text else None)
         ws.append(values)
 

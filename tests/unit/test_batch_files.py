@@ -397,3 +397,20 @@ def test_old_mac_line_endings(tmp_path, terr, pts):
     assert res.summary.total == 2
     rows = read_csv_rows(out, "utf-8", ";")
     assert [r[0] for r in rows] == ["nom", "A", "B"]
+
+
+def test_stray_carriage_returns_and_control_characters(tmp_path, terr, pts):
+    lon, lat = pts["59172"]
+    src = tmp_path / "cr.csv"
+    # a bare CR inside a line, one CRLF line in an LF file, a NUL byte (refused by XLSX)
+    src.write_bytes(f"nom;lon;lat\na\rb;{lon};{lat}\nc;{lon};{lat}\r\nd\x00e;{lon};{lat}\n".encode("utf-8"))
+    for out in ("cr_out.csv", "cr_out.xlsx"):
+        res = run_file(src, tmp_path / out, lon_col="lon", lat_col="lat", territory=terr)
+        back = read_table(tmp_path / out)
+        assert len(back.data) == res.summary.total == 4  # the bare CR splits "a" from "b;…" (as a spreadsheet does)
+    src2 = tmp_path / "crlf.csv"
+    src2.write_bytes(f"nom;lon;lat\nx;{lon};{lat}\r\ny;{lon};{lat}\n".encode("utf-8"))
+    run_file(src2, tmp_path / "d.csv", lon_col="lon", lat_col="lat", territory=terr)
+    run_file(src2, tmp_path / "t.csv", lon_col="lon", lat_col="lat", territory=terr, output_delimiter=";")
+    assert (tmp_path / "d.csv").read_bytes() == (tmp_path / "t.csv").read_bytes()
+    assert b"\r" not in (tmp_path / "d.csv").read_bytes()
