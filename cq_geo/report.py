@@ -29,6 +29,11 @@ LAYER_STATUS_FR = {
 _TIER_FR = {"qpv": "QPV 2024", "poche": "Poche de pauvreté", "qva": "Ancien quartier de veille active"}
 
 
+def _int(n) -> str:
+    """12345 → '12 345' (French thousands)."""
+    return f"{n:,}".replace(",", "\u202f")
+
+
 def _metres(value) -> str:
     if value is None:
         return ""
@@ -122,8 +127,8 @@ def territory_check(territory: "Territory") -> dict[str, Any]:
     qva = populations["qva"]
     if qva["whole_communes"] and qva["contract"] and qva["whole_communes"] > qva["contract"]:
         notes.append(
-            f"anciens QVA : les communes entières comptent {qva['whole_communes']} habitants (population municipale "
-            f"actuelle), le contrat {qva['contract']} : vérifier la notion de « tous les quartiers »"
+            f"anciens QVA : les communes entières comptent {_int(qva['whole_communes'])} habitants (population "
+            f"municipale actuelle), le contrat {_int(qva['contract'])} : vérifier la notion de « tous les quartiers »"
         )
     layers = {name: info.to_dict() for name, info in territory.layers.items()}
     for name, info in layers.items():
