@@ -4,6 +4,8 @@ import ast
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 FORBIDDEN = {"qgis", "PyQt5", "PyQt6", "sip", "processing"}
@@ -23,21 +25,16 @@ def test_cq_geo_never_imports_qgis_or_qt():
     assert offenders == []
 
 
-def test_import_cq_geo_is_light():
-    code = (
-        "import sys, cq_geo, cq_geo.cli; "
-        "heavy = {'qgis', 'PyQt5', 'geopandas', 'folium', 'shapely', 'pandas', 'pyproj', 'fiona', 'numpy'}; "
-        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert out.stdout.strip() == "[]"
+HEAVY = "{'qgis', 'PyQt5', 'geopandas', 'folium', 'shapely', 'pandas', 'pyproj', 'fiona', 'numpy'}"
 
 
-def test_cli_help_is_light():
-    code = (
-        "import sys; from cq_geo.cli import build_parser; build_parser(); "
-        "heavy = {'qgis', 'PyQt5', 'geopandas', 'folium', 'shapely', 'pandas', 'pyproj', 'fiona'}; "
-        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))"
-    )
+@pytest.mark.parametrize(
+    "statement",
+    ["import cq_geo, cq_geo.cli", "from cq_geo.cli import build_parser; build_parser()"],
+    ids=["import", "cli-help"],
+)
+def test_start_is_light(statement):
+    """``import cq_geo`` and building the CLI (``cq-geo --help``) import nothing heavy."""
+    code = f"import sys; {statement}; print(sorted({{m.split('.')[0] for m in sys.modules}} & {HEAVY}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
