@@ -468,6 +468,63 @@ def _column_texts(series, decimal: str) -> list[str]:
     return _neutralise_strings(values.tolist())
 
 
+def _float_row_bytes(columns, delimiter: str, decimal: str, encoding: str) -> list:
+    """Per row, ``delimiter + text`` of each float column, as one bytes object.
+
+    The texts are those of :func:`_float_texts` (shortest round-trip, '' for
+    NaN); values with at most 7 decimals (coordinates, distances) are written
+    digit by digit with numpy, the others (rare) one by one as :func:`_float_texts` does.
+
+    >>> _float_row_bytes([[3.5, float("nan"), -0.0], [50.25, 1e-05, 12.0]], ";", ",", "utf-8")
+    [b';3,5;50,25', b';;1e-05', b';-0;12']
+    """
+    import numpy as np
+
+    arrays = [np.asarray(c, dtype="float64") for c in columns]
+    n = len(arrays[0]) if arrays else 0
+    d = delimiter.encode(encoding, errors="replace")
+    dec = decimal.encode(encoding, errors="replace")
+    if not n:
+        return []
+    if (len(d) != 1 or len(dec) != 1 or b"\n" in d + dec or b"\x00" in d + dec
+            or "-0123456789".encode(encoding, errors="replace") != b"-0123456789"):
+        texts = [_float_texts(a, decimal, encoding) for a in arrays]
+        return [d + d.join(parts) for parts in zip(*texts)]
+    scale = 10 ** 7
+    blocks = []
+    slow = np.zeros(n, dtype=bool)
+    for v in arrays:
+        finite = np.isfinite(v)
+        a = np.abs(np.where(finite, v, 0.0))
+        with np.errstate(invalid="ignore", over="ignore"):
+            k = np.rint(a * scale)
+            # exactly k / 10**7: the shortest round-trip text is k's digits (repr's fixed notation)
+            fast = finite & (a < 1e8) & ((a >= 1e-4) | (a == 0)) & (k / scale == a)
+        slow |= finite & ~fast
+        k = np.where(fast, k, 0).astype("int64")
+        ip, fp = np.divmod(k, scale)
+        nd = len(str(int(ip.max(initial=0))))
+        blk = np.zeros((n, 3 + nd + 7), dtype=np.uint8)
+        blk[:, 0] = d[0]
+        blk[:, 1] = np.where(fast & np.signbit(v), ord("-"), 0)
+        for j in range(nd):
+            p = 10 ** (nd - 1 - j)
+            show = fast & ((ip >= p) | (j == nd - 1))
+            blk[:, 2 + j] = np.where(show, (ip // p) % 10 + 48, 0)
+        blk[:, 2 + nd] = np.where(fast & (fp != 0), dec[0], 0)
+        for j in range(7):
+            p = 10 ** (6 - j)
+            show = fast & (fp % (p * 10) != 0)
+            blk[:, 3 + nd + j] = np.where(show, (fp // p) % 10 + 48, 0)
+        blocks.append(blk)
+    blocks.append(np.full((n, 1), 10, dtype=np.uint8))
+    mat = np.hstack(blocks)
+    rows = mat[mat != 0].tobytes().split(b"\n")[:n]
+    for i in np.flatnonzero(slow).tolist():
+        rows[i] = d + d.join(_float_texts([a[i]], decimal, encoding)[0] for a in arrays)
+    return rows
+
+
 def _quote_csv(values: list[str], delimiter: str) -> list[str]:
     joined = "\x00".join(values)
     if not any(ch in joined for ch in (delimiter, '"', "\n", "\r")):
@@ -502,6 +559,13 @@ def _categorical_block(block, delimiter: str, encoding: str | None = None) -> li
     Rows are grouped by their combination of categories (few, even in millions
     of rows): each combination's text is built once.
     """
+    combos, key = _categorical_combos(block, delimiter, encoding)
+    return combos[key].tolist()
+
+
+def _categorical_combos(block, delimiter: str, encoding: str | None = None):
+    """``(texts, key)``: the text of each combination of categories of *block* (object
+    array), and the combination of each row (see :func:`_categorical_block`)."""
     import numpy as np
     import pandas as pd
 
@@ -523,8 +587,9 @@ def _categorical_block(block, delimiter: str, encoding: str | None = None) -> li
     joined = [delimiter.join(parts) for parts in zip(*texts)] if groups else []
     if encoding:
         joined = [j.encode(encoding, errors="replace") for j in joined]
-    combos = np.array(joined, dtype=object)
-    return combos[key].tolist()
+    combos = np.empty(len(joined), dtype=object)
+    combos[:] = joined
+    return combos, key
 
 
 def _low_cardinality(series) -> bool:
@@ -633,18 +698,76 @@ def write_csv_passthrough(table: InputTable, new, path, *, decimal: str | None =
         lines[i] = delim.join(neutralise_text(f) for f in fields).encode(piece, errors="replace")
     header = delim.join(_neutralise_strings(table.header_line.split(delim)))
     new_header = _quote_csv(_neutralise_strings([str(c) for c in new.columns]), delim)
-    cols = _new_column_texts(new, delim, decimal, piece)
     d = delim.encode(piece)
-    out = [d.join([header.encode(piece, errors="replace")] + [h.encode(piece, errors="replace") for h in new_header])]
-    if len(new):
-        out += list(map(d.join, zip(lines, *cols)))
-    del lines, cols
     nl = table.newline.encode(piece)
-    payload = (b"\xef\xbb\xbf" if enc == "utf-8-sig" else b"") + nl.join(out) + nl
+    head = d.join([header.encode(piece, errors="replace")] + [h.encode(piece, errors="replace") for h in new_header])
+    # Each row is its input line followed by a few pieces (each starting with the delimiter):
+    # all of them go, in order, into one list joined once.
+    pieces = _row_pieces(new, delim, decimal, piece) if len(new) else []
+    if pieces and pieces[-1][0] == "combos":
+        pieces[-1] = ("combos", np.array([c + nl for c in pieces[-1][1]] + [b""], dtype=object)[:-1], pieces[-1][2])
+    else:
+        pieces.append(("same", nl, None))
+    step = 1 + len(pieces)
+    out = [b""] * (step * len(new))
+    if len(new):
+        out[0::step] = lines
+        del lines
+        for j, (kind, values, key) in enumerate(pieces, start=1):
+            if kind == "combos":
+                out[j::step] = values[key].tolist()
+            elif kind == "same":
+                out[j::step] = [values] * len(new)
+            else:
+                out[j::step] = values
+    del pieces
+    payload = b"".join([b"\xef\xbb\xbf" if enc == "utf-8-sig" else b"", head, nl] + out)
     del out
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             fh.write(payload)
+
+
+def _row_pieces(new, delimiter: str, decimal: str, encoding: str) -> list:
+    """The cells of *new* per row as a few pieces, each ``delimiter + cells`` in bytes.
+
+    A piece is ``("combos", texts, key)`` for a run of low-cardinality columns
+    (row i's text: ``texts[key[i]]``), or ``("rows", list, None)``: runs of float
+    columns (:func:`_float_row_bytes`) and other columns.
+    """
+    import numpy as np
+    import pandas as pd
+
+    d = delimiter.encode(encoding)
+    pieces: list = []
+    block: list = []
+    floats: list = []
+
+    def flush():
+        if block:
+            combos, key = _categorical_combos(block, delimiter, encoding)
+            pieces.append(("combos", np.array([d + c for c in combos] + [b""], dtype=object)[:-1], key))
+            block.clear()
+        if floats:
+            pieces.append(("rows", _float_row_bytes(floats, delimiter, decimal, encoding), None))
+            floats.clear()
+
+    for j in range(new.shape[1]):
+        s = new.iloc[:, j]
+        if _low_cardinality(s):
+            if floats:
+                flush()
+            block.append(s)
+        elif pd.api.types.is_float_dtype(s.dtype):
+            if block:
+                flush()
+            floats.append(s.to_numpy())
+        else:
+            flush()
+            texts = _quote_csv(_column_texts(s, decimal), delimiter)
+            pieces.append(("rows", [d + t.encode(encoding, errors="replace") for t in texts], None))
+    flush()
+    return pieces
 
 
 def _xlsx_cells(series):
