@@ -63,6 +63,8 @@ XLSX_MAX_ROWS = 1_048_575
 _DANGER = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
 _DANGER_RE = re.compile(r"(?:^|\x00)[=+\-@\t\r]")
+#: Pieces of rows joined at once when writing a CSV (a megabyte or so).
+_WRITE_ITEMS = 16384
 _ILLEGAL_XLSX = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
@@ -194,7 +196,7 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: lis
     text, enc = _decode(raw, encoding, path)
     if "\r" in text and "\n" not in text:  # old Mac line endings: one CR per line
         raw, text = raw.replace(b"\r", b"\n"), text.replace("\r", "\n")
-    if not text.strip():
+    if not text or text.isspace():  # (isspace stops at the first other character: no copy of the text)
         raise BatchFileError(f"{path.name} est vide : il faut au moins une ligne d'en-tête avec les noms de colonnes")
     first_nl = text.find("\n")
     header_line = text if first_nl < 0 else text[:first_nl]
@@ -210,7 +212,7 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: lis
 
     header_out = body_out = counts_out = danger = None
     empty = None
-    bare_cr = raw.count(b"\r") != raw.count(b"\r\n")  # a CR alone ends a line for the C parser
+    bare_cr = b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")  # a CR alone ends a line for the C parser
     if '"' in text or not single_byte or bare_cr:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False))
         del text
@@ -243,7 +245,8 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: lis
         nlines = len(ends)
         body_out = raw[start:]
         dl = np.flatnonzero(buf[start:] == ord(delim)) + start
-        counts = np.bincount(np.searchsorted(ends, dl), minlength=nlines)[:nlines].astype("int64") + 1
+        # delimiters per line: those before its end, less those before the previous line's end
+        counts = np.diff(np.searchsorted(dl, ends), prepend=0).astype("int64") + 1
         length = ends - starts
         cr = np.zeros(nlines, dtype=bool)
         if nlines:
@@ -468,6 +471,17 @@ def _column_texts(series, decimal: str) -> list[str]:
     return _neutralise_strings(values.tolist())
 
 
+def _digit_tables():
+    """For 0 to 9999: the 4 ASCII digits (zero-padded), the number of digits, the trailing zeros."""
+    import numpy as np
+
+    numbers = np.arange(10_000)
+    digits = np.stack([(numbers // 10 ** (3 - j)) % 10 + 48 for j in range(4)], axis=1).astype(np.uint8)
+    ndigits = np.array([len(str(i)) for i in range(10_000)], dtype="intp")
+    zeros = np.array([4 if i == 0 else len(str(i)) - len(str(i).rstrip("0")) for i in range(10_000)], dtype="intp")
+    return digits, ndigits, zeros
+
+
 def _float_row_bytes(columns, delimiter: str, decimal: str, encoding: str) -> list:
     """Per row, ``delimiter + text`` of each float column, as one bytes object.
 
@@ -491,6 +505,7 @@ def _float_row_bytes(columns, delimiter: str, decimal: str, encoding: str) -> li
         texts = [_float_texts(a, decimal, encoding) for a in arrays]
         return [d + d.join(parts) for parts in zip(*texts)]
     scale = 10 ** 7
+    dig4, nd4, tz4 = _digit_tables()
     blocks = []
     slow = np.zeros(n, dtype=bool)
     for v in arrays:
@@ -503,19 +518,27 @@ def _float_row_bytes(columns, delimiter: str, decimal: str, encoding: str) -> li
         slow |= finite & ~fast
         k = np.where(fast, k, 0).astype("int64")
         ip, fp = np.divmod(k, scale)
-        nd = len(str(int(ip.max(initial=0))))
+        top = int(ip.max(initial=0))
+        nd = len(str(top))
         blk = np.zeros((n, 3 + nd + 7), dtype=np.uint8)
         blk[:, 0] = d[0]
         blk[:, 1] = np.where(fast & np.signbit(v), ord("-"), 0)
-        for j in range(nd):
-            p = 10 ** (nd - 1 - j)
-            show = fast & ((ip >= p) | (j == nd - 1))
-            blk[:, 2 + j] = np.where(show, (ip // p) % 10 + 48, 0)
+        if top < 10_000:  # integer part: 4-digit table, leading zeros dropped
+            ip = ip.astype("intp")
+            show = np.arange(4 - nd, 4)[None, :] >= (4 - nd4[ip])[:, None]
+            blk[:, 2:2 + nd] = np.where(show & fast[:, None], dig4[ip][:, 4 - nd:], 0)
+        else:
+            for j in range(nd):
+                p = 10 ** (nd - 1 - j)
+                show = fast & ((ip >= p) | (j == nd - 1))
+                blk[:, 2 + j] = np.where(show, (ip // p) % 10 + 48, 0)
         blk[:, 2 + nd] = np.where(fast & (fp != 0), dec[0], 0)
-        for j in range(7):
-            p = 10 ** (6 - j)
-            show = fast & (fp % (p * 10) != 0)
-            blk[:, 3 + nd + j] = np.where(show, (fp // p) % 10 + 48, 0)
+        hi, lo = np.divmod(fp.astype("intp"), 10_000)  # 7 decimals: 3 + 4 digits, trailing zeros dropped
+        zeros = np.where(lo != 0, tz4[lo], 4 + np.minimum(tz4[hi], 3))
+        show = np.arange(7)[None, :] < (7 - zeros)[:, None]
+        blk[:, 3 + nd:3 + nd + 3] = dig4[hi][:, 1:]
+        blk[:, 3 + nd + 3:] = dig4[lo]
+        blk[:, 3 + nd:] *= show & fast[:, None]
         blocks.append(blk)
     blocks.append(np.full((n, 1), 10, dtype=np.uint8))
     mat = np.hstack(blocks)
@@ -721,11 +744,12 @@ def write_csv_passthrough(table: InputTable, new, path, *, decimal: str | None =
             else:
                 out[j::step] = values
     del pieces
-    payload = b"".join([b"\xef\xbb\xbf" if enc == "utf-8-sig" else b"", head, nl] + out)
-    del out
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
-            fh.write(payload)
+            fh.write((b"\xef\xbb\xbf" if enc == "utf-8-sig" else b"") + head + nl)
+            # joined by slices of about a megabyte: cheaper than one join of the whole file
+            for i in range(0, len(out), _WRITE_ITEMS):
+                fh.write(b"".join(out[i:i + _WRITE_ITEMS]))
 
 
 def _row_pieces(new, delimiter: str, decimal: str, encoding: str) -> list:
