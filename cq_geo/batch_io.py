@@ -246,7 +246,9 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: lis
         body_out = raw[start:]
         dl = np.flatnonzero(buf[start:] == ord(delim)) + start
         # delimiters per line: those before its end, less those before the previous line's end
-        counts = np.diff(np.searchsorted(dl, ends), prepend=0).astype("int64") + 1
+        last_dl = np.searchsorted(dl, ends)  # delimiters before each line's end
+        counts = np.diff(last_dl, prepend=0).astype("int64") + 1
+        raw_counts = counts.copy()
         length = ends - starts
         cr = np.zeros(nlines, dtype=bool)
         if nlines:
@@ -279,13 +281,29 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: lis
         )
         num_pos = {i for i, n in enumerate(names) if n in set(numeric or ())} & set(usecols or ())
         if nlines and num_pos:
+            # pandas' fast converter ("high") is correctly rounded for fields of at most 15
+            # characters whose value is 0 or between 1e-7 and 1e15 (15 digits at most, one
+            # exact power of ten): then it gives the round-trip converter's values.
+            short = all(_max_field_length(c, starts, ends, dl, raw_counts, last_dl) <= 15 for c in num_pos)
+            dtypes = {i: ("float64" if i in num_pos else str) for i in usecols}
             for dec in ((",", ".") if delim == ";" else (".",)):
-                try:  # every coordinate a plain number: floats straight from the C parser
-                    data = pd.read_csv(io.BytesIO(raw[start:]), decimal=dec, float_precision="round_trip",
-                                       dtype={i: ("float64" if i in num_pos else str) for i in usecols}, **options)
+                data = None
+                if short:
+                    try:
+                        data = pd.read_csv(io.BytesIO(raw[start:]), decimal=dec, float_precision="high", dtype=dtypes,
+                                           **options)
+                    except (ValueError, TypeError):
+                        data = None
+                    if data is not None and not all(_exact_range(data[c].to_numpy()) for c in num_pos):
+                        data = None
+                if data is None:
+                    try:  # every coordinate a plain number: floats straight from the C parser
+                        data = pd.read_csv(io.BytesIO(raw[start:]), decimal=dec, float_precision="round_trip",
+                                           dtype=dtypes, **options)
+                    except (ValueError, TypeError):
+                        data = None
+                if data is not None:
                     break
-                except (ValueError, TypeError):
-                    data = None
         if nlines and data is None:
             try:
                 data = pd.read_csv(io.BytesIO(raw[start:]), dtype=str, **options)
@@ -308,6 +326,36 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: lis
     data.index = pd.RangeIndex(len(data))
     return InputTable(data, "csv", problems, encoding=enc, delimiter=delim, newline=newline, sha256=sha,
                       header=list(names), header_line=header_out, body=body_out, counts=counts_out, danger=danger)
+
+
+def _max_field_length(col: int, starts, ends, dl, counts, last_dl) -> int:
+    """Longest field of column *col* (0-based) over the lines (*counts*: fields per line,
+    *last_dl*: index in *dl* of the delimiter after each line's last field)."""
+    import numpy as np
+
+    if not len(starts):
+        return 0
+    has = counts > col
+    if not has.any():
+        return 0
+    first = last_dl - (counts - 1)  # index in dl of each line's first delimiter
+    if col == 0:
+        begin = starts
+    else:
+        begin = np.take(dl, np.clip(first + col - 1, 0, len(dl) - 1)) + 1 if len(dl) else starts
+    if len(dl):
+        end = np.where(col < counts - 1, np.take(dl, np.clip(first + col, 0, len(dl) - 1)), ends)
+    else:
+        end = ends
+    return int(np.where(has, end - begin, 0).max())
+
+
+def _exact_range(values) -> bool:
+    """True when every value is NaN, 0, or between 1e-7 and 1e15 in absolute value."""
+    import numpy as np
+
+    a = np.abs(values[~np.isnan(values)])
+    return bool(((a == 0) | ((a >= 1e-7) & (a <= 1e15))).all())
 
 
 def _row_problems(data, counts, blank_line, width: int, empty=None):
