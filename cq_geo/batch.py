@@ -495,20 +495,9 @@ def _codes(values):
 
 def _combine(arrays) -> tuple[Any, Any]:
     """Group rows by the combination of several code arrays: ``(group per row, first row per group)``."""
-    import numpy as np
-    import pandas as pd
+    from .batch_io import combination_key
 
-    n = len(arrays[0])
-    key = np.zeros(n, dtype="int64")
-    for codes in arrays:
-        c = np.asarray(codes, dtype="int64") + 1
-        key = key * (int(c.max(initial=0)) + 1) + c
-        key, _ = pd.factorize(key)
-        key = key.astype("int64")
-    groups = int(key.max(initial=-1)) + 1
-    first = np.full(groups, -1, dtype="int64")
-    first[key[::-1]] = np.arange(n - 1, -1, -1)
-    return key, first
+    return combination_key(arrays)
 
 
 def _status_and_reason(lookup, pre, quality, greason, territory, citycode=None, gwarn=None):
