@@ -261,6 +261,27 @@ def _values(series, mask):
     return [str(v) for v in series[mask].unique()] if mask.any() else []
 
 
+def _texts(series, labels=None):
+    """``[str(v) for v in series]`` (through *labels* when given) as an object array;
+    a categorical is converted once per category."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        cats = list(series.cat.categories) + [np.nan]  # code -1 (missing): the last one
+        table = np.empty(len(cats), dtype=object)
+        table[:] = [labels[str(c)] if labels is not None and c is not np.nan else str(c) for c in cats]
+        if labels is not None and (series.cat.codes.to_numpy() < 0).any():
+            raise KeyError("nan")
+        return table[series.cat.codes.to_numpy()]
+    values = list(map(str, series.tolist()))
+    if labels is not None:
+        values = [labels[v] for v in values]
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
 def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool = False,
                   identity_cols=(), input_rows: int | None = None) -> BatchSummary:
     """The summary of an enriched DataFrame (the output of :func:`cq_geo.batch.batch`)."""
@@ -346,17 +367,17 @@ def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool
     # -- rows to check -------------------------------------------------------------------------------
     check = np.flatnonzero(_isin(out["cq_status"], ["to_check", "not_found", "invalid"]))
     to_check = pd.DataFrame({
-        "Ligne": (check + first_row_number).astype(int).tolist(),
-        "Statut": [STATUS_FR[str(s)] for s in out["cq_status"].iloc[check]],
-        "Raison": [str(r) for r in out["cq_reason"].iloc[check]],
+        "Ligne": (check + first_row_number).astype(int),
+        "Statut": _texts(out["cq_status"].iloc[check], STATUS_FR),
+        "Raison": _texts(out["cq_reason"].iloc[check]),
     })
     if pseudonymised and "cq_id" in out.columns:
-        to_check["Identifiant (cq_id)"] = [str(v) for v in out["cq_id"].iloc[check]]
+        to_check["Identifiant (cq_id)"] = _texts(out["cq_id"].iloc[check])
     else:
         for name in identity_cols:
             cols = [i for i, c in enumerate(out.columns) if str(c) == str(name)]
             if cols:
-                to_check[str(name)] = [str(v) for v in out.iloc[check, cols[0]]]
+                to_check[str(name)] = _texts(out.iloc[check, cols[0]])
 
     notes = []
     layers = territory.layers
