@@ -554,7 +554,13 @@ def _float_row_bytes(columns, delimiter: str, decimal: str, encoding: str) -> li
         return [d + d.join(parts) for parts in zip(*texts)]
     scale = 10 ** 7
     dig4, nd4, tz4 = _digit_tables()
-    blocks = []
+    # Each column is 4 little-endian words (16 bytes), zero bytes dropped at the end:
+    # [delimiter, sign, -, -] [integer part: 8 digits in 2 words] [decimal mark, 3 digits] [4 digits]
+    w4 = dig4.view("<u4").ravel()  # 4 ASCII digits of 0..9999 as one word
+    full = np.uint32(0xFFFFFFFF)
+    byte_masks = np.array([sum(0xFF << (8 * j) for j in range(4) if j >= 4 - m) for m in range(5)], dtype="<u4")
+    head_masks = np.array([sum(0xFF << (8 * j) for j in range(4) if j < m) for m in range(5)], dtype="<u4")
+    words = []
     slow = np.zeros(n, dtype=bool)
     for v in arrays:
         finite = np.isfinite(v)
@@ -566,30 +572,19 @@ def _float_row_bytes(columns, delimiter: str, decimal: str, encoding: str) -> li
         slow |= finite & ~fast
         k = np.where(fast, k, 0).astype("int64")
         ip, fp = np.divmod(k, scale)
-        top = int(ip.max(initial=0))
-        nd = len(str(top))
-        blk = np.zeros((n, 3 + nd + 7), dtype=np.uint8)
-        blk[:, 0] = d[0]
-        blk[:, 1] = np.where(fast & np.signbit(v), ord("-"), 0)
-        if top < 10_000:  # integer part: 4-digit table, leading zeros dropped
-            ip = ip.astype("intp")
-            show = np.arange(4 - nd, 4)[None, :] >= (4 - nd4[ip])[:, None]
-            blk[:, 2:2 + nd] = np.where(show & fast[:, None], dig4[ip][:, 4 - nd:], 0)
-        else:
-            for j in range(nd):
-                p = 10 ** (nd - 1 - j)
-                show = fast & ((ip >= p) | (j == nd - 1))
-                blk[:, 2 + j] = np.where(show, (ip // p) % 10 + 48, 0)
-        blk[:, 2 + nd] = np.where(fast & (fp != 0), dec[0], 0)
-        hi, lo = np.divmod(fp.astype("intp"), 10_000)  # 7 decimals: 3 + 4 digits, trailing zeros dropped
-        zeros = np.where(lo != 0, tz4[lo], 4 + np.minimum(tz4[hi], 3))
-        show = np.arange(7)[None, :] < (7 - zeros)[:, None]
-        blk[:, 3 + nd:3 + nd + 3] = dig4[hi][:, 1:]
-        blk[:, 3 + nd + 3:] = dig4[lo]
-        blk[:, 3 + nd:] *= show & fast[:, None]
-        blocks.append(blk)
-    blocks.append(np.full((n, 1), 10, dtype=np.uint8))
-    mat = np.hstack(blocks)
+        ihi, ilo = np.divmod(ip.astype("intp"), 10_000)
+        ndig = np.where(ihi > 0, 4 + nd4[ihi], nd4[ilo])  # digits of the integer part (1 to 8)
+        keep = np.where(fast, full, np.uint32(0))
+        w0 = np.where(fast & np.signbit(v), np.uint32(d[0] | (ord("-") << 8)), np.uint32(d[0]))
+        w1 = w4[ihi] & byte_masks[np.clip(ndig - 4, 0, 4)] & keep
+        w2 = w4[ilo] & byte_masks[np.minimum(ndig, 4)] & keep
+        fhi, flo = np.divmod(fp.astype("intp"), 10_000)  # 7 decimals: 3 + 4 digits, trailing zeros dropped
+        shown = 7 - np.where(flo != 0, tz4[flo], 4 + np.minimum(tz4[fhi], 3))  # decimals shown (0 to 7)
+        w3 = ((w4[fhi] & np.uint32(0xFFFFFF00)) | np.uint32(dec[0])) & head_masks[np.minimum(shown + 1, 4) * (shown > 0)]
+        w5 = w4[flo] & head_masks[np.clip(shown - 3, 0, 4)]
+        words += [w0, w1, w2, w3 & keep, w5 & keep] if ihi.any() else [w0, w2, w3 & keep, w5 & keep]
+    words.append(np.full(n, 10, dtype="<u4"))
+    mat = np.stack(words, axis=1).view(np.uint8)
     rows = mat[mat != 0].tobytes().split(b"\n")[:n]
     for i in np.flatnonzero(slow).tolist():
         rows[i] = d + d.join(_float_texts([a[i]], decimal, encoding)[0] for a in arrays)
