@@ -671,10 +671,13 @@ def batch(
 
     # -- geocoding ------------------------------------------------------------------------------------
     quality = np.full(n, "", dtype=object)
-    greason = np.full(n, "", dtype=object)
-    gtype = np.full(n, "", dtype=object)
-    gcity = np.full(n, "", dtype=object)  # INSEE code of the geocoded address
-    gwarn = np.full(n, "", dtype=object)  # « la voie traverse le périmètre … »
+    if by_address:
+        greason = np.full(n, "", dtype=object)
+        gtype = np.full(n, "", dtype=object)
+        gcity = np.full(n, "", dtype=object)  # INSEE code of the geocoded address
+        gwarn = np.full(n, "", dtype=object)  # « la voie traverse le périmètre … »
+    else:  # written only when geocoding: one array of '' serves them all
+        greason = gtype = gcity = gwarn = quality
     gscore = np.full(n, np.nan)
     identities = None
     if by_address:
