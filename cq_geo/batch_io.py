@@ -184,6 +184,11 @@ def _decode(raw: bytes, encoding: str | None, path: Path) -> tuple[str, str]:
                 f"{path.name} n'est pas lisible en {encoding} (octet {exc.start}) : essayez --encoding cp1252 "
                 "ou laissez cq-geo détecter l'encodage"
             ) from None
+    if not raw.startswith(b"\xef\xbb\xbf"):
+        try:  # what detect_encoding tries first, without decoding twice
+            return raw.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            pass
     enc = detect_encoding(raw)
     return raw.decode(enc), enc
 
