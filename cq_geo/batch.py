@@ -857,7 +857,8 @@ def batch_file(
     needed = [c for c in (lon_col, lat_col, x_col, y_col, postcode_col, city_col) if c] + _split_names(address_cols)
     table = read_table(src, encoding=encoding, delimiter=delimiter, sheet=sheet, only=needed if passthrough else None,
                        numeric=[c for c in (lon_col, lat_col, x_col, y_col) if c])
-    passthrough = passthrough and table.body is not None
+    # a decimal comma in a comma-separated file needs quoted cells: the general writer
+    passthrough = passthrough and table.body is not None and not (decimal is not None and decimal == table.delimiter)
     notes = list(table.notes)
     say(f"{len(table.data)} lignes lues ({table.format.upper()}"
         + (f", {table.encoding}, séparateur {table.delimiter!r}" if table.format == "csv" else "") + ")")

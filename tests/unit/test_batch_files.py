@@ -414,3 +414,21 @@ def test_stray_carriage_returns_and_control_characters(tmp_path, terr, pts):
     run_file(src2, tmp_path / "t.csv", lon_col="lon", lat_col="lat", territory=terr, output_delimiter=";")
     assert (tmp_path / "d.csv").read_bytes() == (tmp_path / "t.csv").read_bytes()
     assert b"\r" not in (tmp_path / "d.csv").read_bytes()
+
+
+def test_decimal_comma_with_comma_delimiter_stays_valid_csv(tmp_path):
+    """--decimal , on a comma-separated file: float cells are quoted, the file parses back."""
+    import csv
+
+    from cq_geo.batch import batch_file
+
+    src = tmp_path / "virgules.csv"
+    src.write_text("id,lon,lat\n1,3.3957,50.3290\n2,3.2956,50.3284\n", encoding="utf-8")
+    out = tmp_path / "sortie.csv"
+    batch_file(src, out, lon_col="lon", lat_col="lat", geocoder="none", decimal=",", write_summary=False)
+    with open(out, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert len(rows) == 3 and len({len(r) for r in rows}) == 1
+    header = rows[0]
+    assert rows[1][header.index("cq_commune")] == "Denain"
+    assert "," in rows[1][header.index("cq_lon")]
