@@ -13,15 +13,16 @@ input point:
 ``outside``   farther than ``near_m`` (or than the distance search radius)
 ==========  ===================================================
 
-Candidate points per zone come from one sort of the x coordinates and a binary
-search on each zone's bounding box, so each point is only tested against the
-zones whose box holds it. Exact distances to the boundary (``shapely.distance``
+Points are bucketed once into the cells of a grid (:class:`SortedPoints`). Per
+zone, the cells wholly inside its inner polygon give ``inside`` points with no
+test at all; only points in the cells its tolerance band meets are tested. A
+few points use a one-cell grid and a bounding-box filter instead. Exact distances to the boundary (``shapely.distance``
 on Point objects) are computed only for the points that need one.
 
 Why not ``STRtree.query(points, predicate=...)``: it needs a Point object per
 input point, which alone costs more than the whole classification here
-(see ``benchmarks/lookup.py``). The STRtree is still used where it wins:
-nearest-zone search for single points.
+(see ``benchmarks/lookup.py``). A shapely ``STRtree`` of the grid's cell
+boxes is used once per grid to find which cells each zone covers.
 
 Buffers approximate arcs with 8 segments per quarter circle: the tolerance
 bands are exact to 0.5 % of their width.
@@ -156,7 +157,6 @@ class ZoneIndex:
         for arr in (self.geoms, self.inner, self.edge, self.outer, self.boundaries):
             shapely.prepare(arr)
         self.outer_bounds = shapely.bounds(self.outer)
-        self._tree = None
         self._covers: dict = {}
 
     def __len__(self) -> int:
@@ -275,22 +275,6 @@ class ZoneIndex:
         if ok.any():
             out[ok] = shapely.distance(shapely.points(x[ok], y[ok]), self.boundaries[zone[ok]])
         return out
-
-    def nearest(self, x, y, max_distance: float) -> tuple[np.ndarray, np.ndarray]:
-        """Nearest zone within *max_distance* of each point: ``(zone, distance)``, -1/NaN if none."""
-        x, y = np.asarray(x, "float64"), np.asarray(y, "float64")
-        zone = np.full(len(x), -1, dtype="int32")
-        dist = np.full(len(x), np.nan)
-        if not len(x) or not len(self.geoms):
-            return zone, dist
-        if self._tree is None:
-            self._tree = shapely.STRtree(self.geoms)
-        (pi, zi), d = self._tree.query_nearest(
-            shapely.points(x, y), max_distance=max_distance, return_distance=True, all_matches=False
-        )
-        zone[pi] = zi
-        dist[pi] = d
-        return zone, dist
 
 
 @dataclass
