@@ -175,7 +175,8 @@ class Territory:
         self.communes = ZoneIndex(cgeoms, commune_info.edge_m, commune_info.near_m)
         outline = shapely.union_all(cgeoms)
         self.outline = ZoneIndex([outline], 0.0, self.neighbour_m)
-        self._team_of_commune = np.array([(definition.team_of(c).id if definition.team_of(c) else "") for c in self.commune_codes] + [""], dtype=object)
+        teams = [definition.team_of(c) for c in self.commune_codes]
+        self._team_of_commune = np.array([t.id if t else "" for t in teams] + [""], dtype=object)
 
         unknown = set(zone_geoms) - {z.code for z in definition.zones}
         if unknown:
