@@ -55,6 +55,7 @@ import hashlib
 import hmac
 import json
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, NamedTuple, Sequence
 
@@ -556,6 +557,7 @@ def batch(
     salt: str | None = None,
     row_problems=None,
     first_row_number: int = 2,
+    _deferred_summary: bool = False,
 ) -> BatchResult:
     """Classify every row of *data*; return ``(enriched DataFrame, summary)``.
 
@@ -780,9 +782,11 @@ def batch(
         out[name] = values
     for name in LOOKUP_COLUMNS:
         out[name] = lookup[name].to_numpy() if name in ("cq_valid", "cq_qpv_distance_m") else lookup[name].array
-    summary = build_summary(out, territory, first_row_number=first_row_number, pseudonymised=pseudonymise,
-                            identity_cols=[] if pseudonymise else used_cols)
-    return BatchResult(out, summary)
+    summarise = partial(build_summary, out.copy(deep=False), territory, first_row_number=first_row_number,
+                        pseudonymised=pseudonymise, identity_cols=[] if pseudonymise else used_cols)
+    # batch_file builds the summary in a thread while the output is written: on its own
+    # shallow copy of the frame, so that neither touches the other's pandas internals
+    return BatchResult(out, summarise if _deferred_summary else summarise())
 
 
 # -- files --------------------------------------------------------------------------------------------
@@ -840,8 +844,11 @@ def batch_file(
     ``cq-geo batch --help``; *stage* receives a French line at each step.
     """
     import secrets
+    from concurrent.futures import ThreadPoolExecutor
 
-    from .batch_io import BatchFileError, file_sha256, output_format, read_table, write_csv, write_gpkg, write_xlsx
+    import numpy  # noqa: F401  (imported here, before the second thread imports it too)
+
+    from .batch_io import BatchFileError, file_sha256, output_format, read_table
 
     src = Path(input_path)
     out = Path(output_path)
@@ -855,8 +862,17 @@ def batch_file(
     # columns needed are parsed, the input lines are copied as they are.
     passthrough = fmt == "csv" and not pseudonymise and output_encoding is None and output_delimiter is None
     needed = [c for c in (lon_col, lat_col, x_col, y_col, postcode_col, city_col) if c] + _split_names(address_cols)
-    table = read_table(src, encoding=encoding, delimiter=delimiter, sheet=sheet, only=needed if passthrough else None,
-                       numeric=[c for c in (lon_col, lat_col, x_col, y_col) if c])
+    # While the file is read, a second thread loads the territory and, for a large
+    # file, builds what a large batch needs (Territory.warm_up).
+    pool = ThreadPoolExecutor(1, thread_name_prefix="cq-geo-batch")
+    try:
+        large = src.is_file() and src.stat().st_size >= _LARGE_FILE_BYTES
+        ready = pool.submit(_ready_territory, territory, store, large)
+        table = read_table(src, encoding=encoding, delimiter=delimiter, sheet=sheet,
+                           only=needed if passthrough else None, numeric=[c for c in (lon_col, lat_col, x_col, y_col) if c])
+        territory = ready.result()
+    finally:
+        pool.shutdown(wait=True)
     # a decimal comma in a comma-separated file needs quoted cells: the general writer
     passthrough = passthrough and table.body is not None and not (decimal is not None and decimal == table.delimiter)
     notes = list(table.notes)
@@ -907,7 +923,7 @@ def batch_file(
             table.data, territory=territory, lon_col=lon_col, lat_col=lat_col, x_col=x_col, y_col=y_col,
             address_cols=address_cols, postcode_col=postcode_col, city_col=city_col, geocoder=geocoder,
             store=store, progress=progress, cache=cache, pseudonymise=pseudonymise, salt=salt,
-            row_problems=table.problems, first_row_number=2,
+            row_problems=table.problems, first_row_number=2, _deferred_summary=True,
         )
     except CqGeoError:
         if cache is not None:
@@ -925,11 +941,60 @@ def batch_file(
         if cache is not None:
             cache.close()
         raise
-    data, summary = result
+    data, summarise = result
     if len(data) != len(table.data):  # the promise of the batch: never a row lost
         raise BatchError(f"{len(table.data)} lignes lues mais {len(data)} à écrire : sortie non écrite")
 
     say(f"Écriture de {out.name}…")
+    # The summary and the input's checksum are computed by a second thread while this
+    # one writes: writing and syncing to disk leave the processor mostly idle.
+    with ThreadPoolExecutor(1, thread_name_prefix="cq-geo-batch") as pool:
+        summary_job = pool.submit(summarise)
+        checksum_job = pool.submit(file_sha256, src)
+        _write_output(data, table, out, fmt, passthrough, decimal, output_encoding, output_delimiter, crs)
+    summary = summary_job.result()
+    input_sha256 = checksum_job.result()
+
+    summary.input_rows = len(table.data)
+    summary.notes = notes + summary.notes
+    files = []
+    if write_summary:
+        from .batch_io import atomic_path
+
+        xlsx = _sidecar(out, ".resume.xlsx")
+        page = _sidecar(out, ".resume.html")
+        with atomic_path(xlsx) as tmp:
+            summary.write_xlsx(tmp)
+        with atomic_path(page) as tmp:
+            tmp.write_text(summary.to_html(f"Résumé du traitement par lot — {src.name}"), encoding="utf-8")
+        files = [xlsx, page]
+    if cache is not None:
+        cache.remove()
+    if input_sha256 != table.sha256:
+        raise BatchFileError(f"{src.name} a changé pendant le traitement : relancez quand il ne bouge plus")
+    return FileResult(summary, out, files, table.sha256, salt if salt_file else None, salt_file, notes)
+
+
+#: Input files from this size on get the territory's large-batch structures built while they are read.
+_LARGE_FILE_BYTES = 4 << 20
+
+
+def _ready_territory(territory, store, large: bool):
+    """The territory (loaded when not given), warmed up for a large batch."""
+    if territory is None:
+        from .territory import load_territory
+
+        territory = load_territory(store=store)
+    if large:
+        territory.warm_up()
+    return territory
+
+
+def _write_output(data, table, out: Path, fmt: str, passthrough: bool, decimal, output_encoding, output_delimiter,
+                  crs: int) -> None:
+    """Write the enriched rows to *out* in format *fmt* (see :func:`batch_file`)."""
+    from .batch_io import write_csv, write_gpkg, write_xlsx
+
     if passthrough:
         from .batch_io import write_csv_passthrough
 
@@ -947,25 +1012,6 @@ def batch_file(
         write_xlsx(data, out)
     else:
         write_gpkg(data, out, crs=crs)
-
-    summary.input_rows = len(table.data)
-    summary.notes = notes + summary.notes
-    files = []
-    if write_summary:
-        from .batch_io import atomic_path
-
-        xlsx = _sidecar(out, ".resume.xlsx")
-        page = _sidecar(out, ".resume.html")
-        with atomic_path(xlsx) as tmp:
-            summary.write_xlsx(tmp)
-        with atomic_path(page) as tmp:
-            tmp.write_text(summary.to_html(f"Résumé du traitement par lot — {src.name}"), encoding="utf-8")
-        files = [xlsx, page]
-    if cache is not None:
-        cache.remove()
-    if file_sha256(src) != table.sha256:
-        raise BatchFileError(f"{src.name} a changé pendant le traitement : relancez quand il ne bouge plus")
-    return FileResult(summary, out, files, table.sha256, salt if salt_file else None, salt_file, notes)
 
 
 # ``cq_geo.batch`` is both this module and the function :func:`batch` (the lazy

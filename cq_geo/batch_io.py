@@ -65,6 +65,8 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
 _DANGER_RE = re.compile(r"(?:^|\x00)[=+\-@\t\r]")
 #: Pieces of rows joined at once when writing a CSV (a megabyte or so).
 _WRITE_ITEMS = 16384
+#: Rows formatted and written together by the CSV copy writer.
+_WRITE_ROWS = 65536
 #: Bytes written between two requests to the system to start writing them to disk.
 _WRITEBACK_BYTES = 32 << 20
 _ILLEGAL_XLSX = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
@@ -800,46 +802,60 @@ def write_csv_passthrough(table: InputTable, new, path, *, decimal: str | None =
     d = delim.encode(piece)
     nl = table.newline.encode(piece)
     head = d.join([header.encode(piece, errors="replace")] + [h.encode(piece, errors="replace") for h in new_header])
-    # Each row is its input line followed by a few pieces (each starting with the delimiter):
-    # all of them go, in order, into one list joined once.
+    # Each row is its input line followed by a few pieces (each starting with the delimiter).
+    # Rows go out by chunks: while one chunk is joined and written, a second thread formats
+    # the numbers of the next one, and the disk starts on what is written.
     pieces = _row_pieces(new, delim, decimal, piece) if len(new) else []
     if pieces and pieces[-1][0] == "combos":
         pieces[-1] = ("combos", np.array([c + nl for c in pieces[-1][1]] + [b""], dtype=object)[:-1], pieces[-1][2])
     else:
         pieces.append(("same", nl, None))
     step = 1 + len(pieces)
-    out = [b""] * (step * len(new))
-    if len(new):
-        out[0::step] = lines
-        del lines
-        for j, (kind, values, key) in enumerate(pieces, start=1):
-            if kind == "combos":
-                out[j::step] = values[key].tolist()
-            elif kind == "same":
-                out[j::step] = [values] * len(new)
-            else:
-                out[j::step] = values
-    del pieces
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            fh.write((b"\xef\xbb\xbf" if enc == "utf-8-sig" else b"") + head + nl)
-            # joined by slices of about a megabyte: cheaper than one join of the whole file
-            done = flushed = fh.tell()
+    floats = [values for kind, values, _ in pieces if kind == "floats"]
+
+    def float_rows(a: int, b: int) -> list:
+        return [_float_row_bytes([c[a:b] for c in cols], delim, decimal, piece) for cols in floats]
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh, ThreadPoolExecutor(1, thread_name_prefix="cq-geo-csv") as pool:
+        fh.write((b"\xef\xbb\xbf" if enc == "utf-8-sig" else b"") + head + nl)
+        done = flushed = fh.tell()
+        bounds = list(range(0, len(new), _WRITE_ROWS)) + [len(new)]
+        chunks = list(zip(bounds[:-1], bounds[1:]))
+        ahead = [pool.submit(float_rows, a, b) for a, b in chunks[:2]]
+        for k, (a, b) in enumerate(chunks):
+            formatted = iter(ahead.pop(0).result())
+            if k + 2 < len(chunks):
+                ahead.append(pool.submit(float_rows, *chunks[k + 2]))
+            out = [b""] * (step * (b - a))
+            out[0::step] = lines[a:b]
+            for j, (kind, values, key) in enumerate(pieces, start=1):
+                if kind == "combos":
+                    out[j::step] = values[key[a:b]].tolist()
+                elif kind == "same":
+                    out[j::step] = [values] * (b - a)
+                elif kind == "floats":
+                    out[j::step] = next(formatted)
+                else:
+                    out[j::step] = values[a:b]
+            # joined by slices of about a megabyte: cheaper than one join of the whole chunk
             for i in range(0, len(out), _WRITE_ITEMS):
                 done += fh.write(b"".join(out[i:i + _WRITE_ITEMS]))
-                if done - flushed >= _WRITEBACK_BYTES and hasattr(os, "posix_fadvise"):
-                    # start writing these bytes to disk now: the final fsync has less to wait for
-                    fh.flush()
-                    os.posix_fadvise(fh.fileno(), flushed, done - flushed, os.POSIX_FADV_DONTNEED)
-                    flushed = done
+            if done - flushed >= _WRITEBACK_BYTES and hasattr(os, "posix_fadvise"):
+                # start writing these bytes to disk now: the final fsync has less to wait for
+                fh.flush()
+                os.posix_fadvise(fh.fileno(), flushed, done - flushed, os.POSIX_FADV_DONTNEED)
+                flushed = done
 
 
 def _row_pieces(new, delimiter: str, decimal: str, encoding: str) -> list:
     """The cells of *new* per row as a few pieces, each ``delimiter + cells`` in bytes.
 
     A piece is ``("combos", texts, key)`` for a run of low-cardinality columns
-    (row i's text: ``texts[key[i]]``), or ``("rows", list, None)``: runs of float
-    columns (:func:`_float_row_bytes`) and other columns.
+    (row i's text: ``texts[key[i]]``), ``("floats", arrays, None)`` for a run of
+    float columns (their texts: :func:`_float_row_bytes` of the arrays), or
+    ``("rows", list, None)`` for another column.
     """
     import numpy as np
     import pandas as pd
@@ -855,7 +871,7 @@ def _row_pieces(new, delimiter: str, decimal: str, encoding: str) -> list:
             pieces.append(("combos", np.array([d + c for c in combos] + [b""], dtype=object)[:-1], key))
             block.clear()
         if floats:
-            pieces.append(("rows", _float_row_bytes(floats, delimiter, decimal, encoding), None))
+            pieces.append(("floats", list(floats), None))
             floats.clear()
 
     for j in range(new.shape[1]):

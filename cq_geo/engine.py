@@ -30,6 +30,7 @@ bands are exact to 0.5 % of their width.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +44,7 @@ STATUS_NAMES = ("outside", "near", "boundary", "inside", "unknown")
 _QUAD_SEGS = 8
 #: Below this many points a one-cell grid is used (no cell cover to build).
 SMALL_BATCH = 5000
+_COVER_LOCK = threading.Lock()
 
 
 class GridSpec:
@@ -158,6 +160,24 @@ class ZoneIndex:
             shapely.prepare(arr)
         self.outer_bounds = shapely.bounds(self.outer)
         self._covers: dict = {}
+        # A prepared geometry builds its search structures at its first test: one point
+        # test of each kind (and a distance) here, so that point tests from any thread only
+        # read them; the polygon tests of cover() take a lock.
+        for arr in (self.geoms, self.inner, self.edge, self.outer, self.boundaries):
+            b = shapely.bounds(arr)  # a point in each envelope (NaN for empty ones: nothing to build)
+            with np.errstate(invalid="ignore"):
+                cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+            if arr is self.boundaries:
+                shapely.distance(arr, shapely.points(np.nan_to_num(cx), np.nan_to_num(cy)))
+            else:
+                shapely.contains_xy(arr, cx, cy)
+                shapely.intersects_xy(arr, cx, cy)
+
+    def warm_up(self, grid: GridSpec) -> None:
+        """Build now the cell covers of *grid* and of :meth:`default_grid` (see :meth:`cover`)."""
+        self.cover(grid)
+        self.cover(self.default_grid(SMALL_BATCH))
+        self.cover(self.default_grid(1))
 
     def __len__(self) -> int:
         return len(self.geoms)
@@ -201,17 +221,26 @@ class ZoneIndex:
         return np.flatnonzero(hit)
 
     def cover(self, grid: GridSpec) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per zone, the grid cells wholly inside its inner polygon and the cells its band meets."""
+        """Per zone, the grid cells wholly inside its inner polygon and the cells its band meets.
+
+        Built once per grid, by one thread at a time: the polygon-against-box tests
+        make GEOS build more search structures in the prepared polygons, a step that
+        two threads must not take together (it crashed when they did).
+        """
         cached = self._covers.get(grid.key)
-        if cached is None:
-            boxes = grid.cell_boxes()
-            tree = shapely.STRtree(boxes)
-            cached = []
-            for z in range(len(self.geoms)):
-                full = tree.query(self.inner[z], predicate="contains_properly")
-                meet = tree.query(self.outer[z], predicate="intersects")
-                cached.append((np.sort(full), np.setdiff1d(meet, full)))
-            self._covers[grid.key] = cached
+        if cached is not None:
+            return cached
+        with _COVER_LOCK:
+            cached = self._covers.get(grid.key)
+            if cached is None:
+                boxes = grid.cell_boxes()
+                tree = shapely.STRtree(boxes)
+                cached = []
+                for z in range(len(self.geoms)):
+                    full = tree.query(self.inner[z], predicate="contains_properly")
+                    meet = tree.query(self.outer[z], predicate="intersects")
+                    cached.append((np.sort(full), np.setdiff1d(meet, full)))
+                self._covers[grid.key] = cached
         return cached
 
     def default_grid(self, n_points: int = 0) -> GridSpec:
