@@ -892,49 +892,22 @@ def _row_pieces(new, delimiter: str, decimal: str, encoding: str) -> list:
     return pieces
 
 
-def _xlsx_cells(series):
-    import numpy as np
-    import pandas as pd
-
-    dtype = series.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return np.where(series.to_numpy(dtype=bool), "oui", "non").tolist()
-    if pd.api.types.is_float_dtype(dtype):
-        arr = series.to_numpy(dtype="float64")
-        return [None if v != v else v for v in arr.tolist()]
-    if pd.api.types.is_integer_dtype(dtype):
-        return series.tolist()
-    texts = _column_texts(series, ".")
-    if _ILLEGAL_XLSX.search("".join(texts)):
-        texts = [xlsx_text(t) for t in texts]
-    return [t if t != "" else None for t in texts]
-
-
 def write_xlsx(data, path, sheet_name: str = "Résultats") -> None:
-    """Write a DataFrame as a one-sheet XLSX, atomically; input text stays text (never a formula)."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+    """Write a DataFrame as a one-sheet XLSX (:mod:`cq_geo.xlsx`), atomically; input text stays text (never a formula).
+
+    Header in bold and frozen; numeric columns as numbers (NaN: empty cell),
+    booleans as « oui »/« non », every other cell as text (:func:`xlsx_text`).
+    """
+    from .xlsx import Sheet, write_workbook
 
     if len(data) > XLSX_MAX_ROWS:
         raise BatchFileError(
             f"{len(data):,} lignes : trop pour un fichier XLSX (au plus {XLSX_MAX_ROWS:,}) ; choisissez une sortie .csv".replace(",", " ")
         )
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(sheet_name)
-    ws.freeze_panes = "A2"
-    bold = Font(bold=True)
-    header = []
-    for name in [xlsx_text(str(c)) for c in data.columns]:
-        cell = WriteOnlyCell(ws, value=name)
-        cell.font = bold
-        header.append(cell)
-    ws.append(header)
-    cols = [_xlsx_cells(data.iloc[:, j]) for j in range(data.shape[1])]
-    for row in zip(*cols):
-        ws.append(row)
+    sheet = Sheet(sheet_name, freeze="A2")
+    sheet.table(data)
     with atomic_path(path) as tmp:
-        wb.save(tmp)
+        write_workbook(tmp, [sheet])
 
 
 def _gpkg_names(columns) -> list[str]:

@@ -127,38 +127,25 @@ class BatchSummary:
 
     # -- XLSX --------------------------------------------------------------------------------------
     def write_xlsx(self, path) -> None:
-        """One sheet « Synthèse » with the counts, and one « À vérifier » with every row to check."""
-        from openpyxl import Workbook
-        from openpyxl.cell import WriteOnlyCell
-        from openpyxl.styles import Font
+        """One sheet « Synthèse » with the counts, and one « À vérifier » with every row to check.
 
-        from .batch_io import xlsx_text
+        Written by :mod:`cq_geo.xlsx` (fast on hundreds of thousands of rows to
+        check); titles and headers in bold, the header of « À vérifier » frozen.
+        """
+        from .xlsx import Sheet, write_workbook
 
-        wb = Workbook(write_only=True)  # streaming: fast on hundreds of thousands of rows
-        ws = wb.create_sheet("Synthèse")
-        bold = Font(bold=True)
-
-        def title(text):
-            cell = WriteOnlyCell(ws, value=text)
-            cell.font = bold
-            ws.append([cell])
-
-        ws.column_dimensions["A"].width = 42
-        for col in "BCDE":
-            ws.column_dimensions[col].width = 18
-        title(self.headline())
+        synthesis = Sheet("Synthèse", widths={"A": 42, "B": 18, "C": 18, "D": 18, "E": 18})
+        synthesis.row([self.headline()], bold=True)
         for name, table in self.tables():
-            ws.append([])
-            title(name)
-            _xlsx_rows(ws, table, bold)
+            synthesis.blank()
+            synthesis.row([name], bold=True)
+            synthesis.table(table, object_numbers=True)
         for note in self.notes:
-            ws.append([])
-            ws.append([xlsx_text(f"Note : {note}")])
-        ws2 = wb.create_sheet("À vérifier")
-        ws2.freeze_panes = "A2"
-        ws2.column_dimensions["C"].width = 90
-        _xlsx_rows(ws2, self.to_check, bold)
-        wb.save(path)
+            synthesis.blank()
+            synthesis.row([f"Note : {note}"])
+        check = Sheet("À vérifier", widths={"C": 90}, freeze="A2")
+        check.table(self.to_check, object_numbers=True)
+        write_workbook(path, [synthesis, check])
 
 
 def _text_table(table) -> str:
@@ -205,29 +192,6 @@ def _html_table(caption: str, table) -> str:
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</table>")
     return "\n".join(out)
-
-
-def _xlsx_rows(ws, table, bold) -> None:
-    """Append a table (header in bold) to a write-only sheet; text cells never become formulas."""
-    from openpyxl.cell import WriteOnlyCell
-
-    from .batch_io import xlsx_text
-
-    header = []
-    for c in table.columns:
-        cell = WriteOnlyCell(ws, value=xlsx_text(str(c)))
-        cell.font = bold
-        header.append(cell)
-    ws.append(header)
-    for row in table.itertuples(index=False, name=None):
-        values = []
-        for v in row:
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                values.append(None if v != v else v)
-            else:
-                text = xlsx_text(_cell_text(v))
-                values.append(text if text else None)
-        ws.append(values)
 
 
 def _count_table(labels, counts, total, label_header: str) -> Any:
