@@ -946,28 +946,37 @@ def batch_file(
         raise BatchError(f"{len(table.data)} lignes lues mais {len(data)} à écrire : sortie non écrite")
 
     say(f"Écriture de {out.name}…")
-    # The summary and the input's checksum are computed by a second thread while this
-    # one writes: writing and syncing to disk leave the processor mostly idle.
-    with ThreadPoolExecutor(1, thread_name_prefix="cq-geo-batch") as pool:
-        summary_job = pool.submit(summarise)
-        checksum_job = pool.submit(file_sha256, src)
-        _write_output(data, table, out, fmt, passthrough, decimal, output_encoding, output_delimiter, crs)
-    summary = summary_job.result()
-    input_sha256 = checksum_job.result()
+    # A second thread computes the summary, writes its files under temporary names and
+    # checks the input's checksum while this one writes the output: writing and syncing
+    # to disk leave the processor mostly idle. The summary files are put in place only
+    # once the output is.
+    from .batch_io import partial_path, publish
 
-    summary.input_rows = len(table.data)
-    summary.notes = notes + summary.notes
-    files = []
-    if write_summary:
-        from .batch_io import atomic_path
+    sidecars = [_sidecar(out, ".resume.xlsx"), _sidecar(out, ".resume.html")] if write_summary else []
+    staged = [partial_path(f) for f in sidecars]
 
-        xlsx = _sidecar(out, ".resume.xlsx")
-        page = _sidecar(out, ".resume.html")
-        with atomic_path(xlsx) as tmp:
-            summary.write_xlsx(tmp)
-        with atomic_path(page) as tmp:
-            tmp.write_text(summary.to_html(f"Résumé du traitement par lot — {src.name}"), encoding="utf-8")
-        files = [xlsx, page]
+    def summary_files():
+        summary = summarise()
+        summary.input_rows = len(table.data)
+        summary.notes = notes + summary.notes
+        if staged:
+            summary.write_xlsx(staged[0])
+            staged[1].write_text(summary.to_html(f"Résumé du traitement par lot — {src.name}"), encoding="utf-8")
+        return summary
+
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="cq-geo-batch") as pool:
+            summary_job = pool.submit(summary_files)
+            checksum_job = pool.submit(file_sha256, src)
+            _write_output(data, table, out, fmt, passthrough, decimal, output_encoding, output_delimiter, crs)
+        summary = summary_job.result()
+        input_sha256 = checksum_job.result()
+        for tmp, final in zip(staged, sidecars):
+            publish(tmp, final)
+    finally:
+        for tmp in staged:
+            tmp.unlink(missing_ok=True)
+    files = sidecars
     if cache is not None:
         cache.remove()
     if input_sha256 != table.sha256:

@@ -612,20 +612,27 @@ def _quote_csv(values: list[str], delimiter: str) -> list[str]:
 @contextmanager
 def atomic_path(path):
     """Yield a temporary path beside *path*; on success it replaces *path* at once."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.partiel{path.suffix}")
+    tmp = partial_path(path)
     try:
         yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
-        try:
-            tmp.unlink()
-        except FileNotFoundError:
-            pass
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def partial_path(path) -> Path:
+    """The temporary name beside *path* where it is written before :func:`publish`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(f".{path.stem}.{os.getpid()}.partiel{path.suffix}")
+
+
+def publish(tmp, path) -> None:
+    """Make the written file *tmp* durable, then put it in place of *path* at once."""
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
 
 
 def _categorical_block(block, delimiter: str, encoding: str | None = None) -> list:

@@ -116,3 +116,26 @@ def test_fresh_territories_in_threads_do_not_crash(monkeypatch):
         x, y = _points((b.minx, b.miny, b.minx + 160 * b.dx, b.miny + 160 * b.dy), n, seed)
         df = terr.lookup_many(x=x, y=y)
         assert len(df) == n
+
+
+def test_summary_files_appear_only_with_the_output(tmp_path, monkeypatch):
+    """The summary files are written beside the output while it is written, under temporary
+    names: a failed output leaves neither them nor any partial file."""
+    import cq_geo.batch  # noqa: F401
+
+    batch_module = __import__("sys").modules["cq_geo.batch"]
+    src = tmp_path / "entree.csv"
+    src.write_text("id;lon;lat\n1;3,3957;50,329\n2;2,35;48,85\n", encoding="utf-8")
+
+    def broken(*args, **kwargs):
+        raise OSError("disque plein")
+
+    monkeypatch.setattr(batch_module, "_write_output", broken)
+    with pytest.raises(OSError, match="disque plein"):
+        batch_file(src, tmp_path / "sortie.csv", lon_col="lon", lat_col="lat")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entree.csv"]
+    monkeypatch.undo()
+    res = batch_file(src, tmp_path / "sortie.csv", lon_col="lon", lat_col="lat")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entree.csv", "sortie.csv", "sortie.resume.html", "sortie.resume.xlsx"]
+    assert res.summary_files == [tmp_path / "sortie.resume.xlsx", tmp_path / "sortie.resume.html"]
+    assert res.summary.input_rows == 2 and "Résumé du traitement par lot — entree.csv" in (tmp_path / "sortie.resume.html").read_text(encoding="utf-8")
