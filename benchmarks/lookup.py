@@ -9,11 +9,14 @@
   one ``sjoin(predicate="within")`` per layer.
 - Single ``lookup`` latency, and the wall time of the ``cq-geo lookup`` command.
 
-Run on one core::
+Run::
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/lookup.py [--points 1000000]
+    .venv/bin/python benchmarks/lookup.py [--points 1000000]
 
-Figures go to stdout and to benchmarks/results/lookup.txt.
+``lookup_many`` classifies batches of 200 000 points or more in one thread per core
+(at most 4); for the one-core figure run it with ``CQ_GEO_THREADS=1``.
+
+Figures go to stdout and are appended to benchmarks/results/lookup.txt.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from cq_geo.crs import l93_to_lonlat  # noqa: E402
 from cq_geo.layers import load_baseline_communes  # noqa: E402
 from cq_geo.model import load_definition  # noqa: E402
-from cq_geo.territory import Territory  # noqa: E402
+from cq_geo.territory import Territory, _thread_count  # noqa: E402
 
 
 def synthetic_blob(center, radius, n_vertices, rng):
@@ -133,7 +136,7 @@ def main() -> int:
     counts = df.cq_primary_tier.value_counts().to_dict()
     lines = [
         f"cq-geo lookup benchmark — {time.strftime('%Y-%m-%d %H:%M')} — {platform.processor() or platform.machine()}, "
-        f"python {platform.python_version()}, shapely {shapely.__version__}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '')}",
+        f"python {platform.python_version()}, shapely {shapely.__version__}, lookup_many threads: {_thread_count(args.points)} (CQ_GEO_THREADS={os.environ.get('CQ_GEO_THREADS', '')})",
         f"points: {args.points:,} random over the CAPH bounding box (WGS84 in); layers: 47 communes, "
         f"{len(territory.tiers['qpv'].zones)} QPV + {len(territory.tiers['poche'].zones)} poches + 2 QVA perimeters "
         f"(SYNTHETIC ~300/100/200-vertex polygons), 11 whole-commune QVA",
@@ -150,7 +153,8 @@ def main() -> int:
     print(text)
     out = ROOT / "benchmarks" / "results" / "lookup.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text + "\n", encoding="utf-8")
+    with open(out, "a", encoding="utf-8") as fh:  # one block per run, the newest last
+        fh.write(text + "\n\n")
     return 0
 
 

@@ -820,6 +820,7 @@ def batch_file(
     geocoder="offline",
     store=None,
     territory=None,
+    territory_file=None,
     encoding: str | None = None,
     delimiter: str | None = None,
     sheet: str | None = None,
@@ -841,7 +842,9 @@ def batch_file(
     end; kept by an interrupted run for *resume*), and with *pseudonymise* and
     no *salt*, ``<nom>.sel.txt`` (the generated salt). The input file is only
     read, and checked unchanged at the end. Options: see :func:`batch` and
-    ``cq-geo batch --help``; *stage* receives a French line at each step.
+    ``cq-geo batch --help``; *stage* receives a French line at each step. Without
+    *territory*, the territory of *store* (and *territory_file*) is loaded while the
+    file is read.
     """
     import secrets
     from concurrent.futures import ThreadPoolExecutor
@@ -867,7 +870,7 @@ def batch_file(
     pool = ThreadPoolExecutor(1, thread_name_prefix="cq-geo-batch")
     try:
         large = src.is_file() and src.stat().st_size >= _LARGE_FILE_BYTES
-        ready = pool.submit(_ready_territory, territory, store, large)
+        ready = pool.submit(_ready_territory, territory, store, large, territory_file)
         table = read_table(src, encoding=encoding, delimiter=delimiter, sheet=sheet,
                            only=needed if passthrough else None, numeric=[c for c in (lon_col, lat_col, x_col, y_col) if c])
         territory = ready.result()
@@ -988,12 +991,14 @@ def batch_file(
 _LARGE_FILE_BYTES = 4 << 20
 
 
-def _ready_territory(territory, store, large: bool):
-    """The territory (loaded when not given), warmed up for a large batch."""
+def _ready_territory(territory, store, large: bool, territory_file=None):
+    """The territory (loaded when not given), warmed up for a large batch; pandas imported."""
+    import pandas  # noqa: F401  (the reader needs it once it has scanned the raw bytes)
+
     if territory is None:
         from .territory import load_territory
 
-        territory = load_territory(store=store)
+        territory = load_territory(store=store, territory_file=territory_file)
     if large:
         territory.warm_up()
     return territory

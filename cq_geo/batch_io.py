@@ -198,8 +198,9 @@ def _decode(raw: bytes, encoding: str | None, path: Path) -> tuple[str, str]:
 def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: list[str] | None = None,
               numeric: list[str] | None = None) -> InputTable:
     import numpy as np
-    import pandas as pd
 
+    # pandas is imported only where it is first needed: batch_file imports it in a
+    # second thread meanwhile, while this one reads and scans the raw bytes.
     raw = path.read_bytes()
     sha = hashlib.sha256(raw).hexdigest()
     text, enc = _decode(raw, encoding, path)
@@ -223,6 +224,8 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: lis
     empty = None
     bare_cr = b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")  # a CR alone ends a line for the C parser
     if '"' in text or not single_byte or bare_cr:
+        import pandas as pd
+
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False))
         del text
         names = rows[0] if rows else []
@@ -284,6 +287,8 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: lis
             if all(len(p) == 1 for p in pos):
                 usecols = sorted({p[0] for p in pos})
         data = None
+        import pandas as pd
+
         options = dict(
             sep=delim, header=None, names=range(ncols), usecols=usecols, keep_default_na=False, na_filter=False,
             skip_blank_lines=False, quoting=csv.QUOTE_NONE, engine="c", encoding="utf-8" if enc == "utf-8-sig" else enc,

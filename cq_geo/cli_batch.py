@@ -81,11 +81,9 @@ class _Bar:
 
 def run(args: argparse.Namespace) -> int:
     from .batch import batch_file
-    from .territory import load_territory
 
     quiet = args.quiet
     bar = _Bar(quiet)
-    territory = load_territory(store=args.store, territory_file=args.territory_file)
     if not quiet:
         print(f"Lecture de {args.input}…", file=sys.stderr)
     try:
@@ -93,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
             args.input, args.output,
             lon_col=args.lon_col, lat_col=args.lat_col, x_col=args.x_col, y_col=args.y_col,
             address_cols=args.address_cols, postcode_col=args.postcode_col, city_col=args.city_col,
-            geocoder=args.geocoder, store=args.store, territory=territory,
+            geocoder=args.geocoder, store=args.store, territory_file=args.territory_file,
             encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet,
             output_encoding=args.output_encoding, output_delimiter=args.output_delimiter, decimal=args.decimal,
             crs=args.crs, resume=args.resume, pseudonymise=args.pseudonymise, salt=args.salt,
