@@ -410,3 +410,59 @@ def test_no_openpyxl_writing_left_and_light_import():
     code = "import sys, cq_geo.xlsx; print(sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'pandas', 'openpyxl', 'lxml'}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _soffice_sheets(path: Path, out_dir: Path) -> dict[str, list[list[str]]]:
+    """Every sheet of *path* as LibreOffice reads it (exported as raw-value UTF-8 CSV)."""
+    import csv
+    import shutil
+
+    exe = shutil.which("soffice")
+    if exe is None:
+        pytest.skip("LibreOffice (soffice) absent : paquet Debian libreoffice-calc-nogui")
+    out_dir.mkdir(exist_ok=True)
+    # 59 ';', 34 '"', 76 UTF-8, values not "as shown", -1 every sheet in its own file
+    options = "csv:Text - txt - csv (StarCalc):59,34,76,1,,0,false,true,false,false,false,-1"
+    subprocess.run([exe, "--headless", "--norestore", f"-env:UserInstallation=file://{out_dir / 'profil'}",
+                    "--convert-to", options, "--outdir", str(out_dir), str(path)],
+                   check=True, capture_output=True, timeout=180)
+    sheets = {}
+    for f in sorted(out_dir.glob(path.stem + "-*.csv")):
+        with open(f, encoding="utf-8", newline="") as fh:
+            sheets[f.stem[len(path.stem) + 1:]] = list(csv.reader(fh, delimiter=";"))
+    return sheets
+
+
+def test_libreoffice_reads_the_batch_output_and_summary(tmp_path, terr):
+    """The files a planner opens: LibreOffice Calc (a real spreadsheet) reads every cell as written."""
+    from cq_geo.batch import batch_file
+
+    src = tmp_path / "entree.csv"
+    src.write_text(
+        "nom;lon;lat;note\n"
+        "Mairie de Denain;3,3957;50,3290;=1+1\n"
+        '  espace  ;3,4;50,35;a & b < c > "d"\n'
+        "Paris;2,35;48,85;Hélène ★\n"
+        "vide;;;\n",
+        encoding="utf-8",
+    )
+    res = batch_file(src, tmp_path / "sortie.xlsx", lon_col="lon", lat_col="lat", territory=terr)
+    sheets = _soffice_sheets(tmp_path / "sortie.xlsx", tmp_path / "lo")
+    assert list(sheets) == ["Résultats"]
+    rows = sheets["Résultats"]
+    expected = pd.read_excel(tmp_path / "sortie.xlsx", dtype=object)
+    assert rows[0] == list(expected.columns)
+    assert len(rows) == 1 + 4
+    assert [r[0] for r in rows[1:]] == ["Mairie de Denain", "  espace  ", "Paris", "vide"]
+    assert [r[3] for r in rows[1:]] == ["'=1+1", 'a & b < c > "d"', "Hélène ★", ""]
+    col = rows[0].index
+    assert float(rows[1][col("cq_lon")]) == 3.3957 and float(rows[3][col("cq_lat")]) == 48.85  # numbers, not text
+    assert [r[col("cq_status")] for r in rows[1:]] == list(expected["cq_status"])
+    assert rows[4][col("cq_lon")] == "" and rows[4][col("cq_reason")] == "coordonnées manquantes"
+
+    summary = _soffice_sheets(res.summary_files[0], tmp_path / "lo2")
+    assert list(summary) == ["Synthèse", "À vérifier"]
+    assert summary["Synthèse"][0][0].startswith("Traitement par lot : 4 lignes lues")
+    check = summary["À vérifier"]
+    assert check[0][:3] == ["Ligne", "Statut", "Raison"]
+    assert [r[0] for r in check[1:]] == [str(n) for n in res.summary.to_check["Ligne"]]
