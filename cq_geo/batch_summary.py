@@ -227,17 +227,23 @@ def _values(series, mask):
 
 def _texts(series, labels=None):
     """``[str(v) for v in series]`` (through *labels* when given) as an object array;
-    a categorical is converted once per category."""
+    a categorical stays one (its categories converted), so that the XLSX writer
+    formats each distinct text once."""
     import numpy as np
     import pandas as pd
 
     if isinstance(series.dtype, pd.CategoricalDtype):
-        cats = list(series.cat.categories) + [np.nan]  # code -1 (missing): the last one
+        codes = series.cat.codes.to_numpy()
+        if (codes < 0).any():
+            if labels is not None:
+                raise KeyError("nan")
+            return _texts(series.astype(object), labels)
+        cats = [labels[str(c)] if labels is not None else str(c) for c in series.cat.categories]
+        if len(set(cats)) == len(cats):
+            return pd.Categorical.from_codes(codes, categories=pd.Index(cats, dtype=object))
         table = np.empty(len(cats), dtype=object)
-        table[:] = [labels[str(c)] if labels is not None and c is not np.nan else str(c) for c in cats]
-        if labels is not None and (series.cat.codes.to_numpy() < 0).any():
-            raise KeyError("nan")
-        return table[series.cat.codes.to_numpy()]
+        table[:] = cats
+        return table[codes]
     values = list(map(str, series.tolist()))
     if labels is not None:
         values = [labels[v] for v in values]
