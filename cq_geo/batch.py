@@ -834,6 +834,7 @@ def batch_file(
     progress: Callable[[int, int], None] | None = None,
     write_summary: bool = True,
     stage: Callable[[str], None] | None = None,
+    write_progress: Callable[[int, int], None] | None = None,
 ) -> FileResult:
     """Read *input_path* (CSV or XLSX), classify every row, write *output_path* (CSV, XLSX or GeoPackage).
 
@@ -842,7 +843,8 @@ def batch_file(
     end; kept by an interrupted run for *resume*), and with *pseudonymise* and
     no *salt*, ``<nom>.sel.txt`` (the generated salt). The input file is only
     read, and checked unchanged at the end. Options: see :func:`batch` and
-    ``cq-geo batch --help``; *stage* receives a French line at each step. Without
+    ``cq-geo batch --help``; *stage* receives a French line at each step, and
+    *write_progress* ``(rows written, rows)`` while a CSV or XLSX output is written. Without
     *territory*, the territory of *store* (and *territory_file*) is loaded while the
     file is read.
     """
@@ -879,7 +881,7 @@ def batch_file(
     # a decimal comma in a comma-separated file needs quoted cells: the general writer
     passthrough = passthrough and table.body is not None and not (decimal is not None and decimal == table.delimiter)
     notes = list(table.notes)
-    say(f"{len(table.data)} lignes lues ({table.format.upper()}"
+    say(f"{len(table.data):,} lignes lues (".replace(",", " ") + f"{table.format.upper()}"
         + (f", {table.encoding}, séparateur {table.delimiter!r}" if table.format == "csv" else "") + ")")
     from .territory import LOOKUP_COLUMNS
 
@@ -971,7 +973,8 @@ def batch_file(
         with ThreadPoolExecutor(1, thread_name_prefix="cq-geo-batch") as pool:
             summary_job = pool.submit(summary_files)
             checksum_job = pool.submit(file_sha256, src)
-            _write_output(data, table, out, fmt, passthrough, decimal, output_encoding, output_delimiter, crs)
+            _write_output(data, table, out, fmt, passthrough, decimal, output_encoding, output_delimiter, crs,
+                          write_progress)
         summary = summary_job.result()
         input_sha256 = checksum_job.result()
         for tmp, final in zip(staged, sidecars):
@@ -1005,14 +1008,14 @@ def _ready_territory(territory, store, large: bool, territory_file=None):
 
 
 def _write_output(data, table, out: Path, fmt: str, passthrough: bool, decimal, output_encoding, output_delimiter,
-                  crs: int) -> None:
+                  crs: int, progress=None) -> None:
     """Write the enriched rows to *out* in format *fmt* (see :func:`batch_file`)."""
     from .batch_io import write_csv, write_gpkg, write_xlsx
 
     if passthrough:
         from .batch_io import write_csv_passthrough
 
-        write_csv_passthrough(table, data.iloc[:, table.data.shape[1]:], out, decimal=decimal)
+        write_csv_passthrough(table, data.iloc[:, table.data.shape[1]:], out, decimal=decimal, progress=progress)
     elif fmt == "csv":
         if table.format == "csv":
             enc = output_encoding or table.encoding or "utf-8"
@@ -1023,7 +1026,7 @@ def _write_output(data, table, out: Path, fmt: str, passthrough: bool, decimal, 
         delim = {"tab": "\t", "\\t": "\t"}.get(delim, delim)
         write_csv(data, out, delimiter=delim, encoding=enc, newline=table.newline, decimal=decimal)
     elif fmt == "xlsx":
-        write_xlsx(data, out)
+        write_xlsx(data, out, progress=progress)
     else:
         write_gpkg(data, out, crs=crs)
 

@@ -779,13 +779,14 @@ def _new_column_texts(data, delimiter: str, decimal: str, encoding: str | None =
     return cols
 
 
-def write_csv_passthrough(table: InputTable, new, path, *, decimal: str | None = None) -> None:
+def write_csv_passthrough(table: InputTable, new, path, *, decimal: str | None = None, progress=None) -> None:
     """Write the input lines as they are, followed by the columns of *new*: CSV in, CSV out.
 
     For a CSV without quotes (:attr:`InputTable.body` set), written back with its
     own delimiter and encoding: each input cell is copied byte for byte, except
     cells a spreadsheet could run as a formula (neutralised) and malformed lines
     (padded or cut to the header's width), which are rebuilt field by field.
+    *progress*: ``progress(rows written, rows)`` after each chunk of rows.
     """
     import numpy as np
 
@@ -859,6 +860,8 @@ def write_csv_passthrough(table: InputTable, new, path, *, decimal: str | None =
                 fh.flush()
                 os.posix_fadvise(fh.fileno(), flushed, done - flushed, os.POSIX_FADV_DONTNEED)
                 flushed = done
+            if progress is not None:
+                progress(b, len(new))
 
 
 def _row_pieces(new, delimiter: str, decimal: str, encoding: str) -> list:
@@ -904,11 +907,12 @@ def _row_pieces(new, delimiter: str, decimal: str, encoding: str) -> list:
     return pieces
 
 
-def write_xlsx(data, path, sheet_name: str = "Résultats") -> None:
+def write_xlsx(data, path, sheet_name: str = "Résultats", *, progress=None) -> None:
     """Write a DataFrame as a one-sheet XLSX (:mod:`cq_geo.xlsx`), atomically; input text stays text (never a formula).
 
     Header in bold and frozen; numeric columns as numbers (NaN: empty cell),
     booleans as « oui »/« non », every other cell as text (:func:`xlsx_text`).
+    *progress*: ``progress(rows written, rows)`` as the rows go out.
     """
     from .xlsx import Sheet, write_workbook
 
@@ -919,7 +923,7 @@ def write_xlsx(data, path, sheet_name: str = "Résultats") -> None:
     sheet = Sheet(sheet_name, freeze="A2")
     sheet.table(data)
     with atomic_path(path) as tmp:
-        write_workbook(tmp, [sheet])
+        write_workbook(tmp, [sheet], progress=progress)
 
 
 def _gpkg_names(columns) -> list[str]:

@@ -60,8 +60,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 class _Bar:
     """A tqdm progress bar (rate and remaining time) fed by ``progress(done, total)``."""
 
-    def __init__(self, quiet: bool):
+    def __init__(self, quiet: bool, desc: str = "Géocodage", unit: str = " adresses"):
         self.quiet = quiet
+        self.desc, self.unit = desc, unit
         self.bar = None
 
     def __call__(self, done: int, total: int) -> None:
@@ -70,7 +71,7 @@ class _Bar:
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc="Géocodage", unit=" adresses", file=sys.stderr, dynamic_ncols=True,
+            self.bar = tqdm(total=total, desc=self.desc, unit=self.unit, file=sys.stderr, dynamic_ncols=True,
                             smoothing=0.1)
         self.bar.update(done - self.bar.n)
 
@@ -84,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
     quiet = args.quiet
     bar = _Bar(quiet)
+    writing = _Bar(quiet, "Écriture", " lignes")
     if not quiet:
         print(f"Lecture de {args.input}…", file=sys.stderr)
     try:
@@ -95,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
             encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet,
             output_encoding=args.output_encoding, output_delimiter=args.output_delimiter, decimal=args.decimal,
             crs=args.crs, resume=args.resume, pseudonymise=args.pseudonymise, salt=args.salt,
-            progress=bar, write_summary=not args.no_summary_files,
+            progress=bar, write_progress=writing, write_summary=not args.no_summary_files,
             stage=None if quiet else (lambda text: print(text, file=sys.stderr, flush=True)),
         )
     except KeyboardInterrupt:
@@ -105,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         return 130
     finally:
         bar.close()
+        writing.close()
     if not quiet:
         print(res.summary.to_text())
     print(f"Résultat : {res.output}", file=sys.stderr)

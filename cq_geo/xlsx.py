@@ -73,7 +73,7 @@ import queue
 import threading
 import zipfile
 from itertools import repeat
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 __all__ = ["Sheet", "write_workbook", "column_letter", "COMPRESSLEVEL", "MAX_ROWS", "MAX_COLUMNS", "MAX_TEXT"]
 
@@ -515,8 +515,8 @@ class Sheet:
         return blocks, bound
 
     @staticmethod
-    def _xml_chunks(head: str, blocks: list) -> Iterable[bytes]:
-        """The sheet's XML, by chunks of UTF-8 bytes."""
+    def _xml_chunks(head: str, blocks: list, progress: Callable[[int], None] | None = None) -> Iterable[bytes]:
+        """The sheet's XML, by chunks of UTF-8 bytes; ``progress(rows)`` after each chunk of a table."""
         yield head.encode("utf-8")
         r = 1  # number of the next row
         pending: list[str] = []  # single rows, written with the next chunk
@@ -538,6 +538,8 @@ class Sheet:
                         cols = [[""] * (b - a)]
                     templates = map("".join, zip(repeat('<row r="' + _ROW + '">'), *cols, repeat("</row>")))
                     yield "".join(map(str.replace, templates, repeat(_ROW), map(str, range(r + a, r + b)))).encode("utf-8")
+                    if progress is not None:
+                        progress(b - a)
                 r += n
         if pending:
             yield "".join(pending).encode("utf-8")
@@ -584,11 +586,13 @@ def _rels(targets: list[tuple[str, str]]) -> str:
     return _XML + f'<Relationships xmlns="{_NS_PKG}">{items}</Relationships>'
 
 
-def write_workbook(path, sheets: list[Sheet], *, compresslevel: int | None = None) -> None:
+def write_workbook(path, sheets: list[Sheet], *, compresslevel: int | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> None:
     """Write *sheets* as an XLSX workbook at *path* (a path or a binary file object).
 
     The file is written in place: callers wanting an atomic output write to a
-    temporary path (:func:`cq_geo.batch_io.atomic_path`).
+    temporary path (:func:`cq_geo.batch_io.atomic_path`). *progress* is called
+    as ``progress(done, total)`` with the table rows written so far.
     """
     if not sheets:
         raise ValueError("un classeur XLSX a au moins une feuille")
@@ -621,6 +625,14 @@ def write_workbook(path, sheets: list[Sheet], *, compresslevel: int | None = Non
         + [(f"{doc}/styles", "styles.xml"), (f"{doc}/sharedStrings", "sharedStrings.xml")]
     )
     strings = _SharedStrings()
+    total = sum(len(block[1]) for sheet in sheets for block in sheet._blocks if block[0] == "table")
+    done = 0
+
+    def advance(rows: int) -> None:
+        nonlocal done
+        done += rows
+        progress(done, total)  # type: ignore[misc]
+
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
         zf.writestr("[Content_Types].xml", content_types)
         zf.writestr("_rels/.rels", _rels([(f"{doc}/officeDocument", "xl/workbook.xml")]))
@@ -629,7 +641,8 @@ def write_workbook(path, sheets: list[Sheet], *, compresslevel: int | None = Non
         zf.writestr("xl/styles.xml", _STYLES)
         for i, sheet in enumerate(sheets, 1):
             blocks, bound = sheet._prepare(strings)
-            _write_part(zf, f"xl/worksheets/sheet{i}.xml", Sheet._xml_chunks(sheet._head(i == 1), blocks), bound)
+            chunks = Sheet._xml_chunks(sheet._head(i == 1), blocks, advance if progress is not None else None)
+            _write_part(zf, f"xl/worksheets/sheet{i}.xml", chunks, bound)
             del blocks
         bound = 256 + sum(map(len, strings.texts)) * 6 + 64 * len(strings.texts)  # « & » → « &amp; » at worst
         _write_part(zf, "xl/sharedStrings.xml", strings.xml_chunks(), bound)

@@ -139,3 +139,17 @@ def test_summary_files_appear_only_with_the_output(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["entree.csv", "sortie.csv", "sortie.resume.html", "sortie.resume.xlsx"]
     assert res.summary_files == [tmp_path / "sortie.resume.xlsx", tmp_path / "sortie.resume.html"]
     assert res.summary.input_rows == 2 and "Résumé du traitement par lot — entree.csv" in (tmp_path / "sortie.resume.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_write_progress_reaches_every_row(tmp_path, monkeypatch, suffix):
+    from cq_geo import xlsx
+
+    monkeypatch.setattr(batch_io, "_WRITE_ROWS", 4)
+    monkeypatch.setattr(xlsx, "CHUNK_ROWS", 4)
+    src = tmp_path / "entree.csv"
+    src.write_text("id;lon;lat\n" + "".join(f"{i};3,39;50,33\n" for i in range(10)), encoding="utf-8")
+    calls = []
+    batch_file(src, tmp_path / f"sortie{suffix}", lon_col="lon", lat_col="lat", write_summary=False,
+               write_progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(4, 10), (8, 10), (10, 10)]
