@@ -869,15 +869,12 @@ def batch_file(
     needed = [c for c in (lon_col, lat_col, x_col, y_col, postcode_col, city_col) if c] + _split_names(address_cols)
     # While the file is read, a second thread loads the territory and, for a large
     # file, builds what a large batch needs (Territory.warm_up).
-    pool = ThreadPoolExecutor(1, thread_name_prefix="cq-geo-batch")
-    try:
+    with ThreadPoolExecutor(1, thread_name_prefix="cq-geo-batch") as pool:
         large = src.is_file() and src.stat().st_size >= _LARGE_FILE_BYTES
         ready = pool.submit(_ready_territory, territory, store, large, territory_file)
         table = read_table(src, encoding=encoding, delimiter=delimiter, sheet=sheet,
                            only=needed if passthrough else None, numeric=[c for c in (lon_col, lat_col, x_col, y_col) if c])
         territory = ready.result()
-    finally:
-        pool.shutdown(wait=True)
     # a decimal comma in a comma-separated file needs quoted cells: the general writer
     passthrough = passthrough and table.body is not None and not (decimal is not None and decimal == table.delimiter)
     notes = list(table.notes)
@@ -982,12 +979,11 @@ def batch_file(
     finally:
         for tmp in staged:
             tmp.unlink(missing_ok=True)
-    files = sidecars
     if cache is not None:
         cache.remove()
     if input_sha256 != table.sha256:
         raise BatchFileError(f"{src.name} a changé pendant le traitement : relancez quand il ne bouge plus")
-    return FileResult(summary, out, files, table.sha256, salt if salt_file else None, salt_file, notes)
+    return FileResult(summary, out, sidecars, table.sha256, salt if salt_file else None, salt_file, notes)
 
 
 #: Input files from this size on get the territory's large-batch structures built while they are read.

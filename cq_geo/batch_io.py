@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CqGeoError
+from .xlsx import MAX_ROWS as _XLSX_SHEET_ROWS
 
 __all__ = [
     "InputTable",
@@ -58,8 +59,8 @@ __all__ = [
     "XLSX_MAX_ROWS",
 ]
 
-#: Data rows an XLSX sheet can hold (1 048 576 rows, less the header).
-XLSX_MAX_ROWS = 1_048_575
+#: Data rows an XLSX sheet can hold (its 1 048 576 rows, less the header).
+XLSX_MAX_ROWS = _XLSX_SHEET_ROWS - 1
 _DANGER = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
 _DANGER_RE = re.compile(r"(?:^|\x00)[=+\-@\t\r]")

@@ -173,12 +173,6 @@ class ZoneIndex:
                 shapely.contains_xy(arr, cx, cy)
                 shapely.intersects_xy(arr, cx, cy)
 
-    def warm_up(self, grid: GridSpec) -> None:
-        """Build now the cell covers of *grid* and of :meth:`default_grid` (see :meth:`cover`)."""
-        self.cover(grid)
-        self.cover(self.default_grid(SMALL_BATCH))
-        self.cover(self.default_grid(1))
-
     def __len__(self) -> int:
         return len(self.geoms)
 

@@ -254,8 +254,8 @@ class Territory:
 
     # -- input ------------------------------------------------------------------
     @staticmethod
-    def _coords(lon=None, lat=None, x=None, y=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Return (x, y, lon, lat, flags) as float arrays; flags mark invalid rows."""
+    def _pair(lon=None, lat=None, x=None, y=None) -> tuple[np.ndarray, np.ndarray]:
+        """The two coordinate arrays given (lon/lat or x/y) as floats, checked (French errors)."""
         if (lon is None) != (lat is None) or (x is None) != (y is None) or (lon is None) == (x is None):
             raise InvalidCoordinates("donnez soit lon et lat (WGS84), soit x et y (Lambert-93)")
         a, b = (lon, lat) if lon is not None else (x, y)
@@ -263,6 +263,12 @@ class Territory:
         b = _as_float_array(b)
         if a.shape != b.shape:
             raise InvalidCoordinates(f"les deux coordonnées n'ont pas la même longueur ({a.size} et {b.size})")
+        return a, b
+
+    @staticmethod
+    def _coords(lon=None, lat=None, x=None, y=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Return (x, y, lon, lat, flags) as float arrays; flags mark invalid rows."""
+        a, b = Territory._pair(lon, lat, x, y)
         flags = np.zeros(a.shape, dtype="int64")
         finite = np.isfinite(a) & np.isfinite(b)
         flags[~finite] |= _FLAG["invalid"]
@@ -386,9 +392,8 @@ class Territory:
         take that cost (about 0.2 s) out of the first batch. Safe from any thread.
         """
         for index in self._indexes():
-            index.warm_up(self.grid)
-        for index in self._indexes():
-            index.cover(self._one_cell)
+            for grid in (self.grid, self._one_cell, index.default_grid(SMALL_BATCH), index.default_grid(1)):
+                index.cover(grid)
 
     def _indexes(self) -> list[ZoneIndex]:
         out = [self.communes, self.outline] + [t.index for t in self.tiers.values() if t.index is not None]
@@ -401,13 +406,8 @@ class Territory:
         classified side by side, on structures built beforehand by
         :meth:`warm_up` (after which they are only read).
         """
+        a, b = (v.ravel() for v in self._pair(lon, lat, x, y))
         names = ("lon", "lat") if lon is not None else ("x", "y")
-        a, b = (lon, lat) if lon is not None else (x, y)
-        if (lon is None) == (x is None) or (lon is None) != (lat is None) or (x is None) != (y is None):
-            self._coords(lon, lat, x, y)  # raises the French message
-        a, b = _as_float_array(a).ravel(), _as_float_array(b).ravel()
-        if a.shape != b.shape:
-            self._coords(**{names[0]: a, names[1]: b})  # raises the French message
         n = len(a)
         k = _thread_count(n)
 
