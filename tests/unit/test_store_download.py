@@ -176,7 +176,7 @@ def test_data_update_truncated_leaves_store_unchanged(server, synth_files, store
     assert code == 2
     assert "tronquée" in capsys.readouterr().err
     assert sha(store.path) == before and not store.previous_path.exists()
-    assert [p.name for p in store.path.parent.iterdir()] == [store.path.name]
+    assert [p.name for p in store.path.parent.iterdir() if p.name != store.lock_path.name] == [store.path.name]
 
 
 def test_data_update_checks_expected_sha256(server, synth_files, store, capsys):
