@@ -75,6 +75,9 @@ __all__ = [
     "OFFICIAL_HOSTS",
     "OFFICIAL_RELEASES",
     "manual_install_hint",
+    "check_url",
+    "allowed_hosts",
+    "looks_like_html",
 ]
 
 
@@ -197,6 +200,23 @@ def _check_url(url: str, allowed_hosts=None) -> None:
     if allowed_hosts is not None and (u.hostname or "").lower() not in allowed_hosts:
         raise DataError(f"adresse refusée : {url} (hôte {u.hostname} hors des sources autorisées : "
                         f"{', '.join(sorted(allowed_hosts))})")
+
+
+def check_url(url: str, allowed: frozenset | None = None) -> None:
+    """Public form of the download rules (the QGIS plugin checks each redirect hop with it).
+
+    >>> check_url("https://www.data.gouv.fr/x", allowed_hosts("https://www.data.gouv.fr/x"))
+    >>> check_url("http://example.org/x")
+    Traceback (most recent call last):
+    ...
+    cq_geo.errors.DataError: adresse refusée : http://example.org/x (seul HTTPS est accepté, ou http sur la machine locale)
+    """
+    _check_url(url, allowed)
+
+
+def looks_like_html(head: bytes, content_type: str = "") -> bool:
+    """True when a download is a web page (maintenance, error page, captive portal), not data."""
+    return _looks_like_html(head, content_type)
 
 
 def allowed_hosts(url: str) -> frozenset:
