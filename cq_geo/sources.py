@@ -78,6 +78,8 @@ __all__ = [
     "check_url",
     "allowed_hosts",
     "looks_like_html",
+    "preferred_member",
+    "preferred_layer",
 ]
 
 
@@ -1060,3 +1062,31 @@ def read_local_zones(path, definition, tier: str, name_field: str | None = None,
     """Read a drawn file (see :func:`read_records`) and attach its features to zones (:func:`select_local`)."""
     records, described = read_records(path, "local", layer=layer)
     return select_local(records, definition, tier, name_field, described, commune_polys)
+
+
+# -- the same choices for readers other than pyogrio (the QGIS plugin reads files with QGIS) ---------
+def preferred_member(names, kind: str) -> str | None:
+    """The zip member an import of *kind* reads (e.g. ``SHP/QP2024_France_hexagonale_LB93.shp`` in the ANCT zip).
+
+    >>> preferred_member(["GPKG/QP2024_France_Hexagonale_Outre_Mer_WGS84.gpkg",
+    ...                   "SHP/QP2024_France_hexagonale_LB93.shp", "SHP/QP2024_Guyane_RGF95_UTM22N.shp"], "qpv")
+    'SHP/QP2024_France_hexagonale_LB93.shp'
+    """
+    prefer = {"qpv": _qpv_member_score, "qpv2015": _qpv_member_score, "communes": _communes_member_score}.get(kind)
+    names = [n for n in names if n.lower().endswith(_VECTOR_EXT) and not n.startswith("__MACOSX")]
+    if not names:
+        return None
+    return sorted(names, key=lambda n: (-(prefer(n) if prefer else 0), n))[0]
+
+
+def preferred_layer(layer_names, kind: str) -> str | None:
+    """The layer an import of *kind* reads in a file of several polygon layers (``commune`` in ADMIN EXPRESS).
+
+    >>> preferred_layer(["arrondissement", "commune", "commune_associee_ou_deleguee"], "communes")
+    'commune'
+    """
+    names = list(layer_names)
+    if not names:
+        return None
+    score = _communes_layer_score if kind == "communes" else (lambda n: 0)
+    return sorted(names, key=lambda n: -score(n))[0]
