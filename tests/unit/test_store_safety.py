@@ -144,9 +144,10 @@ def _import_zone(path, code, wkb, source, start, errors):
         errors.put(f"{source}: {exc!r}")
 
 
-def _watch(path, stop, problems, seen):
-    """A reader during the imports: the store is always there, whole, with counts matching its metadata."""
-    from cq_geo.store import validate_store_file
+def _watch(path, stop, problems, seen, lonlat):
+    """Lookups during the imports: the store is always there, whole, with counts matching its metadata, and the
+    point drawn in the first poche is always answered inside it."""
+    from cq_geo.store import load_store_territory, validate_store_file
 
     n = 0
     while not stop.is_set():
@@ -154,6 +155,9 @@ def _watch(path, stop, problems, seen):
             if not Path(path).is_file():
                 problems.put("magasin absent")
             validate_store_file(path, integrity=False)
+            zones = load_store_territory(path).lookup(lon=lonlat[0], lat=lonlat[1]).to_dict()["zones"]
+            if not any(z["code"] == POCHES[0] and z["status"] == "inside" for z in zones):
+                problems.put(f"réponse sans {POCHES[0]} : {zones}")
             n += 1
         except Exception as exc:  # noqa: BLE001
             problems.put(repr(exc))
@@ -170,7 +174,8 @@ def test_twenty_pairs_of_simultaneous_imports_lose_nothing(store, drawn):
     ctx = multiprocessing.get_context("fork")
     errors, problems, seen = ctx.Queue(), ctx.Queue(), ctx.Queue()
     stop = ctx.Event()
-    reader = ctx.Process(target=_watch, args=(str(store.path), stop, problems, seen))
+    reader = ctx.Process(target=_watch, args=(str(store.path), stop, problems, seen,
+                                              lonlat_of(drawn["records"][POCHES[0]][1])))
     reader.start()
     wkb = {c: shapely.to_wkb(g) for c, (_, g) in drawn["records"].items()}
     try:
@@ -193,7 +198,9 @@ def test_twenty_pairs_of_simultaneous_imports_lose_nothing(store, drawn):
         stop.set()
         reader.join(60)
     assert problems.empty(), problems.get()
-    assert seen.get(timeout=10) > 0
+    lookups = seen.get(timeout=10)
+    print(f"{lookups} lookups during the 20 pairs")
+    assert lookups > 0
     assert set(_poche_sources(store)) == set(POCHES)
     t = load_store_territory(store.path)
     lon, lat = lonlat_of(drawn["records"][POCHES[3]][1])
