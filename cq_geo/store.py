@@ -2030,8 +2030,8 @@ def status_report(store_path=None, territory_file=None) -> dict[str, Any]:
             entry["not_in_definition"] = sorted(c for c in codes if c not in {z.code for z in definition.zones_of(layer)})
             if layer in LOCAL_TIERS:
                 entry["provisional"] = sorted(r["code"] for r in rows.get(layer, []) if r.get("status") == "provisional")
-            if entry["missing"]:
-                entry["todo"].append(_todo(layer, store_opt))
+            if entry["missing"] or (layer == "qpv" and status not in ("official", "missing")):
+                entry["todo"].append(_todo(layer, store_opt))  # a « fichier importé » is not the official layer
             if entry["provisional"]:
                 entry["todo"].append(f"cq-geo data validate-zone CODE --by NOM{store_opt}")
         layers.append(entry)
