@@ -817,7 +817,10 @@ class Store:
         On entry the journal of an interrupted commit is replayed and the
         temporary files of interrupted runs are removed.
         """
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DataError(f"impossible de créer le dossier du magasin {self.path.parent} ({exc})") from exc
         key = (str(self.lock_path.resolve()), threading.get_ident())
         with _HELD_GUARD:
             held = _HELD.get(key)
@@ -834,7 +837,11 @@ class Store:
                 timeout = float(os.environ.get(LOCK_TIMEOUT_ENV, "") or 600)
             except ValueError:
                 timeout = 600.0
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise DataError(f"impossible de poser le verrou {self.lock_path} : dossier en lecture seule ? "
+                            f"Le magasin ne peut pas être modifié ici ({exc})") from exc
         try:
             if not _lock_fd(fd, blocking=False):
                 other = ""

@@ -375,3 +375,18 @@ def test_stale_temporary_files_are_cleaned_at_the_next_run(store, drawn):
     import_local(store, drawn["files"][POCHES[0]], "poche")
     assert not any(p.exists() for p in stale + [old_dl, new_dl])
     assert recent_other.exists()
+
+
+def test_a_lock_that_cannot_be_taken_gives_a_french_message(store, drawn):
+    """E.g. a read-only folder; here the lock path is taken by a folder (works as root too)."""
+    from cq_geo.store import import_local, load_store_territory
+
+    before = sha(store.path)
+    store.lock_path.mkdir()
+    try:
+        with pytest.raises(DataError, match="impossible de poser le verrou"):
+            import_local(store, drawn["files"][POCHES[0]], "poche")
+        assert load_store_territory(store.path).layers["communes"].feature_count == 47  # reading still works
+        assert sha(store.path) == before
+    finally:
+        store.lock_path.rmdir()
