@@ -264,7 +264,7 @@ def test_update_of_two_layers_is_all_or_nothing(store, tmp_path, capsys):
     assert store.metadata()["communes"]["status"] == "simplified"
 
 
-def test_batch_cannot_write_over_the_store(store, tmp_path, monkeypatch, capsys):
+def test_batch_and_map_cannot_write_over_the_store(store, tmp_path, monkeypatch, capsys):
     """Was: ``cq-geo batch IN -o store.gpkg`` overwrote the store (exit 0), after which even rollback refused."""
     from cq_geo.cli import main
     from cq_geo.store import is_store_path, protected_paths
@@ -278,6 +278,7 @@ def test_batch_cannot_write_over_the_store(store, tmp_path, monkeypatch, capsys)
     monkeypatch.setenv("CQ_GEO_STORE", str(store.path))
     assert main(["batch", str(src), "-o", str(store.path), "--lon-col", "lon", "--lat-col", "lat"]) == 2
     assert main(["batch", str(src), "-o", str(store.previous_path), "--lon-col", "lon", "--lat-col", "lat"]) == 2
+    assert main(["map", "-o", str(store.path), "--no-tiles"]) == 2  # nor the map
     copy = tmp_path / "copie.gpkg"
     shutil.copy2(store.path, copy)  # any cq-geo store, wherever it is
     assert is_store_path(copy) and is_store_path(store.lock_path) and store.journal_path in protected_paths()
