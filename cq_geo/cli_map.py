@@ -42,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
     from .territory import load_territory
     from .webmap import DEFAULT_SIMPLIFY_M, export_map
 
+    from .store import refuse_store_output
+
+    refuse_store_output(args.output, args.store)  # never write over the data store (issue 12)
     start = time.perf_counter()
     print("cq-geo : préparation de la carte…", file=sys.stderr, flush=True)
     territory = load_territory(store=args.store, territory_file=args.territory_file)
