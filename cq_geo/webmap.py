@@ -195,8 +195,8 @@ def legend_colour_groups(definition=None) -> dict[str, dict[str, str]]:
     colour-vision deficiencies (checked by the tests).
 
     >>> groups = legend_colour_groups()
-    >>> sorted(groups)[:2], groups["Points"]["Dans un QPV"]
-    (['Points', 'Sur Équipe Nord'], '#d55e00')
+    >>> sorted(groups["Sur Équipe Sud"]), groups["Points"]["Dans un QPV"]
+    (['Hachures des anciens QVA', 'Poche de pauvreté', 'QPV', 'Équipe Sud'], '#d55e00')
     """
     if definition is None:
         from .model import load_definition
