@@ -46,7 +46,18 @@ def _lookup_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--x", type=str, help="x Lambert-93 (EPSG:2154) en mètres")
     p.add_argument("--y", type=str, help="y Lambert-93 (EPSG:2154) en mètres")
     p.add_argument("--json", action="store_true", help="réponse en JSON")
+    p.add_argument("--fiche", metavar="FICHE.html",
+                   help="écrire aussi la fiche d'éligibilité (une page A4 imprimable, lisible hors ligne)")
     add_store_arguments(p)
+
+
+def _write_fiche(args: argparse.Namespace, territory, answer: dict, typed: str) -> None:
+    """``--fiche``: the eligibility sheet of this answer (said on stderr, the answer stays on stdout)."""
+    if getattr(args, "fiche", None):
+        from .fiche import write_fiche
+
+        path = write_fiche(args.fiche, territory, answer, typed=typed)
+        print(f"cq-geo : fiche d'éligibilité écrite : {path}", file=sys.stderr)
 
 
 def _number(value: str | None, name: str) -> float | None:
@@ -79,6 +90,8 @@ def _run_lookup(args: argparse.Namespace) -> int:
         result = territory.lookup(lon=lon, lat=lat)
     else:
         result = territory.lookup(x=x, y=y)
+    typed = f"lon {args.lon}, lat {args.lat}" if lon is not None else f"x {args.x}, y {args.y} (Lambert-93)"
+    _write_fiche(args, territory, result.to_dict(), typed)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
