@@ -232,7 +232,7 @@ def answer_sentence(answer: dict) -> tuple[str, str]:
 
     >>> answer_sentence({"commune": {"name": "Abscon"}, "zones": [{"tier": "poche", "status": "unknown",
     ...     "name": "Abscon : Cité de la République", "code": "P"}], "primary": None, "layers": {}})
-    ('check', "Abscon : hors QPV et hors ancien QVA ; poche de pauvreté inconnue (périmètre « Abscon : Cité de la République » non disponible)")
+    ('check', 'Abscon : hors QPV et hors ancien QVA ; poche de pauvreté inconnue (périmètre « Abscon : Cité de la République » non disponible)')
     """
     commune = answer.get("commune")
     if commune is None:
