@@ -40,7 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     f.add_argument("--sheet", metavar="FEUILLE", help="feuille du classeur XLSX (la première sinon)")
     f.add_argument("--output-encoding", metavar="ENC", help="encodage du CSV de sortie (celui de l'entrée sinon)")
     f.add_argument("--output-delimiter", metavar="SEP", help="séparateur du CSV de sortie (celui de l'entrée sinon)")
-    f.add_argument("--decimal", choices=(",", "."),
+    f.add_argument("--decimal", choices=(",", "."), metavar="{,|.}",
                    help="séparateur décimal du CSV de sortie (virgule avec le séparateur ;, point sinon)")
     f.add_argument("--crs", type=int, choices=(2154, 4326), default=2154,
                    help="système de coordonnées du GeoPackage : 2154 Lambert-93 (par défaut) ou 4326 WGS84")

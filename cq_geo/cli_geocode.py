@@ -62,9 +62,9 @@ def _run_geocode(args: argparse.Namespace) -> int:
     geocoder = _geocoder(args)
     result = geocoder.geocode(AddressQuery(args.address, postcode=args.postcode, citycode=args.citycode),
                               limit=args.limit)
-    if args.json:
+    if args.json:  # same exit code as the text answer: 2 when nothing was found
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
-        return 0
+        return 0 if result.quality != "not_found" else 2
     print(result_text(result, limit=args.limit))
     print(f"Source : {result.source}")
     return 0 if result.quality != "not_found" else 2
