@@ -69,7 +69,7 @@ class _Bar:
         if self.quiet:
             return
         if self.bar is None:
-            from tqdm import tqdm
+            from .progress import tqdm_fr as tqdm
 
             self.bar = tqdm(total=total, desc=self.desc, unit=self.unit, file=sys.stderr, dynamic_ncols=True,
                             smoothing=0.1)

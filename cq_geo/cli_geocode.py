@@ -82,7 +82,7 @@ def _ban_import_args(p: argparse.ArgumentParser) -> None:
 
 def run_ban_import(args: argparse.Namespace) -> int:
     """Import the BAN file named by ``args.file`` into the store (``args.store``); print a French report."""
-    from tqdm import tqdm
+    from .progress import tqdm_fr as tqdm
 
     from .geocode.ban_index import import_ban
 

@@ -161,3 +161,20 @@ def test_real_subprocess_help_and_error():
     p = subprocess.run([sys.executable, "-m", "cq_geo.cli", "lookup", "--lon"], capture_output=True, text=True,
                        cwd=ROOT, timeout=120)
     assert p.returncode == 2 and "usage : cq-geo lookup" in p.stderr and english_in(p.stderr) == []
+
+
+def test_progress_bars_are_french():
+    """A real tqdm bar: « Écriture : 50 % … 1 234 lignes/s », no « Écriture: » nor a decimal point in the rate."""
+    import io
+    import re
+
+    from cq_geo.progress import tqdm_fr
+
+    out = io.StringIO()
+    bar = tqdm_fr(total=1000, desc="Écriture", unit=" lignes", file=out, mininterval=0)
+    bar.update(500)
+    bar.close()
+    last = out.getvalue().strip().split("\r")[-1]
+    assert last.startswith("Écriture :  50 %|") and "Écriture:" not in out.getvalue()
+    rate = re.search(r", ([\d\u202f,]+) lignes/s\]", last)
+    assert rate and "." not in rate.group(1), last
