@@ -178,3 +178,16 @@ def test_progress_bars_are_french():
     assert last.startswith("Écriture :  50 %|") and "Écriture:" not in out.getvalue()
     rate = re.search(r", ([\d\u202f,]+) lignes/s\]", last)
     assert rate and "." not in rate.group(1), last
+
+
+def test_distances_are_french_and_zero_is_on_the_limit():
+    from cq_geo.report import lookup_text
+    from cq_geo.territory import load_territory
+
+    result = load_territory().lookup(lon=3.3957, lat=50.3290)
+    zone = next(z for z in result.zones if z["status"] == "inside")
+    zone["distance_m"] = 0.0
+    text = lookup_text(result)
+    assert "à 0,0 m" not in text and "sur la limite" in text
+    zone["distance_m"] = 1050.4
+    assert "à 1\u202f050 m de la limite" in lookup_text(result)
