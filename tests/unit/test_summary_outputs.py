@@ -74,6 +74,6 @@ def test_shares_are_numbers_in_the_xlsx_and_french_in_the_html(files):
     statuses = [row for row in syn.iter_rows(values_only=True) if row[0] == "ligne invalide"]
     assert statuses and statuses[0][3] == pytest.approx(1 / 3)
     html = (folder / "resultats.resume.html").read_text(encoding="utf-8")
-    assert "33,3 %" in html and "0.33" not in html
+    assert "<td class=\"n\">33,3 %</td>" in html and "<td class=\"n\">0.3" not in html
     text = res.summary.to_text()
     assert "33,3 %" in text
