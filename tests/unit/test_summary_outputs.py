@@ -77,3 +77,14 @@ def test_shares_are_numbers_in_the_xlsx_and_french_in_the_html(files):
     assert "<td class=\"n\">33,3 %</td>" in html and "<td class=\"n\">0.3" not in html
     text = res.summary.to_text()
     assert "33,3 %" in text
+
+
+def test_batch_reason_never_says_outside_and_unknown_for_the_same_tier():
+    """Abscon: the poche perimeter is not installed, so the row is not « hors … poche de pauvreté »."""
+    from cq_geo.batch import batch
+
+    out, _ = batch(pd.DataFrame({"lon": ["3.2968"], "lat": ["50.333"]}), lon_col="lon", lat_col="lat")
+    reason = out["cq_reason"].iloc[0]
+    answer = reason.split(" — ")[0]
+    assert answer == "Abscon : hors QPV et ancien quartier de veille active ; poche de pauvreté inconnue", reason
+    assert out["cq_status"].iloc[0] == "to_check"
