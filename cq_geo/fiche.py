@@ -219,8 +219,7 @@ def _map_svg(territory, shapes, x: float, y: float, nearest: list[tuple[str, Any
                f'font-size="{18 * sw:.0f}" text-anchor="middle" fill="#1b2631">{length} m</text>')
     out.append(f'<text x="{w - 24 * sw:.0f}" y="{30 * sw:.0f}" font-size="{22 * sw:.0f}" font-weight="700" '
                f'text-anchor="middle" fill="#1b2631">N</text>'
-               f'<path d="M{w - 24 * sw:.0f} {36 * sw:.0f}l{6 * sw:.0f} {16 * sw:.0f}h{-12 * sw:.0f}z" fill="#1b2631" '
-               f'transform="rotate(180 {w - 24 * sw:.0f} {44 * sw:.0f})"/></svg>')
+               f'<path d="M{w - 24 * sw:.0f} {36 * sw:.0f}l{6 * sw:.0f} {16 * sw:.0f}h{-12 * sw:.0f}z" fill="#1b2631"/></svg>')
     return "".join(out)
 
 

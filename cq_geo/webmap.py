@@ -388,14 +388,15 @@ span.cq-sw { width: 18px; height: 13px; border: 2px solid #555; box-sizing: bord
   .cq-print-map { flex: 1 1 auto; min-width: 0; min-height: 0; position: relative; border: 0.3mm solid #999;
     background: #f4f2ec; }
   .cq-print-map svg { position: absolute; left: 0; top: 0; width: 100%; height: 100%; }
-  .cq-print-side { flex: 0 0 66mm; font-size: 7.5pt; line-height: 1.25; overflow: hidden; }
+  .cq-print-side { flex: 0 0 72mm; font-size: 7pt; line-height: 1.2; overflow: hidden; }
   .cq-print-side .cq-legend, .cq-print-side .cq-footer { max-width: none; max-height: none; overflow: visible;
-    box-shadow: none; border: 0.3mm solid #999; padding: 1.5mm 2.5mm; margin-bottom: 2mm; font-size: 7.5pt;
+    box-shadow: none; border: 0.3mm solid #999; padding: 1.2mm 2mm; margin-bottom: 1.5mm; font-size: 7pt;
     border-radius: 1mm; background: #fff; }
   .cq-print-side .cq-legend-title { font-size: 9pt; }
   .cq-print-side .cq-fold::after, .cq-print-side .cq-offline, .cq-print-side .cq-tech summary { display: none; }
   .cq-print-side .cq-body, .cq-print-side .cq-tech { display: block !important; }
-  .cq-print-side .cq-tech { font-size: 6pt; line-height: 1.2; }
+  .cq-print-side .cq-footer { font-size: 6.5pt; }
+  .cq-print-side .cq-tech { font-size: 5.6pt; line-height: 1.15; }
   .cq-print-side .cq-leg-note { font-size: 6.5pt; margin-left: 9mm; }
   .cq-print-side .cq-leg-row { margin: 0.4mm 0; }
   .cq-print-side .cq-leg-h { margin: 1.2mm 0 0.5mm; }
