@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["fiche_html", "write_fiche", "answer_sentence", "FICHE_STATUS_FR"]
+__all__ = ["fiche_html", "write_fiche", "write_fiches", "answer_sentence", "FICHE_STATUS_FR"]
 
 #: French words for the status of a point against one zone (plain, for the sheet).
 FICHE_STATUS_FR = {
@@ -347,7 +347,7 @@ thead th { background: #f2f3f4; }
 
 
 def fiche_html(territory, answer: dict, *, geocoding: dict | None = None, typed: str | None = None,
-               date=None, now: _dt.datetime | None = None) -> str:
+               date=None, now: _dt.datetime | None = None, shapes: dict | None = None) -> str:
     """The eligibility sheet as one self-contained HTML page (no script, no external resource).
 
     Parameters
@@ -371,7 +371,7 @@ def fiche_html(territory, answer: dict, *, geocoding: dict | None = None, typed:
     p = answer["point"]
     x, y = float(p["x"]), float(p["y"])
     d = territory.definition
-    shapes = _zone_shapes(territory)
+    shapes = shapes if shapes is not None else _zone_shapes(territory)
     kind, sentence = answer_sentence(answer)
     tier_rows, nearest = _tier_rows(territory, answer, x, y, shapes)
 
@@ -471,3 +471,68 @@ def write_fiche(path, territory, answer: dict, **kwargs) -> Path:
     if not path.parent.is_dir():
         raise CqGeoError(f"dossier de la fiche introuvable : {path.parent}")
     return write_text_atomic(path, fiche_html(territory, answer, **kwargs))
+
+
+def write_fiches(results, folder, territory=None, *, address_cols: str | list[str] | None = None,
+                 progress=None, date=None) -> tuple[int, int]:
+    """One sheet per located row of a batch result (``cq-geo batch … --fiches DOSSIER``).
+
+    *results*: the output of ``cq-geo batch`` (CSV, XLSX or GeoPackage with
+    ``cq_lon``/``cq_lat``). Each row with a position gets ``fiche-<ligne>[-<id>].html``
+    in *folder* (created), its own identifier in the name when the file has an
+    identifier column. Returns ``(written, skipped)``; rows without a position are
+    skipped (their reason is in the results file). The results file is only read.
+    """
+    import re
+
+    from .batch_summary import _id_column
+    from .errors import CqGeoError
+    from .webmap import _read_table
+
+    if territory is None:
+        from .territory import load_territory
+
+        territory = load_territory()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = Path(results)
+    df = _read_table(path)
+    lower = {str(c).lower(): c for c in df.columns}
+    if "cq_lon" not in lower or "cq_lat" not in lower:
+        raise CqGeoError(f"{path.name} : colonnes cq_lon/cq_lat introuvables (un résultat de cq-geo batch est attendu)")
+    if isinstance(address_cols, str):
+        address_cols = [c.strip() for c in address_cols.split(",") if c.strip()]
+    address_cols = [c for c in (address_cols or []) if c in df.columns]
+    own_id = _id_column(df)
+    first = 1 if path.suffix.lower() == ".gpkg" else 2
+    shapes = _zone_shapes(territory)
+    written = skipped = 0
+    n = len(df)
+    for i in range(n):
+        row = df.iloc[i]
+        try:
+            lon, lat = float(str(row[lower["cq_lon"]]).replace(",", ".")), float(str(row[lower["cq_lat"]]).replace(",", "."))
+        except ValueError:
+            lon = lat = math.nan
+        if not (math.isfinite(lon) and math.isfinite(lat)):
+            skipped += 1
+        else:
+            answer = territory.lookup(lon=lon, lat=lat).to_dict()
+            typed = " ".join(str(row[c]) for c in address_cols if str(row[c]).strip()) or f"ligne {i + first} de {path.name}"
+            geocoding = None
+            quality = str(row.get(lower.get("cq_geocode_quality", ""), "") or "") if "cq_geocode_quality" in lower else ""
+            if quality and quality != "nan":
+                score = row.get(lower.get("cq_geocode_score", ""), None)
+                try:
+                    score = float(str(score).replace(",", "."))
+                except (TypeError, ValueError):
+                    score = None
+                geocoding = {"query": typed, "quality": quality, "reason": "", "source": "cq-geo batch",
+                             "candidates": [{"label": typed, "score": score}]}
+            ident = re.sub(r"[^\w.-]+", "_", str(row[own_id]))[:40].strip("_") if own_id is not None else ""
+            name = f"fiche-{i + first:06d}" + (f"-{ident}" if ident else "") + ".html"
+            write_fiche(folder / name, territory, answer, typed=typed, geocoding=geocoding, date=date, shapes=shapes)
+            written += 1
+        if progress is not None:
+            progress(i + 1, n)
+    return written, skipped

@@ -123,3 +123,23 @@ def test_answer_never_contradicts_itself():
     assert kind == "check" and "hors poche" not in sentence and "poche de pauvreté inconnue" in sentence
     outside = territory.lookup(lon=3.05, lat=50.63).to_dict()  # Lille: outside the CAPH
     assert answer_sentence(outside)[0] == "no"
+
+
+def test_batch_writes_one_sheet_per_located_row(tmp_path, capsys):
+    from cq_geo.territory import load_territory
+
+    lon, lat = 3.3957, 50.3290
+    src = tmp_path / "lot.csv"
+    src.write_text(f"N° dossier;lon;lat\nA-1;{lon};{lat}\nA-2;abc;50\nA-3;3.2968;50.333\n", encoding="utf-8")
+    before = src.read_bytes()
+    code = main(["batch", str(src), "-o", str(tmp_path / "sortie.csv"), "--lon-col", "lon", "--lat-col", "lat",
+                 "--fiches", str(tmp_path / "fiches"), "-q"])
+    assert code == 0 and src.read_bytes() == before
+    assert "Fiches d'éligibilité : 2" in capsys.readouterr().err
+    sheets = sorted(p.name for p in (tmp_path / "fiches").iterdir())
+    assert sheets == ["fiche-000002-A-1.html", "fiche-000004-A-3.html"]  # the row without a position has none
+    pdf = print_pdf(tmp_path / "fiches" / sheets[1], tmp_path / "abscon.pdf", (1280, 720), "A4 portrait")
+    assert len(rasterise(pdf, dpi=40)) == 1
+    text = " ".join(pdf_text(pdf).split())
+    assert "Abscon" in text and "poche de pauvreté inconnue" in text and "ligne 4 de sortie.csv" in text
+    assert load_territory()  # the sheets used the same territory as the batch
