@@ -101,7 +101,7 @@ class BatchSummary:
         for note in self.notes:
             lines += ["", f"Note : {note}"]
         if self.provenance:
-            lines += ["", "; ".join(f"{k} : {v}" for k, v in self.provenance[:2])]
+            lines += ["", " ; ".join(f"{k} : {v}" for k, v in self.provenance[:2])]
         return "\n".join(lines).rstrip() + "\n"
 
     # -- HTML --------------------------------------------------------------------------------------
@@ -396,6 +396,11 @@ def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool
         l93 = int(reasons.astype(str).str.contains("Lambert-93 (mètres)", regex=False).sum())
     if l93:
         notes.append(f"{fr_int(l93)} lignes ont des coordonnées Lambert-93 dans les colonnes lon/lat : relancez avec --x-col/--y-col.")
+    swapped = _count_reason(reasons, "semblent inversées")
+    if swapped:
+        notes.append(f"{fr_int(swapped)} ligne{'s' if swapped > 1 else ''} avec latitude et longitude inversées : les "
+                     "colonnes sont sans doute échangées ; relancez en échangeant --lon-col et --lat-col "
+                     "(--lon-col = la colonne de la longitude, entre -5 et 10 en France métropolitaine).")
     by_geocoding = None
     if "cq_geocode_quality" in out.columns and not _isin(out["cq_geocode_quality"], [""]).all():
         labels = ["précise", "approximative", "ambiguë", "introuvable", "non géocodée (coordonnées, ligne vide…)"]
@@ -428,6 +433,16 @@ def _id_column(out, identity_cols=()) -> str | None:
         if _ID_NAME.match(name.strip()):
             return c
     return None
+
+
+def _count_reason(reasons, text: str) -> int:
+    """Rows whose reason contains *text* (fast on categoricals)."""
+    import pandas as pd
+
+    if isinstance(reasons.dtype, pd.CategoricalDtype):
+        cats = [r for r in reasons.cat.categories if text in str(r)]
+        return int(_isin(reasons, cats).sum()) if cats else 0
+    return int(reasons.astype(str).str.contains(text, regex=False).sum())
 
 
 def provenance_lines(territory, now=None) -> list[tuple[str, str]]:

@@ -88,3 +88,12 @@ def test_batch_reason_never_says_outside_and_unknown_for_the_same_tier():
     answer = reason.split(" — ")[0]
     assert answer == "Abscon : hors QPV et ancien quartier de veille active ; poche de pauvreté inconnue", reason
     assert out["cq_status"].iloc[0] == "to_check"
+
+
+def test_swapped_lon_lat_columns_suggest_the_fix(tmp_path):
+    src = tmp_path / "inverse.csv"
+    src.write_text("id;lon;lat\n1;50,329;3,3957\n2;50,333;3,2968\n", encoding="utf-8")
+    res = batch_file(src, tmp_path / "sortie.csv", lon_col="lon", lat_col="lat", territory=load_territory())
+    notes = " ".join(res.summary.notes)
+    assert "2 lignes avec latitude et longitude inversées" in notes and "échangeant --lon-col et --lat-col" in notes
+    assert "échangeant --lon-col" in (tmp_path / "sortie.resume.html").read_text(encoding="utf-8")
