@@ -1247,7 +1247,7 @@ function printSvg(){
       (o.lineCap ? ' stroke-linecap="' + o.lineCap + '"' : '') + ' class="' + (o.className || '') + '"/>'); n++; });
   var D = window.cqPointData;
   if (points && map.hasLayer(points) && D) {
-    var r = 3.2 * u;
+    var r = u * Math.max(1.3, 3.2 * Math.min(1, Math.sqrt(2000 / Math.max(1, D.p.length))));  // smaller when many
     D.p.forEach(function(p){ var q = xy(L.latLng(p[0], p[1])), shape = D.c[p[2]][2], d;
       if (shape) { d = shape.map(function(v, i){ return (i ? 'L' : 'M') + (q[0] + v[0] * r).toFixed(0) + ' ' + (q[1] + v[1] * r).toFixed(0); }).join('') + 'z'; }
       else { d = 'M' + (q[0] - r).toFixed(0) + ' ' + q[1].toFixed(0) + 'a' + r.toFixed(0) + ' ' + r.toFixed(0) + ' 0 1 0 ' + (2 * r).toFixed(0) + ' 0a' + r.toFixed(0) + ' ' + r.toFixed(0) + ' 0 1 0 ' + (-2 * r).toFixed(0) + ' 0z'; }
