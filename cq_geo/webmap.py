@@ -1275,11 +1275,12 @@ function printSvg(){
       ' stroke="#fff" stroke-width="' + (0.35 * lb.s).toFixed(1) + '" stroke-linejoin="round" paint-order="stroke">' + escText(lb.t) + '</text>'); });
   // scale bar (ground distance: Web Mercator stretches by 1/cos(latitude)) and north arrow
   var k = 1 / Math.cos(b.getCenter().lat * Math.PI / 180), km = [1, 2, 5, 10, 20].filter(function(v){ return v * 1000 * k < w / 4; }).pop() || 1;
-  var len = km * 1000 * k, bx = 25 * u, by = h - 25 * u;
+  // both sit in the empty corners of the territory's own box (bottom left, top right), not in the margin
+  var len = km * 1000 * k, bx = pad + 10 * u, by = h - pad - 10 * u;
   out.push('<g class="cq-print-scale"><rect x="' + (bx - 6 * u) + '" y="' + (by - 24 * u) + '" width="' + (len + 12 * u) + '" height="' + (32 * u) + '" fill="#fff" fill-opacity="0.85"/>' +
     '<path d="M' + bx + ' ' + (by - 5 * u) + 'V' + by + 'H' + (bx + len) + 'V' + (by - 5 * u) + '" fill="none" stroke="#1b2631" stroke-width="' + (1.5 * u) + '"/>' +
     '<text x="' + (bx + len / 2) + '" y="' + (by - 9 * u) + '" font-size="' + (11 * u) + '" text-anchor="middle" fill="#1b2631">' + km + ' km</text></g>');
-  var nx = w - 25 * u, ny = 20 * u;
+  var nx = w - pad - 12 * u, ny = pad + 2 * u;
   out.push('<g class="cq-print-north"><path d="M' + nx + ' ' + ny + 'l' + (7 * u) + ' ' + (20 * u) + 'l' + (-7 * u) + ' ' + (-6 * u) + 'l' + (-7 * u) + ' ' + (6 * u) + 'z" fill="#1b2631"/>' +
     '<text x="' + nx + '" y="' + (ny + 33 * u) + '" font-size="' + (11 * u) + '" text-anchor="middle" font-weight="700" fill="#1b2631">N</text></g>');
   out.push('</svg>');
