@@ -110,7 +110,7 @@ def _status(args) -> int:
 
 
 def _progress_factory(label: str):
-    from tqdm import tqdm
+    from .progress import tqdm_fr as tqdm
 
     bar = tqdm(total=None, unit="o", unit_scale=True, unit_divisor=1024, desc=f"téléchargement {label}",
                disable=None, leave=False)
