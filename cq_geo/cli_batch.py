@@ -27,6 +27,10 @@ EXIT_NOTHING_USABLE = 3
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.epilog = ("codes de sortie : 0 fait ; 2 erreur à corriger (message en français, rien n'est remplacé) ; "
+                "3 fait, mais aucune ligne n'a pu être placée (sortie et résumés écrits) ; 130 interrompu "
+                "(--resume pour reprendre). Les fichiers écrits à côté de la sortie portent son nom entier : "
+                "<sortie>.resume.xlsx, <sortie>.resume.html, <sortie>.sel.txt, <sortie>.reprise-geocodage.jsonl.")
     p.add_argument("input", metavar="ENTREE", help="fichier CSV (; ou ,) ou XLSX ; il n'est jamais modifié")
     p.add_argument("-o", "--output", metavar="SORTIE", required=True,
                    help="fichier de sortie : .csv, .xlsx ou .gpkg (points pour QGIS)")
