@@ -1317,7 +1317,12 @@ def batch_file(
     except Exception as exc:  # the geocoder failed: keep what is done for --resume
         if cache is None:
             raise
-        cache.close()
+        try:
+            cache.close()
+        except CqGeoError:
+            pass
+        if isinstance(exc, OSError):  # writing the resume file failed (disk full…)
+            raise write_error(exc, cache_path) from exc
         raise BatchError(
             f"traitement interrompu ({type(exc).__name__} : {exc}) ; {len(cache.entries)} adresses géocodées "
             f"sont gardées dans {cache_path.name} : relancez la même commande avec --resume pour reprendre"

@@ -578,3 +578,41 @@ def test_ambiguous_address_has_no_commune_or_zone(tmp_path, terr, ban_store, mon
     assert got.iloc[1]["cq_commune"] == "Denain" and got.iloc[1]["cq_geocode_candidates"] == ""
     by_commune = res.summary.by_commune.set_index("Commune")["Lignes"]
     assert by_commune.get("Denain") == 1 and by_commune["Hors territoire ou sans position"] == 1
+
+
+def test_killed_run_leaves_old_or_complete_output_and_its_temporary_file_is_cleaned(tmp_path, terr):
+    """kill -9 while the output is written: the old output stays whole, the next run removes the `.partiel` file."""
+    import signal
+    import time
+
+    lon, lat = commune_points(terr)["59172"]
+    src = tmp_path / "grand.csv"
+    src.write_text("nom;lon;lat\n" + "".join(f"s{i};{lon};{lat}\n" for i in range(300_000)), encoding="utf-8")
+    out = tmp_path / "sortie.csv"
+    out.write_text("ancien résultat\n", encoding="utf-8")
+    cmd = [sys.executable, "-m", "cq_geo.cli", "batch", str(src), "-o", str(out), "--lon-col", "lon", "--lat-col", "lat",
+           "-q", "--overwrite", "--no-summary-files"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    caught = None
+    for _attempt in range(3):
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            partial = [p for p in tmp_path.iterdir() if p.name.startswith(".sortie.csv.") and p.stat().st_size > 0]
+            if partial:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                caught = partial
+                break
+            time.sleep(0.002)
+        proc.wait()
+        if caught:
+            break
+    if not caught:
+        pytest.skip("écriture trop rapide pour être interrompue ici")
+    assert out.read_text(encoding="utf-8") == "ancien résultat\n"  # old, never half-written
+    assert all(p.exists() for p in caught)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert not any(p.exists() for p in caught) and not [p for p in tmp_path.iterdir() if "partiel" in p.name]
+    assert sum(1 for _ in open(out, encoding="utf-8")) == 300_001
