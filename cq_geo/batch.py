@@ -264,6 +264,8 @@ class GeocodeCache:
             raw = self.path.read_bytes()
         except OSError as exc:
             raise self._damaged(exc.strerror or type(exc).__name__) from None
+        if not raw.strip():  # created, then interrupted before anything was written in it
+            return
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -347,24 +349,28 @@ class GeocodeCache:
 
 
 _KEY_RE = __import__("re").compile(r"[0-9a-f]{32}")
+# what a valid entry may hold (cq_geo.geocode.base.QUALITIES and RESULT_TYPES, kept here so that the
+# check needs no import per entry; tests/unit/test_batch_safety.py checks they agree)
+_QUALITIES = ("precise", "approximate", "ambiguous", "not_found")
+_RESULT_TYPES = ("housenumber", "street", "locality", "municipality")
+_BOUNDS: list = []  # cq_geo.crs.METRO_LONLAT_BOUNDS, imported at the first check (crs imports numpy)
 
 
 def _valid_entry(entry) -> dict | None:
-    """A resume cache entry as cq-geo writes it, or None (checked like any input)."""
-    import math
+    """A resume cache entry as cq-geo writes it, or None (checked like any input).
 
-    from .crs import METRO_LONLAT_BOUNDS
-    from .geocode.base import QUALITIES, RESULT_TYPES
-
+    >>> _valid_entry({"k": "0" * 32, "q": "precise", "lon": 999, "lat": 50.3, "s": 0.9, "t": "street", "r": ""}) is None
+    True
+    """
     if not isinstance(entry, dict) or not isinstance(entry.get("k"), str) or not _KEY_RE.fullmatch(entry["k"]):
         return None
     q = entry.get("q")
-    if q not in QUALITIES:
+    if q not in _QUALITIES:
         return None
     for name in ("t", "r", "w", "c"):
         if not isinstance(entry.get(name, ""), str):
             return None
-    if entry.get("t", "") not in ("",) + tuple(RESULT_TYPES):
+    if entry.get("t", "") not in ("",) + _RESULT_TYPES:
         return None
     if len(entry.get("r", "")) > 2000 or len(entry.get("w", "")) > 2000 or len(entry.get("c", "")) > 10:
         return None
@@ -372,6 +378,8 @@ def _valid_entry(entry) -> dict | None:
     if not isinstance(cands, list) or len(cands) > 50 or not all(
             isinstance(c, list) and len(c) == 2 and all(isinstance(x, str) and len(x) <= 200 for x in c) for c in cands):
         return None
+    import math
+
     lon, lat, score = entry.get("lon"), entry.get("lat"), entry.get("s")
     if q == "not_found":
         return entry if lon is None and lat is None else None
@@ -381,7 +389,11 @@ def _valid_entry(entry) -> dict | None:
 
     if not (number(lon) and number(lat)):
         return None
-    b = METRO_LONLAT_BOUNDS
+    if not _BOUNDS:
+        from .crs import METRO_LONLAT_BOUNDS
+
+        _BOUNDS.extend(METRO_LONLAT_BOUNDS)
+    b = _BOUNDS
     if not (b[0] <= lon <= b[2] and b[1] <= lat <= b[3]):
         return None
     if score is not None and not (number(score) and 0 <= score <= 1.5):

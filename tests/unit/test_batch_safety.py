@@ -616,3 +616,20 @@ def test_killed_run_leaves_old_or_complete_output_and_its_temporary_file_is_clea
     assert done.returncode == 0, done.stderr
     assert not any(p.exists() for p in caught) and not [p for p in tmp_path.iterdir() if "partiel" in p.name]
     assert sum(1 for _ in open(out, encoding="utf-8")) == 300_001
+
+
+def test_cache_vocabulary_agrees_with_the_geocoder():
+    from cq_geo.batch import _QUALITIES, _RESULT_TYPES
+    from cq_geo.geocode.base import QUALITIES, RESULT_TYPES
+
+    assert tuple(_QUALITIES) == tuple(QUALITIES) and tuple(_RESULT_TYPES) == tuple(RESULT_TYPES)
+
+
+def test_empty_resume_file_is_nothing_to_resume(tmp_path, terr, pts):
+    src = tmp_path / "adr.csv"
+    src.write_text("adresse\n12 rue des Essais Denain\n", encoding="utf-8")
+    out = tmp_path / "sortie.csv"
+    side_file(out, "cache").write_bytes(b"")  # created, then killed before its first line
+    table = {"12 rue des essais denain": (*pts["59172"], "precise", "housenumber", 0.9)}
+    res = batch_file(src, out, address_cols="adresse", geocoder=TableGeocoder(table), territory=terr, resume=True)
+    assert res.usable == 1
