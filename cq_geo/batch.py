@@ -74,6 +74,7 @@ __all__ = [
     "pseudonym_ids",
     "side_file",
     "store_paths",
+    "store_check",
     "SIDE_SUFFIXES",
 ]
 
@@ -1071,6 +1072,32 @@ def _is_store(path: Path, stores: list[Path]) -> bool:
     return False
 
 
+def store_check(store=None) -> Callable[[Path], bool]:
+    """``is_store(path)``: True when *path* is the data store or one of its files.
+
+    Uses :func:`store_paths` (the store in use and the user's default one, their
+    ``.prev``/``-wal``… companions), and :func:`cq_geo.store.is_store_path` when
+    that function exists (it also recognises any file holding a cq-geo store).
+    """
+    stores = store_paths(store)
+    try:
+        from .store import is_store_path
+    except ImportError:
+        is_store_path = None
+
+    def is_store(path: Path) -> bool:
+        if _is_store(Path(path), stores):
+            return True
+        if is_store_path is not None:
+            try:
+                return bool(is_store_path(path, store))
+            except Exception:  # noqa: BLE001 - an unreadable store: the path check above stands
+                return False
+        return False
+
+    return is_store
+
+
 def _same_file(a: Path, b: Path) -> bool:
     """True when *a* and *b* are one file: same resolved path, or same file on disk (hard link)."""
     if a == b:
@@ -1081,7 +1108,7 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _check_targets(src: Path, targets: dict[str, Path], stores: list[Path]) -> None:
+def _check_targets(src: Path, targets: dict[str, Path], is_store: Callable[[Path], bool]) -> None:
     """No file the batch writes (*targets* and their temporary files) may be the input or the store."""
     from .batch_io import BatchFileError, partial_path
 
@@ -1096,7 +1123,7 @@ def _check_targets(src: Path, targets: dict[str, Path], stores: list[Path]) -> N
                     f"{p.name} ({what}, écrit à côté de la sortie) serait le fichier d'entrée : "
                     "choisissez un autre nom de sortie (l'entrée n'est jamais modifiée)"
                 )
-            if _is_store(p, stores):
+            if is_store(p):
                 raise BatchFileError(
                     f"{p.name} ({what}) serait un fichier du magasin de données de cq-geo ({p.parent}) : "
                     "choisissez un autre nom ou un autre dossier de sortie"
@@ -1237,12 +1264,12 @@ def batch_file(
         targets["salt"] = side_file(out, "salt")
     if geocoding:
         targets["cache"] = side_file(out, "cache")
-    stores = store_paths(store)
-    _check_targets(src, targets, stores)
+    is_store = store_check(store)
+    _check_targets(src, targets, is_store)
     _check_existing(targets, overwrite, resume)
     notes_before: list[str] = []
     stale = [p for path in targets.values() for p in stale_partials(path)
-             if not _same_file(p, src) and not _is_store(p, stores)]
+             if not _same_file(p, src) and not is_store(p)]
     for p in stale:
         try:
             p.unlink()
