@@ -9,7 +9,8 @@ in the same order, with their columns untouched, plus:
 ``cq_status``         ``ok``, ``to_check``, ``not_found``, ``invalid``, ``outside_territory``
 ``cq_reason``         a French sentence: the answer, and what to check
 ``cq_lon``/``cq_lat`` the position used (WGS84), empty when there is none
-``cq_geocode_*``      score, type and quality of the geocoder's answer (address rows)
+``cq_geocode_*``      score, type and quality of the geocoder's answer (address rows), and
+                      the candidate communes of an ambiguous address
 lookup columns        :data:`cq_geo.territory.LOOKUP_COLUMNS` (commune, team, QPV…)
 ===================== ==========================================================
 
@@ -24,7 +25,8 @@ The rules of ``cq_status`` (docs/traitement-par-lot.md):
                        swapped lat/lon, point outside metropolitan France, empty address
 ``not_found``          the geocoder found nothing usable
 ``outside_territory``  a valid position outside the CAPH
-``to_check``           an approximate or ambiguous geocode, a point on the limit of
+``to_check``           an approximate or ambiguous geocode (an ambiguous address gets no
+                       position, commune or zone of its own), a point on the limit of
                        (or near, or in an unknown perimeter for) the geography that
                        decides the answer, near a commune limit or the territory's edge
 ``ok``                 everything else: the answer can be used as it is
