@@ -606,24 +606,26 @@ def test_killed_run_leaves_old_or_complete_output_and_its_temporary_file_is_clea
            "-q", "--overwrite", "--no-summary-files"]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     caught = None
-    for _attempt in range(3):
+    for _attempt in range(4):
+        out.write_text("ancien résultat\n", encoding="utf-8")
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
+        partial = []
         while proc.poll() is None and time.monotonic() < deadline:
-            partial = [p for p in tmp_path.iterdir() if p.name.startswith(".sortie.csv.") and p.stat().st_size > 0]
+            partial = [p for p in tmp_path.iterdir() if p.name.startswith(".sortie.csv.")]
             if partial:
                 proc.send_signal(signal.SIGKILL)
-                proc.wait()
-                caught = partial
                 break
             time.sleep(0.002)
         proc.wait()
-        if caught:
+        text = out.read_text(encoding="utf-8")
+        if partial and all(p.exists() for p in partial):
+            assert text == "ancien résultat\n"  # killed while writing: the old output, whole
+            caught = partial
             break
+        assert text == "ancien résultat\n" or text.count("\n") == 300_001  # old or complete, never half
     if not caught:
         pytest.skip("écriture trop rapide pour être interrompue ici")
-    assert out.read_text(encoding="utf-8") == "ancien résultat\n"  # old, never half-written
-    assert all(p.exists() for p in caught)
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert not any(p.exists() for p in caught) and not [p for p in tmp_path.iterdir() if "partiel" in p.name]
