@@ -56,6 +56,15 @@ STREET_TYPES: dict[str, str] = {
     "cit": "cite", "cite": "cite", "ruelle": "ruelle", "rle": "ruelle", "pont": "pont", "cour": "cour",
     "dom": "domaine", "voie": "voie", "vc": "voie communale", "cd": "chemin departemental",
     "rn": "route nationale", "rd": "route departementale",
+    # the full words (folded): a type written in full is a type too ("82 B Avenue X", "Route de Douai")
+    "avenue": "avenue", "boulevard": "boulevard", "place": "place", "impasse": "impasse", "chemin": "chemin",
+    "route": "route", "allee": "allee", "square": "square", "residence": "residence", "faubourg": "faubourg",
+    "passage": "passage", "quai": "quai", "cours": "cours", "lotissement": "lotissement", "sentier": "sentier",
+    "hameau": "hameau", "promenade": "promenade", "esplanade": "esplanade", "villa": "villa", "traverse": "traverse",
+    "domaine": "domaine", "parvis": "parvis", "clos": "clos", "venelle": "venelle", "mail": "mail",
+    "galerie": "galerie", "carrefour": "carrefour", "dreve": "dreve", "voyette": "voyette", "rang": "rang",
+    "rampe": "rampe", "chaussee": "chaussee", "quartier": "quartier", "cite": "cite", "hlm": "hlm",
+    "giratoire": "giratoire", "rond": "rond", "ferme": "ferme", "ruelle": "ruelle", "sente": "sente",
 }
 #: Title and word abbreviations expanded anywhere in a street or commune name.
 WORDS: dict[str, str] = {
@@ -79,6 +88,8 @@ REPETITIONS: dict[str, str] = {
     "f": "f", "g": "g", "h": "h", "a": "a",
 }
 _REP_WORDS = {"bis", "ter", "quater", "quinquies", "quinq", "qua", "quat"}
+#: Words after which a lone letter is the number's suffix ("12 B Le Riez", "12 B Avenue X").
+_AFTER_LETTER = frozenset({"le", "la", "les"})
 _POSTCODE = re.compile(r"^(?:[0-8]\d|9[0-8]|2[ab])\d{3}$")
 _COUNTRY = re.compile(r"[\s,;-]*\bfrance\s*$", re.IGNORECASE)
 _SPLIT_POSTCODE = re.compile(r"(?<![\d\s])(\s+\d{2}) (\d{3})\b(?!\s*\d)")
@@ -222,6 +233,15 @@ def parse_address(text: str, city_keys: Iterable[str] | None = None) -> ParsedAd
     # Commas separate the commune from the street when there is no postcode.
     parts = [p for p in re.split(r"[,;\n]+", clean) if fold(p)]
     tokens = fold(clean).split()
+    if city_keys is not None and tokens and not (_NUMBER.match(tokens[0]) and not _POSTCODE.match(tokens[0])):
+        keys = city_keys if isinstance(city_keys, (set, frozenset, dict)) else set(city_keys)
+        head = _split_city_head(tokens, keys)
+        if head is not None:  # "Denain, 11 avenue du Terril", "59278 Escautpont 5 rue X"
+            pc, city, street_tokens = head
+            number, rep, rest = _take_number(_drop_complement(street_tokens))
+            return ParsedAddress(raw=raw, housenumber=number, rep=rep,
+                                 street=street_key(" ".join(rest), folded=True) if rest else "",
+                                 postcode=pc, city=city, tokens=tuple(rest))
     postcode = ""
     pc_index = -1
     for i, tok in enumerate(tokens):
@@ -266,16 +286,25 @@ def _take_number(tokens: list[str]) -> tuple[str, str, list[str]]:
         return "", "", []
     m = _NUMBER.match(tokens[0])
     if not m:
-        return "", "", list(tokens)
+        return "", "", _drop_lieu_dit(list(tokens))
     number = str(int(m.group(1)))
     rep = m.group(2) or ""
     rest = list(tokens[1:])
     if not rep and rest and (rest[0] in _REP_WORDS or (len(rest[0]) == 1 and rest[0] in "abcdefght" and len(rest) > 1
-                                                       and rest[1] in STREET_TYPES)):
+                                                       and (rest[1] in STREET_TYPES or rest[1] in _AFTER_LETTER))):
         rep, rest = rest[0], rest[1:]
     if len(rest) > 1 and _NUMBER.match(rest[0]) and rest[1] in STREET_TYPES:  # "12-14 rue X": a range
         rest = rest[1:]
-    return number, normalize_rep(rep), rest
+    return number, normalize_rep(rep), _drop_lieu_dit(rest)
+
+
+def _drop_lieu_dit(tokens: list[str]) -> list[str]:
+    """"lieu-dit Le Bois Brûlé" → "Le Bois Brûlé" (the word says what follows is a lieu-dit)."""
+    if len(tokens) > 2 and tokens[0] == "lieu" and tokens[1] in ("dit", "dits"):
+        return tokens[2:]
+    if len(tokens) > 1 and tokens[0] in ("ld", "lieudit"):
+        return tokens[1:]
+    return tokens
 
 
 def _looks_like_street(tokens: list[str]) -> bool:
@@ -317,6 +346,47 @@ def _split_city(tokens: list[str], city_keys: Iterable[str]) -> tuple[list[str],
 
 
 def _has_name(tokens: list[str]) -> bool:
-    """True when *tokens* hold a street name word (not only a number, a street type or articles)."""
+    """True when *tokens* hold a street name word (not only a number, a street type or articles).
+
+    >>> _has_name("12 route de".split()), _has_name("rue du pont".split()), _has_name("12 b".split())
+    (False, True, False)
+    """
     _, _, rest = _take_number(list(tokens))
-    return any(t not in STREET_TYPES and t not in STOP_WORDS and not t.isdigit() for t in rest)
+    if rest and rest[0] in STREET_TYPES:
+        rest = rest[1:]
+    return any(t not in STOP_WORDS and not t.isdigit() and len(t) > 1 for t in rest)
+
+
+def _split_city_head(tokens: list[str], keys) -> tuple[str, str, list[str]] | None:
+    """A commune written first: ``[postcode] commune [postcode] <number or street type> …``.
+
+    Returns (postcode, commune, street tokens) or None.
+
+    >>> _split_city_head("denain 11 avenue du terril".split(), {"denain"})
+    ('', 'denain', ['11', 'avenue', 'du', 'terril'])
+    >>> _split_city_head("59278 escautpont rue haute".split(), {"escautpont"})
+    ('59278', 'escautpont', ['rue', 'haute'])
+    >>> _split_city_head("11 avenue du terril denain".split(), {"denain"}) is None
+    True
+    """
+    i, pc = 0, ""
+    if tokens and _POSTCODE.match(tokens[0]):
+        pc, i = tokens[0], 1
+    for n in range(min(6, len(tokens) - i - 1), 0, -1):
+        head = tokens[i:i + n]
+        if head[0].isdigit():
+            return None
+        if any(t[0].isdigit() for t in head):
+            continue
+        if city_key(" ".join(head)) not in keys:
+            continue
+        j, pc2 = i + n, pc
+        if not pc2 and j < len(tokens) and _POSTCODE.match(tokens[j]):
+            pc2, j = tokens[j], j + 1
+        rest = tokens[j:]
+        if not rest:
+            continue
+        starts_number = bool(_NUMBER.match(rest[0])) and len(rest) > 1 and not _POSTCODE.match(rest[0])
+        if (starts_number or rest[0] in STREET_TYPES) and _has_name(rest):
+            return pc2, " ".join(head), rest
+    return None
