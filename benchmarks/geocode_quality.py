@@ -226,6 +226,10 @@ def evaluate(queries, results) -> dict:
     return {"stats": stats, "examples": wrong_examples}
 
 
+def _n(x: float) -> str:
+    return f"{x:,.0f}".replace(",", "\u202f")
+
+
 def _pct(a, b) -> str:
     return f"{100.0 * a / b:5.1f}" if b else "  -  "
 
@@ -286,6 +290,8 @@ def main() -> None:
     ap.add_argument("--no-addok", action="store_true")
     ap.add_argument("--no-fallback", action="store_true", help="skip the pass without rapidfuzz")
     ap.add_argument("--examples", action="store_true", help="print wrong answers")
+    ap.add_argument("--seed", type=int, default=14, help="seed of the synthetic set (queries: seed + 1)")
+    ap.add_argument("--passes", type=int, default=5, help="timed passes of cq-geo (median reported)")
     args = ap.parse_args()
     lines = [f"# benchmarks/geocode_quality.py — {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
              f"# {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPU, "
@@ -299,12 +305,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         t0 = time.perf_counter()
-        world = generate(tmp, target_addresses=args.addresses)
+        world = generate(tmp, target_addresses=args.addresses, seed=args.seed)
         n_addr = sum(len(s.numbers) for s in world.streets)
         say(f"jeu synthétique : {n_addr} adresses, {len(world.streets)} voies, {len(world.localities)} lieux-dits "
             f"sans adresse, {len(world.communes)} communes ({time.perf_counter() - t0:.1f} s)")
-        queries = make_queries(world, per_category=args.per_category)
-        say(f"requêtes : {len(queries)} ({args.per_category} par catégorie, {len(CATEGORIES)} catégories)")
+        queries = make_queries(world, per_category=args.per_category, seed=args.seed + 1)
+        say(f"requêtes : {len(queries)} ({args.per_category} par catégorie, {len(CATEGORIES)} catégories ; "
+            f"graine {args.seed})")
         import inspect
 
         kw = {"lieux_dits": world.path_localities} if "lieux_dits" in inspect.signature(import_ban).parameters else {}
@@ -315,11 +322,10 @@ def main() -> None:
         t0 = time.perf_counter()
         g = BanGeocoder.from_store(tmp / "ban.sqlite", thresholds=QualityThresholds())
         say(f"chargement de l'index et du géocodeur : {time.perf_counter() - t0:.2f} s")
-        results, times = run_offline(g, queries)
+        results, times = run_offline(g, queries, passes=args.passes)
         rate = len(queries) / sorted(times)[len(times) // 2]
-        say(f"cq-geo (rapidfuzz) : {rate:,.0f} requêtes/s sur un cœur (médiane de {len(times)} passes, caches vidés ; "
-            f"{' ; '.join(f'{t:.2f}' for t in times)} s ; cible ≥ 5 000/s) ; loadavg {os.getloadavg()[0]:.2f}"
-            .replace(",", " "))
+        say(f"cq-geo (rapidfuzz) : {_n(rate)} requêtes/s sur un cœur (médiane de {len(times)} passes, caches vidés : "
+            f"{' ; '.join(f'{t:.2f}' for t in times)} s ; cible ≥ 5 000/s) ; loadavg {os.getloadavg()[0]:.2f}")
         evals = {"cq-geo hors ligne": evaluate(queries, results)}
         if not args.no_fallback:
             _fuzzy.use_rapidfuzz(False) if hasattr(_fuzzy, "use_rapidfuzz") else None
@@ -329,8 +335,8 @@ def main() -> None:
             finally:
                 _fuzzy.use_rapidfuzz(True) if hasattr(_fuzzy, "use_rapidfuzz") else None
             same = sum(a.to_dict() == b.to_dict() for a, b in zip(results, res2))
-            say(f"cq-geo sans rapidfuzz (Python pur) : {len(queries) / times2[0]:,.0f} requêtes/s ; réponses "
-                f"identiques à celles avec rapidfuzz : {same}/{len(queries)}".replace(",", " "))
+            say(f"cq-geo sans rapidfuzz (Python pur) : {_n(len(queries) / times2[0])} requêtes/s ; réponses "
+                f"identiques à celles avec rapidfuzz : {same}/{len(queries)}")
         if not args.no_addok:
             from cq_geo.geocode.online import OnlineGeocoder
 
@@ -341,8 +347,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 ares = [online.geocode(q.text) for q in queries]
                 el = time.perf_counter() - t0
-                say(f"addok 1.3.2 : {len(queries) / el:,.0f} requêtes/s (HTTP sur la boucle locale, une à une)"
-                    .replace(",", " "))
+                say(f"addok 1.3.2 : {_n(len(queries) / el)} requêtes/s (HTTP sur la boucle locale, une à une)")
             evals["addok 1.3.2"] = evaluate(queries, ares)
         say()
         say("Par catégorie, en % des requêtes : top-1 juste, précis, précis mais faux (p+faux), ambigu, introuvable")

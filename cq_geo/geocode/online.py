@@ -472,7 +472,8 @@ def _candidate(feature: dict[str, Any]) -> Candidate | None:
             lon=float(lon), lat=float(lat), label=str(p.get("label", "")), score=float(p.get("score", 0.0)),
             type=str(p.get("type", "")), citycode=str(p.get("citycode", "") or ""),
             postcode=str(p.get("postcode", "") or ""), city=str(p.get("city", "") or ""),
-            street=str(p.get("street", "") or (p.get("name", "") if p.get("type") == "street" else "") or ""),
+            street=str(p.get("street", "") or (p.get("name", "") if p.get("type") in ("street", "locality") else "")
+                       or ""),
             housenumber=str(p.get("housenumber", "") or ""), oldcitycode=str(p.get("oldcitycode", "") or ""),
             oldcity=str(p.get("oldcity", "") or ""),
         )
