@@ -179,7 +179,11 @@ class Addok:
                 self.serve.kill()
         if self.pidfile.exists():
             try:
-                os.kill(int(self.pidfile.read_text().strip()), 15)
+                pid = int(self.pidfile.read_text().strip())
+                os.kill(pid, 15)
+                for _ in range(100):  # wait until redis has exited (it writes in the work folder)
+                    os.kill(pid, 0)
+                    time.sleep(0.05)
             except (OSError, ValueError):
                 pass
 
@@ -302,7 +306,7 @@ def main() -> None:
         print(text, flush=True)
         lines.append(text)
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         tmp = Path(tmp)
         t0 = time.perf_counter()
         world = generate(tmp, target_addresses=args.addresses, seed=args.seed)

@@ -90,10 +90,13 @@ class BanGeocoder:
         self._by_key: dict[str, list[int]] = {}
         self._by_bare: dict[str, list[int]] = {}  # key without its street type
         self._by_commune: dict[str, list[int]] = {}
-        self._bare = [_strip_type(s[1]) for s in streets]
+        # keys made again from the names (not the stored ones): an index built by an earlier version of the
+        # normaliser still matches the queries of this one
+        self._keys = [street_key(s[0]) for s in streets]
+        self._bare = [_strip_type(k) for k in self._keys]
         self._postcodes: dict[str, set[str]] = {}
         for i, s in enumerate(streets):
-            key, insee, postcode = s[1], s[3], s[5]
+            key, insee, postcode = self._keys[i], s[3], s[5]
             self._by_key.setdefault(key, []).append(i)
             self._by_bare.setdefault(_strip_type(key), []).append(i)
             self._by_commune.setdefault(insee, []).append(i)
@@ -346,7 +349,7 @@ class BanGeocoder:
             sim = min(score, (score + plain) / 2.0 + 5.0)
             if sim < FUZZY_CUTOFF:
                 continue
-            ctype = streets[i][1][: len(streets[i][1]) - len(self._bare[i])].strip()
+            ctype = self._keys[i][: len(self._keys[i]) - len(self._bare[i])].strip()
             if qtype and ctype and qtype != ctype:
                 sim *= TYPE_MISMATCH_FACTOR
             out.append((i, round(sim / 100.0 * 0.98, 4)))

@@ -69,7 +69,7 @@ STREET_TYPES: dict[str, str] = {
 #: Title and word abbreviations expanded anywhere in a street or commune name.
 WORDS: dict[str, str] = {
     "st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes",
-    "gal": "general", "gen": "general", "mal": "marechal", "pdt": "president", "pres": "president",
+    "gal": "general", "gen": "general", "mal": "marechal", "pdt": "president",
     "dr": "docteur", "doct": "docteur", "pr": "professeur", "prof": "professeur", "cdt": "commandant",
     "cne": "capitaine", "lt": "lieutenant", "col": "colonel", "mgr": "monseigneur", "abbe": "abbe",
     "ns": "notre", "nd": "notre dame", "fr": "freres", "jj": "jean jacques", "mme": "madame",
@@ -88,6 +88,11 @@ REPETITIONS: dict[str, str] = {
     "f": "f", "g": "g", "h": "h", "a": "a",
 }
 _REP_WORDS = {"bis", "ter", "quater", "quinquies", "quinq", "qua", "quat"}
+#: Words that join the parts of a place name: a commune name right after one of them is not the commune.
+_JOINING = frozenset({"sous", "sur", "les", "lez", "les", "en", "de", "du", "des", "d", "la", "le", "l", "aux", "au",
+                      "saint", "sainte", "st", "ste"})
+#: Words a commune name does not start with ("sous Denain" is the end of "Wavrechain-sous-Denain").
+_NOT_FIRST = frozenset({"sous", "sur", "lez", "en", "de", "du", "des", "d", "aux", "au"})
 #: Words after which a lone letter is the number's suffix ("12 B Le Riez", "12 B Avenue X").
 _AFTER_LETTER = frozenset({"le", "la", "les"})
 _POSTCODE = re.compile(r"^(?:[0-8]\d|9[0-8]|2[ab])\d{3}$")
@@ -229,7 +234,7 @@ def parse_address(text: str, city_keys: Iterable[str] | None = None) -> ParsedAd
     raw = text or ""
     city = ""
     clean = _COUNTRY.sub("", raw)
-    clean = _SPLIT_POSTCODE.sub(r"\1\2", clean)  # "59 220" -> "59220"
+    clean = _SPLIT_POSTCODE.sub(_join_postcode, clean)  # "59 220" -> "59220", not "Escalier 14 102 rue X"
     # Commas separate the commune from the street when there is no postcode.
     parts = [p for p in re.split(r"[,;\n]+", clean) if fold(p)]
     tokens = fold(clean).split()
@@ -279,6 +284,13 @@ def parse_address(text: str, city_keys: Iterable[str] | None = None) -> ParsedAd
         city=city,
         tokens=tuple(rest),
     )
+
+
+def _join_postcode(m: re.Match) -> str:
+    rest = m.string[m.end():].split(None, 1)
+    if rest and fold(rest[0]) in STREET_TYPES:  # "bât 14 102 rue X": a complement then a house number
+        return m.group(0)
+    return m.group(1) + m.group(2)
 
 
 def _take_number(tokens: list[str]) -> tuple[str, str, list[str]]:
@@ -338,10 +350,17 @@ def _split_city(tokens: list[str], city_keys: Iterable[str]) -> tuple[list[str],
     keys = city_keys if isinstance(city_keys, (set, frozenset, dict)) else set(city_keys)
     for n in range(min(6, len(tokens) - 1), 0, -1):
         tail = tokens[-n:]
-        if tail[0].isdigit():
+        if tail[0].isdigit() or tail[0] in _NOT_FIRST:
             continue
-        if city_key(" ".join(tail)) in keys and _has_name(tokens[:-n]):
-            return tokens[:-n], " ".join(tail)
+        if city_key(" ".join(tail)) in keys:
+            head = tokens[:-n]
+            if not _has_name(head):
+                # "rue de Lieu-Saint-Amand": the commune's name is the street's name; "Saint-Amand" at its
+                # end is not a commune either
+                return tokens, ""
+            if head[-1] in _JOINING:  # "rue de Wavrechain-sous-Denain": "Denain" ends a longer name
+                continue
+            return head, " ".join(tail)
     return tokens, ""
 
 

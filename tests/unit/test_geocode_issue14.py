@@ -46,6 +46,10 @@ STREETS = [
     ("Saint-Amand-les-Eaux", "Rue du Centre", range(1, 5)),
     ("Haulchin", "Rue du Moulin", range(1, 5)),
     ("Haulchin", "Le Moulin", range(1, 4)),  # a lieu-dit with numbers, also in the lieux-dits file
+    ("Denain", "Rue de la Gare", [100, 102, 108]),
+    ("Haveluy", "Rue de Wavrechain-sous-Denain", range(1, 20)),
+    ("Hérin", "Rue de Wavrechain-sous-Denain", range(1, 20)),
+    ("Denain", "Rue de Wavrechain-sous-Faulx", range(1, 20)),
 ]
 # the same street in ten communes; number 14 only in the last two (by INSEE code): cause 5
 HOMONYM_COMMUNES = sorted(["Abscon", "Avesnes-le-Sec", "Bellaing", "Bouchain", "Brillon", "Denain", "Escaudain",
@@ -134,6 +138,19 @@ def test_full_street_types_are_found(g):
     assert (r.quality, r.best.housenumber) == ("precise", "82 b")
     r = g.geocode("5 Route de Douai")  # "Douai" is the street's name here, not the commune
     assert (r.quality, r.best.citycode) == ("precise", CODES["Denain"][0])
+
+
+def test_complement_numbers_are_not_a_split_postcode(g):
+    r = g.geocode("Escalier 14 102 Rue de la Gare 59220 Denain")  # "14 102" is not "14102"
+    assert (r.quality, r.best.housenumber) == ("precise", "102")
+
+
+def test_commune_names_inside_street_names(g):
+    r = g.geocode("14 Rue de Wavrechain-sous-Denain")  # not "Denain", and not the street of Denain
+    assert r.quality == "ambiguous"
+    assert {c.citycode for c in r.candidates[:2]} == {CODES["Haveluy"][0], CODES["Hérin"][0]}
+    r = g.geocode("14 Rue de Wavrechain-sous-Denain Hérin")
+    assert (r.quality, r.best.citycode) == ("precise", CODES["Hérin"][0])
 
 
 # -- cause 2: a postcode that contradicts the commune --------------------------------------------------------------
