@@ -23,7 +23,8 @@ queries/s on one core, index build ~2 s. Run::
 
     OMP_NUM_THREADS=1 /work/main/.venv/bin/python benchmarks/geocode_quality.py [--per-category 150] [--no-addok]
 
-Results: stdout and benchmarks/results/geocode_quality.txt.
+Results: stdout and benchmarks/results/geocode_quality.txt (``geocode_quality_seedN.txt`` for another
+``--seed``).
 """
 
 from __future__ import annotations
@@ -362,7 +363,8 @@ def main() -> None:
                 for cat, ex in ev["examples"].items():
                     for e in ex:
                         say(f"  [{cat}] {e}")
-    out = ROOT / "benchmarks" / "results" / "geocode_quality.txt"
+    name = "geocode_quality.txt" if args.seed == 14 else f"geocode_quality_seed{args.seed}.txt"
+    out = ROOT / "benchmarks" / "results" / name
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"→ {out}")
 

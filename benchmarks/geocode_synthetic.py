@@ -104,7 +104,7 @@ NOISE = ["Bâtiment {L}", "Bât. {L}", "Appartement {n}", "Appt {n}", "Apt {n}",
 CATEGORIES = ["exacte", "casse", "sans accents", "abréviations", "types en entier", "faute 1 lettre",
               "faute 2 lettres", "sans code postal", "mauvais code postal", "commune seule", "voie seule",
               "suffixes", "mots parasites", "commune d'abord", "homonymes avec commune", "homonymes sans commune",
-              "lieux-dits"]
+              "lieux-dits", "faute dans la commune"]
 
 
 @dataclass
@@ -438,6 +438,10 @@ def make_queries(world: World, per_category: int = 150, seed: int = 15) -> list[
             if len(amb) >= 2:
                 break
         add("homonymes sans commune", f"{n[0]} {n[1]} {s.full}", Truth("ambiguous", communes=amb))
+        s, n = pick(lambda s: len(s.commune) >= 6)
+        num, t = addr(s, n)
+        bad = _typo(rng, s.commune, 1, avoid=tuple(_strip_accents(c[1]).lower() for c in world.communes))
+        add("faute dans la commune", f"{num} {s.full}{rng.choice([' ', ', '])}{bad}", t)
         insee, commune, cp, ld, lon, lat = rng.choice([x for x in world.localities if x[0] in territory])
         form = rng.choice(["{ld}, {c}", "{ld} {cp} {c}", "lieu-dit {ld}, {c}", "{ld} {c}"])
         add("lieux-dits", form.format(ld=ld, c=commune, cp=cp), Truth("locality", insee, ld, lon=lon, lat=lat))

@@ -367,6 +367,24 @@ class BanGeocoder:
             return ParsedAddress(raw=text, postcode=postcodes[0] if postcodes else "", city=rest)
         return None
 
+    def _typed_commune_at_end(self, parsed) -> None:
+        """A commune with a typo at the end of an address ("… Denian"): taken when the rest is a street of it."""
+        toks = list(parsed.tokens)
+        for n in (1, 2, 3, 4):
+            if len(toks) <= n + 1:
+                return
+            key = city_key(" ".join(toks[-n:]))
+            if len(key) < 5:
+                continue
+            best = _fuzzy.extract(key, self._city_list, limit=1, score_cutoff=CITY_CUTOFF)
+            if not best:
+                continue
+            codes = {c for c, _ in self._cities[best[0][0]]}
+            street = street_key(" ".join(toks[:-n]), folded=True)
+            if any(self.index.streets[i][3] in codes for i in self._by_key.get(street, ())):
+                parsed.street, parsed.city, parsed.tokens = street, " ".join(toks[-n:]), tuple(toks[:-n])
+                return
+
     def _geocode(self, q: AddressQuery, limit: int) -> GeocodeResult:
         t = self.thresholds
         parsed = self._commune_only(q.text) or parse_address(q.text, self._parse_keys)
@@ -374,6 +392,9 @@ class BanGeocoder:
             q.city or q.citycode or q.postcode
         ):
             return GeocodeResult(q.text, "not_found", [], "adresse vide", self.source)
+        if parsed.street and not (parsed.city or parsed.postcode or q.city or q.citycode or q.postcode) and \
+                parsed.street not in self._by_key:
+            self._typed_commune_at_end(parsed)  # "12 rue Jean Jaurès Denian"
         tiers, former, note, conflict = self._communes_filter(q, parsed)
         if not parsed.street:
             if parsed.housenumber and not parsed.city and not parsed.postcode:

@@ -216,6 +216,12 @@ def test_two_typing_errors(g, text):
     assert r.quality in ("precise", "approximate")
 
 
+@pytest.mark.parametrize("text", ["12 Rue Arthur Lamendin Denian", "12 Rue Arthur Lamendin, Dneain"])
+def test_typo_in_the_commune(g, text):
+    r = g.geocode(text)
+    assert (r.quality, r.best.citycode, r.best.housenumber) == ("precise", CODES["Denain"][0], "12")
+
+
 # -- cause 7: the BAN's lieux-dits file ---------------------------------------------------------------------------
 def test_lieux_dits_file_is_read_next_to_the_addresses(world, g):
     _, stats = world
