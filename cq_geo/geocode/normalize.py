@@ -238,9 +238,18 @@ def parse_address(text: str, city_keys: Iterable[str] | None = None) -> ParsedAd
     # Commas separate the commune from the street when there is no postcode.
     parts = [p for p in re.split(r"[,;\n]+", clean) if fold(p)]
     tokens = fold(clean).split()
+    # where the typed words start: a commune is never cut out of a hyphenated name ("Wavrechain-sous-Denain")
+    starts: set[int] = set()
+    at = 0
+    for chunk in re.split(r"[\s,;]+", clean):
+        n = len(fold(chunk).split())
+        if n:
+            starts.add(at)
+            at += n
+    starts.add(at)
     if city_keys is not None and tokens and not (_NUMBER.match(tokens[0]) and not _POSTCODE.match(tokens[0])):
         keys = city_keys if isinstance(city_keys, (set, frozenset, dict)) else set(city_keys)
-        head = _split_city_head(tokens, keys)
+        head = _split_city_head(tokens, keys, starts)
         if head is not None:  # "Denain, 11 avenue du Terril", "59278 Escautpont 5 rue X"
             pc, city, street_tokens = head
             number, rep, rest = _take_number(_drop_complement(street_tokens))
@@ -260,7 +269,7 @@ def parse_address(text: str, city_keys: Iterable[str] | None = None) -> ParsedAd
             street_tokens = before
             city = ""
             if city_keys is not None:
-                street_tokens, city = _split_city(before, city_keys)
+                street_tokens, city = _split_city(before, city_keys, starts)
     else:
         if len(parts) > 1 and not _looks_like_street(fold(parts[-1]).split()):
             street_tokens = fold(",".join(parts[:-1])).split()
@@ -269,11 +278,11 @@ def parse_address(text: str, city_keys: Iterable[str] | None = None) -> ParsedAd
             if street_tokens and all(_NUMBER.match(t) or t in _REP_WORDS for t in street_tokens):
                 street_tokens, city = street_tokens + city.split(), ""
                 if city_keys is not None:
-                    street_tokens, city = _split_city(street_tokens, city_keys)
+                    street_tokens, city = _split_city(street_tokens, city_keys, starts)
         else:
             street_tokens = tokens
             if city_keys is not None:
-                street_tokens, city = _split_city(tokens, city_keys)
+                street_tokens, city = _split_city(tokens, city_keys, starts)
     number, rep, rest = _take_number(_drop_complement(street_tokens))
     return ParsedAddress(
         raw=raw,
@@ -345,12 +354,13 @@ def _drop_complement(tokens: list[str]) -> list[str]:
     return tokens
 
 
-def _split_city(tokens: list[str], city_keys: Iterable[str]) -> tuple[list[str], str]:
-    """Take the longest tail of *tokens* that is a known commune key."""
+def _split_city(tokens: list[str], city_keys: Iterable[str], starts: set[int] | None = None) -> tuple[list[str], str]:
+    """Take the longest tail of *tokens* that is a known commune key (starting a typed word, when *starts* says where
+    the typed words start)."""
     keys = city_keys if isinstance(city_keys, (set, frozenset, dict)) else set(city_keys)
     for n in range(min(6, len(tokens) - 1), 0, -1):
         tail = tokens[-n:]
-        if tail[0].isdigit() or tail[0] in _NOT_FIRST:
+        if tail[0].isdigit() or tail[0] in _NOT_FIRST or (starts is not None and len(tokens) - n not in starts):
             continue
         if city_key(" ".join(tail)) in keys:
             head = tokens[:-n]
@@ -376,7 +386,7 @@ def _has_name(tokens: list[str]) -> bool:
     return any(t not in STOP_WORDS and not t.isdigit() and len(t) > 1 for t in rest)
 
 
-def _split_city_head(tokens: list[str], keys) -> tuple[str, str, list[str]] | None:
+def _split_city_head(tokens: list[str], keys, starts: set[int] | None = None) -> tuple[str, str, list[str]] | None:
     """A commune written first: ``[postcode] commune [postcode] <number or street type> …``.
 
     Returns (postcode, commune, street tokens) or None.
@@ -397,7 +407,7 @@ def _split_city_head(tokens: list[str], keys) -> tuple[str, str, list[str]] | No
             return None
         if any(t[0].isdigit() for t in head):
             continue
-        if city_key(" ".join(head)) not in keys:
+        if city_key(" ".join(head)) not in keys or (starts is not None and i + n not in starts):
             continue
         j, pc2 = i + n, pc
         if not pc2 and j < len(tokens) and _POSTCODE.match(tokens[j]):
