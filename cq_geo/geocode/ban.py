@@ -3,15 +3,19 @@
 Nothing leaves the computer. Matching (see docs/geocodage.md):
 
 1. the address is split (:func:`~cq_geo.geocode.normalize.parse_address`) into
-   number, suffix (bis, ter…), street, postcode and commune;
+   number, suffix (bis, ter…), street, postcode and commune (written last or
+   first); a commune name alone, with or without its postcode, is a commune;
 2. the postcode, the commune name (current or former commune, typos
-   tolerated) or the ``citycode`` filter restrict the streets searched;
+   tolerated) or the ``citycode`` filter restrict the streets searched; a
+   postcode and a commune that disagree are both tried, the commune first, and
+   the answer is then never ``precise``;
 3. the street is found by its normalised key (exact, fast), else by fuzzy
    matching (one or two typing errors, words in another order) among the
    streets of those communes;
 4. a number found as typed gives a ``housenumber`` candidate; a number the
    street does not have gives the nearest known number, and no number gives the
-   street itself — both flagged approximate;
+   street itself — both flagged approximate; every street of that name is
+   checked for the number;
 5. :func:`~cq_geo.geocode.base.assess` gives the quality: the same street in
    several communes with no commune typed is ``ambiguous``, never resolved.
 

@@ -233,7 +233,7 @@ def parse_address(text: str, city_keys: Iterable[str] | None = None) -> ParsedAd
     """
     raw = text or ""
     city = ""
-    clean = _COUNTRY.sub("", raw)
+    clean = _drop_country(raw)
     clean = _SPLIT_POSTCODE.sub(_join_postcode, clean)  # "59 220" -> "59220", not "Escalier 14 102 rue X"
     # Commas separate the commune from the street when there is no postcode.
     parts = [p for p in re.split(r"[,;\n]+", clean) if fold(p)]
@@ -293,6 +293,18 @@ def parse_address(text: str, city_keys: Iterable[str] | None = None) -> ParsedAd
         city=city,
         tokens=tuple(rest),
     )
+
+
+def _drop_country(text: str) -> str:
+    """"…, Denain, France" → "…, Denain"; but "34 rue Anatole France" keeps its street name.
+
+    >>> _drop_country("12 rue X 59220 Denain France"), _drop_country("34 rue Anatole France")
+    ('12 rue X 59220 Denain', '34 rue Anatole France')
+    """
+    m = _COUNTRY.search(text)
+    if m and (re.search(r"[,;\n-]", m.group(0)) or re.search(r"\b\d{5}\b", text[:m.start()])):
+        return text[:m.start()]
+    return text
 
 
 def _join_postcode(m: re.Match) -> str:

@@ -140,6 +140,11 @@ def test_full_street_types_are_found(g):
     assert (r.quality, r.best.citycode) == ("precise", CODES["Denain"][0])
 
 
+def test_france_ending_a_street_name_is_kept():
+    assert parse_address("34 Rue Anatole France").street == "rue anatole france"
+    assert parse_address("34 Rue Anatole France 59220 Denain, France").city == "denain"
+
+
 def test_complement_numbers_are_not_a_split_postcode(g):
     r = g.geocode("Escalier 14 102 Rue de la Gare 59220 Denain")  # "14 102" is not "14102"
     assert (r.quality, r.best.housenumber) == ("precise", "102")
