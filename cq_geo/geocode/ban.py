@@ -41,6 +41,8 @@ Examples
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_left, bisect_right
 from typing import Callable, Iterable
 
 from .base import AddressQuery, Candidate, GeocodeResult, QualityThresholds, assess
@@ -67,6 +69,7 @@ _GENERIC_WORDS = frozenset({"lieu", "grand", "grande", "petit", "petite", "mont"
                             "chateau", "ancien", "ancienne", "abbaye", "notre", "saint", "sainte", "hameau"})
 
 
+_HOUSE_NUMBER = re.compile(r"(?<!\d)\d{1,4}(?!\d)")
 #: Suffixes that stand for each other when only one of them is known at that number.
 _REP_SAME = {"b": "bis", "bis": "b"}
 _FULL_TYPES = frozenset(w for v in STREET_TYPES.values() for w in v.split()[:1])
@@ -115,6 +118,10 @@ class BanGeocoder:
                 if len(w) >= 3:
                     self._token_index.setdefault(w, set()).add(i)
         self._radius = [_half_diagonal_m(s) for s in streets]
+        # plain lists for the per-query look-ups (bisect on a list slice bound is cheaper than numpy calls)
+        self._numero = index.numero.tolist()
+        self._lon, self._lat = index.lon.tolist(), index.lat.tolist()
+        self._start, self._end = index.start.tolist(), index.end.tolist()
         self._cities = commune_keys(index)
         # short forms: "saint amand" for "saint amand eaux", "douchy" for "douchy mines" (when unique)
         short: dict[str, set] = {}
@@ -361,6 +368,8 @@ class BanGeocoder:
 
     def _commune_only(self, text: str):
         """A commune alone, with or without its postcode ("Bruille-Saint-Amand", "Denain 59220"), or None."""
+        if _HOUSE_NUMBER.search(text):  # a house number: not a commune alone (fast way out)
+            return None
         tokens = fold(text).split()
         postcodes = [t for t in tokens if _POSTCODE.match(t)]
         rest = " ".join(t for t in tokens if not _POSTCODE.match(t))
@@ -474,13 +483,14 @@ class BanGeocoder:
         idx = self.index
         s = idx.streets[i]
         name, kind, insee, commune, postcode = s[0], s[2], s[3], s[4], s[5]
-        a, b = int(idx.start[i]), int(idx.end[i])
+        a, b = self._start[i], self._end[i]
         common = dict(citycode=insee, postcode=postcode, city=commune, street=name, oldcitycode=s[6], oldcity=s[7])
         radius = self._radius[i]
         if parsed.housenumber and b > a:
             num = int(parsed.housenumber)
-            nums = idx.numero[a:b]
-            lo, hi = a + int(nums.searchsorted(num, "left")), a + int(nums.searchsorted(num, "right"))
+            numero = self._numero
+            lo = bisect_left(numero, num, a, b)
+            hi = bisect_right(numero, num, lo, b)
             if hi > lo:
                 same = [j for j in range(lo, hi) if idx.rep[j] == parsed.rep]
                 if not same and parsed.rep in _REP_SAME:  # "12 B" typed, only "12 bis" known (or the reverse)
@@ -488,12 +498,12 @@ class BanGeocoder:
                 j = same[0] if same else lo
                 rep = idx.rep[j]
                 label_num = f"{num} {rep}".strip()
-                return Candidate(float(idx.lon[j]), float(idx.lat[j]), self._label(s, label_num),
+                return Candidate(self._lon[j], self._lat[j], self._label(s, label_num),
                                  round(score * (1.0 if same else NUMBER_SUFFIX_FACTOR), 4), "housenumber",
                                  housenumber=label_num, approximate_number=not same,
                                  radius_m=0.0 if same else 15.0, **common)
             # nearest known number, same side (parity) first
-            diff = abs(nums - num)
+            diff = abs(idx.numero[a:b] - num)
             j = a + int((diff + (diff % 2) * 1_000_000).argmin())
             found = int(idx.numero[j])
             label_num = f"{found} {idx.rep[j]}".strip()
