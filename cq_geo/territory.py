@@ -229,15 +229,17 @@ class Territory:
             info = layer_infos.get(tier) or self._derive_info(tier, statuses, zones)
             info.missing_zones = [z.code for z in missing]
             info.feature_count = len(zones)
-            index = ZoneIndex(geoms, edges, nears) if zones else None
+            index = ZoneIndex(geoms, edges, nears, distances=tier == "qpv") if zones else None
             self.tiers[tier] = _TierData(tier, zones, statuses, missing, index, info)
 
+        self._needs_outline = any(mz.shared for t in self.tiers.values() for mz in t.missing)
         qpv = self.tiers["qpv"]
         # every QPV grown by the search radius: finds the nearest QPV of outside points
-        self._qpv_search = ZoneIndex(qpv.index.polygons, 0.0, self.qpv_search_m) if qpv.index is not None else None
-        bounds = np.concatenate([index.outer_bounds for index in self._indexes()])
+        self._qpv_search = (ZoneIndex(qpv.index.polygons, 0.0, self.qpv_search_m, sides=False)
+                            if qpv.index is not None else None)
+        bounds = np.concatenate([index.outer_bounds for index in self._indexes() + [self.outline]])
         box = (np.nanmin(bounds[:, 0]), np.nanmin(bounds[:, 1]), np.nanmax(bounds[:, 2]), np.nanmax(bounds[:, 3]))
-        self.grid = GridSpec(box, 160)  # for large batches (cell covers built on first use)
+        self.grid = GridSpec(box, GRID_CELLS)  # for large batches (cell covers built on first use)
         self._one_cell = GridSpec(box, 1)  # for a few points
         self._texts = {
             name: text.format(
@@ -281,8 +283,10 @@ class Territory:
         return a, b
 
     @staticmethod
-    def _coords(lon=None, lat=None, x=None, y=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Return (x, y, lon, lat, flags) as float arrays; flags mark invalid rows."""
+    def _coords(lon=None, lat=None, x=None, y=None, lonlat: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Return (x, y, lon, lat, flags) as float arrays; flags mark invalid rows.
+
+        Without *lonlat*, lon/lat are not worked out from x/y (``None``)."""
         a, b = Territory._pair(lon, lat, x, y)
         flags = np.zeros(a.shape, dtype="int64")
         finite = np.isfinite(a) & np.isfinite(b)
@@ -296,13 +300,18 @@ class Territory:
         flags[bad & swapped] |= _FLAG["swapped"]
         flags[bad & ~swapped] |= _FLAG["not_france"]
         ok = flags == 0
-        xx, yy, lo, la = (np.full(a.shape, np.nan) for _ in range(4))
+        xx, yy = (np.full(a.shape, np.nan) for _ in range(2))
+        lo = la = None
         if lon is not None:
-            lo[ok], la[ok] = a[ok], b[ok]
             xx[ok], yy[ok] = lonlat_to_l93(a[ok], b[ok])
         else:
             xx[ok], yy[ok] = a[ok], b[ok]
-            lo[ok], la[ok] = l93_to_lonlat(a[ok], b[ok])
+        if lonlat:
+            lo, la = (np.full(a.shape, np.nan) for _ in range(2))
+            if lon is not None:
+                lo[ok], la[ok] = a[ok], b[ok]
+            else:
+                lo[ok], la[ok] = l93_to_lonlat(a[ok], b[ok])
         return xx, yy, lo, la, flags
 
     # -- the classification shared by lookup and lookup_many ---------------------
@@ -417,7 +426,9 @@ class Territory:
             index.cover(self.grid)
 
     def _indexes(self) -> list[ZoneIndex]:
-        out = [self.communes, self.outline] + [t.index for t in self.tiers.values() if t.index is not None]
+        """The indexes a classification uses (the outline only when a zone without perimeter is shared)."""
+        outline = [self.outline] if self._needs_outline else []
+        out = [self.communes] + outline + [t.index for t in self.tiers.values() if t.index is not None]
         return out + ([self._qpv_search] if self._qpv_search is not None else [])
 
     def _classify_many(self, lon, lat, x, y) -> dict[str, Any]:
@@ -433,7 +444,7 @@ class Territory:
         k = _thread_count(n)
 
         def part(s: slice) -> dict[str, Any]:
-            xx, yy, _, _, flags = self._coords(**{names[0]: a[s], names[1]: b[s]})
+            xx, yy, _, _, flags = self._coords(**{names[0]: a[s], names[1]: b[s]}, lonlat=False)
             return self._classify(xx, yy, flags)
 
         if k == 1:
@@ -448,56 +459,76 @@ class Territory:
 
     # -- public API ----------------------------------------------------------------
     def lookup_arrays(self, lon=None, lat=None, *, x=None, y=None) -> dict[str, np.ndarray]:
-        """Classify many points at once; returns a dict of numpy arrays (numpy only: no pandas).
+        """Classify many points at once; returns a dict of numpy arrays (numpy only: no pandas, no text).
 
         Give ``lon``/``lat`` (WGS84 degrees) or ``x``/``y`` (Lambert-93 metres) as
         sequences of equal length. Every array has one value per point:
 
         - ``valid`` (bool): usable coordinates in metropolitan France;
-        - ``commune`` (int32, index into :attr:`commune_codes`, -1 for none),
-          ``commune_insee`` (str, ``''`` for none), ``commune_status`` (int8);
-        - ``team`` (str, the team id, ``''`` for none);
+        - ``commune`` (int32): the commune, an index into ``labels("commune")``
+          (INSEE codes; also ``labels("commune_name")`` and ``labels("team")``, the
+          team id of each commune); -1 for none, which indexes the final ``''``;
+        - ``commune_status`` (int8);
         - per tier (``qpv``, ``poche``, ``qva``): ``{tier}`` (int32, index into
-          ``tiers[tier].zones``, -1), ``{tier}_code`` (str), ``{tier}_status`` (int8);
+          ``labels(tier)``, the zone codes, -1 for none) and ``{tier}_status`` (int8);
         - ``qpv_distance_m`` (float64): distance to the limit of the QPV of
           ``qpv`` (the nearest one within ``qpv_search_m`` for points outside), NaN for none;
-        - ``primary_tier`` (str: ``qpv``, ``poche``, ``qva`` or ``''``);
+        - ``primary_tier`` (int8): index into :data:`~cq_geo.model.TIERS`, -1 for none;
         - ``flags`` (int64): warning bits, read with :meth:`warning_names` /
           :meth:`warning_texts`.
 
         Status codes index :data:`~cq_geo.engine.STATUS_NAMES` (``outside``,
-        ``near``, ``boundary``, ``inside``, ``unknown``). A poche or QVA code is given
+        ``near``, ``boundary``, ``inside``, ``unknown``). A poche or QVA is given
         only when the point is ``inside`` or on the ``boundary`` of the zone; a QPV
-        code also when it is ``near`` (and for the nearest QPV of an outside point).
+        also when it is ``near`` (and the nearest QPV of an outside point).
 
         >>> t = load_territory()
         >>> r = t.lookup_arrays(lon=[3.3957, 2.35], lat=[50.3290, 48.85])
-        >>> r["commune_insee"].tolist(), r["team"].tolist(), [STATUS_NAMES[s] for s in r["commune_status"]]
-        (['59172', ''], ['sud', ''], ['inside', 'outside'])
-        >>> t.warning_names(r["flags"][1])
-        ['outside']
+        >>> t.labels("commune")[r["commune"]].tolist(), t.labels("team")[r["commune"]].tolist()
+        (['59172', ''], ['sud', ''])
+        >>> [STATUS_NAMES[s] for s in r["commune_status"]], t.warning_names(r["flags"][1])
+        (['inside', 'outside'], ['outside'])
         """
         r = self._classify_many(lon, lat, x, y)
-        commune = r["commune"]
         out: dict[str, np.ndarray] = {
             "valid": r["valid"],
-            "commune": commune,
-            "commune_insee": np.array(self.commune_codes + [""])[commune],
+            "commune": r["commune"].astype("int32"),
             "commune_status": r["commune_status"].astype("int8"),
-            "team": self._team_of_commune.astype(str)[commune],
         }
         for tier in TIERS:
             t = r["tiers"][tier]
             zone = t["zone"]
             if tier != "qpv":
-                zone = np.where((t["status"] == INSIDE) | (t["status"] == BOUNDARY), zone, -1).astype("int32")
-            out[tier] = zone
-            out[f"{tier}_code"] = np.array([z.code for z in self.tiers[tier].zones] + [""])[zone]
+                zone = np.where((t["status"] == INSIDE) | (t["status"] == BOUNDARY), zone, -1)
+            out[tier] = zone.astype("int32")
             out[f"{tier}_status"] = t["status"].astype("int8")
         out["qpv_distance_m"] = r["tiers"]["qpv"]["distance"]
-        out["primary_tier"] = np.array(list(TIERS) + [""])[r["primary"]]
+        out["primary_tier"] = r["primary"]
         out["flags"] = r["flags"]
         return out
+
+    def labels(self, kind: str) -> np.ndarray:
+        """Codes to index with the arrays of :meth:`lookup_arrays`, ending with ``''`` (index -1).
+
+        *kind*: ``commune`` (INSEE codes), ``commune_name``, ``team`` (team id per
+        commune, to index with ``commune``), ``qpv``, ``poche``, ``qva`` (zone codes),
+        ``{tier}_name`` (zone names) or ``primary_tier``.
+
+        >>> load_territory().labels("primary_tier").tolist()
+        ['qpv', 'poche', 'qva', '']
+        """
+        if kind == "commune":
+            return np.array(self.commune_codes + [""], dtype=object)
+        if kind == "commune_name":
+            return np.array([self.definition.commune_name(c) for c in self.commune_codes] + [""], dtype=object)
+        if kind == "team":
+            return self._team_of_commune.copy()
+        if kind == "primary_tier":
+            return _PRIMARY_LABELS.copy()
+        tier, _, name = kind.partition("_")
+        if tier in self.tiers and name in ("", "name"):
+            return np.array([z.name if name else z.code for z in self.tiers[tier].zones] + [""], dtype=object)
+        raise ValueError(f"étiquettes inconnues : {kind!r}")
 
     def warning_names(self, mask) -> list[str]:
         """Names of the warning bits set in *mask* (a ``flags`` value of :meth:`lookup_arrays`)."""
@@ -698,6 +729,9 @@ def _as_float_array(values) -> np.ndarray:
 
 #: ``cq_primary_tier`` labels, by position in TIERS (-1: the last, none).
 _PRIMARY_LABELS = np.array(list(TIERS) + [""], dtype=object)
+
+#: Cells per side of the grid over the territory (large batches): about 100 m cells.
+GRID_CELLS = int(__import__("os").environ.get("CQ_GEO_GRID", "320"))
 
 #: Batches of at least this many points are classified in several threads.
 PARALLEL_MIN = 200_000
