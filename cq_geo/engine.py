@@ -194,17 +194,32 @@ class _EdgeLists:
 
 
 def _segment_d2(px, py, ax, ay, dx, dy, il2):
-    """Squared distance from points to segments (a, a + d); il2 = 1 / |d|²."""
+    """Squared distance from points to segments (a, a + d); il2 = 1 / |d|².
+
+    As GEOS (``Distance::pointToSegment``): the distance to the nearer end when
+    the projection falls outside the segment, else the perpendicular distance
+    from the cross product, so that a point on a segment is at 0 exactly.
+    """
     wx = px - ax
     wy = py - ay
-    t = (wx * dx + wy * dy) * il2
-    np.clip(t, 0.0, 1.0, out=t)
-    wx -= t * dx
-    wy -= t * dy
+    t = wx * dx
+    t += wy * dy
+    t *= il2
+    cross = wx * dy
+    cross -= wy * dx
+    cross *= cross
+    cross *= il2  # perpendicular distance², valid for 0 < t < 1
+    before = t <= 0.0
+    after = t >= 1.0
     wx *= wx
     wy *= wy
-    wx += wy
-    return wx
+    wx += wy  # distance² to a
+    np.copyto(cross, wx, where=before)
+    if after.any():
+        bx = px - ax - dx
+        by = py - ay - dy
+        np.copyto(cross, bx * bx + by * by, where=after)
+    return cross
 
 
 class ZoneIndex:

@@ -93,6 +93,7 @@ class Polygons:
         total = 0.0
         for poly in self.polygons:
             for i, r in enumerate(poly):
+                r = r - r[0]  # small numbers: no cancellation
                 a = 0.5 * abs(float(np.dot(r[:-1, 0], r[1:, 1]) - np.dot(r[1:, 0], r[:-1, 1])))
                 total += a if i == 0 else -a
         return total
