@@ -19,19 +19,21 @@ points (``tests/unit/test_engine_exact.py``).
 How the work per point stays small
 ----------------------------------
 The points are bucketed once into the cells of a grid (:class:`SortedPoints`,
-one stable argsort). For each zone and grid the index builds once
+two 16-bit radix passes). For each zone and grid the index builds once
 (:meth:`ZoneIndex.cover`), from the exact distance ``dc`` of each cell's centre
-to the zone's edges and the centre's state (in or out):
+to the zone's edges and the centre's state (in or out, crossing numbers along
+the grid rows), with ``h`` the cells' half-diagonal:
 
-- cells with ``dc - h > near_m`` (``h`` the half-diagonal) are decided as a
+- cells with no edge within ``near_m + h`` of their centre are decided as a
   whole: ``inside`` when the centre is in the zone, nothing otherwise;
 - cells inside the zone with ``dc - h > edge_m`` are ``inside`` as a whole;
-- in the other cells (near an edge) each point is tested exactly against the
-  cell's edge list: the edges within ``dc + 2h`` of the centre (they hold the
-  nearest edge of every point of the cell, and every edge crossing the cell).
-  Whether the point is in the zone follows from the centre's state and the
-  edges crossed by the path point → (centre x, point y) → centre, which stays
-  in the cell: a handful of edges instead of the whole ring.
+- every other cell keeps its edges within ``dc + 2h`` of the centre, nearest
+  first: they hold the nearest edge of every point of the cell, and every edge
+  crossing the cell. A point there is tested in two passes: its distance ``u``
+  to the edge nearest the centre bounds its own, so only the edges within
+  ``u + |P - centre|`` of the centre matter (a handful). Whether it is in the
+  zone follows from the centre's state and the edges crossed by the path
+  point → (centre x, point y) → centre, which stays in the cell.
 
 A few points (under :data:`SMALL_BATCH`) skip the grid: each is tested
 against every edge of the zones whose bounding box (grown by ``near_m``) holds
@@ -277,6 +279,8 @@ class ZoneIndex:
                 b[i] = xs.min(), ys.min(), xs.max(), ys.max()
         self.zone_bounds = b
         self.outer_bounds = b + np.column_stack((-self.near_m, -self.near_m, self.near_m, self.near_m))
+        self._few_zones = np.flatnonzero(np.isfinite(b[:, 0])).astype("int32")  # zones with edges
+        self._few_bounds = self.outer_bounds[self._few_zones]
         # every edge of a zone, tested with a full ray: the few-points path
         zones = np.arange(z, dtype="int32")
         nan = np.full(z, np.nan)
@@ -369,14 +373,18 @@ class ZoneIndex:
     # -- classification ----------------------------------------------------------------
     def _pairs_few(self, x, y) -> Pairs:
         """Each point against every edge of the zones whose grown bounding box holds it."""
-        b = self.outer_bounds
+        b, zones = self._few_bounds, self._few_zones
         with np.errstate(invalid="ignore"):
             hit = ((x[:, None] >= b[:, 0]) & (x[:, None] <= b[:, 2])
                    & (y[:, None] >= b[:, 1]) & (y[:, None] <= b[:, 3]))
-        hit &= (self._whole.count > 0)[None, :]
-        point, zone = np.nonzero(hit)  # grouped by point
-        order = np.argsort(zone, kind="stable")  # grouped by zone
-        point, zone = point[order], zone[order]
+        point, zi = np.nonzero(hit)  # grouped by point
+        if not len(point):
+            empty = np.zeros(0, dtype="int64")
+            return Pairs(empty, empty.astype("int32"), empty.astype("int8"), empty.astype(bool), empty.astype(float))
+        if len(x) > 1:
+            order = np.argsort(zi, kind="stable")  # grouped by zone
+            point, zi = point[order], zi[order]
+        zone = zones[zi]
         d2, inside = self._evaluate(self._whole, x[point], y[point], zone, self.sides)
         status, in_zone, d = self._status(zone, d2, inside)
         keep = status > OUTSIDE

@@ -233,6 +233,13 @@ class Territory:
             self.tiers[tier] = _TierData(tier, zones, statuses, missing, index, info)
 
         self._needs_outline = any(mz.shared for t in self.tiers.values() for mz in t.missing)
+        # per tier: the communes listed by a zone without perimeter, and whether one of them is shared
+        self._missing = {}
+        for tier, t in self.tiers.items():
+            listed = np.zeros(len(self.commune_codes), dtype=bool)
+            for mz in t.missing:
+                listed[[self._commune_pos[c] for c in mz.communes if c in self._commune_pos]] = True
+            self._missing[tier] = (listed, any(mz.shared for mz in t.missing))
         qpv = self.tiers["qpv"]
         # every QPV grown by the search radius: finds the nearest QPV of outside points
         self._qpv_search = (ZoneIndex(qpv.index.polygons, 0.0, self.qpv_search_m, sides=False)
@@ -351,10 +358,10 @@ class Territory:
                 if tier == "qpv":
                     qbest = best
             unknown = np.zeros(n, dtype=bool)
-            for mz in data.missing:
-                cpos = [self._commune_pos[c] for c in mz.communes if c in self._commune_pos]
-                unknown[possible_p[np.isin(possible_c, cpos)]] = True
-                if mz.shared:
+            if data.missing:
+                missing_in, shared = self._missing[tier]
+                unknown[possible_p[missing_in[possible_c]]] = True
+                if shared:
                     if neighbour is None:
                         neighbour = (self.outline.best(pts=pts).status >= NEAR) & ~in_territory
                     unknown |= neighbour
