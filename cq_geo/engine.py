@@ -323,15 +323,23 @@ class ZoneIndex:
         inside = np.empty(n, dtype=bool)
         count = lists.count[pe_entry]
         if lists.key is not None and n:
-            # first pass: the distance u to the edge nearest to the reference bounds the
-            # point's distance; only edges within u + |P - reference| of the reference matter
+            # only the edges within d(P) + |P - reference| of the reference matter, and
+            # d(P) <= dc + |P - reference| (dc: distance of the reference to its nearest edge)
             i0 = lists.start[pe_entry]
-            u = np.sqrt(_segment_d2(px, py, lists.ax[i0], lists.ay[i0], lists.dx[i0], lists.dy[i0], lists.il2[i0]))
-            u += np.hypot(px - lists.cx[pe_entry], py - lists.cy[pe_entry])
-            u += 1e-6
-            np.minimum(u, lists.width - 1.0, out=u)
-            within = np.searchsorted(lists.key, pe_entry * lists.width + u, side="right") - i0
+            r = np.hypot(px - lists.cx[pe_entry], py - lists.cy[pe_entry])
+            base = pe_entry * lists.width
+            limit = lists.key[i0] + 2 * r + 1e-6  # key[i0] = base + dc
+            within = np.searchsorted(lists.key, np.minimum(limit, base + lists.width - 1.0), side="right") - i0
             count = np.clip(within, 1, count)
+            long = np.flatnonzero(count > 8)
+            if len(long):
+                # a second bound for long lists: the distance u to the reference's nearest edge
+                j = i0[long]
+                u = np.sqrt(_segment_d2(px[long], py[long], lists.ax[j], lists.ay[j], lists.dx[j], lists.dy[j],
+                                        lists.il2[j]))
+                limit = np.minimum(u + r[long] + 1e-6, limit[long] - base[long])
+                within = np.searchsorted(lists.key, base[long] + np.minimum(limit, lists.width - 1.0), side="right") - j
+                count[long] = np.clip(within, 1, count[long])
         ends = np.cumsum(count)
         lo = 0
         while lo < n:
@@ -560,15 +568,18 @@ class ZoneIndex:
         order = np.argsort(zone.astype("int16" if len(self) < 2**15 else "int32"), kind="stable")
         return Pairs(point[order], zone[order], status[order], in_zone[order], dist[order])
 
-    def best(self, x=None, y=None, pts: SortedPoints | None = None, grid: GridSpec | None = None) -> Best:
+    def best(self, x=None, y=None, pts: SortedPoints | None = None, grid: GridSpec | None = None,
+             pairs: Pairs | None = None, n: int | None = None) -> Best:
         """The best zone of each point: inside > boundary (in the zone first) > near.
 
         Returns a :class:`Best` with ``zone`` (-1 when none is within ``near_m``),
         ``status``, ``in_zone`` and ``distance`` (NaN where not computed) arrays
         aligned with the input points. On a tie the zone listed first wins.
+        The :meth:`pairs` of the points may be given (with their number *n*).
         """
-        found = self.pairs(x, y, pts=pts, grid=grid)
-        n = len(pts) if pts is not None else np.size(x)
+        found = pairs if pairs is not None else self.pairs(x, y, pts=pts, grid=grid)
+        if n is None:
+            n = len(pts) if pts is not None else np.size(x)
         zone = np.full(n, -1, dtype="int32")
         score = np.zeros(n, dtype="int8")  # status * 2 + in_zone; 0 = nothing near
         dist = np.full(n, np.nan)

@@ -94,6 +94,11 @@ class _OutlineIndex(ZoneIndex):
         return self._shapely
 
 
+def _set(flags: np.ndarray, mask: np.ndarray, bit: int) -> None:
+    """``flags[mask] |= bit`` without building the index of *mask*."""
+    np.bitwise_or(flags, bit, out=flags, where=mask)
+
+
 def _zone_status_rank(status: str) -> int:
     return GEOMETRY_STATUSES.index(status) if status in GEOMETRY_STATUSES else len(GEOMETRY_STATUSES)
 
@@ -325,26 +330,24 @@ class Territory:
     def _classify(self, x: np.ndarray, y: np.ndarray, flags: np.ndarray) -> dict[str, Any]:
         n = len(x)
         pts = SortedPoints(x, y, self.grid if n >= SMALL_BATCH else self._one_cell)
-        com = self.communes.best(pts=pts)
+        cpairs = self.communes.pairs(pts=pts)
+        com = self.communes.best(pairs=cpairs, n=n)
         in_territory = com.status >= BOUNDARY
         commune = np.where(in_territory, com.zone, -1)
-        flags[(com.status == NEAR) | ((com.status == BOUNDARY) & ~com.in_zone)] |= _FLAG["territory_edge"]
-        flags[in_territory & (com.status == BOUNDARY) & com.in_zone] |= _FLAG["commune_edge"]
+        _set(flags, (com.status == NEAR) | ((com.status == BOUNDARY) & ~com.in_zone), _FLAG["territory_edge"])
+        _set(flags, in_territory & (com.status == BOUNDARY) & com.in_zone, _FLAG["commune_edge"])
         valid = (flags & (_FLAG["invalid"] | _FLAG["not_france"] | _FLAG["swapped"])) == 0
-        flags[valid & ~in_territory] |= _FLAG["outside"]
-        flags[in_territory & self._no_team[commune]] |= _FLAG["no_team"]
+        _set(flags, valid & ~in_territory, _FLAG["outside"])
+        _set(flags, in_territory & self._no_team[commune], _FLAG["no_team"])
 
         # Communes a point may be in, for zones without geometry: its commune,
         # plus the neighbours within tolerance when it is near a limit.
-        edge_pts = np.flatnonzero(valid & (com.status >= NEAR) & (com.status < INSIDE))
-        possible_p, possible_c = [np.flatnonzero(in_territory)], [commune[in_territory]]
-        if len(edge_pts):
-            sub = self.communes.pairs(x[edge_pts], y[edge_pts], grid=self.grid)
-            ok = sub.status >= BOUNDARY
-            possible_p.append(edge_pts[sub.point[ok]])
-            possible_c.append(sub.zone[ok])
-        possible_p = np.concatenate(possible_p)
-        possible_c = np.concatenate(possible_c)
+        possible_p = possible_c = None
+        if any(t.missing for t in self.tiers.values()):
+            edge = valid & (com.status >= NEAR) & (com.status < INSIDE)
+            ok = edge[cpairs.point] & (cpairs.status >= BOUNDARY)
+            possible_p = np.concatenate((np.flatnonzero(in_territory), cpairs.point[ok]))
+            possible_c = np.concatenate((commune[in_territory], cpairs.zone[ok]))
         neighbour = None
 
         tiers: dict[str, dict[str, np.ndarray]] = {}
@@ -372,7 +375,7 @@ class Territory:
             zone[~valid] = -1
             tiers[tier] = {"zone": zone, "status": status}
             if unknown.any():
-                flags[unknown] |= _FLAG[f"{tier}_unknown"]
+                _set(flags, unknown, _FLAG[f"{tier}_unknown"])
 
         # QPV: distances, nearest QPV when outside, specific warnings
         q = tiers["qpv"]
@@ -400,18 +403,18 @@ class Territory:
                     within = first & (cd <= self.qpv_search_m)
                     q["zone"][cp[within]] = cz[within]
                     dist[cp[within]] = cd[within]
-            flags[q["status"] == BOUNDARY] |= _FLAG["qpv_boundary"]
-            flags[q["status"] == NEAR] |= _FLAG["qpv_near"]
+            _set(flags, q["status"] == BOUNDARY, _FLAG["qpv_boundary"])
+            _set(flags, q["status"] == NEAR, _FLAG["qpv_near"])
             in_q = (q["status"] == INSIDE) | (q["status"] == BOUNDARY)
             zs = q["zone"]
             shared = np.array([z.shared for z in qdata.zones] + [False])
-            flags[in_q & shared[zs]] |= _FLAG["qpv_shared"]
+            _set(flags, in_q & shared[zs], _FLAG["qpv_shared"])
             not_official = np.array([s != "official" for s in qdata.statuses] + [False])
-            flags[in_q & not_official[zs]] |= _FLAG["qpv_not_official"]
+            _set(flags, in_q & not_official[zs], _FLAG["qpv_not_official"])
         q["distance"] = dist
         for tier in ("poche", "qva"):
             t = tiers[tier]
-            flags[(t["status"] == BOUNDARY) | (t["status"] == NEAR)] |= _FLAG[f"{tier}_edge"]
+            _set(flags, (t["status"] == BOUNDARY) | (t["status"] == NEAR), _FLAG[f"{tier}_edge"])
 
         primary = np.full(n, -1, dtype="int8")  # position in TIERS, -1 for none
         for i in reversed(range(len(TIERS))):  # lowest priority first, overwritten by higher ones
