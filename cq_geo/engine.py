@@ -108,11 +108,17 @@ class SortedPoints:
         self.grid = grid
         n = grid.n
         with np.errstate(invalid="ignore"):
-            col = np.floor((self.x - grid.minx) / grid.dx)
-            row = np.floor((self.y - grid.miny) / grid.dy)
-        ok = (col >= 0) & (col < n) & (row >= 0) & (row < n)  # False for NaN
-        cell = np.full(len(self.x), n * n, dtype="int32")
-        cell[ok] = (row[ok] * n + col[ok]).astype("int32")
+            col = self.x - grid.minx
+            col *= 1.0 / grid.dx
+            np.floor(col, out=col)
+            row = self.y - grid.miny
+            row *= 1.0 / grid.dy
+            np.floor(row, out=row)
+            ok = (col >= 0) & (col < n) & (row >= 0) & (row < n)  # False for NaN
+            row *= n
+            row += col
+            row[~ok] = n * n
+        cell = row.astype("int32")
         if n * n < 2**15:
             self.order = np.argsort(cell.astype("int16"), kind="stable")  # radix sort
         else:  # two stable radix passes on 16-bit halves (a third of a comparison sort's time)
@@ -573,7 +579,8 @@ class ZoneIndex:
         """The best zone of each point: inside > boundary (in the zone first) > near.
 
         Returns a :class:`Best` with ``zone`` (-1 when none is within ``near_m``),
-        ``status``, ``in_zone`` and ``distance`` (NaN where not computed) arrays
+        ``status``, ``in_zone`` and ``distance`` (NaN where not computed; None unless
+        the index keeps *distances*) arrays
         aligned with the input points. On a tie the zone listed first wins.
         The :meth:`pairs` of the points may be given (with their number *n*).
         """
@@ -582,7 +589,7 @@ class ZoneIndex:
             n = len(pts) if pts is not None else np.size(x)
         zone = np.full(n, -1, dtype="int32")
         score = np.zeros(n, dtype="int8")  # status * 2 + in_zone; 0 = nothing near
-        dist = np.full(n, np.nan)
+        dist = np.full(n, np.nan) if self.distances else None
         s_all = found.status * 2 + found.in_zone
         bounds = np.searchsorted(found.zone, np.arange(len(self) + 1))
         for z in np.flatnonzero(np.diff(bounds)):
@@ -592,7 +599,8 @@ class ZoneIndex:
             cand = cand[better]
             zone[cand] = z
             score[cand] = s[better]
-            dist[cand] = found.distance[sl][better]
+            if dist is not None:
+                dist[cand] = found.distance[sl][better]
         return Best(zone=zone, status=(score // 2).astype("int8"), in_zone=(score % 2).astype(bool), distance=dist)
 
     def default_grid(self) -> GridSpec:

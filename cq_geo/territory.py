@@ -312,12 +312,18 @@ class Territory:
         flags[bad & swapped] |= _FLAG["swapped"]
         flags[bad & ~swapped] |= _FLAG["not_france"]
         ok = flags == 0
-        xx, yy = (np.full(a.shape, np.nan) for _ in range(2))
         lo = la = None
-        if lon is not None:
-            xx[ok], yy[ok] = lonlat_to_l93(a[ok], b[ok])
+        every = bool(ok.all())
+        if every and lon is not None:
+            xx, yy = lonlat_to_l93(a, b)
+        elif every:
+            xx, yy = a, b
         else:
-            xx[ok], yy[ok] = a[ok], b[ok]
+            xx, yy = (np.full(a.shape, np.nan) for _ in range(2))
+            if lon is not None:
+                xx[ok], yy[ok] = lonlat_to_l93(a[ok], b[ok])
+            else:
+                xx[ok], yy[ok] = a[ok], b[ok]
         if lonlat:
             lo, la = (np.full(a.shape, np.nan) for _ in range(2))
             if lon is not None:
