@@ -43,14 +43,18 @@ print(json.dumps({
 """ % (HEAVY,)
 
 
-def _system_python(lon, lat, store=None) -> dict:
+def _system_python(lon, lat, store=None, user_store=False) -> dict:
     if not Path(SYSTEM_PYTHON).is_file():
         pytest.skip("pas de Python système /usr/bin/python3")
     probe = subprocess.run([SYSTEM_PYTHON, "-c", "import numpy"], env={"PATH": "/usr/bin:/bin"}, capture_output=True)
     if probe.returncode:
         pytest.skip("numpy absent du Python système")
     env = {"PATH": "/usr/bin:/bin", "HOME": tempfile.mkdtemp(prefix="cq-geo-home-"), "PYTHONPATH": str(ROOT)}
-    if store is not None:
+    if store is not None and user_store:  # the user's store, found without platformdirs
+        target = Path(env["HOME"]) / ".local" / "share" / "cq-geo" / "cq-geo.gpkg"
+        target.parent.mkdir(parents=True)
+        target.write_bytes(Path(store).read_bytes())
+    elif store is not None:
         env["CQ_GEO_STORE"] = str(store)
     done = subprocess.run([SYSTEM_PYTHON, "-c", SCRIPT, f"{lon:.7f}", f"{lat:.7f}"], env=env, capture_output=True,
                           text=True, timeout=120)
@@ -68,14 +72,15 @@ def test_embedded_data_in_system_python():
     assert out["arrays"]["commune"] == "59172" and out["arrays"]["same"]
 
 
-def test_store_with_qpv_in_system_python(store, synth_files, capsys):
+@pytest.mark.parametrize("where", ["environment", "user"])
+def test_store_with_qpv_in_system_python(store, synth_files, capsys, where):
     from cq_geo.cli import main
 
     assert main(["data", "import", "qpv", str(synth_files["zip"]), "--store", str(store.path)]) == 0
     capsys.readouterr()
     recs = {p["code_qp"]: g for p, g in synth_files["records"]}
     lon, lat = lonlat_of(recs["QN05950M"])
-    out = _system_python(lon, lat, store=store.path)
+    out = _system_python(lon, lat, store=store.path, user_store=where == "user")
     assert out["heavy"] == []
     answer = out["answer"]
     assert answer["primary"] == {"tier": "qpv", "code": "QN05950M"}
