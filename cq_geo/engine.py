@@ -419,6 +419,12 @@ class ZoneIndex:
     def _build_cover(self, grid: GridSpec) -> dict:
         n, h, ncell = grid.n, grid.half_diagonal, grid.n * grid.n
         ax, ay, bx, by, ez = self._ax, self._ay, self._bx, self._by, self._ez
+        if not len(ez):  # no zone with an edge: nothing is ever near
+            none = np.zeros(0, dtype="int64")
+            lists = _EdgeLists(none.astype("int32"), none.astype(float), none.astype(float), none.astype(bool), none,
+                               none, none, ax, ay, bx, by)
+            return {"full_zone": none.astype("int32"), "full_cell": none, "near_zone": none.astype("int32"),
+                    "near_cell": none, "mixed_cell": none, "mixed": lists}
         # 1. (edge, cell) pairs with the cell centre within near_m + h of the edge: they hold the
         # nearest edge of every point within near_m; near_m + 3h: of every point of a cell that
         # is not decided as a whole (exact distances)

@@ -149,10 +149,10 @@ def synthetic_zones(rng):
 def grid_over(polys, near, n, exact_centres=False):
     b = np.array([p.bounds for p in polys])
     lo, hi = b[:, :2].min(axis=0) - near - 1, b[:, 2:].max(axis=0) + near + 1
-    if exact_centres:  # whole-metre cells whose centres fall on whole hundreds: on the squares' edges and vertices
-        lo = np.floor(lo / 100) * 100 - 50
-        size = np.ceil((hi - lo).max() / (100 * n)) * 100 * n
-        return GridSpec((lo[0], lo[1], lo[0] + size, lo[1] + size), n)
+    if exact_centres:  # cells whose centres fall on whole hundreds of metres: on the squares' edges and vertices
+        dx = np.ceil((hi - lo).max() / (100 * (n - 2))) * 100
+        lo = np.floor(lo / dx) * dx - dx / 2
+        return GridSpec((lo[0], lo[1], lo[0] + dx * n, lo[1] + dx * n), n)
     return GridSpec((lo[0], lo[1], hi[0], hi[1]), n)
 
 
