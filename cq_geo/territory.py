@@ -395,7 +395,7 @@ class Territory:
             if self._qpv_search is not None:
                 # outside points within the search radius of some QPV: exact distance
                 # to each candidate, keep the nearest
-                cand = self._qpv_search.pairs(pts=pts)
+                cand = self._qpv_search.pairs(pts=pts, only=(q["status"] == OUTSIDE) & valid)
                 keep = (q["status"][cand.point] == OUTSIDE) & valid[cand.point]
                 cp, cz = cand.point[keep], cand.zone[keep]
                 if len(cp):
