@@ -119,3 +119,6 @@ def test_lookup_arrays_agree_with_lookup_many(baseline_territory):
     assert list(t.labels("primary_tier")[a["primary_tier"]]) == list(df["cq_primary_tier"])
     assert not a["valid"][:3].any() and a["valid"][3:].all()
     assert all(arr.dtype != object for arr in a.values())  # numbers only: no text, no pandas
+    c = baseline_territory.lookup_arrays(lon=lon, lat=lat, codes=True)
+    assert list(c["commune_insee"]) == list(df["cq_commune_insee"]) and list(c["team"]) == list(df["cq_team"])
+    assert list(c["qpv_code"]) == list(df["cq_qpv_code"]) and list(c["primary_tier_name"]) == list(df["cq_primary_tier"])
