@@ -457,8 +457,12 @@ def _decide(row: dict, text_to_flag: dict[str, str]) -> tuple[str, str]:
             issues.append(row["texts"]["qpv_near" if tier == "qpv" else f"{tier}_edge"])
         elif status == "unknown":
             issues.append(row["texts"][f"{tier}_unknown"])
-    if answer is None:
-        answer = "hors QPV, poche de pauvreté et ancien quartier de veille active"
+    if answer is None:  # « hors » only the tiers known here, the unknown ones named (never « hors » and « inconnu »)
+        known = [t for t in ("qpv", "poche", "qva") if row[f"{t}_status"] != "unknown"]
+        short = {"qpv": "QPV", "poche": "poche de pauvreté", "qva": "ancien quartier de veille active"}
+        answer = ("hors " + ", ".join(short[t] for t in known)).replace(", ancien", " et ancien") if known else ""
+        answer = " ; ".join(x for x in (answer, ", ".join(f"{short[t]} inconnu{'e' if t == 'poche' else ''}" for t in (
+            "qpv", "poche", "qva") if t not in known)) if x)
     for flag in ("territory_edge", "commune_edge"):
         if flag in flags:
             issues.append(row["texts"][flag])

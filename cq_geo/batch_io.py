@@ -921,7 +921,7 @@ def write_xlsx(data, path, sheet_name: str = "Résultats", *, progress=None) -> 
         raise BatchFileError(
             f"{len(data):,} lignes : trop pour un fichier XLSX (au plus {XLSX_MAX_ROWS:,}) ; choisissez une sortie .csv".replace(",", " ")
         )
-    sheet = Sheet(sheet_name, freeze="A2")
+    sheet = Sheet(sheet_name, freeze="A2", auto_widths=True, autofilter=True)
     sheet.table(data)
     with atomic_path(path) as tmp:
         write_workbook(tmp, [sheet], progress=progress)

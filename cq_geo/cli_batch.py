@@ -40,7 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     f.add_argument("--sheet", metavar="FEUILLE", help="feuille du classeur XLSX (la première sinon)")
     f.add_argument("--output-encoding", metavar="ENC", help="encodage du CSV de sortie (celui de l'entrée sinon)")
     f.add_argument("--output-delimiter", metavar="SEP", help="séparateur du CSV de sortie (celui de l'entrée sinon)")
-    f.add_argument("--decimal", choices=(",", "."),
+    f.add_argument("--decimal", choices=(",", "."), metavar="{,|.}",
                    help="séparateur décimal du CSV de sortie (virgule avec le séparateur ;, point sinon)")
     f.add_argument("--crs", type=int, choices=(2154, 4326), default=2154,
                    help="système de coordonnées du GeoPackage : 2154 Lambert-93 (par défaut) ou 4326 WGS84")
@@ -51,6 +51,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="retirer les colonnes d'adresse et de coordonnées, ajouter un identifiant haché salé (cq_id)")
     s.add_argument("--salt", metavar="SEL", help="sel de --pseudonymise (généré et écrit dans <sortie>.sel.txt sinon)")
     p.add_argument("--no-summary-files", action="store_true", help="ne pas écrire <sortie>.resume.xlsx et .html")
+    p.add_argument("--fiches", metavar="DOSSIER", help="écrire aussi une fiche d'éligibilité par ligne localisée dans DOSSIER")
     p.add_argument("-q", "--quiet", action="store_true", help="ni barre de progression ni résumé à l'écran")
     from .cli import add_store_arguments
 
@@ -69,7 +70,7 @@ class _Bar:
         if self.quiet:
             return
         if self.bar is None:
-            from tqdm import tqdm
+            from .progress import tqdm_fr as tqdm
 
             self.bar = tqdm(total=total, desc=self.desc, unit=self.unit, file=sys.stderr, dynamic_ncols=True,
                             smoothing=0.1)
@@ -83,6 +84,9 @@ class _Bar:
 def run(args: argparse.Namespace) -> int:
     from .batch import batch_file
 
+    from .store import refuse_store_output
+
+    refuse_store_output(args.output, args.store)  # never write over the data store (issue 12)
     quiet = args.quiet
     bar = _Bar(quiet)
     writing = _Bar(quiet, "Écriture", " lignes")
@@ -113,6 +117,18 @@ def run(args: argparse.Namespace) -> int:
     print(f"Résultat : {res.output}", file=sys.stderr)
     for path in res.summary_files:
         print(f"Résumé : {path}", file=sys.stderr)
+    if getattr(args, "fiches", None):  # one eligibility sheet per located row (cq_geo/fiche.py)
+        from .fiche import write_fiches
+        from .territory import load_territory
+
+        fiches = _Bar(quiet, "Fiches", " fiches")
+        try:
+            done, skipped = write_fiches(res.output, args.fiches, load_territory(store=args.store, territory_file=args.territory_file),
+                                         address_cols=args.address_cols, progress=fiches)
+        finally:
+            fiches.close()
+        print(f"Fiches d'éligibilité : {done} dans {args.fiches} ({skipped} ligne{'s' if skipped > 1 else ''} "
+              "sans position)", file=sys.stderr)
     if res.salt_file is not None:
         print(f"Sel de la pseudonymisation : {res.salt} (gardé dans {res.salt_file} ; ne le transmettez pas)",
               file=sys.stderr)

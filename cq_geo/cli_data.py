@@ -91,21 +91,11 @@ def _store(args, create: bool = True):
 
 @contextlib.contextmanager
 def _new_or_existing_store(args):
-    """The store, created if needed; a store created here is removed again if the command fails."""
-    from .paths import default_store_path, resolve_store
-    from .store import Store, open_store
+    """The store (not created here: the import or update creates it under the writer lock, and removes it again
+    if it fails)."""
+    from .store import store_at
 
-    path, _ = resolve_store(args.store)
-    existed = Store(path if path is not None else default_store_path()).exists()
-    store = open_store(args.store, create=True, territory_file=args.territory_file)
-    try:
-        yield store
-    except BaseException:
-        if not existed:  # leave things as they were: no store
-            for p in (store.path, store.previous_path):
-                with contextlib.suppress(FileNotFoundError):
-                    p.unlink()
-        raise
+    yield store_at(args.store)
 
 
 def _status(args) -> int:
@@ -120,7 +110,7 @@ def _status(args) -> int:
 
 
 def _progress_factory(label: str):
-    from tqdm import tqdm
+    from .progress import tqdm_fr as tqdm
 
     bar = tqdm(total=None, unit="o", unit_scale=True, unit_divisor=1024, desc=f"téléchargement {label}",
                disable=None, leave=False)
@@ -195,9 +185,9 @@ def _validate(args) -> int:
 
 
 def _rollback(args) -> int:
-    from .store import open_store
+    from .store import store_at
 
-    store = open_store(args.store, create=False)
+    store = store_at(args.store)  # whatever the current file holds: only the previous state is checked
     store.rollback()
     print(f"Magasin restauré à son état précédent : {store.path}")
     print("(une nouvelle commande cq-geo data rollback annule ce retour)")

@@ -654,7 +654,7 @@ def test_import_official_algorithm(plugin, tmp_path):
 
     t = load_territory(store=store)
     assert res["COUNT"] == t.layers["communes"].feature_count == len(t.commune_codes)
-    assert t.layers["communes"].status == "official"
+    assert t.layers["communes"].status == "provisional"  # a file imported by hand: « fichier importé » (issue 12)
     assert res["STORE_PATH"] == str(store)
 
 
@@ -762,8 +762,9 @@ def test_panel_import_runs_in_a_task_and_updates_the_status(plugin, tmp_path, mo
     monkeypatch.setattr(data_actions, "QInputDialog", UserChoices)
     monkeypatch.setattr(data_actions, "QFileDialog", UserChoices)
     plugin.dock.import_action.trigger()
-    assert _wait(lambda: "communes <b style='color:#1a9641'>officielle" in plugin.dock.status_label.text(), 60)
-    assert plugin.service.territory.layers["communes"].status == "official"
+    # a file imported by hand is a « fichier importé », provisional (issue 12)
+    assert _wait(lambda: "communes <b style='color:#e66101'>provisoire" in plugin.dock.status_label.text(), 60)
+    assert plugin.service.territory.layers["communes"].status == "provisional"
     monkeypatch.delenv("CQ_GEO_STORE")
     plugin.dock.refresh()
 
