@@ -84,7 +84,7 @@ def test_store_with_qpv_in_system_python(store, synth_files, capsys, where):
     assert out["heavy"] == []
     answer = out["answer"]
     assert answer["primary"] == {"tier": "qpv", "code": "QN05950M"}
-    assert answer["layers"]["qpv"]["status"] == "official"
+    assert "qpv-2024-synthetique.zip" in answer["layers"]["qpv"]["source"]  # the imported layer is read
     here = cq_geo.load_territory(store=store.path).lookup(lon=lon, lat=lat).to_dict()
     assert answer == json.loads(json.dumps(here))  # the same answer as with shapely & co. loaded
     assert out["arrays"]["qpv"] == "QN05950M" and STATUS_NAMES[out["arrays"]["qpv_status"]] == "inside"
