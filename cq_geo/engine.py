@@ -107,6 +107,10 @@ class SortedPoints:
         self.y = np.asarray(y, dtype="float64")
         self.grid = grid
         n = grid.n
+        if n == 1:  # a few points: tested against the zones around them, not bucketed
+            self.order = np.arange(len(self.x))
+            self.start = np.array([0, len(self.x), len(self.x)], dtype="int64")
+            return
         with np.errstate(invalid="ignore"):
             col = self.x - grid.minx
             col *= 1.0 / grid.dx
@@ -388,9 +392,8 @@ class ZoneIndex:
     def _pairs_few(self, x, y) -> Pairs:
         """Each point against every edge of the zones whose grown bounding box holds it."""
         b, zones = self._few_bounds, self._few_zones
-        with np.errstate(invalid="ignore"):
-            hit = ((x[:, None] >= b[:, 0]) & (x[:, None] <= b[:, 2])
-                   & (y[:, None] >= b[:, 1]) & (y[:, None] <= b[:, 3]))
+        hit = ((x[:, None] >= b[:, 0]) & (x[:, None] <= b[:, 2])  # False for NaN (no warning)
+               & (y[:, None] >= b[:, 1]) & (y[:, None] <= b[:, 3]))
         point, zi = np.nonzero(hit)  # grouped by point
         if not len(point):
             empty = np.zeros(0, dtype="int64")

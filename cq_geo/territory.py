@@ -281,6 +281,13 @@ class Territory:
         out.update({tier: data.info for tier, data in self.tiers.items()})
         return out
 
+    def _layer_dicts(self) -> dict[str, dict[str, Any]]:
+        """``to_dict()`` of every layer, made once (a fresh copy for each answer)."""
+        cached = getattr(self, "_layers_cache", None)
+        if cached is None:
+            cached = self._layers_cache = {name: info.to_dict() for name, info in self.layers.items()}
+        return {name: {**d, "missing_zones": list(d["missing_zones"])} for name, d in cached.items()}
+
     # -- input ------------------------------------------------------------------
     @staticmethod
     def _pair(lon=None, lat=None, x=None, y=None) -> tuple[np.ndarray, np.ndarray]:
@@ -358,11 +365,14 @@ class Territory:
 
         tiers: dict[str, dict[str, np.ndarray]] = {}
         qbest = None
+        found = {"communes": cpairs}  # every pair, for the detailed answer of a single point
         for tier, data in self.tiers.items():
             zone = np.full(n, -1, dtype="int32")
             status = np.zeros(n, dtype="int8")
             if data.index is not None:
-                best = data.index.best(pts=pts)
+                tpairs = data.index.pairs(pts=pts)
+                found[tier] = tpairs
+                best = data.index.best(pairs=tpairs, n=n)
                 zone, status = best.zone, best.status
                 if tier == "qpv":
                     qbest = best
@@ -429,6 +439,7 @@ class Territory:
         return {
             "valid": valid, "commune": commune, "commune_status": np.where(valid, com.status, OUTSIDE),
             "commune_in_zone": com.in_zone, "tiers": tiers, "primary": primary, "flags": flags,
+            **({"pairs": found} if n == 1 else {}),
         }
 
     def warm_up(self) -> None:
@@ -679,13 +690,14 @@ class Territory:
             team = {"id": t.id, "name": t.name, "leads": [lead.to_dict(d) for lead in d.team_leads(t.id)]}
 
         # communes the point may be in (its own, and neighbours within tolerance)
-        cpairs = self.communes.pairs([x], [y])
+        found = r.get("pairs") or {}
+        cpairs = found.get("communes") or self.communes.pairs([x], [y])
         possible = {self.commune_codes[i] for i, st in zip(cpairs.zone, cpairs.status) if st >= BOUNDARY}
         zones: list[dict[str, Any]] = []
         for tier, data in self.tiers.items():
             chosen = int(r["tiers"][tier]["zone"][0])
             if data.index is not None:
-                pairs = data.index.pairs([x], [y])
+                pairs = found.get(tier) or data.index.pairs([x], [y])
                 seen = set()
                 for zi, st in zip(pairs.zone, pairs.status):
                     seen.add(int(zi))
@@ -721,7 +733,7 @@ class Territory:
             zones=zones,
             primary=primary,
             warnings=self._warning_texts(int(r["flags"][0])),
-            layers={name: info.to_dict() for name, info in self.layers.items()},
+            layers=self._layer_dicts(),
             thematic_leads=[lead.to_dict(d) for lead in d.thematic_leads()] if c >= 0 else [],
             qpv_leads=qpv_leads,
         )
