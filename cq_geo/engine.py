@@ -298,6 +298,9 @@ class ZoneIndex:
                                  np.diff(self._zstart), np.arange(len(ez)), self._ax, self._ay, self._bx, self._by)
         self._covers: dict = {}
         self._shapely = None
+        #: Zones classified on the grid; the others (set False before the first cover) are
+        #: left to the caller (the territory takes whole-commune zones from the commune layer).
+        self.in_grid = np.ones(z, dtype=bool)
 
     def __len__(self) -> int:
         return len(self.polygons)
@@ -421,7 +424,9 @@ class ZoneIndex:
 
     def _build_cover(self, grid: GridSpec) -> dict:
         n, h, ncell = grid.n, grid.half_diagonal, grid.n * grid.n
-        ax, ay, bx, by, ez = self._ax, self._ay, self._bx, self._by, self._ez
+        use = self.in_grid[self._ez]  # the edges of the zones classified on the grid
+        gidx = np.flatnonzero(use)
+        ax, ay, bx, by, ez = self._ax[use], self._ay[use], self._bx[use], self._by[use], self._ez[use]
         if not len(ez):  # no zone with an edge: nothing is ever near
             none = np.zeros(0, dtype="int64")
             lists = _EdgeLists(none.astype("int32"), none.astype(float), none.astype(float), none.astype(bool), none,
@@ -458,7 +463,7 @@ class ZoneIndex:
         gsize = np.diff(np.r_[first, len(key)])
         keep = de <= np.repeat(dc, gsize) + 2 * h + 1e-9  # can hold the nearest edge of a point of the cell
         # 2. state (in/out) of the cell centres over each zone's bounding box (crossing numbers)
-        zkey, zstate = self._centre_states(grid)
+        zkey, zstate = self._centre_states(grid, ax, ay, bx, by, ez)
         pos = np.searchsorted(zkey, gkey)
         pos_ok = pos < len(zkey)
         gstate = np.zeros(len(gkey), dtype=bool)
@@ -482,7 +487,7 @@ class ZoneIndex:
         in_mg = np.zeros(len(gkey), bool)
         in_mg[mg] = True
         sel = keep & np.repeat(in_mg, gsize)
-        sel_e = e[sel]
+        sel_e = gidx[e[sel]]  # indices into the index's edge arrays
         counts = np.bincount(np.repeat(np.arange(len(gkey)), gsize)[sel], minlength=len(gkey))[mg]
         mcx, mcy = grid.centres(gcell[mg])
         lists = [(gzone[mg], mcx, mcy, gstate[mg], counts, sel_e, de[sel])]
@@ -495,18 +500,17 @@ class ZoneIndex:
         entry_cell = np.concatenate((gcell[mg], gcell[dg]))
         zone_, cx_, cy_, st_, cnt_, edges_, de_ = (np.concatenate([part[i] for part in lists]) for i in range(7))
         start_ = np.cumsum(cnt_) - cnt_
-        mixed_lists = _EdgeLists(zone_, cx_, cy_, st_, start_, cnt_, edges_, ax, ay, bx, by, de_)
+        mixed_lists = _EdgeLists(zone_, cx_, cy_, st_, start_, cnt_, edges_, self._ax, self._ay, self._bx, self._by, de_)
         return {
             "full_zone": (full // ncell).astype("int32"), "full_cell": full % ncell,
             "near_zone": (nearc // ncell).astype("int32"), "near_cell": nearc % ncell,
             "mixed_cell": entry_cell, "mixed": mixed_lists,
         }
 
-    def _centre_states(self, grid: GridSpec):
+    def _centre_states(self, grid: GridSpec, ax, ay, bx, by, ez):
         """Sorted keys ``zone * n² + cell`` of the cells whose centre lies in a zone's bounding
         box, and whether that centre is in the zone (crossing number along its row)."""
         n, ncell = grid.n, grid.n * grid.n
-        ax, ay, bx, by, ez = self._ax, self._ay, self._bx, self._by, self._ez
         # (edge, row) pairs where the edge crosses the row's centre line (half-open in y)
         ylo, yhi = np.minimum(ay, by), np.maximum(ay, by)
         r0 = np.clip(np.floor((ylo - grid.miny) / grid.dy - 0.5), 0, n - 1).astype("int64")
@@ -527,7 +531,7 @@ class ZoneIndex:
         rkey.sort()
         # the cells of each zone's bounding box
         zb = self.zone_bounds
-        ok = np.isfinite(zb[:, 0])
+        ok = np.isfinite(zb[:, 0]) & self.in_grid
         zs = np.flatnonzero(ok)
         c0 = np.clip(np.ceil((zb[zs, 0] - grid.minx) / grid.dx - 0.5), 0, n - 1).astype("int64")
         c1 = np.clip(np.floor((zb[zs, 2] - grid.minx) / grid.dx - 0.5), 0, n - 1).astype("int64")

@@ -94,6 +94,20 @@ class _OutlineIndex(ZoneIndex):
         return self._shapely
 
 
+def _with_whole_zones(pairs, commune_pairs, to_zone: np.ndarray):
+    """*pairs* of a tier plus its whole-commune zones, from the commune layer's pairs (grouped by zone)."""
+    from .engine import Pairs
+
+    zone = to_zone[commune_pairs.zone]
+    sel = zone >= 0
+    parts = [(pairs.point, pairs.zone, pairs.status, pairs.in_zone, pairs.distance),
+             (commune_pairs.point[sel], zone[sel], commune_pairs.status[sel], commune_pairs.in_zone[sel],
+              commune_pairs.distance[sel])]
+    point, zone, status, in_zone, dist = (np.concatenate([p[i] for p in parts]) for i in range(5))
+    order = np.argsort(zone.astype("int16" if len(to_zone) < 2**15 else "int32"), kind="stable")
+    return Pairs(point[order], zone[order], status[order], in_zone[order], dist[order])
+
+
 def _set(flags: np.ndarray, mask: np.ndarray, bit: int) -> None:
     """``flags[mask] |= bit`` without building the index of *mask*."""
     np.bitwise_or(flags, bit, out=flags, where=mask)
@@ -206,8 +220,9 @@ class Territory:
             raise DataError(f"géométries pour des zones inconnues du territoire : {', '.join(sorted(unknown))}")
 
         self.tiers: dict[str, _TierData] = {}
+        self._whole_zones: dict[str, np.ndarray] = {}  # per tier: commune -> its whole-commune zone (-1)
         for tier in TIERS:
-            zones, geoms, statuses, edges, nears, missing = [], [], [], [], [], []
+            zones, geoms, statuses, edges, nears, missing, whole = [], [], [], [], [], [], []
             for z in definition.zones_of(tier):
                 if z.geometry == "commune" and z.code not in zone_geoms:
                     pos = self._commune_pos.get(z.communes[0])
@@ -216,6 +231,7 @@ class Territory:
                         continue
                     geom, status = cgeoms[pos], commune_info.status
                     edge, near = commune_info.edge_m, commune_info.near_m
+                    whole.append((len(zones), pos))
                 elif z.code in zone_geoms:
                     geom, status = zone_geoms[z.code]
                     geom = as_polygons(geom)
@@ -236,6 +252,15 @@ class Territory:
             info.feature_count = len(zones)
             index = ZoneIndex(geoms, edges, nears, distances=tier == "qpv") if zones else None
             self.tiers[tier] = _TierData(tier, zones, statuses, missing, index, info)
+            # whole-commune zones (same edges, same tolerances as their commune): on the grid their
+            # statuses are the commune layer's, not computed a second time
+            if whole and index is not None and not index.distances:
+                zi, ci = np.array(whole).T
+                if len(set(ci.tolist())) == len(ci):
+                    index.in_grid[zi] = False
+                    to_zone = np.full(len(self.commune_codes), -1, dtype="int32")
+                    to_zone[ci] = zi
+                    self._whole_zones[tier] = to_zone
 
         self._needs_outline = any(mz.shared for t in self.tiers.values() for mz in t.missing)
         # per tier: the communes listed by a zone without perimeter, and whether one of them is shared
@@ -371,6 +396,9 @@ class Territory:
             status = np.zeros(n, dtype="int8")
             if data.index is not None:
                 tpairs = data.index.pairs(pts=pts)
+                to_zone = self._whole_zones.get(tier)
+                if to_zone is not None and pts.grid.n > 1:
+                    tpairs = _with_whole_zones(tpairs, cpairs, to_zone)
                 found[tier] = tpairs
                 best = data.index.best(pairs=tpairs, n=n)
                 zone, status = best.zone, best.status

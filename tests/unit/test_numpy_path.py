@@ -122,3 +122,29 @@ def test_lookup_arrays_agree_with_lookup_many(baseline_territory):
     c = baseline_territory.lookup_arrays(lon=lon, lat=lat, codes=True)
     assert list(c["commune_insee"]) == list(df["cq_commune_insee"]) and list(c["team"]) == list(df["cq_team"])
     assert list(c["qpv_code"]) == list(df["cq_qpv_code"]) and list(c["primary_tier_name"]) == list(df["cq_primary_tier"])
+
+
+def test_whole_commune_zones_from_the_commune_layer():
+    """On the grid, whole-commune zones (former QVA) take the commune layer's statuses instead of a
+    second computation: the answers are those of the tier's own index."""
+    from cq_geo.crs import l93_to_lonlat
+
+    fast, slow = cq_geo.load_territory(), cq_geo.load_territory()
+    assert (fast._whole_zones["qva"] >= 0).sum() == 11
+    slow._whole_zones = {}
+    for t in slow.tiers.values():
+        if t.index is not None:
+            t.index.in_grid[:] = True
+    b = np.array([p.bounds for p in fast.communes.polygons])
+    rng = np.random.default_rng(8)
+    x = rng.uniform(b[:, 0].min() - 2000, b[:, 2].max() + 2000, 60_000)
+    y = rng.uniform(b[:, 1].min() - 2000, b[:, 3].max() + 2000, 60_000)
+    got, want = fast.lookup_arrays(x=x, y=y), slow.lookup_arrays(x=x, y=y)
+    for key in want:
+        assert np.array_equal(got[key], want[key], equal_nan=want[key].dtype.kind == "f"), key
+    assert (got["qva_status"] == 2).any() and (got["qva_status"] == 3).any()  # boundary and inside seen
+    lon, lat = l93_to_lonlat(x[:40], y[:40])
+    for i in range(40):  # single answers (every edge, no grid) agree
+        one = fast.lookup(lon=float(lon[i]), lat=float(lat[i]))
+        qva = fast.labels("qva")[got["qva"][i]]
+        assert (one.primary or {}).get("code", "") == qva or (one.primary or {}).get("tier") != "qva"
