@@ -184,11 +184,24 @@ def _geometry_column(con: sqlite3.Connection, table: str) -> str:
     return row[0]
 
 
-def read_layer_rows(con: sqlite3.Connection, layer: str) -> list[dict[str, Any]]:
+def read_layer_rows(con: sqlite3.Connection, layer: str, *, polygons: bool = False) -> list[dict[str, Any]]:
     """Rows of a spatial layer as dicts, with its shapely geometry under ``"geometry"``.
 
-    Pure sqlite3 + shapely: used by lookups, which must not need GDAL.
+    With *polygons*, the geometry is a :class:`cq_geo.gpkg.Polygons` read with
+    sqlite3 + numpy only (what lookups use: no shapely, no GDAL).
     """
+    if polygons:
+        from .gpkg import read_gpkg_blob
+
+        geom_col = _geometry_column(con, layer)
+        cur = con.execute(f'SELECT * FROM "{layer}"')
+        names = [d[0] for d in cur.description]
+        rows = []
+        for values in cur:
+            row = dict(zip(names, values))
+            row["geometry"] = read_gpkg_blob(row.pop(geom_col))
+            rows.append(row)
+        return rows
     import shapely
 
     geom_col = _geometry_column(con, layer)
@@ -668,8 +681,8 @@ def load_store_territory(path: str | os.PathLike, territory_file=None):
     try:
         meta = _read_metadata(con)
         tables = _tables(con)
-        commune_rows = read_layer_rows(con, "communes") if "communes" in tables else []
-        tier_rows = {t: (read_layer_rows(con, t) if t in tables else []) for t in TIERS}
+        commune_rows = read_layer_rows(con, "communes", polygons=True) if "communes" in tables else []
+        tier_rows = {t: (read_layer_rows(con, t, polygons=True) if t in tables else []) for t in TIERS}
     except sqlite3.DatabaseError as exc:
         raise DataError(f"magasin de données illisible : {path} ({exc})") from exc
     finally:
