@@ -54,9 +54,17 @@ def _headers(reply) -> dict[str, str]:
     return out
 
 
+def _qgs_feedback(feedback):
+    """A QgsFeedback for QgsBlockingNetworkRequest (a plugin Job carries one as ``net_feedback``)."""
+    if feedback is None or isinstance(feedback, QgsFeedback):
+        return feedback
+    return getattr(feedback, "net_feedback", None)
+
+
 def transport(method: str, url: str, data: bytes | None, headers: dict | None, timeout: float | None,
               feedback: QgsFeedback | None = None):
     """One HTTP request through QGIS: ``(status, headers with lower-case keys, body)``; OSError if no answer."""
+    feedback = _qgs_feedback(feedback)
     req = QgsBlockingNetworkRequest()
     request = _request(url, headers, timeout)
     if method.upper() == "POST":
@@ -76,7 +84,11 @@ def transport(method: str, url: str, data: bytes | None, headers: dict | None, t
 def download(url: str, dest_dir: Path, feedback: QgsFeedback | None = None, progress=None,
              max_bytes: int = 600 * 2**20) -> tuple[Path, str]:
     """Download *url* into a new file of *dest_dir*; returns ``(path, sha256)``. French errors (OSError/ValueError)."""
+    task = feedback
+    feedback = _qgs_feedback(feedback)
     req = QgsBlockingNetworkRequest()
+    if progress is None and task is not None and hasattr(task, "setProgress"):
+        progress = lambda done, total: task.setProgress(100.0 * done / total) if total else None  # noqa: E731
     if progress is not None:
         req.downloadProgress.connect(lambda done, total: progress(int(done), int(total) if total > 0 else None))
     err = req.get(_request(url, None, None), True, feedback)

@@ -164,11 +164,14 @@ def capabilities(store_path: Path | None = None) -> dict[str, Capability]:
         "cette version de cq-geo ne sait pas traiter une table d'adresses")
     webmap = _library_has("cq_geo.webmap", "export_map")
     ok_map = webmap and caps["shapely"].available and caps["pandas"].available
+    needs = []
+    if not caps["shapely"].available:
+        needs.append(f"shapely 2.1 ou plus récent sur le GEOS de QGIS ({caps['shapely'].reason})")
+    if not caps["pandas"].available:
+        needs.append("pandas (absent de ce QGIS)")
     why = ("cette version de cq-geo ne sait pas écrire la carte" if not webmap else
-           "la carte pour le conseil a besoin de " + " et de ".join(
-               r for r in ((caps["shapely"].reason if not caps["shapely"].available else ""),
-                           ("pandas" if not caps["pandas"].available else "")) if r) +
-           " ; elle se fait aussi hors de QGIS (cq-geo installé par le service informatique)")
+           "la carte pour le conseil a besoin des modules Python " + " et ".join(needs) +
+           " ; le service informatique peut la produire hors de QGIS avec cq-geo")
     caps["webmap"] = Capability("carte pour le conseil", ok_map, "" if ok_map else why)
     return caps
 

@@ -222,7 +222,7 @@ class Driver:
         widget = sip.cast(found[0], QgsLocatorWidget)
         widget.search(text)
         self.pause(2.5)  # the filters run in worker threads; a crash would end QGIS here
-        view = widget.findChild(__import__("qgis.PyQt.QtWidgets", fromlist=["QTreeView"]).QTreeView)
+        view = self._results_view()
         rows = []
         if view is not None and view.model() is not None:
             model = view.model()
@@ -238,7 +238,7 @@ class Driver:
         from qgis.PyQt.QtCore import Qt
         from qgis.PyQt.QtWidgets import QTreeView
 
-        view = widget.findChild(QTreeView)
+        view = self._results_view()
         model = view.model() if view is not None else None
         if model is not None:
             for r in range(model.rowCount()):
@@ -251,6 +251,16 @@ class Driver:
                     self.pause(1.0)
                     break
         self.report["after_locator_denain"] = self.answer_text()
+
+    def _results_view(self):
+        """The locator's results list (a floating QgsLocatorResultsView, not a child of the search box)."""
+        from qgis.PyQt.QtWidgets import QApplication, QTreeView
+
+        for top in [self.iface.mainWindow()] + list(QApplication.topLevelWidgets()):
+            for view in top.findChildren(QTreeView):
+                if view.metaObject().className() == "QgsLocatorResultsView":
+                    return view
+        return None
 
     def step_locator_mairies(self):
         self._locate("mairies")
