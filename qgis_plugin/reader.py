@@ -50,7 +50,9 @@ def _zip_member(path: Path, prefer=None) -> str:
 
 
 def _polygon_sublayer(uri: str) -> str:
-    """The first polygon layer of a multi-layer file (GeoPackage…)."""
+    """The first polygon layer of a multi-layer file (GeoPackage, KML)."""
+    if not uri.lower().endswith((".gpkg", ".kml")):
+        return uri
     try:
         details = QgsProviderRegistry.instance().querySublayers(uri)
     except Exception:  # noqa: BLE001 - older QGIS: the file's default layer

@@ -94,7 +94,8 @@ def install_profile(zip_path: Path, workdir: Path) -> Path:
     """Unpack the zip into the profile's plugin folder, as the plugin installer does (for qgis_process)."""
     import zipfile
 
-    plugins = Path(workdir) / "profiles" / "test" / "python" / "plugins"
+    # QGIS_CUSTOM_CONFIG_PATH=<workdir>/profiles → the profile <workdir>/profiles/profiles/default
+    plugins = Path(workdir) / "profiles" / "profiles" / "default" / "python" / "plugins"
     plugins.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(zip_path) as zf:
         zf.extractall(plugins)
@@ -107,5 +108,5 @@ def qgis_process(args: list[str], workdir: Path, timeout: float = 300.0, env_ext
     env = fresh_env(workdir / "home", QT_QPA_PLATFORM="offscreen", **(env_extra or {}))
     profiles = Path(workdir) / "profiles"
     # qgis_process reads the plugins of QGIS's default profile location, or QGIS_CUSTOM_CONFIG_PATH
-    env["QGIS_CUSTOM_CONFIG_PATH"] = str(profiles / "test")
+    env["QGIS_CUSTOM_CONFIG_PATH"] = str(profiles)
     return _run(["qgis_process.bin"] + list(args), env, workdir, timeout)

