@@ -88,6 +88,18 @@ def test_zip_holds_plugin_library_data_and_metadata(built_zip):
     assert f"version={__version__}" in meta.splitlines()
     assert "qgisMaximumVersion=4.99" in meta.splitlines()
     assert "hasProcessingProvider=yes" in meta.splitlines()
+    # fit for the official plugin repository: Qt6 flag, icon in the zip, English with French translations
+    import configparser
+
+    parsed = configparser.ConfigParser(interpolation=None)
+    parsed.read_string(meta)
+    general = parsed["general"]
+    assert general["supportsQt6"] == "True"
+    assert f"{PACKAGE}/{general['icon']}" in names
+    for key in ("description", "about", "description[fr]", "about[fr]", "changelog", "tracker", "repository"):
+        assert general.get(key, "").strip(), key
+    assert "pip" in general["about"] and "Dependencies" in general["about"]
+    assert "plugin_dependencies" not in general
     compiled = [n for n in names if n.endswith((".so", ".pyd", ".pyc", ".dll"))]
     assert compiled == []
     # shapely, numpy, pyproj, pandas come from QGIS: never bundled
