@@ -73,6 +73,10 @@ def main(argv=None) -> int:
         f"max {times[-1]:.1f} ms (cible < 20 ms)",
         f"premier clic à Denain : {report['timings'].get('click_denain_s', float('nan')) * 1000:.1f} ms ; "
         f"installation du zip : {report['timings'].get('install_s', float('nan')):.2f} s",
+        "parties (appels directs, mêmes points) : Territory.lookup médiane "
+        f"{statistics.median(report['timings']['lookup_s']) * 1000:.2f} ms ; mise à jour du panneau (recherche, "
+        f"HTML, repère, contour) médiane {statistics.median(report['timings']['show_s']) * 1000:.1f} ms, "
+        f"p90 {sorted(report['timings']['show_s'])[int(0.9 * len(report['timings']['show_s']))] * 1000:.1f} ms",
         f"erreurs Python : {len(report.get('python_errors', []))}, entrées critiques du journal : "
         f"{len(report.get('critical_log', []))}, code de sortie de QGIS : {run.returncode}",
     ]

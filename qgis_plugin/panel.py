@@ -458,13 +458,19 @@ class CqGeoDock(QDockWidget):
         if geom is None:
             self.clear_highlight(marker=False)
             return None
-        g = adapter.geometry_in(geom, self.canvas.mapSettings().destinationCrs())
+        crs = self.canvas.mapSettings().destinationCrs()
+        key = (id(geom), crs.authid(), self.service.generation)
+        if getattr(self, "_outline_key", None) != key:  # the same zone clicked again: no new transform
+            self._outline_key, self._outline = key, adapter.geometry_in(geom, crs)
+        g = self._outline
         if self._rubber is None:
             self._rubber = QgsRubberBand(self.canvas, compat.polygon_geometry_type())
             self._rubber.setStrokeColor(QColor(255, 230, 0, 230))
             self._rubber.setFillColor(QColor(255, 230, 0, 50))
             self._rubber.setWidth(3)
-        self._rubber.setToGeometry(g, None)
+        if getattr(self, "_rubber_key", None) != key:
+            self._rubber.setToGeometry(g, None)
+            self._rubber_key = key
         return g
 
     @guarded("Zoom")
@@ -483,6 +489,7 @@ class CqGeoDock(QDockWidget):
         if self._rubber is not None:
             self.canvas.scene().removeItem(self._rubber)
             self._rubber = None
+            self._rubber_key = None
         if marker and self._marker is not None:
             self.canvas.scene().removeItem(self._marker)
             self._marker = None

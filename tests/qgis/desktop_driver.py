@@ -339,6 +339,23 @@ class Driver:
             dock.answered.disconnect(answers.append)
         self.report["timings"]["clicks_s"] = times
         self.report["answered_clicks"] = len(answers)
+        # the parts of a click, called directly on the same points: the lookup alone, the whole panel update
+        from qgis.core import QgsCoordinateReferenceSystem as Crs
+
+        to_l93 = QgsCoordinateTransform(canvas.mapSettings().destinationCrs(), Crs("EPSG:2154"), QgsProject.instance())
+        rnd = random.Random(11)
+        lookups, shows = [], []
+        territory = dock.service.territory
+        for _ in range(int(self.config.get("clicks", 200))):
+            p = to_l93.transform(t.transform(QgsPointXY(3.35 + rnd.random() * 0.2, 50.30 + rnd.random() * 0.15)))
+            start = time.perf_counter()
+            territory.lookup(x=p.x(), y=p.y())
+            lookups.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            dock.show_l93(p.x(), p.y())
+            shows.append(time.perf_counter() - start)
+        self.report["timings"]["lookup_s"] = lookups
+        self.report["timings"]["show_s"] = shows
 
     def step_quit(self):
         from qgis.core import QgsProject

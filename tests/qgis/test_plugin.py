@@ -652,7 +652,7 @@ def test_export_map_algorithm(plugin, tmp_path):
     import processing
 
     if QgsApplication.processingRegistry().algorithmById("cq_geo:export_map") is None:
-        pytest.skip("carte pour le conseil absente de cette version de cq-geo")
+        pytest.skip(plugin.service.why_not("webmap") or "carte pour le conseil non proposée")
     res = processing.run("cq_geo:export_map", {"OUTPUT": str(tmp_path / "carte.html")})
     text = Path(res["OUTPUT"]).read_text(encoding="utf-8")
     assert "Denain" in text and "<script src=" not in text
