@@ -199,6 +199,13 @@ class CqGeoPlugin:
         self.service.reload()
         if self.dock is not None:
             self.dock.refresh_answer()
+        # the territory's layers already in the project show the new data (same place in the Layers panel)
+        from qgis.core import QgsProject
+
+        from .layers import GROUP_NAME
+
+        if self.iface is not None and QgsProject.instance().layerTreeRoot().findGroup(GROUP_NAME) is not None:
+            self.load_layers()
 
     def load_layers(self):
         from .layers import add_to_project, build_layers
