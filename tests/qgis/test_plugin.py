@@ -936,6 +936,94 @@ def test_an_unreadable_store_is_explained_and_nothing_raises(plugin, tmp_path, m
     assert plugin.service.loaded and "Territoire non chargé" not in dock.status_label.text()
 
 
+class _GeocodeServer:
+    """An addok-like /search on 127.0.0.1 answering one SYNTHETIC address in Denain (GeocodeJSON)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        self.hits = []
+        hits = self.hits
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                hits.append(self.path)
+                body = json.dumps({"type": "FeatureCollection", "features": [{
+                    "type": "Feature", "geometry": {"type": "Point", "coordinates": list(DENAIN)},
+                    "properties": {"label": "2 Rue des Essais Synthétiques 59220 Denain", "score": 0.97,
+                                   "housenumber": "2", "street": "Rue des Essais Synthétiques", "type": "housenumber",
+                                   "postcode": "59220", "citycode": "59172", "city": "Denain", "name": "2 Rue des Essais"},
+                }]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self):
+        self.server.shutdown()
+
+
+def _needs_transport_hook():
+    import inspect
+
+    from cq_geo.geocode.online import OnlineGeocoder
+
+    if "transport" not in inspect.signature(OnlineGeocoder).parameters:
+        pytest.skip("OnlineGeocoder sans transport= dans cette version de cq-geo")
+
+
+def test_online_geocoder_goes_through_qgis_network(plugin):
+    """``transport=`` of the library's online geocoder, built on QgsBlockingNetworkRequest."""
+    _needs_transport_hook()
+    from cq_geo.geocode.online import OnlineGeocoder
+
+    net = importlib.import_module(f"{PACKAGE}.net")
+    server = _GeocodeServer()
+    try:
+        result = OnlineGeocoder(server.url, transport=net.transport, retries=0).geocode("2 rue des essais denain")
+    finally:
+        server.close()
+    assert server.hits and server.hits[0].startswith("/search")
+    assert result.candidates[0].citycode == "59172"
+    # no answer at all (closed port): OSError, which the geocoder turns into its French error
+    with pytest.raises(OSError):
+        net.transport("GET", "http://127.0.0.1:9/search?q=x", None, {}, 2.0)
+
+
+def test_panel_online_search_runs_in_a_task(plugin, monkeypatch):
+    """The online geocoder is asked in a QgsTask: run_search returns at once, the answer comes after."""
+    _needs_transport_hook()
+    dock = plugin.dock
+    server = _GeocodeServer()
+    monkeypatch.setenv("CQ_GEO_GEOCODER_URL", server.url)
+    plugin.service.reload()
+    try:
+        dock.geocoder_combo.setCurrentIndex(dock.geocoder_combo.findData("online"))
+        dock.search_edit.setText("2 rue des essais synthetiques denain")
+        dock.run_search()
+        assert dock._search_job is not None  # still running: the window is free
+        assert "Recherche de l'adresse" in dock.answer.toPlainText()
+        assert _wait(lambda: dock._search_job is None, 30)
+        if dock.result is None and not dock.choices.isHidden():
+            dock._choose(dock.choices.item(0))
+        assert dock.result is not None and dock.result.commune["name"] == "Denain"
+        assert server.hits
+    finally:
+        server.close()
+        dock.geocoder_combo.setCurrentIndex(dock.geocoder_combo.findData("offline"))
+        monkeypatch.delenv("CQ_GEO_GEOCODER_URL")
+        plugin.service.reload()
+
+
 def test_plugin_words_replace_command_line_hints():
     log = importlib.import_module(f"{PACKAGE}.log")
     for text in ("appartenance à un QPV inconnue (cq-geo data update)",
