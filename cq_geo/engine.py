@@ -19,19 +19,21 @@ points (``tests/unit/test_engine_exact.py``).
 How the work per point stays small
 ----------------------------------
 The points are bucketed once into the cells of a grid (:class:`SortedPoints`,
-one stable argsort). For each zone and grid the index builds once
+two 16-bit radix passes). For each zone and grid the index builds once
 (:meth:`ZoneIndex.cover`), from the exact distance ``dc`` of each cell's centre
-to the zone's edges and the centre's state (in or out):
+to the zone's edges and the centre's state (in or out, crossing numbers along
+the grid rows), with ``h`` the cells' half-diagonal:
 
-- cells with ``dc - h > near_m`` (``h`` the half-diagonal) are decided as a
+- cells with no edge within ``near_m + h`` of their centre are decided as a
   whole: ``inside`` when the centre is in the zone, nothing otherwise;
 - cells inside the zone with ``dc - h > edge_m`` are ``inside`` as a whole;
-- in the other cells (near an edge) each point is tested exactly against the
-  cell's edge list: the edges within ``dc + 2h`` of the centre (they hold the
-  nearest edge of every point of the cell, and every edge crossing the cell).
-  Whether the point is in the zone follows from the centre's state and the
-  edges crossed by the path point → (centre x, point y) → centre, which stays
-  in the cell: a handful of edges instead of the whole ring.
+- every other cell keeps its edges within ``dc + 2h`` of the centre, nearest
+  first: they hold the nearest edge of every point of the cell, and every edge
+  crossing the cell. A point there is tested in two passes: its distance ``u``
+  to the edge nearest the centre bounds its own, so only the edges within
+  ``u + |P - centre|`` of the centre matter (a handful). Whether it is in the
+  zone follows from the centre's state and the edges crossed by the path
+  point → (centre x, point y) → centre, which stays in the cell.
 
 A few points (under :data:`SMALL_BATCH`) skip the grid: each is tested
 against every edge of the zones whose bounding box (grown by ``near_m``) holds
@@ -106,11 +108,17 @@ class SortedPoints:
         self.grid = grid
         n = grid.n
         with np.errstate(invalid="ignore"):
-            col = np.floor((self.x - grid.minx) / grid.dx)
-            row = np.floor((self.y - grid.miny) / grid.dy)
-        ok = (col >= 0) & (col < n) & (row >= 0) & (row < n)  # False for NaN
-        cell = np.full(len(self.x), n * n, dtype="int32")
-        cell[ok] = (row[ok] * n + col[ok]).astype("int32")
+            col = self.x - grid.minx
+            col *= 1.0 / grid.dx
+            np.floor(col, out=col)
+            row = self.y - grid.miny
+            row *= 1.0 / grid.dy
+            np.floor(row, out=row)
+            ok = (col >= 0) & (col < n) & (row >= 0) & (row < n)  # False for NaN
+            row *= n
+            row += col
+            row[~ok] = n * n
+        cell = row.astype("int32")
         if n * n < 2**15:
             self.order = np.argsort(cell.astype("int16"), kind="stable")  # radix sort
         else:  # two stable radix passes on 16-bit halves (a third of a comparison sort's time)
@@ -194,17 +202,32 @@ class _EdgeLists:
 
 
 def _segment_d2(px, py, ax, ay, dx, dy, il2):
-    """Squared distance from points to segments (a, a + d); il2 = 1 / |d|²."""
+    """Squared distance from points to segments (a, a + d); il2 = 1 / |d|².
+
+    As GEOS (``Distance::pointToSegment``): the distance to the nearer end when
+    the projection falls outside the segment, else the perpendicular distance
+    from the cross product, so that a point on a segment is at 0 exactly.
+    """
     wx = px - ax
     wy = py - ay
-    t = (wx * dx + wy * dy) * il2
-    np.clip(t, 0.0, 1.0, out=t)
-    wx -= t * dx
-    wy -= t * dy
+    t = wx * dx
+    t += wy * dy
+    t *= il2
+    cross = wx * dy
+    cross -= wy * dx
+    cross *= cross
+    cross *= il2  # perpendicular distance², valid for 0 < t < 1
+    before = t <= 0.0
+    after = t >= 1.0
     wx *= wx
     wy *= wy
-    wx += wy
-    return wx
+    wx += wy  # distance² to a
+    np.copyto(cross, wx, where=before)
+    if after.any():
+        bx = px - ax - dx
+        by = py - ay - dy
+        np.copyto(cross, bx * bx + by * by, where=after)
+    return cross
 
 
 class ZoneIndex:
@@ -262,6 +285,8 @@ class ZoneIndex:
                 b[i] = xs.min(), ys.min(), xs.max(), ys.max()
         self.zone_bounds = b
         self.outer_bounds = b + np.column_stack((-self.near_m, -self.near_m, self.near_m, self.near_m))
+        self._few_zones = np.flatnonzero(np.isfinite(b[:, 0])).astype("int32")  # zones with edges
+        self._few_bounds = self.outer_bounds[self._few_zones]
         # every edge of a zone, tested with a full ray: the few-points path
         zones = np.arange(z, dtype="int32")
         nan = np.full(z, np.nan)
@@ -304,15 +329,23 @@ class ZoneIndex:
         inside = np.empty(n, dtype=bool)
         count = lists.count[pe_entry]
         if lists.key is not None and n:
-            # first pass: the distance u to the edge nearest to the reference bounds the
-            # point's distance; only edges within u + |P - reference| of the reference matter
+            # only the edges within d(P) + |P - reference| of the reference matter, and
+            # d(P) <= dc + |P - reference| (dc: distance of the reference to its nearest edge)
             i0 = lists.start[pe_entry]
-            u = np.sqrt(_segment_d2(px, py, lists.ax[i0], lists.ay[i0], lists.dx[i0], lists.dy[i0], lists.il2[i0]))
-            u += np.hypot(px - lists.cx[pe_entry], py - lists.cy[pe_entry])
-            u += 1e-6
-            np.minimum(u, lists.width - 1.0, out=u)
-            within = np.searchsorted(lists.key, pe_entry * lists.width + u, side="right") - i0
+            r = np.hypot(px - lists.cx[pe_entry], py - lists.cy[pe_entry])
+            base = pe_entry * lists.width
+            limit = lists.key[i0] + 2 * r + 1e-6  # key[i0] = base + dc
+            within = np.searchsorted(lists.key, np.minimum(limit, base + lists.width - 1.0), side="right") - i0
             count = np.clip(within, 1, count)
+            long = np.flatnonzero(count > 8)
+            if len(long):
+                # a second bound for long lists: the distance u to the reference's nearest edge
+                j = i0[long]
+                u = np.sqrt(_segment_d2(px[long], py[long], lists.ax[j], lists.ay[j], lists.dx[j], lists.dy[j],
+                                        lists.il2[j]))
+                limit = np.minimum(u + r[long] + 1e-6, limit[long] - base[long])
+                within = np.searchsorted(lists.key, base[long] + np.minimum(limit, lists.width - 1.0), side="right") - j
+                count[long] = np.clip(within, 1, count[long])
         ends = np.cumsum(count)
         lo = 0
         while lo < n:
@@ -354,14 +387,18 @@ class ZoneIndex:
     # -- classification ----------------------------------------------------------------
     def _pairs_few(self, x, y) -> Pairs:
         """Each point against every edge of the zones whose grown bounding box holds it."""
-        b = self.outer_bounds
+        b, zones = self._few_bounds, self._few_zones
         with np.errstate(invalid="ignore"):
             hit = ((x[:, None] >= b[:, 0]) & (x[:, None] <= b[:, 2])
                    & (y[:, None] >= b[:, 1]) & (y[:, None] <= b[:, 3]))
-        hit &= (self._whole.count > 0)[None, :]
-        point, zone = np.nonzero(hit)  # grouped by point
-        order = np.argsort(zone, kind="stable")  # grouped by zone
-        point, zone = point[order], zone[order]
+        point, zi = np.nonzero(hit)  # grouped by point
+        if not len(point):
+            empty = np.zeros(0, dtype="int64")
+            return Pairs(empty, empty.astype("int32"), empty.astype("int8"), empty.astype(bool), empty.astype(float))
+        if len(x) > 1:
+            order = np.argsort(zi, kind="stable")  # grouped by zone
+            point, zi = point[order], zi[order]
+        zone = zones[zi]
         d2, inside = self._evaluate(self._whole, x[point], y[point], zone, self.sides)
         status, in_zone, d = self._status(zone, d2, inside)
         keep = status > OUTSIDE
@@ -382,6 +419,12 @@ class ZoneIndex:
     def _build_cover(self, grid: GridSpec) -> dict:
         n, h, ncell = grid.n, grid.half_diagonal, grid.n * grid.n
         ax, ay, bx, by, ez = self._ax, self._ay, self._bx, self._by, self._ez
+        if not len(ez):  # no zone with an edge: nothing is ever near
+            none = np.zeros(0, dtype="int64")
+            lists = _EdgeLists(none.astype("int32"), none.astype(float), none.astype(float), none.astype(bool), none,
+                               none, none, ax, ay, bx, by)
+            return {"full_zone": none.astype("int32"), "full_cell": none, "near_zone": none.astype("int32"),
+                    "near_cell": none, "mixed_cell": none, "mixed": lists}
         # 1. (edge, cell) pairs with the cell centre within near_m + h of the edge: they hold the
         # nearest edge of every point within near_m; near_m + 3h: of every point of a cell that
         # is not decided as a whole (exact distances)
@@ -537,18 +580,22 @@ class ZoneIndex:
         order = np.argsort(zone.astype("int16" if len(self) < 2**15 else "int32"), kind="stable")
         return Pairs(point[order], zone[order], status[order], in_zone[order], dist[order])
 
-    def best(self, x=None, y=None, pts: SortedPoints | None = None, grid: GridSpec | None = None) -> Best:
+    def best(self, x=None, y=None, pts: SortedPoints | None = None, grid: GridSpec | None = None,
+             pairs: Pairs | None = None, n: int | None = None) -> Best:
         """The best zone of each point: inside > boundary (in the zone first) > near.
 
         Returns a :class:`Best` with ``zone`` (-1 when none is within ``near_m``),
-        ``status``, ``in_zone`` and ``distance`` (NaN where not computed) arrays
+        ``status``, ``in_zone`` and ``distance`` (NaN where not computed; None unless
+        the index keeps *distances*) arrays
         aligned with the input points. On a tie the zone listed first wins.
+        The :meth:`pairs` of the points may be given (with their number *n*).
         """
-        found = self.pairs(x, y, pts=pts, grid=grid)
-        n = len(pts) if pts is not None else np.size(x)
+        found = pairs if pairs is not None else self.pairs(x, y, pts=pts, grid=grid)
+        if n is None:
+            n = len(pts) if pts is not None else np.size(x)
         zone = np.full(n, -1, dtype="int32")
         score = np.zeros(n, dtype="int8")  # status * 2 + in_zone; 0 = nothing near
-        dist = np.full(n, np.nan)
+        dist = np.full(n, np.nan) if self.distances else None
         s_all = found.status * 2 + found.in_zone
         bounds = np.searchsorted(found.zone, np.arange(len(self) + 1))
         for z in np.flatnonzero(np.diff(bounds)):
@@ -558,7 +605,8 @@ class ZoneIndex:
             cand = cand[better]
             zone[cand] = z
             score[cand] = s[better]
-            dist[cand] = found.distance[sl][better]
+            if dist is not None:
+                dist[cand] = found.distance[sl][better]
         return Best(zone=zone, status=(score // 2).astype("int8"), in_zone=(score % 2).astype(bool), distance=dist)
 
     def default_grid(self) -> GridSpec:

@@ -35,7 +35,10 @@ import numpy as np
 
 from .errors import DataError
 
-__all__ = ["Polygons", "read_wkb", "read_gpkg_blob", "read_geojson", "as_polygons", "to_gpkg_blob", "gpkg_blob_wkb"]
+__all__ = [
+    "Polygons", "read_wkb", "read_gpkg_blob", "read_geojson", "as_polygons", "to_gpkg_blob", "gpkg_blob_wkb",
+    "register_sql_functions",
+]
 
 _POLYGON, _MULTIPOLYGON = 3, 6
 _ENVELOPE_DOUBLES = {0: 0, 1: 4, 2: 6, 3: 6, 4: 8}
@@ -93,6 +96,7 @@ class Polygons:
         total = 0.0
         for poly in self.polygons:
             for i, r in enumerate(poly):
+                r = r - r[0]  # small numbers: no cancellation
                 a = 0.5 * abs(float(np.dot(r[:-1, 0], r[1:, 1]) - np.dot(r[1:, 0], r[:-1, 1])))
                 total += a if i == 0 else -a
         return total
@@ -222,6 +226,40 @@ def to_gpkg_blob(wkb, srs_id: int = 2154) -> bytes:
         return b"GP" + bytes([0, 0b00010001]) + struct.pack("<i", srs_id) + body
     minx, miny, maxx, maxy = polys.bounds
     return b"GP" + bytes([0, 0b00000011]) + struct.pack("<i4d", srs_id, minx, maxx, miny, maxy) + bytes(wkb)
+
+
+def _blob_bounds(blob):
+    """(minx, maxx, miny, maxy) of a GeoPackage blob, None when empty."""
+    if blob is None:
+        return None
+    blob = bytes(blob)
+    flags = blob[3]
+    if flags & 0b00010000:
+        return None
+    if (flags >> 1) & 0b111:
+        order = "<" if flags & 1 else ">"
+        return struct.unpack_from(order + "4d", blob, 8)
+    polys = read_gpkg_blob(blob)
+    if polys is None:
+        return None
+    minx, miny, maxx, maxy = polys.bounds
+    return minx, maxx, miny, maxy
+
+
+def register_sql_functions(con) -> None:
+    """Give a ``sqlite3`` connection the SQL functions of GeoPackage's R-tree triggers
+    (``ST_IsEmpty``, ``ST_MinX``, ``ST_MaxX``, ``ST_MinY``, ``ST_MaxY``), so that rows can be
+    written with the standard library into a layer with a spatial index (as GDAL makes them).
+    """
+    def part(i):
+        def f(blob):
+            b = _blob_bounds(blob)
+            return None if b is None else b[i]
+        return f
+
+    con.create_function("ST_IsEmpty", 1, lambda blob: 1 if _blob_bounds(blob) is None else 0, deterministic=True)
+    for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
+        con.create_function(name, 1, part(i), deterministic=True)
 
 
 # -- GeoJSON and anything else ---------------------------------------------------------------

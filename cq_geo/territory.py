@@ -94,6 +94,11 @@ class _OutlineIndex(ZoneIndex):
         return self._shapely
 
 
+def _set(flags: np.ndarray, mask: np.ndarray, bit: int) -> None:
+    """``flags[mask] |= bit`` without building the index of *mask*."""
+    np.bitwise_or(flags, bit, out=flags, where=mask)
+
+
 def _zone_status_rank(status: str) -> int:
     return GEOMETRY_STATUSES.index(status) if status in GEOMETRY_STATUSES else len(GEOMETRY_STATUSES)
 
@@ -233,6 +238,13 @@ class Territory:
             self.tiers[tier] = _TierData(tier, zones, statuses, missing, index, info)
 
         self._needs_outline = any(mz.shared for t in self.tiers.values() for mz in t.missing)
+        # per tier: the communes listed by a zone without perimeter, and whether one of them is shared
+        self._missing = {}
+        for tier, t in self.tiers.items():
+            listed = np.zeros(len(self.commune_codes), dtype=bool)
+            for mz in t.missing:
+                listed[[self._commune_pos[c] for c in mz.communes if c in self._commune_pos]] = True
+            self._missing[tier] = (listed, any(mz.shared for mz in t.missing))
         qpv = self.tiers["qpv"]
         # every QPV grown by the search radius: finds the nearest QPV of outside points
         self._qpv_search = (ZoneIndex(qpv.index.polygons, 0.0, self.qpv_search_m, sides=False)
@@ -300,12 +312,18 @@ class Territory:
         flags[bad & swapped] |= _FLAG["swapped"]
         flags[bad & ~swapped] |= _FLAG["not_france"]
         ok = flags == 0
-        xx, yy = (np.full(a.shape, np.nan) for _ in range(2))
         lo = la = None
-        if lon is not None:
-            xx[ok], yy[ok] = lonlat_to_l93(a[ok], b[ok])
+        every = bool(ok.all())
+        if every and lon is not None:
+            xx, yy = lonlat_to_l93(a, b)
+        elif every:
+            xx, yy = a, b
         else:
-            xx[ok], yy[ok] = a[ok], b[ok]
+            xx, yy = (np.full(a.shape, np.nan) for _ in range(2))
+            if lon is not None:
+                xx[ok], yy[ok] = lonlat_to_l93(a[ok], b[ok])
+            else:
+                xx[ok], yy[ok] = a[ok], b[ok]
         if lonlat:
             lo, la = (np.full(a.shape, np.nan) for _ in range(2))
             if lon is not None:
@@ -318,26 +336,24 @@ class Territory:
     def _classify(self, x: np.ndarray, y: np.ndarray, flags: np.ndarray) -> dict[str, Any]:
         n = len(x)
         pts = SortedPoints(x, y, self.grid if n >= SMALL_BATCH else self._one_cell)
-        com = self.communes.best(pts=pts)
+        cpairs = self.communes.pairs(pts=pts)
+        com = self.communes.best(pairs=cpairs, n=n)
         in_territory = com.status >= BOUNDARY
         commune = np.where(in_territory, com.zone, -1)
-        flags[(com.status == NEAR) | ((com.status == BOUNDARY) & ~com.in_zone)] |= _FLAG["territory_edge"]
-        flags[in_territory & (com.status == BOUNDARY) & com.in_zone] |= _FLAG["commune_edge"]
+        _set(flags, (com.status == NEAR) | ((com.status == BOUNDARY) & ~com.in_zone), _FLAG["territory_edge"])
+        _set(flags, in_territory & (com.status == BOUNDARY) & com.in_zone, _FLAG["commune_edge"])
         valid = (flags & (_FLAG["invalid"] | _FLAG["not_france"] | _FLAG["swapped"])) == 0
-        flags[valid & ~in_territory] |= _FLAG["outside"]
-        flags[in_territory & self._no_team[commune]] |= _FLAG["no_team"]
+        _set(flags, valid & ~in_territory, _FLAG["outside"])
+        _set(flags, in_territory & self._no_team[commune], _FLAG["no_team"])
 
         # Communes a point may be in, for zones without geometry: its commune,
         # plus the neighbours within tolerance when it is near a limit.
-        edge_pts = np.flatnonzero(valid & (com.status >= NEAR) & (com.status < INSIDE))
-        possible_p, possible_c = [np.flatnonzero(in_territory)], [commune[in_territory]]
-        if len(edge_pts):
-            sub = self.communes.pairs(x[edge_pts], y[edge_pts], grid=self.grid)
-            ok = sub.status >= BOUNDARY
-            possible_p.append(edge_pts[sub.point[ok]])
-            possible_c.append(sub.zone[ok])
-        possible_p = np.concatenate(possible_p)
-        possible_c = np.concatenate(possible_c)
+        possible_p = possible_c = None
+        if any(t.missing for t in self.tiers.values()):
+            edge = valid & (com.status >= NEAR) & (com.status < INSIDE)
+            ok = edge[cpairs.point] & (cpairs.status >= BOUNDARY)
+            possible_p = np.concatenate((np.flatnonzero(in_territory), cpairs.point[ok]))
+            possible_c = np.concatenate((commune[in_territory], cpairs.zone[ok]))
         neighbour = None
 
         tiers: dict[str, dict[str, np.ndarray]] = {}
@@ -351,10 +367,10 @@ class Territory:
                 if tier == "qpv":
                     qbest = best
             unknown = np.zeros(n, dtype=bool)
-            for mz in data.missing:
-                cpos = [self._commune_pos[c] for c in mz.communes if c in self._commune_pos]
-                unknown[possible_p[np.isin(possible_c, cpos)]] = True
-                if mz.shared:
+            if data.missing:
+                missing_in, shared = self._missing[tier]
+                unknown[possible_p[missing_in[possible_c]]] = True
+                if shared:
                     if neighbour is None:
                         neighbour = (self.outline.best(pts=pts).status >= NEAR) & ~in_territory
                     unknown |= neighbour
@@ -365,7 +381,7 @@ class Territory:
             zone[~valid] = -1
             tiers[tier] = {"zone": zone, "status": status}
             if unknown.any():
-                flags[unknown] |= _FLAG[f"{tier}_unknown"]
+                _set(flags, unknown, _FLAG[f"{tier}_unknown"])
 
         # QPV: distances, nearest QPV when outside, specific warnings
         q = tiers["qpv"]
@@ -393,18 +409,18 @@ class Territory:
                     within = first & (cd <= self.qpv_search_m)
                     q["zone"][cp[within]] = cz[within]
                     dist[cp[within]] = cd[within]
-            flags[q["status"] == BOUNDARY] |= _FLAG["qpv_boundary"]
-            flags[q["status"] == NEAR] |= _FLAG["qpv_near"]
+            _set(flags, q["status"] == BOUNDARY, _FLAG["qpv_boundary"])
+            _set(flags, q["status"] == NEAR, _FLAG["qpv_near"])
             in_q = (q["status"] == INSIDE) | (q["status"] == BOUNDARY)
             zs = q["zone"]
             shared = np.array([z.shared for z in qdata.zones] + [False])
-            flags[in_q & shared[zs]] |= _FLAG["qpv_shared"]
+            _set(flags, in_q & shared[zs], _FLAG["qpv_shared"])
             not_official = np.array([s != "official" for s in qdata.statuses] + [False])
-            flags[in_q & not_official[zs]] |= _FLAG["qpv_not_official"]
+            _set(flags, in_q & not_official[zs], _FLAG["qpv_not_official"])
         q["distance"] = dist
         for tier in ("poche", "qva"):
             t = tiers[tier]
-            flags[(t["status"] == BOUNDARY) | (t["status"] == NEAR)] |= _FLAG[f"{tier}_edge"]
+            _set(flags, (t["status"] == BOUNDARY) | (t["status"] == NEAR), _FLAG[f"{tier}_edge"])
 
         primary = np.full(n, -1, dtype="int8")  # position in TIERS, -1 for none
         for i in reversed(range(len(TIERS))):  # lowest priority first, overwritten by higher ones
