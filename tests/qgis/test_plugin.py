@@ -1034,6 +1034,41 @@ def test_panel_online_search_runs_in_a_task(plugin, monkeypatch):
         plugin.service.reload()
 
 
+def test_shapely_is_used_only_when_recent_and_on_qgis_geos(plugin, monkeypatch):
+    """Debian's python3-shapely 1.8.5 is too old; a pip wheel brings its own GEOS (it crashed QGIS)."""
+    import types
+
+    from qgis.core import Qgis
+
+    service = importlib.import_module(f"{PACKAGE}.service")
+    monkeypatch.setattr(service, "_has_module", lambda name: True)
+    old = types.SimpleNamespace(__version__="1.8.5", geos_version=(3, 11, 1))
+    monkeypatch.setitem(sys.modules, "shapely", old)
+    cap = service.shapely_capability()
+    assert not cap.available and "1.8.5" in cap.reason and "trop ancien" in cap.reason
+    wheel = types.SimpleNamespace(__version__="2.1.2", geos_version=(3, 13, 0))
+    monkeypatch.setitem(sys.modules, "shapely", wheel)
+    cap = service.shapely_capability()
+    assert not cap.available and "GEOS 3.13" in cap.reason and "plante" in cap.reason
+    same = types.SimpleNamespace(__version__="2.1.2", geos_version=(Qgis.geosVersionMajor(), Qgis.geosVersionMinor(), 0))
+    monkeypatch.setitem(sys.modules, "shapely", same)
+    assert service.shapely_capability().available
+
+
+def test_errors_are_french_in_the_message_bar(plugin):
+    from qgis.core import Qgis
+
+    log = importlib.import_module(f"{PACKAGE}.log")
+    bar = plugin.iface.messageBar()
+    bar.clear_messages()
+    try:
+        import shapely_absent_module  # noqa: F401
+    except ImportError as exc:
+        log.error(exc, "Essai")
+    shown = bar.get_messages(Qgis.MessageLevel.Critical)
+    assert shown == ["Contrat Quartiers 2030:Essai : le module Python « shapely_absent_module » est absent de ce QGIS"]
+
+
 def test_plugin_words_replace_command_line_hints():
     log = importlib.import_module(f"{PACKAGE}.log")
     for text in ("appartenance à un QPV inconnue (cq-geo data update)",
