@@ -867,6 +867,57 @@ def test_panel_download_through_qgis_network_from_a_local_server(plugin, tmp_pat
     dock.refresh()
 
 
+def test_a_download_can_be_cancelled_and_the_window_stays_free(plugin, tmp_path, monkeypatch):
+    """A server that never finishes: the QgsTask is cancelled, nothing is written, the bar says « annulé »."""
+    import http.server
+    import threading
+    import time as _time
+
+    from qgis.core import Qgis
+
+    if not plugin.service.can("download"):
+        pytest.skip(plugin.service.why_not("download"))
+    stop = threading.Event()
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Length", "10000000")
+            self.end_headers()
+            while not stop.is_set():
+                try:
+                    self.wfile.write(b"x" * 1024)
+                    self.wfile.flush()
+                except OSError:
+                    return
+                _time.sleep(0.05)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setenv("CQ_GEO_DATA_GOUV_URL", url)
+    monkeypatch.setenv("CQ_GEO_GEO_API_URL", url)
+    store = tmp_path / "magasin.gpkg"
+    monkeypatch.setenv("CQ_GEO_STORE", str(store))
+    bar = plugin.iface.messageBar()
+    bar.clear_messages()
+    try:
+        job = plugin.data_action("download")
+        assert _wait(lambda: job.progress() > 0 or job.status() == job.TaskStatus.Running, 20)
+        job.cancel()
+        assert _wait(lambda: job not in sys.modules[f"{PACKAGE}.data_actions"]._TASKS, 30)
+    finally:
+        stop.set()
+        server.shutdown()
+    assert not store.exists()
+    assert any("annulé" in m for m in bar.get_messages(Qgis.MessageLevel.Info)), bar.get_messages(Qgis.MessageLevel.Info)
+    monkeypatch.delenv("CQ_GEO_STORE")
+    plugin.dock.refresh()
+
+
 def test_a_failed_search_clears_the_stale_answer(plugin):
     dock = plugin.dock
     dock.show_lonlat(*DENAIN)
