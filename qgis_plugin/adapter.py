@@ -1,8 +1,8 @@
 """The only place where QGIS objects become ``cq_geo`` objects and back.
 
 - points: a ``QgsPointXY`` in any CRS → Lambert-93 ``x, y`` (what the library takes);
-- geometries: shapely (Lambert-93) → ``QgsGeometry``;
-- answers: the ``cq_`` columns of :meth:`Territory.lookup_many` → ``QgsFields`` and attribute lists;
+- geometries: Lambert-93 ``QgsGeometry`` (read by QGIS, :mod:`.geometry`) → the canvas CRS;
+- answers: :meth:`Territory.lookup_arrays` (numpy) → the ``cq_`` columns → ``QgsFields`` and attribute lists;
 - the territory → in-memory layers (communes, qpv, poche, qva) when no store GeoPackage exists.
 """
 
