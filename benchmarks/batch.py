@@ -127,7 +127,9 @@ def main() -> int:
         import subprocess
 
         cli_out = OUT / "coordonnees_cli.csv"
-        for f in (cli_out, cli_out.with_name(cli_out.stem + ".resume.xlsx"), cli_out.with_name(cli_out.stem + ".resume.html")):
+        from cq_geo.batch import side_file
+
+        for f in (cli_out, side_file(cli_out, "summary_xlsx"), side_file(cli_out, "summary_html")):
             f.unlink(missing_ok=True)
         os.sync()
         cmd = [str(Path(sys.executable).with_name("cq-geo")), "batch", str(src), "-o", str(cli_out), "--lon-col", "lon", "--lat-col", "lat", "-q"]
@@ -154,7 +156,7 @@ def main() -> int:
         streets = make_addresses(asrc, args.addresses)
         res, t = timed("addr", lambda: batch_file(asrc, OUT / "adresses_resultat.csv", address_cols="num,voie",
                                                   postcode_col="cp", city_col="ville", geocoder=geocoder,
-                                                  territory=territory, write_summary=False))
+                                                  territory=territory, write_summary=False, overwrite=True))
         rate = args.addresses / t
         counts = ", ".join(f"{k} {v}" for k, v in res.summary.counts.items())
         lines.append(f"adresses : {args.addresses:,} lignes distinctes ({streets} voies du BAN synthétique), géocodeur "

@@ -9,7 +9,8 @@ in the same order, with their columns untouched, plus:
 ``cq_status``         ``ok``, ``to_check``, ``not_found``, ``invalid``, ``outside_territory``
 ``cq_reason``         a French sentence: the answer, and what to check
 ``cq_lon``/``cq_lat`` the position used (WGS84), empty when there is none
-``cq_geocode_*``      score, type and quality of the geocoder's answer (address rows)
+``cq_geocode_*``      score, type and quality of the geocoder's answer (address rows), and
+                      the candidate communes of an ambiguous address
 lookup columns        :data:`cq_geo.territory.LOOKUP_COLUMNS` (commune, team, QPV…)
 ===================== ==========================================================
 
@@ -24,7 +25,8 @@ The rules of ``cq_status`` (docs/traitement-par-lot.md):
                        swapped lat/lon, point outside metropolitan France, empty address
 ``not_found``          the geocoder found nothing usable
 ``outside_territory``  a valid position outside the CAPH
-``to_check``           an approximate or ambiguous geocode, a point on the limit of
+``to_check``           an approximate or ambiguous geocode (an ambiguous address gets no
+                       position, commune or zone of its own), a point on the limit of
                        (or near, or in an unknown perimeter for) the geography that
                        decides the answer, near a commune limit or the territory's edge
 ``ok``                 everything else: the answer can be used as it is
@@ -72,6 +74,10 @@ __all__ = [
     "RESULT_COLUMNS",
     "GeocodeCache",
     "pseudonym_ids",
+    "side_file",
+    "store_paths",
+    "store_check",
+    "SIDE_SUFFIXES",
 ]
 
 #: Values of ``cq_status``, in the order of the summaries.
@@ -93,6 +99,7 @@ RESULT_COLUMNS = [
     "cq_geocode_score",
     "cq_geocode_type",
     "cq_geocode_quality",
+    "cq_geocode_candidates",
 ]
 _QUALITY_FR = {"approximate": "géocodage approximatif", "ambiguous": "adresse ambiguë"}
 _TIER_ANSWER = {
@@ -189,52 +196,126 @@ def _in_box(a, b, box):
 
 
 # -- geocoding cache (resume) -------------------------------------------------------------------------
+#: Version of the resume cache's format (its first line says it).
+CACHE_VERSION = 2
+
+
 class GeocodeCache:
     """Geocoded addresses kept on disk as they come, so that an interrupted run resumes.
 
-    One JSON line per address: a hash of the query (the address itself is not
-    stored), the quality, the position, score, type and the geocoder's reason.
+    One JSON line per address: a salted hash of the query (HMAC-SHA256; the
+    address itself is not stored), the quality, the position, score, type, the
+    geocoder's reason and, for an ambiguous address, the candidate communes. With
+    *salt* (the pseudonymisation salt) the salt is not written in the file, which
+    cannot then be matched against a list of addresses; without it, a random salt
+    is drawn and kept in the file's first line. Entries are checked when read back
+    like any input: an entry that is not what cq-geo writes (a position outside
+    metropolitan France, an unknown quality…) is dropped and its address geocoded
+    again (:attr:`dropped` counts them). A file that is not a resume cache at all
+    raises :class:`BatchError`.
 
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "cache.jsonl"
-    >>> c = GeocodeCache(path, "test", resume=False)
-    >>> c.put("k1", {"q": "precise", "lon": 3.4, "lat": 50.3, "s": 0.9, "t": "housenumber", "r": ""})
+    >>> c = GeocodeCache(path, "test", resume=False, salt="sel")
+    >>> k = c.key("test", "1 rue des Essais", "59220", "Denain")
+    >>> c.put(k, {"q": "precise", "lon": 3.4, "lat": 50.3, "s": 0.9, "t": "housenumber", "r": ""})
     >>> c.close()
-    >>> GeocodeCache(path, "test", resume=True).get("k1")["q"]
+    >>> GeocodeCache(path, "test", resume=True, salt="sel").get(k)["q"]
     'precise'
     """
 
-    def __init__(self, path, geocoder_name: str, resume: bool):
+    def __init__(self, path, geocoder_name: str, resume: bool, salt: str | None = None):
         self.path = Path(path)
         self.geocoder_name = geocoder_name
         self.entries: dict[str, dict] = {}
         self.resumed = 0
+        self.dropped = 0
+        self._salt = salt
+        self._key_salt = salt
         if resume and self.path.is_file():
             self._load()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self._key_salt is None:
+            import secrets
+
+            self._key_salt = secrets.token_hex(16)
         mode = "a" if self.entries else "w"
-        self._fh = open(self.path, mode, encoding="utf-8")
-        if mode == "w":
-            self._fh.write(json.dumps({"cq_geo_geocode_cache": 1, "geocoder": geocoder_name}) + "\n")
-            self._fh.flush()
+        from .batch_io import write_error
+
+        try:
+            self._fh = open(self.path, mode, encoding="utf-8")
+            if mode == "w":
+                head = {"cq_geo_geocode_cache": CACHE_VERSION, "geocoder": geocoder_name, "check": self._check()}
+                if salt is None:
+                    head["key_salt"] = self._key_salt
+                self._fh.write(json.dumps(head) + "\n")
+                self._fh.flush()
+        except OSError as exc:
+            raise write_error(exc, self.path) from exc
+
+    def _check(self) -> str:
+        return hmac.new(str(self._key_salt).encode("utf-8"), b"cq-geo resume cache", hashlib.sha256).hexdigest()[:16]
+
+    def _damaged(self, why: str) -> BatchError:
+        return BatchError(
+            f"le fichier de reprise {self.path.name} est illisible ({why}) : ce n'est pas un fichier de reprise de "
+            "cq-geo, ou il est abîmé ; relancez sans --resume avec --overwrite (toutes les adresses sont géocodées "
+            "à nouveau)"
+        )
 
     def _load(self) -> None:
-        with open(self.path, encoding="utf-8") as fh:
-            for i, line in enumerate(fh):
-                try:
-                    entry = json.loads(line)
-                except ValueError:  # a line cut by the interruption
-                    continue
-                if i == 0:
-                    if entry.get("geocoder") != self.geocoder_name:
-                        raise BatchError(
-                            f"le fichier de reprise {self.path} vient d'un autre géocodeur "
-                            f"({entry.get('geocoder')!r}) : relancez sans --resume"
-                        )
-                    continue
-                if "k" in entry:
-                    self.entries[entry["k"]] = entry
+        try:
+            raw = self.path.read_bytes()
+        except OSError as exc:
+            raise self._damaged(exc.strerror or type(exc).__name__) from None
+        if not raw.strip():  # created, then interrupted before anything was written in it
+            return
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self._damaged("contenu binaire") from None
+        lines = text.split("\n")
+        try:
+            head = json.loads(lines[0])
+        except ValueError:
+            head = None
+        if not isinstance(head, dict) or "cq_geo_geocode_cache" not in head:
+            raise self._damaged("première ligne inattendue")
+        if head.get("cq_geo_geocode_cache") != CACHE_VERSION:
+            raise BatchError(f"le fichier de reprise {self.path.name} vient d'une autre version de cq-geo : "
+                             "relancez sans --resume avec --overwrite")
+        if head.get("geocoder") != self.geocoder_name:
+            raise BatchError(
+                f"le fichier de reprise {self.path.name} vient d'un autre géocodeur ({str(head.get('geocoder'))[:40]!r}) : "
+                "relancez avec le même géocodeur, ou sans --resume avec --overwrite"
+            )
+        if self._salt is None:
+            key_salt = head.get("key_salt")
+            if not isinstance(key_salt, str) or not key_salt:
+                raise BatchError(f"le fichier de reprise {self.path.name} vient d'un traitement pseudonymisé : "
+                                 "relancez la même commande (avec --pseudonymise et le même sel)")
+            self._key_salt = key_salt
+        if head.get("check") != self._check():
+            raise BatchError(f"le fichier de reprise {self.path.name} a été écrit avec un autre sel : redonnez le "
+                             "même --salt (ou gardez le même fichier .sel.txt), ou relancez sans --resume avec --overwrite")
+        for line in lines[1:]:
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:  # a line cut by the interruption, or edited
+                self.dropped += 1
+                continue
+            entry = _valid_entry(entry)
+            if entry is None:
+                self.dropped += 1
+                continue
+            self.entries[entry["k"]] = entry
         self.resumed = len(self.entries)
+
+    def key(self, geocoder_name: str, text: str, postcode: str, city: str) -> str:
+        """The salted hash under which the answer for this query is kept."""
+        raw = "\x1f".join((geocoder_name, text, postcode, city)).encode("utf-8")
+        return hmac.new(str(self._key_salt).encode("utf-8"), raw, hashlib.sha256).hexdigest()[:32]
 
     def get(self, key: str) -> dict | None:
         return self.entries.get(key)
@@ -245,32 +326,140 @@ class GeocodeCache:
         self._fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
     def flush(self) -> None:
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        from .batch_io import write_error
+
+        try:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+        except OSError as exc:
+            raise write_error(exc, self.path) from exc
 
     def close(self) -> None:
         if not self._fh.closed:
-            self.flush()
-            self._fh.close()
+            try:
+                self.flush()
+            finally:
+                try:
+                    self._fh.close()
+                except OSError:
+                    pass
 
     def remove(self) -> None:
-        self.close()
-        self.path.unlink(missing_ok=True)
+        try:
+            self.close()
+        finally:
+            self.path.unlink(missing_ok=True)
 
 
-def _query_key(geocoder_name: str, text: str, postcode: str, city: str) -> str:
-    raw = "\x1f".join((geocoder_name, text, postcode, city)).encode("utf-8")
-    return hashlib.sha256(raw).hexdigest()[:32]
+_KEY_RE = __import__("re").compile(r"[0-9a-f]{32}")
+# what a valid entry may hold (cq_geo.geocode.base.QUALITIES and RESULT_TYPES, kept here so that the
+# check needs no import per entry; tests/unit/test_batch_safety.py checks they agree)
+_QUALITIES = ("precise", "approximate", "ambiguous", "not_found")
+_RESULT_TYPES = ("housenumber", "street", "locality", "municipality")
+_BOUNDS: list = []  # cq_geo.crs.METRO_LONLAT_BOUNDS, imported at the first check (crs imports numpy)
+
+
+def _valid_entry(entry) -> dict | None:
+    """A resume cache entry as cq-geo writes it, or None (checked like any input).
+
+    >>> _valid_entry({"k": "0" * 32, "q": "precise", "lon": 999, "lat": 50.3, "s": 0.9, "t": "street", "r": ""}) is None
+    True
+    """
+    if not isinstance(entry, dict) or not isinstance(entry.get("k"), str) or not _KEY_RE.fullmatch(entry["k"]):
+        return None
+    q = entry.get("q")
+    if q not in _QUALITIES:
+        return None
+    for name in ("t", "r", "w", "c"):
+        if not isinstance(entry.get(name, ""), str):
+            return None
+    if entry.get("t", "") not in ("",) + _RESULT_TYPES:
+        return None
+    if len(entry.get("r", "")) > 2000 or len(entry.get("w", "")) > 2000 or len(entry.get("c", "")) > 10:
+        return None
+    cands = entry.get("cc", [])
+    if not isinstance(cands, list) or len(cands) > 50 or not all(
+            isinstance(c, list) and len(c) == 2 and all(isinstance(x, str) and len(x) <= 200 for x in c) for c in cands):
+        return None
+    import math
+
+    lon, lat, score = entry.get("lon"), entry.get("lat"), entry.get("s")
+    if q == "not_found":
+        return entry if lon is None and lat is None else None
+
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+    if not (number(lon) and number(lat)):
+        return None
+    if not _BOUNDS:
+        from .crs import METRO_LONLAT_BOUNDS
+
+        _BOUNDS.extend(METRO_LONLAT_BOUNDS)
+    b = _BOUNDS
+    if not (b[0] <= lon <= b[2] and b[1] <= lat <= b[3]):
+        return None
+    if score is not None and not (number(score) and 0 <= score <= 1.5):
+        return None
+    return entry
 
 
 def _result_entry(result) -> dict:
     best = result.best
     if best is None or result.quality == "not_found":
         return {"q": "not_found", "lon": None, "lat": None, "s": None, "t": "", "r": result.reason or ""}
-    return {
+    entry = {
         "q": result.quality, "lon": float(best.lon), "lat": float(best.lat), "s": round(float(best.score), 4),
         "t": best.type or "", "r": result.reason or "", "c": best.citycode or "",
     }
+    if result.quality == "ambiguous":
+        seen: dict[str, str] = {}
+        for cand in result.candidates:
+            code = cand.citycode or ""
+            if code not in seen:
+                seen[code] = cand.city or ""
+        entry["cc"] = [[code, city] for code, city in seen.items()][:50]
+    return entry
+
+
+_GENERIC_REASON = {
+    "not_found": "aucune adresse correspondante dans la base d'adresses (détail retiré : sortie pseudonymisée)",
+    "ambiguous": "plusieurs lieux possibles",
+}
+_GENERIC_TYPE = {"housenumber": "position du numéro le plus proche", "street": "position de la voie",
+                 "locality": "position du lieu-dit", "municipality": "position de la commune"}
+
+
+def _generic_reason(entry: dict) -> str:
+    """The geocoder's reason in words that quote nothing of the address (``--pseudonymise``).
+
+    >>> _generic_reason({"q": "not_found", "r": "commune « Chez M. X » inconnue"})[:41]
+    'aucune adresse correspondante dans la bas'
+    >>> _generic_reason({"q": "approximate", "t": "street", "r": "numéro 12 absent de la rue X"})
+    'position de la voie'
+    """
+    q = entry.get("q")
+    if q in _GENERIC_REASON:
+        return _GENERIC_REASON[q]
+    if q == "approximate":
+        return _GENERIC_TYPE.get(entry.get("t") or "", "correspondance partielle")
+    return ""
+
+
+def _candidates_text(entry: dict, territory) -> str:
+    """« Denain (59172), Raismes (59491) »: the candidate communes of an ambiguous address."""
+    if entry.get("q") != "ambiguous":
+        return ""
+    d = territory.definition
+    out = []
+    for code, city in entry.get("cc") or []:
+        if code in d.communes:
+            out.append(f"{d.commune_name(code)} ({code})")
+        elif code:
+            out.append(f"{city or 'commune'} ({code}, hors CAPH)")
+        elif city:
+            out.append(city)
+    return ", ".join(out) if out else ""
 
 
 _CROSS_TIER = {"qpv": "du QPV", "poche": "de la poche de pauvreté", "qva": "de l'ancien quartier de veille active"}
@@ -416,6 +605,14 @@ def _decide(row: dict, text_to_flag: dict[str, str]) -> tuple[str, str]:
     if quality == "not_found":
         reason = row["greason"]
         return "not_found", "adresse introuvable" + (f" : {reason}" if reason else "")
+    if quality == "ambiguous":  # no position of its own: no commune, no zone (see cq_geocode_candidates)
+        why = row["greason"]
+        label = _QUALITY_FR["ambiguous"]
+        head = why if why.startswith(label) else label + (f" ({why})" if why else "")
+        first = str(row.get("cands") or "").split(" (")[0]
+        where = f" ; lieux possibles : {row['cands']}" if first and first not in head else ""
+        return "to_check", (f"{head}{where} — aucune commune ni zone retenue : précisez l'adresse "
+                            "(numéro, commune, code postal)")
     flags = {text_to_flag.get(w, w) for w in row["warnings"].split("; ") if w}
     if not row["valid"]:
         if "swapped" in flags:
@@ -457,8 +654,12 @@ def _decide(row: dict, text_to_flag: dict[str, str]) -> tuple[str, str]:
             issues.append(row["texts"]["qpv_near" if tier == "qpv" else f"{tier}_edge"])
         elif status == "unknown":
             issues.append(row["texts"][f"{tier}_unknown"])
-    if answer is None:
-        answer = "hors QPV, poche de pauvreté et ancien quartier de veille active"
+    if answer is None:  # « hors » only the tiers known here, the unknown ones named (never « hors » and « inconnu »)
+        known = [t for t in ("qpv", "poche", "qva") if row[f"{t}_status"] != "unknown"]
+        short = {"qpv": "QPV", "poche": "poche de pauvreté", "qva": "ancien quartier de veille active"}
+        answer = ("hors " + ", ".join(short[t] for t in known)).replace(", ancien", " et ancien") if known else ""
+        answer = " ; ".join(x for x in (answer, ", ".join(f"{short[t]} inconnu{'e' if t == 'poche' else ''}" for t in (
+            "qpv", "poche", "qva") if t not in known)) if x)
     for flag in ("territory_edge", "commune_edge"):
         if flag in flags:
             issues.append(row["texts"][flag])
@@ -501,19 +702,19 @@ def _combine(arrays) -> tuple[Any, Any]:
     return combination_key(arrays)
 
 
-def _status_and_reason(lookup, pre, quality, greason, territory, citycode=None, gwarn=None):
+def _status_and_reason(lookup, pre, quality, greason, territory, citycode=None, gwarn=None, cands=None):
     """``cq_status`` and ``cq_reason`` as categoricals, computed once per distinct combination."""
     import numpy as np
     import pandas as pd
 
     parts = {
-        "pre": pre, "quality": quality, "greason": greason, "citycode": citycode, "gwarn": gwarn,
+        "pre": pre, "quality": quality, "greason": greason, "citycode": citycode, "gwarn": gwarn, "cands": cands,
         "valid": lookup["cq_valid"].to_numpy(), "warnings": lookup["cq_warnings"],
         "commune": lookup["cq_commune"], "insee": lookup["cq_commune_insee"], "qpv_code": lookup["cq_qpv_code"], "qpv_name": lookup["cq_qpv_name"],
         "qpv_status": lookup["cq_qpv_status"], "poche": lookup["cq_poche"], "poche_status": lookup["cq_poche_status"],
         "qva": lookup["cq_qva"], "qva_status": lookup["cq_qva_status"],
     }
-    for name in ("citycode", "gwarn"):
+    for name in ("citycode", "gwarn", "cands"):
         if parts[name] is None:
             del parts[name]
     coded = {name: _codes(values) for name, values in parts.items()}
@@ -522,7 +723,8 @@ def _status_and_reason(lookup, pre, quality, greason, territory, citycode=None, 
     status_codes = np.zeros(len(first), dtype="int8")
     reasons: list[str] = []
     for g, row_i in enumerate(first):
-        row: dict[str, Any] = {"texts": territory._texts, "citycode": "", "gwarn": "", "definition": territory.definition}
+        row: dict[str, Any] = {"texts": territory._texts, "citycode": "", "gwarn": "", "cands": "",
+                               "definition": territory.definition}
         for name, (codes, cats) in coded.items():
             c = codes[row_i]
             value = cats[c] if c >= 0 else ""
@@ -678,8 +880,9 @@ def batch(
         gtype = np.full(n, "", dtype=object)
         gcity = np.full(n, "", dtype=object)  # INSEE code of the geocoded address
         gwarn = np.full(n, "", dtype=object)  # « la voie traverse le périmètre … »
+        gcands = np.full(n, "", dtype=object)  # candidate communes of an ambiguous address
     else:  # written only when geocoding: one array of '' serves them all
-        greason = gtype = gcity = gwarn = quality
+        greason = gtype = gcity = gwarn = gcands = quality
     gscore = np.full(n, np.nan)
     identities = None
     if by_address:
@@ -713,18 +916,23 @@ def batch(
                 inverse[j] = distinct.setdefault(k, len(distinct))
             keys_t = list(distinct)
             queries = [AddressQuery(text=t, postcode=p, city=c) for t, p, c in keys_t]
-            hkeys = [_query_key(gc.name, t, p, c) for t, p, c in keys_t]
+            hkeys = [cache.key(gc.name, t, p, c) for t, p, c in keys_t] if cache is not None else [""] * len(keys_t)
             entries = _geocode(gc, queries, hkeys, cache, progress, territory)
             q_arr = np.array([e["q"] for e in entries] + [""], dtype=object)
             quality[rows] = q_arr[inverse]
-            greason[rows] = np.array([e.get("r") or "" for e in entries], dtype=object)[inverse]
+            if pseudonymise:  # the geocoder's reasons may quote the address: generic words only
+                greason[rows] = np.array([_generic_reason(e) for e in entries], dtype=object)[inverse]
+            else:
+                greason[rows] = np.array([e.get("r") or "" for e in entries], dtype=object)[inverse]
+            gcands[rows] = np.array([_candidates_text(e, territory) for e in entries], dtype=object)[inverse]
             gtype[rows] = np.array([e.get("t") or "" for e in entries], dtype=object)[inverse]
             gcity[rows] = np.array([e.get("c") or "" for e in entries], dtype=object)[inverse]
             gwarn[rows] = np.array([e.get("w") or "" for e in entries], dtype=object)[inverse]
             gscore[rows] = np.array([np.nan if e.get("s") is None else e["s"] for e in entries], dtype=float)[inverse]
             glon = np.array([np.nan if e.get("lon") is None else e["lon"] for e in entries], dtype=float)[inverse]
             glat = np.array([np.nan if e.get("lat") is None else e["lat"] for e in entries], dtype=float)[inverse]
-            found = q_arr[inverse] != "not_found"
+            # an ambiguous address has no position of its own: no commune or zone answer (issue 14)
+            found = ~np.isin(q_arr[inverse], ["not_found", "ambiguous"])
             got = rows[found]
             if x_col is not None:  # put geocoded rows in Lambert-93 with the others
                 from .crs import lonlat_to_l93
@@ -751,7 +959,8 @@ def batch(
         lookup = territory.lookup_many(lon=lon, lat=lat)
     valid = lookup["cq_valid"].to_numpy()
     status, reason = _status_and_reason(lookup, _cat(pre), _cat(quality), _cat(greason), territory,
-                                        _cat(gcity) if by_address else None, _cat(gwarn) if by_address else None)
+                                        _cat(gcity) if by_address else None, _cat(gwarn) if by_address else None,
+                                        _cat(gcands) if by_address else None)
 
     # -- assemble -------------------------------------------------------------------------------------
     out = data.copy(deep=False)
@@ -775,6 +984,7 @@ def batch(
         "cq_geocode_score": gscore,
         "cq_geocode_type": _cat(gtype),
         "cq_geocode_quality": _cat(quality),
+        "cq_geocode_candidates": _cat(gcands),
     }
     if pseudonymise:
         del new["cq_lon"], new["cq_lat"]
@@ -800,10 +1010,184 @@ class FileResult(NamedTuple):
     salt: str | None
     salt_file: Path | None
     notes: list[str]
+    #: Rows that got a position (and so an answer: a commune, a zone, or « hors du territoire »).
+    #: 0 means nothing usable came out (``cq-geo batch`` exits with code 3).
+    usable: int = 0
 
 
-def _sidecar(output: Path, suffix: str) -> Path:
-    return output.with_name(output.stem + suffix)
+#: Side files written beside the output, named after its whole name (``resultats.csv.resume.xlsx``).
+SIDE_SUFFIXES = {
+    "summary_xlsx": ".resume.xlsx",
+    "summary_html": ".resume.html",
+    "salt": ".sel.txt",
+    "cache": ".reprise-geocodage.jsonl",
+}
+_SIDE_ROLE = {
+    "output": "la sortie",
+    "summary_xlsx": "le résumé XLSX",
+    "summary_html": "le résumé HTML",
+    "salt": "le fichier du sel",
+    "cache": "le fichier de reprise",
+}
+
+
+def side_file(output, kind: str) -> Path:
+    """The side file *kind* (``summary_xlsx``, ``summary_html``, ``salt``, ``cache``) of *output*.
+
+    >>> side_file("resultats.csv", "salt").name, side_file("resultats.xlsx", "salt").name
+    ('resultats.csv.sel.txt', 'resultats.xlsx.sel.txt')
+    """
+    output = Path(output)
+    return output.with_name(output.name + SIDE_SUFFIXES[kind])
+
+
+def _real(path) -> Path:
+    """*path* made absolute with symbolic links and ``..`` resolved (also below folders that do not exist)."""
+    return Path(os.path.realpath(os.path.abspath(os.path.expanduser(os.fspath(path)))))
+
+
+def store_paths(store=None) -> list[Path]:
+    """The data store files a batch must never write (resolved): the store in use and the user's default one.
+
+    One small function so that it can lean on :mod:`cq_geo.store` once that module
+    says it; until then it follows :func:`cq_geo.paths.resolve_store`.
+    """
+    from .paths import default_store_path, resolve_store
+
+    found: list[Path] = []
+    try:
+        path, _origin = resolve_store(store)
+        if path is not None:
+            found.append(_real(path))
+    except Exception:  # noqa: BLE001 - no store to protect
+        pass
+    try:
+        found.append(_real(default_store_path()))
+    except Exception:  # noqa: BLE001 - platformdirs absent
+        pass
+    return found
+
+
+def _is_store(path: Path, stores: list[Path]) -> bool:
+    """True for a store file or one of its companions (``.prev``, ``-wal``, ``-journal``…)."""
+    for st in stores:
+        if path == st:
+            return True
+        if path.parent == st.parent and (path.name.startswith(st.name + ".") or path.name.startswith(st.name + "-")):
+            return True
+    return False
+
+
+def store_check(store=None) -> Callable[[Path], bool]:
+    """``is_store(path)``: True when *path* is the data store or one of its files.
+
+    Uses :func:`store_paths` (the store in use and the user's default one, their
+    ``.prev``/``-wal``… companions), and :func:`cq_geo.store.is_store_path` when
+    that function exists (it also recognises any file holding a cq-geo store).
+    """
+    stores = store_paths(store)
+    try:
+        from .store import is_store_path
+    except ImportError:
+        is_store_path = None
+
+    def is_store(path: Path) -> bool:
+        if _is_store(Path(path), stores):
+            return True
+        if is_store_path is not None:
+            try:
+                return bool(is_store_path(path, store))
+            except Exception:  # noqa: BLE001 - an unreadable store: the path check above stands
+                return False
+        return False
+
+    return is_store
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """True when *a* and *b* are one file: same resolved path, or same file on disk (hard link)."""
+    if a == b:
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _check_targets(src: Path, targets: dict[str, Path], is_store: Callable[[Path], bool]) -> None:
+    """No file the batch writes (*targets* and their temporary files) may be the input or the store."""
+    from .batch_io import BatchFileError, partial_path
+
+    for kind, path in targets.items():
+        for p, temp in ((path, False), (partial_path(path), True)):
+            what = _SIDE_ROLE[kind] + (" (fichier temporaire)" if temp else "")
+            if _same_file(p, src):
+                if kind == "output" and not temp:
+                    raise BatchFileError("le fichier de sortie ne peut pas être le fichier d'entrée : "
+                                         "l'entrée n'est jamais modifiée")
+                raise BatchFileError(
+                    f"{p.name} ({what}, écrit à côté de la sortie) serait le fichier d'entrée : "
+                    "choisissez un autre nom de sortie (l'entrée n'est jamais modifiée)"
+                )
+            if is_store(p):
+                raise BatchFileError(
+                    f"{p.name} ({what}) serait un fichier du magasin de données de cq-geo ({p.parent}) : "
+                    "choisissez un autre nom ou un autre dossier de sortie"
+                )
+
+
+def _check_output_folder(out: Path, given: Path) -> None:
+    """The output's folder exists and is a folder; the output is not a folder."""
+    from .batch_io import BatchFileError
+
+    folder = out.parent
+    if out.is_dir():
+        raise BatchFileError(f"{given} est un dossier : donnez un nom de fichier (ex. {given / 'resultats.csv'})")
+    if not folder.exists():
+        raise BatchFileError(f"le dossier de sortie {folder} n'existe pas : créez-le, ou choisissez un dossier existant")
+    if not folder.is_dir():
+        raise BatchFileError(f"{given} : {folder} est un fichier, pas un dossier ; choisissez un dossier de sortie")
+
+
+def _check_existing(targets: dict[str, Path], overwrite: bool, resume: bool) -> None:
+    """Nothing is replaced without --overwrite (the resume cache is read with --resume, the salt file reused)."""
+    from .batch_io import BatchFileError
+
+    for kind, path in targets.items():
+        if not os.path.lexists(path):
+            continue
+        if path.is_dir():
+            raise BatchFileError(f"{path} ({_SIDE_ROLE[kind]}) est un dossier : choisissez un autre nom de sortie")
+        if kind == "salt":
+            continue  # read and reused, never replaced
+        if kind == "cache":
+            if resume or overwrite:
+                continue
+            raise BatchFileError(
+                f"un traitement interrompu a laissé {path.name} : relancez la même commande avec --resume pour le "
+                "reprendre, ou avec --overwrite pour repartir de zéro"
+            )
+        if not overwrite:
+            raise BatchFileError(
+                f"{path.name} ({_SIDE_ROLE[kind]}) existe déjà : ajoutez --overwrite pour le remplacer, "
+                "ou choisissez un autre nom de sortie"
+            )
+
+
+def _read_salt(path: Path) -> str | None:
+    """The salt kept in a salt file (its last line that is not a comment), or None."""
+    from .batch_io import BatchFileError
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise BatchFileError(f"{path.name} (fichier du sel) est illisible : donnez le sel avec --salt, "
+                             "ou déplacez ce fichier") from None
+    kept = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not kept:
+        raise BatchFileError(f"{path.name} (fichier du sel) ne contient pas de sel : donnez le sel avec --salt, "
+                             "ou déplacez ce fichier")
+    return kept[-1]
 
 
 def batch_file(
@@ -835,34 +1219,72 @@ def batch_file(
     write_summary: bool = True,
     stage: Callable[[str], None] | None = None,
     write_progress: Callable[[int, int], None] | None = None,
+    overwrite: bool = False,
 ) -> FileResult:
     """Read *input_path* (CSV or XLSX), classify every row, write *output_path* (CSV, XLSX or GeoPackage).
 
-    Beside the output: ``<nom>.resume.xlsx`` and ``<nom>.resume.html`` (the
-    summary), while geocoding ``<nom>.reprise-geocodage.jsonl`` (removed at the
-    end; kept by an interrupted run for *resume*), and with *pseudonymise* and
-    no *salt*, ``<nom>.sel.txt`` (the generated salt). The input file is only
-    read, and checked unchanged at the end. Options: see :func:`batch` and
-    ``cq-geo batch --help``; *stage* receives a French line at each step, and
-    *write_progress* ``(rows written, rows)`` while a CSV or XLSX output is written. Without
-    *territory*, the territory of *store* (and *territory_file*) is loaded while the
-    file is read.
+    Beside the output, named after its whole name (:func:`side_file`):
+    ``<sortie>.resume.xlsx`` and ``<sortie>.resume.html`` (the summary), while
+    geocoding ``<sortie>.reprise-geocodage.jsonl`` (removed at the end; kept by an
+    interrupted run for *resume*), and with *pseudonymise* and no *salt*,
+    ``<sortie>.sel.txt`` (the generated salt; an existing one is reused, never
+    replaced). Each is written under a temporary name first (``.<nom>.<pid>.partiel…``)
+    and put in place when complete; temporary files left by an interrupted run on the
+    same output are removed.
+
+    The input file is only read, and checked unchanged at the end. Paths are
+    resolved (``..``, symbolic links) before anything: no file written may be the
+    input or the data store, the output's folder must exist, and an existing output
+    or summary is replaced only with *overwrite* (an interrupted run's resume file:
+    *resume* or *overwrite*). Every such mistake, and a write that fails (disk full,
+    no permission), raises :class:`~cq_geo.batch_io.BatchFileError` with a French
+    message; a failed write leaves no partial file.
+
+    Options: see :func:`batch` and ``cq-geo batch --help``; *stage* receives a French
+    line at each step, and *write_progress* ``(rows written, rows)`` while a CSV or
+    XLSX output is written. Without *territory*, the territory of *store* (and
+    *territory_file*) is loaded while the file is read.
     """
     import secrets
     from concurrent.futures import ThreadPoolExecutor
 
     import numpy  # noqa: F401  (imported here, before the second thread imports it too)
 
-    from .batch_io import BatchFileError, file_sha256, output_format, read_table
+    from .batch_io import BatchFileError, file_sha256, output_format, read_table, stale_partials, write_error
 
-    src = Path(input_path)
-    out = Path(output_path)
+    given = Path(output_path)
+    src = _real(input_path)
+    out = _real(output_path)
     fmt = output_format(out)
     say = stage or (lambda text: None)
-    if out.exists() and src.exists() and out.resolve() == src.resolve():
-        raise BatchFileError("le fichier de sortie ne peut pas être le fichier d'entrée : l'entrée n'est jamais modifiée")
     if pseudonymise and fmt == "gpkg":
         raise BatchFileError("--pseudonymise retire les positions : une sortie GeoPackage n'aurait pas de points ; choisissez .csv ou .xlsx")
+    _check_output_folder(out, given)
+    by_address = bool(_split_names(address_cols)) or postcode_col is not None or city_col is not None
+    geocoding = by_address and not (isinstance(geocoder, str) and geocoder == "none")
+    targets: dict[str, Path] = {"output": out}
+    if write_summary:
+        targets["summary_xlsx"] = side_file(out, "summary_xlsx")
+        targets["summary_html"] = side_file(out, "summary_html")
+    if pseudonymise and not salt:
+        targets["salt"] = side_file(out, "salt")
+    if geocoding:
+        targets["cache"] = side_file(out, "cache")
+    is_store = store_check(store)
+    _check_targets(src, targets, is_store)
+    _check_existing(targets, overwrite, resume)
+    notes_before: list[str] = []
+    stale = [p for path in targets.values() for p in stale_partials(path)
+             if not _same_file(p, src) and not is_store(p)]
+    for p in stale:
+        try:
+            p.unlink()
+        except OSError:
+            pass
+    if stale:
+        notes_before.append(f"{len(stale)} fichier(s) temporaire(s) laissé(s) par un traitement interrompu "
+                            "supprimé(s)")
+
     # CSV to CSV with the input's delimiter and encoding, not pseudonymised: only the
     # columns needed are parsed, the input lines are copied as they are.
     passthrough = fmt == "csv" and not pseudonymise and output_encoding is None and output_delimiter is None
@@ -872,12 +1294,15 @@ def batch_file(
     with ThreadPoolExecutor(1, thread_name_prefix="cq-geo-batch") as pool:
         large = src.is_file() and src.stat().st_size >= _LARGE_FILE_BYTES
         ready = pool.submit(_ready_territory, territory, store, large, territory_file)
-        table = read_table(src, encoding=encoding, delimiter=delimiter, sheet=sheet,
-                           only=needed if passthrough else None, numeric=[c for c in (lon_col, lat_col, x_col, y_col) if c])
-        territory = ready.result()
+        try:
+            table = read_table(src, encoding=encoding, delimiter=delimiter, sheet=sheet,
+                               only=needed if passthrough else None,
+                               numeric=[c for c in (lon_col, lat_col, x_col, y_col) if c])
+        finally:
+            territory = ready.result()
     # a decimal comma in a comma-separated file needs quoted cells: the general writer
     passthrough = passthrough and table.body is not None and not (decimal is not None and decimal == table.delimiter)
-    notes = list(table.notes)
+    notes = notes_before + list(table.notes)
     say(f"{len(table.data):,} lignes lues (".replace(",", " ") + f"{table.format.upper()}"
         + (f", {table.encoding}, séparateur {table.delimiter!r}" if table.format == "csv" else "") + ")")
     from .territory import LOOKUP_COLUMNS
@@ -891,11 +1316,11 @@ def batch_file(
 
     salt_file = None
     if pseudonymise and not salt:
-        salt_file = _sidecar(out, ".sel.txt")
-        if resume and salt_file.is_file():
-            kept = [ln.strip() for ln in salt_file.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
-            salt = kept[-1] if kept else None
-        if not salt:
+        salt_file = targets["salt"]
+        if salt_file.is_file():
+            salt = _read_salt(salt_file)
+            notes.append(f"sel repris de {salt_file.name} (jamais remplacé : déplacez ce fichier pour en tirer un nouveau)")
+        else:
             from .batch_io import atomic_path
 
             salt = secrets.token_hex(16)
@@ -909,16 +1334,19 @@ def batch_file(
                 )
 
     cache = None
-    by_address = bool(_split_names(address_cols)) or postcode_col is not None or city_col is not None
-    cache_path = _sidecar(out, ".reprise-geocodage.jsonl")
-    if by_address and not (isinstance(geocoder, str) and geocoder == "none"):
+    cache_path = targets.get("cache")
+    if geocoding:
         gc = _get_geocoder(geocoder, store)
         if resume and not cache_path.is_file():
             notes.append("--resume : aucun traitement interrompu à reprendre, toutes les adresses sont géocodées")
-        cache = GeocodeCache(cache_path, getattr(gc, "name", type(gc).__name__), resume=resume)
+        cache = GeocodeCache(cache_path, getattr(gc, "name", type(gc).__name__), resume=resume,
+                             salt=salt if pseudonymise else None)
         geocoder = gc
         if cache.resumed:
             notes.append(f"reprise : {cache.resumed} adresses déjà géocodées reprises de {cache_path.name}")
+        if cache.dropped:
+            notes.append(f"reprise : {cache.dropped} entrée(s) invalide(s) de {cache_path.name} ignorée(s), "
+                         "adresses géocodées à nouveau")
     say("Classement des lignes…")
     try:
         result = batch(
@@ -934,7 +1362,12 @@ def batch_file(
     except Exception as exc:  # the geocoder failed: keep what is done for --resume
         if cache is None:
             raise
-        cache.close()
+        try:
+            cache.close()
+        except CqGeoError:
+            pass
+        if isinstance(exc, OSError):  # writing the resume file failed (disk full…)
+            raise write_error(exc, cache_path) from exc
         raise BatchError(
             f"traitement interrompu ({type(exc).__name__} : {exc}) ; {len(cache.entries)} adresses géocodées "
             f"sont gardées dans {cache_path.name} : relancez la même commande avec --resume pour reprendre"
@@ -954,7 +1387,7 @@ def batch_file(
     # once the output is.
     from .batch_io import partial_path, publish
 
-    sidecars = [_sidecar(out, ".resume.xlsx"), _sidecar(out, ".resume.html")] if write_summary else []
+    sidecars = [targets["summary_xlsx"], targets["summary_html"]] if write_summary else []
     staged = [partial_path(f) for f in sidecars]
 
     def summary_files():
@@ -963,27 +1396,47 @@ def batch_file(
         summary.notes = notes + summary.notes
         if staged:
             summary.write_xlsx(staged[0])
-            staged[1].write_text(summary.to_html(f"Résumé du traitement par lot — {src.name}"), encoding="utf-8")
+            staged[1].write_text(summary.to_html(f"Résumé du traitement par lot — {Path(input_path).name}"),
+                                 encoding="utf-8")
         return summary
 
+    failed_path = out
     try:
         with ThreadPoolExecutor(1, thread_name_prefix="cq-geo-batch") as pool:
             summary_job = pool.submit(summary_files)
             checksum_job = pool.submit(file_sha256, src)
-            _write_output(data, table, out, fmt, passthrough, decimal, output_encoding, output_delimiter, crs,
-                          write_progress)
+            try:
+                _write_output(data, table, out, fmt, passthrough, decimal, output_encoding, output_delimiter, crs,
+                              write_progress)
+            finally:
+                try:
+                    summary_job.result()  # let it end before the temporary files are removed
+                except BaseException:  # noqa: BLE001 - raised again below
+                    pass
+        failed_path = sidecars[0] if sidecars else out
         summary = summary_job.result()
         input_sha256 = checksum_job.result()
         for tmp, final in zip(staged, sidecars):
+            failed_path = final
             publish(tmp, final)
+    except BaseException as exc:
+        if cache is not None:  # kept for --resume: the geocoding is done
+            cache.close()
+        if isinstance(exc, OSError):
+            raise write_error(exc, failed_path) from exc
+        raise
     finally:
         for tmp in staged:
-            tmp.unlink(missing_ok=True)
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
     if cache is not None:
         cache.remove()
     if input_sha256 != table.sha256:
         raise BatchFileError(f"{src.name} a changé pendant le traitement : relancez quand il ne bouge plus")
-    return FileResult(summary, out, sidecars, table.sha256, salt if salt_file else None, salt_file, notes)
+    usable = int(numpy.asarray(data["cq_valid"].to_numpy(dtype=bool)).sum()) if len(data) else 0
+    return FileResult(summary, out, sidecars, table.sha256, salt if salt_file else None, salt_file, notes, usable)
 
 
 #: Input files from this size on get the territory's large-batch structures built while they are read.

@@ -54,6 +54,9 @@ __all__ = [
     "write_xlsx",
     "write_gpkg",
     "atomic_path",
+    "partial_path",
+    "stale_partials",
+    "write_error",
     "file_sha256",
     "output_format",
     "XLSX_MAX_ROWS",
@@ -63,7 +66,10 @@ __all__ = [
 XLSX_MAX_ROWS = _XLSX_SHEET_ROWS - 1
 _DANGER = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
-_DANGER_RE = re.compile(r"(?:^|\x00)[=+\-@\t\r]")
+#: Control characters a spreadsheet drops or shows as nothing (all but tab, LF, CR); XLSX cannot hold them.
+_CONTROL = "".join(chr(c) for c in range(32) if chr(c) not in "\t\n\r")
+#: A cell (in a NUL-joined column) that may start a formula, leading control characters skipped.
+_DANGER_RE = re.compile(r"(?:^|\x00)[\x00-\x08\x0b\x0c\x0e-\x1f]*[=+\-@\t\r]")
 #: Pieces of rows joined at once when writing a CSV (a megabyte or so).
 _WRITE_ITEMS = 16384
 #: Rows formatted and written together by the CSV copy writer.
@@ -163,14 +169,20 @@ def read_table(path, *, encoding: str | None = None, delimiter: str | None = Non
     directly, which is much faster; otherwise as text like the others.
     """
     path = Path(path)
+    if path.is_dir():
+        raise BatchFileError(f"{path} est un dossier : donnez le fichier CSV ou XLSX à lire")
     if not path.is_file():
         raise BatchFileError(f"fichier introuvable : {path}")
     suffix = path.suffix.lower()
     if suffix in (".xls", ".ods", ".xlsb"):
         raise BatchFileError(f"format {suffix} non pris en charge : enregistrez le fichier en .xlsx ou en .csv")
-    if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path, sheet)
-    return _read_csv(path, encoding, delimiter, only, numeric)
+    try:
+        if suffix in (".xlsx", ".xlsm"):
+            return _read_xlsx(path, sheet)
+        return _read_csv(path, encoding, delimiter, only, numeric)
+    except OSError as exc:
+        raise BatchFileError(f"lecture de {path.name} impossible ({exc.strerror or type(exc).__name__}) : "
+                             "vérifiez que le fichier est lisible") from exc
 
 
 def _decode(raw: bytes, encoding: str | None, path: Path) -> tuple[str, str]:
@@ -278,7 +290,9 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: lis
                 trailing.append(i)
         field_starts = np.concatenate((starts, dl + 1))
         field_starts = field_starts[field_starts < len(buf)]
-        hit = np.isin(buf[field_starts], np.frombuffer(b"=+-@\t", dtype=np.uint8))
+        first = buf[field_starts]
+        # a formula sign, or a control character (a spreadsheet drops it, and what follows may be one)
+        hit = np.isin(first, np.frombuffer(b"=+-@\t", dtype=np.uint8)) | ((first < 32) & (first != 10) & (first != 13))
         danger = np.zeros(nlines, dtype=bool)
         danger[np.searchsorted(ends, field_starts[hit])] = True
         ncols = max(width, int(counts.max(initial=0)))
@@ -414,6 +428,12 @@ def _xlsx_text(value) -> str:
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> InputTable:
+    """Read the first visible sheet (or *sheet*) of a workbook as text; see :func:`read_table`.
+
+    Formula cells give the value the spreadsheet computed last. A formula saved
+    without its value (by some tools) is read as its literal when it is one
+    (``="texte"``, ``=12``), else as an empty cell; the notes name those cells.
+    """
     import numpy as np
     import pandas as pd
 
@@ -424,24 +444,35 @@ def _read_xlsx(path: Path, sheet: str | None) -> InputTable:
 
         raise MissingDependency("lire un fichier XLSX demande openpyxl : pip install 'cq-geo[batch]'") from None
     sha = file_sha256(path)
+    notes: list[str] = []
+    damaged = (f"{path.name} est un classeur XLSX abîmé ou incomplet ({{}}) : ouvrez-le dans un tableur et "
+               "enregistrez-le à nouveau en .xlsx, ou enregistrez-le en .csv")
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds
-        raise BatchFileError(f"{path.name} n'est pas un classeur XLSX lisible ({exc})") from None
+        raise BatchFileError(f"{path.name} n'est pas un classeur XLSX lisible ({type(exc).__name__}) : "
+                             "ouvrez-le dans un tableur et enregistrez-le en .xlsx ou en .csv") from None
+    formulas_wb = None
     try:
-        if sheet is not None:
-            if sheet not in wb.sheetnames:
-                raise BatchFileError(f"feuille « {sheet} » absente de {path.name} (feuilles : {', '.join(wb.sheetnames)})")
-            ws = wb[sheet]
-        else:
-            ws = wb.worksheets[0]
-        rows = [[_xlsx_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        ws = _pick_sheet(wb, sheet, path, notes)
+        try:
+            rows = [[_xlsx_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+            if _has_formulas(wb, ws):
+                formulas_wb = load_workbook(path, read_only=True, data_only=False)
+                _fill_uncached_formulas(rows, formulas_wb[ws.title], notes)
+        except CqGeoError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bad deflate stream, cut XML…
+            raise BatchFileError(damaged.format(type(exc).__name__)) from None
     finally:
         wb.close()
+        if formulas_wb is not None:
+            formulas_wb.close()
     while rows and not any(rows[-1]):
         rows.pop()
     if not rows:
-        raise BatchFileError(f"{path.name} est vide : il faut au moins une ligne d'en-tête avec les noms de colonnes")
+        raise BatchFileError(f"la feuille « {ws.title} » de {path.name} est vide : il faut au moins une ligne "
+                             "d'en-tête avec les noms de colonnes")
     width = max(len(r) for r in rows)
     header = rows[0] + [""] * (width - len(rows[0]))
     while width > 1 and not header[width - 1] and not any(len(r) >= width and r[width - 1] for r in rows[1:]):
@@ -453,13 +484,128 @@ def _read_xlsx(path: Path, sheet: str | None) -> InputTable:
     blank = np.array([not any(r) for r in body], dtype=bool)
     problems = _row_problems(data, counts, blank, width)
     data.columns = list(header)
-    return InputTable(data, "xlsx", problems, sha256=sha, header=list(header))
+    return InputTable(data, "xlsx", problems, sha256=sha, header=list(header), notes=notes)
+
+
+def _pick_sheet(wb, sheet: str | None, path: Path, notes: list[str]):
+    """The sheet named *sheet*, else the first visible one; a note says which when it matters."""
+    names = wb.sheetnames
+    if sheet is not None:
+        if sheet not in names:
+            shown = ", ".join(f"« {n} »" for n in names)
+            raise BatchFileError(f"feuille « {sheet} » absente de {path.name} (feuilles : {shown})")
+        ws = wb[sheet]
+        if getattr(ws, "sheet_state", "visible") != "visible":
+            notes.append(f"feuille lue : « {ws.title} » (demandée par --sheet ; elle est masquée dans le classeur)")
+        return ws
+    visible = [ws for ws in wb.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
+    if not visible:
+        raise BatchFileError(f"{path.name} n'a aucune feuille visible : indiquez la feuille à lire avec --sheet "
+                             f"({', '.join(f'« {n} »' for n in names)})")
+    ws = visible[0]
+    hidden = [w.title for w in wb.worksheets if w not in visible]
+    if hidden or len(names) > 1:
+        more = f" ; feuilles masquées ignorées : {', '.join(f'« {h} »' for h in hidden)}" if hidden else ""
+        notes.append(f"feuille lue : « {ws.title} » (la première feuille visible ; --sheet pour une autre){more}")
+    return ws
+
+
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+def _has_formulas(wb, ws) -> bool:
+    """True when the sheet's XML holds a formula (read in pieces, never whole)."""
+    member = getattr(ws, "_worksheet_path", None)
+    archive = getattr(wb, "_archive", None)
+    if member is None or archive is None:
+        return True  # cannot tell: check cell by cell
+    tail = b""
+    with archive.open(member) as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            if _FORMULA_TAG.search(tail + block):
+                return True
+            tail = block[-16:]
+    return False
+
+
+_STRING_LITERAL = re.compile(r'=\s*"((?:[^"]|"")*)"\s*')
+_NUMBER_LITERAL = re.compile(r"=\s*([+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?)\s*")
+
+
+def formula_literal(formula: str) -> str | None:
+    """The value of a formula that is a plain literal (``="texte"``, ``=12``), else None.
+
+    >>> formula_literal('="rue ""Haute"" 12"'), formula_literal("=3.5"), formula_literal("=A1+1")
+    ('rue "Haute" 12', '3.5', None)
+    """
+    m = _STRING_LITERAL.fullmatch(formula)
+    if m:
+        return m.group(1).replace('""', '"')
+    m = _NUMBER_LITERAL.fullmatch(formula)
+    if m:
+        return m.group(1)
+    return None
+
+
+def _fill_uncached_formulas(rows: list[list[str]], ws, notes: list[str]) -> None:
+    """Cells whose formula has no saved value: their literal when it is one, else '' and a note."""
+    from openpyxl.utils import get_column_letter
+
+    empty_cells: list[str] = []
+    literal_cells: list[str] = []
+    for i, row in enumerate(ws.iter_rows(values_only=True)):
+        if i >= len(rows):
+            break
+        got = rows[i]
+        for j, value in enumerate(row):
+            if not (isinstance(value, str) and value.startswith("=") and len(value) > 1):
+                continue
+            if j < len(got) and got[j] != "":
+                continue  # the value computed by the spreadsheet was saved
+            ref = f"{get_column_letter(j + 1)}{i + 1}"
+            literal = formula_literal(value)
+            if literal is None:
+                empty_cells.append(ref)
+                continue
+            while len(got) <= j:
+                got.append("")
+            got[j] = literal
+            literal_cells.append(ref)
+
+    def shown(refs):
+        return ", ".join(refs[:10]) + (f"… ({len(refs)} en tout)" if len(refs) > 10 else "")
+
+    if empty_cells:
+        notes.append(
+            f"{len(empty_cells)} cellule(s) contiennent une formule sans valeur calculée ({shown(empty_cells)}) : "
+            "elles sont lues vides ; ouvrez le fichier dans un tableur, enregistrez-le (les formules sont "
+            "alors calculées) et relancez"
+        )
+    if literal_cells:
+        notes.append(
+            f"{len(literal_cells)} cellule(s) contiennent une formule sans valeur calculée dont la valeur "
+            f"est écrite telle quelle ({shown(literal_cells)}) : cette valeur est lue"
+        )
 
 
 # -- formula injection -------------------------------------------------------------------------------
 def neutralise_text(value: str) -> str:
-    """Prefix with ``'`` a text a spreadsheet would run as a formula; numbers are left alone."""
-    if value and value[0] in _DANGER and not _NUMBER.fullmatch(value):
+    r"""Prefix with ``'`` a text a spreadsheet would run as a formula; numbers are left alone.
+
+    Leading control characters (NUL…), which a spreadsheet drops before reading
+    the cell, are removed first from such a cell: ``"\x00=1+1"`` gives ``"'=1+1"``.
+
+    >>> neutralise_text("\x00=1+1"), neutralise_text("\x01abc")
+    ("'=1+1", '\x01abc')
+    """
+    if not value:
+        return value
+    if value[0] in _CONTROL:
+        core = value.lstrip(_CONTROL)
+        if core and core[0] in _DANGER and not _NUMBER.fullmatch(core):
+            return "'" + core
+        return value
+    if value[0] in _DANGER and not _NUMBER.fullmatch(value):
         return "'" + value
     return value
 
@@ -617,21 +763,79 @@ def _quote_csv(values: list[str], delimiter: str) -> list[str]:
 # -- writing -----------------------------------------------------------------------------------------
 @contextmanager
 def atomic_path(path):
-    """Yield a temporary path beside *path*; on success it replaces *path* at once."""
+    """Yield a temporary path beside *path*; on success it replaces *path* at once.
+
+    On any failure the temporary file is removed (nothing half-written is left);
+    a system error (disk full, no permission…) becomes a :class:`BatchFileError`
+    with a French message (:func:`write_error`).
+    """
     tmp = partial_path(path)
     try:
         yield tmp
         publish(tmp, path)
+    except OSError as exc:
+        _unlink_quietly(tmp)
+        raise write_error(exc, path) from exc
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _unlink_quietly(tmp)
         raise
 
 
+def _unlink_quietly(path) -> None:
+    try:
+        Path(path).unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+#: Temporary files: ``.<name>.<pid>.partiel<suffix>`` beside the file they become.
+_PARTIAL_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.partiel(?P<suffix>\.[^.]*)?$")
+
+
 def partial_path(path) -> Path:
-    """The temporary name beside *path* where it is written before :func:`publish`."""
+    """The temporary name beside *path* where it is written before :func:`publish`.
+
+    Named after the whole file name and the process id: ``.resultats.csv.1234.partiel.csv``.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(f".{path.stem}.{os.getpid()}.partiel{path.suffix}")
+    return path.with_name(f".{path.name}.{os.getpid()}.partiel{path.suffix}")
+
+
+def stale_partials(path) -> list[Path]:
+    """Temporary files of *path* left by an interrupted run (their process is gone).
+
+    >>> stale_partials("/nonexistent-folder/sortie.csv")
+    []
+    """
+    path = Path(path)
+    out = []
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return out
+    for name in names:
+        m = _PARTIAL_RE.match(name)
+        if m is None or m["name"] != path.name or (m["suffix"] or "") != path.suffix:
+            continue
+        pid = int(m["pid"])
+        if pid != os.getpid() and _process_alive(pid):
+            continue  # another run on the same output, still working
+        if pid == os.getpid():
+            continue
+        candidate = path.parent / name
+        if candidate.is_file() and not candidate.is_symlink():
+            out.append(candidate)
+    return out
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True
+    return True
 
 
 def publish(tmp, path) -> None:
@@ -639,6 +843,37 @@ def publish(tmp, path) -> None:
     with open(tmp, "rb+") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def write_error(exc: OSError, path) -> BatchFileError:
+    """A French :class:`BatchFileError` saying why *path* could not be written, and what to do.
+
+    >>> import errno
+    >>> str(write_error(OSError(errno.ENOSPC, "No space left on device"), "/data/sortie.csv"))[:44]
+    'disque plein : sortie.csv non écrit (aucun f'
+    """
+    import errno
+
+    name = Path(path).name
+    folder = Path(path).parent
+    code = exc.errno
+    if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return BatchFileError(
+            f"disque plein : {name} non écrit (aucun fichier partiel n'est laissé) ; libérez de la place "
+            f"dans {folder} ou choisissez une sortie sur un autre disque"
+        )
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return BatchFileError(
+            f"écriture refusée pour {name} dans {folder} (dossier en lecture seule, fichier protégé ou ouvert "
+            "dans un autre logiciel) : fermez-le, vérifiez les droits ou choisissez un autre dossier"
+        )
+    if code == errno.EISDIR:
+        return BatchFileError(f"{path} est un dossier : donnez un nom de fichier (ex. {Path(path) / 'resultats.csv'})")
+    if code in (errno.ENOENT, errno.ENOTDIR):
+        return BatchFileError(f"dossier de sortie introuvable pour {name} ({folder}) : créez-le ou choisissez un dossier existant")
+    if code == errno.ENAMETOOLONG:
+        return BatchFileError(f"nom de fichier trop long : {name} ; choisissez un nom plus court")
+    return BatchFileError(f"écriture de {name} impossible ({exc.strerror or exc}) : choisissez un autre dossier")
 
 
 def _categorical_block(block, delimiter: str, encoding: str | None = None) -> list:
@@ -921,7 +1156,7 @@ def write_xlsx(data, path, sheet_name: str = "Résultats", *, progress=None) -> 
         raise BatchFileError(
             f"{len(data):,} lignes : trop pour un fichier XLSX (au plus {XLSX_MAX_ROWS:,}) ; choisissez une sortie .csv".replace(",", " ")
         )
-    sheet = Sheet(sheet_name, freeze="A2")
+    sheet = Sheet(sheet_name, freeze="A2", auto_widths=True, autofilter=True)
     sheet.table(data)
     with atomic_path(path) as tmp:
         write_workbook(tmp, [sheet], progress=progress)

@@ -1,9 +1,12 @@
 """The summary of a batch: plain French tables a programme officer can paste.
 
 Counts and shares by status, by QPV, by geography (tier), by team and by
-commune, and the list of rows to check with their reason. Printed as text
+commune, and the list of rows to check with their reason (and the user's own
+identifier column when the file has one). Printed as text
 (:meth:`BatchSummary.to_text`), written as XLSX (one sheet per table) and as a
-standalone HTML page.
+standalone HTML page, both dated and giving the data sources and the cq-geo
+version. Shares are numbers (0.457) shown as « 45,7 % »: in the XLSX they stay
+numbers with a per-cent format, so they can be summed and charted.
 
 Examples
 --------
@@ -66,6 +69,8 @@ class BatchSummary:
     notes: list[str] = field(default_factory=list)
     input_rows: int | None = None
     by_geocoding: Any = None  # None when no row was geocoded
+    #: (label, text) lines: date, cq-geo version, each layer's source, vintage, status and SHA-256
+    provenance: list = field(default_factory=list)
 
     def tables(self) -> list[tuple[str, Any]]:
         """The tables with their French titles, in reading order."""
@@ -95,6 +100,8 @@ class BatchSummary:
                 lines.append(f"… et {fr_int(n - max_rows)} autres (liste complète dans le résumé XLSX ou HTML)")
         for note in self.notes:
             lines += ["", f"Note : {note}"]
+        if self.provenance:
+            lines += ["", " ; ".join(f"{k} : {v}" for k, v in self.provenance[:2])]
         return "\n".join(lines).rstrip() + "\n"
 
     # -- HTML --------------------------------------------------------------------------------------
@@ -112,6 +119,10 @@ class BatchSummary:
             f"<h1>{esc(title)}</h1>",
             f"<p>{esc(self.headline())}</p>",
         ]
+        if self.provenance:
+            parts.append("<table class='prov'><caption>Date et sources des données</caption>"
+                         + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in self.provenance)
+                         + "</table>")
         for name, table in self.tables():
             parts.append(_html_table(name, table))
         n = len(self.to_check)
@@ -132,18 +143,20 @@ class BatchSummary:
         Written by :mod:`cq_geo.xlsx` (fast on hundreds of thousands of rows to
         check); titles and headers in bold, the header of « À vérifier » frozen.
         """
-        from .xlsx import Sheet, write_workbook
+        from .xlsx import PERCENT, Sheet, write_workbook
 
         synthesis = Sheet("Synthèse", widths={"A": 42, "B": 18, "C": 18, "D": 18, "E": 18})
         synthesis.row([self.headline()], bold=True)
+        for label, text in self.provenance:
+            synthesis.row([label, text])
         for name, table in self.tables():
             synthesis.blank()
             synthesis.row([name], bold=True)
-            synthesis.table(table, object_numbers=True)
+            synthesis.table(table, object_numbers=True, styles={"Part": PERCENT})
         for note in self.notes:
             synthesis.blank()
             synthesis.row([f"Note : {note}"])
-        check = Sheet("À vérifier", widths={"C": 90}, freeze="A2")
+        check = Sheet("À vérifier", widths={"C": 90}, freeze="A2", auto_widths=True, autofilter=True)
         check.table(self.to_check, object_numbers=True)
         write_workbook(path, [synthesis, check])
 
@@ -164,17 +177,28 @@ def _text_table(table) -> str:
 
 
 def _is_numeric(value) -> bool:
-    return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value.endswith((" %", "–")))
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)) or (
+        isinstance(value, str) and value.endswith((" %", "–")))
 
 
 def _cell_text(value) -> str:
-    if isinstance(value, bool):
+    """A cell as text: ints with French thousands, floats are shares (« 45,7 % »)."""
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)):
         return "oui" if value else "non"
-    if isinstance(value, int):
+    if isinstance(value, (int, np.integer)):
         return fr_int(value)
-    if value is None or (isinstance(value, float) and value != value):
+    if isinstance(value, (float, np.floating)):
+        return "–" if value != value else fr_pct(float(value), 1)
+    if value is None:
         return ""
     return str(value)
+
+
+def _share(part, total):
+    """A share as a number (0.457), None when the total is 0."""
+    return float(part) / total if total else None
 
 
 def _html_table(caption: str, table) -> str:
@@ -187,7 +211,7 @@ def _html_table(caption: str, table) -> str:
         cells = []
         for v in row:
             text = _cell_text(v)
-            cls = ' class="n"' if isinstance(v, int) or text.endswith(" %") else ""
+            cls = ' class="n"' if _is_numeric(v) else ""
             cells.append(f"<td{cls}>{esc(text)}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</table>")
@@ -200,7 +224,7 @@ def _count_table(labels, counts, total, label_header: str) -> Any:
     return pd.DataFrame({
         label_header: list(labels),
         "Lignes": [int(c) for c in counts],
-        "Part": [fr_pct(c, total) for c in counts],
+        "Part": pd.array([_share(c, total) for c in counts], dtype="Float64"),
     })
 
 
@@ -300,7 +324,7 @@ def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool
         "Lignes": [r[2] for r in rows] + [unknown, int(placed.sum()) - int(in_q.sum()) - unknown],
         "dont sur la limite": [r[3] for r in rows] + [0, 0],
     })
-    by_qpv["Part"] = [fr_pct(c, total) for c in by_qpv["Lignes"]]
+    by_qpv["Part"] = pd.array([_share(c, total) for c in by_qpv["Lignes"]], dtype="Float64")
 
     # -- by team -------------------------------------------------------------------------------------
     labels, values = [], []
@@ -330,9 +354,9 @@ def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool
         "Commune": [d.commune_name(str(codes[i])) for i in order],
         "Lignes": [int(cnt[i]) for i in order],
     })
-    by_commune["Part"] = [fr_pct(c, total) for c in by_commune["Lignes"]]
     rest = total - int(in_territory.sum())
-    by_commune.loc[len(by_commune)] = ["", "Hors territoire ou sans position", rest, fr_pct(rest, total)]
+    by_commune.loc[len(by_commune)] = ["", "Hors territoire ou sans position", rest]
+    by_commune["Part"] = pd.array([_share(c, total) for c in by_commune["Lignes"]], dtype="Float64")
 
     # -- rows to check -------------------------------------------------------------------------------
     check = np.flatnonzero(_isin(out["cq_status"], ["to_check", "not_found", "invalid"]))
@@ -341,6 +365,9 @@ def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool
         "Statut": _texts(out["cq_status"].iloc[check], STATUS_FR),
         "Raison": _texts(out["cq_reason"].iloc[check]),
     })
+    own_id = _id_column(out, identity_cols)
+    if own_id is not None:  # the user's own identifier, to find the row in their file (after « Ligne »)
+        to_check.insert(1, own_id, _texts(out[own_id].iloc[check]))
     if pseudonymised and "cq_id" in out.columns:
         to_check["Identifiant (cq_id)"] = _texts(out["cq_id"].iloc[check])
     else:
@@ -369,10 +396,83 @@ def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool
         l93 = int(reasons.astype(str).str.contains("Lambert-93 (mètres)", regex=False).sum())
     if l93:
         notes.append(f"{fr_int(l93)} lignes ont des coordonnées Lambert-93 dans les colonnes lon/lat : relancez avec --x-col/--y-col.")
+    swapped = _count_reason(reasons, "semblent inversées")
+    if swapped:
+        notes.append(f"{fr_int(swapped)} ligne{'s' if swapped > 1 else ''} avec latitude et longitude inversées : les "
+                     "colonnes sont sans doute échangées ; relancez en échangeant --lon-col et --lat-col "
+                     "(--lon-col = la colonne de la longitude, entre -5 et 10 en France métropolitaine).")
     by_geocoding = None
     if "cq_geocode_quality" in out.columns and not _isin(out["cq_geocode_quality"], [""]).all():
         labels = ["précise", "approximative", "ambiguë", "introuvable", "non géocodée (coordonnées, ligne vide…)"]
         values = [int(_isin(out["cq_geocode_quality"], [q]).sum()) for q in ("precise", "approximate", "ambiguous", "not_found", "")]
         by_geocoding = _count_table(labels, values, total, "Qualité du géocodage")
     return BatchSummary(total, counts, by_status, by_tier, by_qpv, by_team, by_commune, to_check, notes,
-                        input_rows=input_rows, by_geocoding=by_geocoding)
+                        input_rows=input_rows, by_geocoding=by_geocoding, provenance=provenance_lines(territory))
+
+
+_ID_NAME = __import__("re").compile(
+    r"^(id|ident|identifiant|identifier|n°|no|num|numero|numéro|ref|réf|reference|référence|dossier|code|matricule)"
+    r"([ _.\-].*)?$", __import__("re").IGNORECASE)
+
+
+def _id_column(out, identity_cols=()) -> str | None:
+    """The user's identifier column: named like one (id, n° dossier, référence…), not an address or
+    coordinate column, and not a cq_ column. ``None`` when there is none.
+
+    >>> import pandas as pd
+    >>> _id_column(pd.DataFrame({"N° dossier": [1], "adresse": ["x"], "cq_status": ["ok"]}))
+    'N° dossier'
+    >>> _id_column(pd.DataFrame({"adresse": ["x"], "cq_id": ["ab"]})) is None
+    True
+    """
+    skip = {str(c) for c in identity_cols}
+    for c in out.columns:
+        name = str(c)
+        if name.startswith("cq_") or name in skip:
+            continue
+        if _ID_NAME.match(name.strip()):
+            return c
+    return None
+
+
+def _count_reason(reasons, text: str) -> int:
+    """Rows whose reason contains *text* (fast on categoricals)."""
+    import pandas as pd
+
+    if isinstance(reasons.dtype, pd.CategoricalDtype):
+        cats = [r for r in reasons.cat.categories if text in str(r)]
+        return int(_isin(reasons, cats).sum()) if cats else 0
+    return int(reasons.astype(str).str.contains(text, regex=False).sum())
+
+
+def provenance_lines(territory, now=None) -> list[tuple[str, str]]:
+    """Date, cq-geo version and every layer's source, vintage, status and SHA-256, as (label, text).
+
+    >>> from cq_geo.territory import load_territory
+    >>> lines = provenance_lines(load_territory())
+    >>> [k for k, _ in lines][:3]
+    ['Date', 'Logiciel', 'Communes']
+    """
+    import datetime as _dt
+
+    from ._version import __version__
+    from .report import LAYER_STATUS_FR
+
+    names = {"communes": "Communes", "qpv": "QPV 2024", "poche": "Poches de pauvreté", "qva": "Anciens QVA"}
+    now = now or _dt.datetime.now()
+    lines = [("Date", now.strftime("%d/%m/%Y %H:%M")), ("Logiciel", f"cq-geo {__version__}")]
+    for key, info in territory.layers.items():
+        if info.status == "missing":
+            lines.append((names.get(key, key), "périmètres non installés"))
+            continue
+        parts = [p for p in (info.source, info.vintage) if p and not (p is info.vintage and p in info.source)]
+        text = " — ".join(parts) + f" ; couche {LAYER_STATUS_FR.get(info.status, info.status)}"
+        if info.sha256:
+            text += f" ; SHA-256 {info.sha256}"
+        lines.append((names.get(key, key), text))
+    d = territory.definition
+    if getattr(d, "source_path", None):
+        from pathlib import Path
+
+        lines.append(("Équipes et zones", f"définition du territoire {Path(d.source_path).name}"))
+    return lines

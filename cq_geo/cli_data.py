@@ -22,6 +22,19 @@ import json
 __all__ = ["COMMANDS"]
 
 
+def _seconds(text: str) -> float:
+    """--timeout: a finite number of seconds above 0 (``-1``, ``0``, ``nan`` refused in French)."""
+    import math
+
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"nombre de secondes attendu (reçu : {text!r})") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"nombre de secondes supérieur à 0 attendu, ex. 60 (reçu : {text!r})")
+    return value
+
+
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     from .cli import add_store_arguments
 
@@ -39,7 +52,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     u.add_argument("--only", choices=["qpv", "communes"], help="une seule couche")
     u.add_argument("--url", help="autre adresse du fichier (avec --only ; miroir local par exemple)")
     u.add_argument("--sha256", metavar="EMPREINTE", help="empreinte sha256 attendue du fichier (avec --only)")
-    u.add_argument("--timeout", type=float, default=60.0, help="délai d'attente réseau en secondes (60)")
+    u.add_argument("--timeout", type=_seconds, default=60.0, help="délai d'attente réseau en secondes (60)")
     u.add_argument("--retries", type=int, default=3, help="nouvelles tentatives en cas d'échec (3)")
     u.add_argument("--force", action="store_true", help="réinstaller même si le fichier n'a pas changé")
     add_store_arguments(u)
@@ -91,21 +104,11 @@ def _store(args, create: bool = True):
 
 @contextlib.contextmanager
 def _new_or_existing_store(args):
-    """The store, created if needed; a store created here is removed again if the command fails."""
-    from .paths import default_store_path, resolve_store
-    from .store import Store, open_store
+    """The store (not created here: the import or update creates it under the writer lock, and removes it again
+    if it fails)."""
+    from .store import store_at
 
-    path, _ = resolve_store(args.store)
-    existed = Store(path if path is not None else default_store_path()).exists()
-    store = open_store(args.store, create=True, territory_file=args.territory_file)
-    try:
-        yield store
-    except BaseException:
-        if not existed:  # leave things as they were: no store
-            for p in (store.path, store.previous_path):
-                with contextlib.suppress(FileNotFoundError):
-                    p.unlink()
-        raise
+    yield store_at(args.store)
 
 
 def _status(args) -> int:
@@ -120,7 +123,7 @@ def _status(args) -> int:
 
 
 def _progress_factory(label: str):
-    from tqdm import tqdm
+    from .progress import tqdm_fr as tqdm
 
     bar = tqdm(total=None, unit="o", unit_scale=True, unit_divisor=1024, desc=f"téléchargement {label}",
                disable=None, leave=False)
@@ -195,9 +198,9 @@ def _validate(args) -> int:
 
 
 def _rollback(args) -> int:
-    from .store import open_store
+    from .store import store_at
 
-    store = open_store(args.store, create=False)
+    store = store_at(args.store)  # whatever the current file holds: only the previous state is checked
     store.rollback()
     print(f"Magasin restauré à son état précédent : {store.path}")
     print("(une nouvelle commande cq-geo data rollback annule ce retour)")

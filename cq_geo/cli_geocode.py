@@ -62,9 +62,9 @@ def _run_geocode(args: argparse.Namespace) -> int:
     geocoder = _geocoder(args)
     result = geocoder.geocode(AddressQuery(args.address, postcode=args.postcode, citycode=args.citycode),
                               limit=args.limit)
-    if args.json:
+    if args.json:  # same exit code as the text answer: 2 when nothing was found
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
-        return 0
+        return 0 if result.quality != "not_found" else 2
     print(result_text(result, limit=args.limit))
     print(f"Source : {result.source}")
     return 0 if result.quality != "not_found" else 2
@@ -82,7 +82,7 @@ def _ban_import_args(p: argparse.ArgumentParser) -> None:
 
 def run_ban_import(args: argparse.Namespace) -> int:
     """Import the BAN file named by ``args.file`` into the store (``args.store``); print a French report."""
-    from tqdm import tqdm
+    from .progress import tqdm_fr as tqdm
 
     from .geocode.ban_index import import_ban
 
@@ -129,6 +129,10 @@ def run_address_lookup(args: argparse.Namespace) -> int:
         raise CqGeoError("--geocoder none : donnez des coordonnées (--lon/--lat ou --x/--y) au lieu d'une adresse")
     territory = load_territory(store=args.store, territory_file=args.territory_file)
     answer = lookup_address(territory, args.address, geocoder, limit=args.limit)
+    if getattr(args, "fiche", None):
+        from .cli import _write_fiche
+
+        _write_fiche(args, territory, answer.to_dict(), args.address)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -30,18 +30,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-tiles", action="store_true",
                    help="sans fond de plan IGN (aucune requête réseau ; contours et noms sur fond neutre)")
     p.add_argument("--no-cluster", action="store_true", help="ne pas regrouper les points")
-    p.add_argument("--simplify", type=float, default=None, metavar="MÈTRES",
+    p.add_argument("--json", action="store_true", help="compte rendu (et erreurs) en JSON")
+    p.add_argument("--simplify", type=_tolerance, default=None, metavar="MÈTRES",
                    help="tolérance de simplification des contours pour l'affichage (défaut : 10 m)")
     add_store_arguments(p)
 
 
+def _tolerance(text: str) -> float:
+    """--simplify: a finite number of metres, 0 or more (``nan``, ``inf``, ``-1`` refused in French)."""
+    import math
+
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"nombre de mètres attendu (reçu : {text!r})") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"nombre de mètres positif ou nul attendu, ex. 10 (reçu : {text!r})")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
     """Build and write the map; returns the exit code."""
+    import json
     import time
 
     from .territory import load_territory
     from .webmap import DEFAULT_SIMPLIFY_M, export_map
 
+    from .store import refuse_store_output
+
+    refuse_store_output(args.output, args.store)  # never write over the data store (issue 12)
     start = time.perf_counter()
     print("cq-geo : préparation de la carte…", file=sys.stderr, flush=True)
     territory = load_territory(store=args.store, territory_file=args.territory_file)
@@ -54,7 +72,13 @@ def run(args: argparse.Namespace) -> int:
     )
     size = path.stat().st_size
     missing = [name for name, info in territory.layers.items() if info.status == "missing"]
-    print(f"Carte écrite : {path} ({size / 1e6:.1f} Mo, {time.perf_counter() - start:.1f} s)")
+    if getattr(args, "json", False):
+        print(json.dumps({"output": str(path), "size_bytes": size, "seconds": round(time.perf_counter() - start, 2),
+                          "missing_layers": missing}, ensure_ascii=False, indent=2))
+        return 0
+    seconds = f"{time.perf_counter() - start:.1f}".replace(".", ",")
+    print(f"Carte écrite : {path} ({size / 1e6:.1f} Mo, {seconds} s)".replace(".0 Mo", " Mo").replace(
+        f"{size / 1e6:.1f} Mo", f"{size / 1e6:.1f} Mo".replace(".", ",")))
     if size > 10_000_000:
         print(f"Attention : carte lourde ({size / 1e6:.0f} Mo), lente à ouvrir ; pour beaucoup de points, "
               "préférez le résumé de cq-geo batch ou QGIS.")

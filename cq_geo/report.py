@@ -35,9 +35,16 @@ def _int(n) -> str:
 
 
 def _metres(value) -> str:
+    """A distance in French: ``1 050 m``, ``3,2 m``, ``moins de 1 m``.
+
+    >>> _metres(1050.4), _metres(3.24), _metres(0.0)
+    ('1\u202f050 m', '3,2 m', 'moins de 1 m')
+    """
     if value is None:
         return ""
-    return f"{value:,.0f} m".replace(",", " ") if value >= 10 else f"{value:.1f} m".replace(".", ",")
+    if value < 1:
+        return "moins de 1 m"
+    return f"{value:,.0f} m".replace(",", "\u202f") if value >= 10 else f"{value:.1f} m".replace(".", ",")
 
 
 def lookup_text(result: "LookupResult") -> str:
@@ -58,7 +65,10 @@ def lookup_text(result: "LookupResult") -> str:
     if result.zones:
         lines.append("Zones :")
         for z in result.zones:
-            dist = f", à {_metres(z['distance_m'])} de la limite" if z["distance_m"] is not None else ""
+            dist = ""
+            if z["distance_m"] is not None:
+                dist = (", sur la limite" if z["distance_m"] < 0.05
+                        else f", à {_metres(z['distance_m'])} de la limite")
             lines.append(f"  - {_TIER_FR[z['tier']]} {z['name']} ({z['code']}) : {STATUS_FR[z['status']]}{dist}")
     if result.team:
         lines.append(f"Équipe : {result.team['name']}")

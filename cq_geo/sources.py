@@ -35,6 +35,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -64,6 +65,21 @@ __all__ = [
     "QpvRead",
     "CommunesRead",
     "LocalRead",
+    "read_records",
+    "records_from_frame",
+    "select_qpv",
+    "select_communes",
+    "select_local",
+    "polygons_touch",
+    "NetworkError",
+    "OFFICIAL_HOSTS",
+    "OFFICIAL_RELEASES",
+    "manual_install_hint",
+    "check_url",
+    "allowed_hosts",
+    "looks_like_html",
+    "preferred_member",
+    "preferred_layer",
 ]
 
 
@@ -78,6 +94,10 @@ class Source:
     licence: str
     title: str
     status: str = "official"
+    #: the dataset's page, for installing the file by hand
+    dataset_page: str = ""
+    #: the ``cq-geo data import`` kind of a file downloaded by hand
+    import_kind: str = ""
 
 
 #: Default base URLs; override with CQ_GEO_DATA_GOUV_URL / CQ_GEO_GEO_API_URL.
@@ -93,6 +113,8 @@ SOURCES = {
         publisher="ANCT (Agence nationale de la cohésion des territoires)",
         licence="Licence Ouverte / Etalab 2.0",
         title="QPV 2024 — périmètres réglementaires (décret n° 2023-1314, modifié par le décret n° 2024-806)",
+        dataset_page="https://www.data.gouv.fr/fr/datasets/quartiers-prioritaires-de-la-politique-de-la-ville-qpv/",
+        import_kind="qpv",
     ),
     "communes": Source(
         layer="communes", base="geo_api",
@@ -100,8 +122,30 @@ SOURCES = {
         publisher="IGN ADMIN EXPRESS via geo.api.gouv.fr (Etalab / DINUM)",
         licence="Licence Ouverte / Etalab 2.0",
         title="Contours des communes (ADMIN EXPRESS, simplifiés à 5 m)",
+        dataset_page="https://geoservices.ign.fr/adminexpress (ADMIN EXPRESS, couche COMMUNE)",
+        import_kind="communes",
     ),
 }
+
+#: Hosts a download may be redirected to (every hop is checked), besides the host of the URL asked for
+#: and the hosts of the base URLs set in the environment.
+OFFICIAL_HOSTS = frozenset({"www.data.gouv.fr", "data.gouv.fr", "static.data.gouv.fr", "geo.api.gouv.fr",
+                            "data.geopf.fr"})
+
+#: Known official releases, by sha256 of the file: a file imported by hand whose checksum is listed
+#: here is labelled official. Add a release only after checking it against the publisher's site.
+OFFICIAL_RELEASES: dict[str, str] = {}
+
+
+class NetworkError(DataError):
+    """The server could not be reached (offline, DNS, timeout, server errors after retries)."""
+
+
+def manual_install_hint(layer: str) -> str:
+    """How to install *layer* by hand on a machine without internet (French)."""
+    src = SOURCES[layer]
+    return (f"Sans accès à internet : téléchargez le fichier sur un autre poste ({src.title} — {src.dataset_page}), "
+            f"copiez-le ici, puis installez-le avec : cq-geo data import {src.import_kind} FICHIER")
 
 #: Accepted CRS for the official files (EPSG codes); CRS84 is EPSG:4326 with lon/lat order.
 OFFICIAL_CRS = {4326: "WGS84", 2154: "Lambert-93", 4171: "RGF93 géographique"}
@@ -143,15 +187,67 @@ class _Retry(Exception):
     pass
 
 
-def _check_url(url: str) -> None:
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _check_url(url: str, allowed_hosts=None) -> None:
+    """Refuse a URL the download rules forbid: not HTTPS (except on this machine), or a host not allowed."""
     from urllib.parse import urlparse
 
     u = urlparse(url)
-    if u.scheme == "https":
-        return
-    if u.scheme == "http" and u.hostname in ("127.0.0.1", "localhost", "::1"):
+    if u.scheme == "http" and u.hostname in _LOOPBACK:
         return  # local mirror / tests
-    raise DataError(f"adresse refusée : {url} (seul HTTPS est accepté, ou http sur la machine locale)")
+    if u.scheme != "https":
+        raise DataError(f"adresse refusée : {url} (seul HTTPS est accepté, ou http sur la machine locale)")
+    if allowed_hosts is not None and (u.hostname or "").lower() not in allowed_hosts:
+        raise DataError(f"adresse refusée : {url} (hôte {u.hostname} hors des sources autorisées : "
+                        f"{', '.join(sorted(allowed_hosts))})")
+
+
+def check_url(url: str, allowed: frozenset | None = None) -> None:
+    """Public form of the download rules (the QGIS plugin checks each redirect hop with it).
+
+    >>> check_url("https://www.data.gouv.fr/x", allowed_hosts("https://www.data.gouv.fr/x"))
+    >>> check_url("http://example.org/x")
+    Traceback (most recent call last):
+    ...
+    cq_geo.errors.DataError: adresse refusée : http://example.org/x (seul HTTPS est accepté, ou http sur la machine locale)
+    """
+    _check_url(url, allowed)
+
+
+def looks_like_html(head: bytes, content_type: str = "") -> bool:
+    """True when a download is a web page (maintenance, error page, captive portal), not data."""
+    return _looks_like_html(head, content_type)
+
+
+def allowed_hosts(url: str) -> frozenset:
+    """Hosts a download of *url* may be redirected to: the official ones, *url*'s own, the configured mirrors."""
+    from urllib.parse import urlparse
+
+    hosts = set(OFFICIAL_HOSTS)
+    for u in [url] + [os.environ.get(v, "") for v in _BASE_ENV.values()]:
+        h = urlparse(u.strip()).hostname if u and u.strip() else None
+        if h:
+            hosts.add(h.lower())
+    return frozenset(hosts)
+
+
+def _opener(allowed):
+    """A urllib opener whose redirects are checked at every hop."""
+    import urllib.request
+
+    class CheckedRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):
+            _check_url(newurl, allowed)
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    return urllib.request.build_opener(CheckedRedirect)
+
+
+def _looks_like_html(head: bytes, content_type: str) -> bool:
+    text = head.lstrip().lower()
+    return "text/html" in (content_type or "").lower() or text.startswith((b"<!doctype html", b"<html", b"<head"))
 
 
 def download(
@@ -184,6 +280,7 @@ def download(
     from ._version import __version__
 
     _check_url(url)
+    opener = _opener(allowed_hosts(url))
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
     last = ""
@@ -196,7 +293,7 @@ def download(
         try:
             req = urllib.request.Request(url, headers={"User-Agent": f"cq-geo/{__version__}"})
             try:
-                with urllib.request.urlopen(req, timeout=timeout) as resp, os.fdopen(fd, "wb") as out:
+                with opener.open(req, timeout=timeout) as resp, os.fdopen(fd, "wb") as out:
                     fd = None
                     total = resp.headers.get("Content-Length")
                     total = int(total) if total and total.isdigit() else None
@@ -230,6 +327,12 @@ def download(
             except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError,
                     http.client.HTTPException) as exc:
                 raise _Retry(f"erreur réseau ({getattr(exc, 'reason', exc)})")
+            with open(tmp, "rb") as f:
+                head = f.read(512)
+            if _looks_like_html(head, content_type):
+                raise DataError(f"le serveur a envoyé une page web (HTML) au lieu des données : {url} — site en "
+                                "maintenance, page d'erreur ou portail de connexion (Wi-Fi public) ? Réessayez plus "
+                                "tard ou ouvrez l'adresse dans un navigateur")
             if done < min_bytes:
                 raise DataError(f"fichier téléchargé trop petit ({done} octets) : {url}")
             digest = h.hexdigest()
@@ -245,7 +348,7 @@ def download(
                 os.close(fd)
             if os.path.exists(tmp):
                 os.unlink(tmp)
-    raise DataError(f"téléchargement impossible après {retries + 1} essais : {last} — {url}")
+    raise NetworkError(f"téléchargement impossible après {retries + 1} essais : {last} — {url}")
 
 
 def _guess_suffix(path: Path) -> str:
@@ -290,10 +393,13 @@ def _zip_member(path: Path, prefer: Callable[[str], int] | None) -> str:
     return ranked[0]
 
 
-def read_vector(path: str | os.PathLike, layer: str | None = None, prefer: Callable[[str], int] | None = None):
+def read_vector(path: str | os.PathLike, layer: str | None = None, prefer: Callable[[str], int] | None = None,
+                prefer_layer: Callable[[str], int] | None = None):
     """Read a GeoJSON / GeoPackage / shapefile (possibly zipped) into a GeoDataFrame.
 
-    Returns ``(frame, description)`` where *description* names the member read.
+    Returns ``(frame, description)`` where *description* names the member
+    read and, for a file of several layers, the layer (the polygon layer with
+    the best *prefer_layer* score, by name).
     Empty, truncated or unreadable files raise :class:`~cq_geo.errors.DataError`.
     """
     _need_geo()
@@ -319,7 +425,7 @@ def read_vector(path: str | os.PathLike, layer: str | None = None, prefer: Calla
             if len(layers) > 1:
                 if not polygonal:
                     raise DataError(f"{described} : aucune couche de polygones")
-                layer = polygonal[0]
+                layer = sorted(polygonal, key=lambda n: -(prefer_layer(n) if prefer_layer else 0))[0]
         frame = pyogrio.read_dataframe(target, layer=layer)
     except DataError:
         raise
@@ -433,8 +539,10 @@ def _repair(geom):
 
 
 # -- QPV ---------------------------------------------------------------------------------------
-_QPV2024 = re.compile(r"^QN\d{5,6}[A-Z]$")
-_QPV2015 = re.compile(r"^QP\d{6}$")
+#: 2024 codes: QN + département (3 digits, 02A/02B for Corsica, 971-976 overseas) + 2 digits + 1 letter.
+_QPV2024 = re.compile(r"^QN(\d{3}|02[AB])\d{2}[A-Z]$")
+#: 2015 codes: QP + département (3 digits or 02A/02B) + 3 digits.
+_QPV2015 = re.compile(r"^QP(\d{3}|02[AB])\d{3}$")
 
 
 def _qpv_member_score(name: str) -> int:
@@ -452,11 +560,158 @@ def _qpv_member_score(name: str) -> int:
     return score
 
 
+# -- records: (properties, WKB in EPSG:2154), the input of store.import_records ------------------
+def _communes_layer_score(name: str) -> int:
+    n = name.lower()
+    if n == "commune":
+        return 10
+    if "associee" in n or "deleguee" in n or "arrondissement" in n:
+        return -5
+    return 5 if "commune" in n else 0
+
+
+def _communes_member_score(n: str) -> int:
+    n = n.lower()
+    return (5 if "commune" in n and "associee" not in n and "arrondissement" not in n else 0) + (
+        3 if n.endswith(".gpkg") else 1 if n.endswith(".shp") else 0)
+
+
+def records_from_frame(frame) -> list[tuple[dict, bytes | None]]:
+    """``(properties, WKB)`` records of a GeoDataFrame (geometry column excluded from the properties)."""
+    import shapely
+
+    cols = [c for c in frame.columns if c != frame.geometry.name]
+    wkbs = shapely.to_wkb(frame.geometry.values, output_dimension=2)
+    out = []
+    for values, wkb in zip(frame[cols].itertuples(index=False, name=None), wkbs):
+        props = {}
+        for c, v in zip(cols, values):
+            if v is not None and not isinstance(v, (str, bytes)) and hasattr(v, "item"):
+                with contextlib.suppress(ValueError, TypeError):
+                    v = v.item()
+            if isinstance(v, float) and v != v:
+                v = None
+            props[str(c)] = v
+        out.append((props, wkb))
+    return out
+
+
+def read_records(path, kind: str, layer: str | None = None) -> tuple[list[tuple[dict, bytes | None]], str]:
+    """Read a file for an import of *kind* (``qpv``, ``qpv2015``, ``communes``, ``local``) into records in EPSG:2154.
+
+    Returns ``(records, described)``. The CRS is checked and the geometries
+    reprojected (official files: WGS84 or Lambert-93 only).
+    """
+    if kind in ("qpv", "qpv2015"):
+        frame, described = read_vector(path, layer=layer, prefer=_qpv_member_score)
+    elif kind == "communes":
+        frame, described = read_vector(path, layer=layer, prefer=_communes_member_score,
+                                       prefer_layer=_communes_layer_score)
+    else:
+        frame, described = read_vector(path, layer=layer)
+    frame = _to_l93(frame, described, official=kind != "local")
+    return records_from_frame(frame), described
+
+
+def _columns_of(records) -> dict[str, str]:
+    """Lower-case property name → actual name, over all records."""
+    cols: dict[str, str] = {}
+    for props, _ in records:
+        for k in props:
+            cols.setdefault(str(k).lower(), str(k))
+    return cols
+
+
+def _text(v) -> str:
+    return "" if v is None else str(v).strip()
+
+
+def _polys(wkb, described: str, what: str) -> list:
+    from .store import wkb_polygons
+
+    try:
+        return wkb_polygons(wkb)
+    except DataError as exc:
+        raise DataError(f"{described} : {what} : {exc}") from exc
+
+
+def _repair_polys(polys):
+    """(polys, repaired?) — made valid with shapely when installed (non-polygonal parts dropped); else unchanged."""
+    from .store import _shapely, polygons_wkb, wkb_polygons
+
+    shp = _shapely()
+    if shp is None or not polys:
+        return polys, False
+    geom = shp.from_wkb(polygons_wkb(polys))
+    if geom.is_valid:
+        return polys, False
+    geom, _ = _repair(geom)
+    return (wkb_polygons(shp.to_wkb(geom, output_dimension=2)) if geom is not None else []), True
+
+
+def _union_polys(parts: list) -> list:
+    """One set of polygons for several parts: a shapely union when installed, else the parts side by side."""
+    from .store import _shapely, polygons_wkb, wkb_polygons
+
+    if len(parts) == 1:
+        return parts[0]
+    shp = _shapely()
+    if shp is None:
+        return [p for part in parts for p in part]
+    geom = shp.union_all([shp.from_wkb(polygons_wkb(p)) for p in parts])
+    return wkb_polygons(shp.to_wkb(geom, output_dimension=2))
+
+
+def _vertices(polys):
+    import numpy as np
+
+    return np.concatenate([r for p in polys for r in p]) if polys else np.zeros((0, 2))
+
+
+def polygons_touch(a, b, tolerance: float) -> bool:
+    """Do polygons *a* and *b* (numpy rings) touch within *tolerance* metres? numpy only.
+
+    True when a vertex of one lies inside the other, or two vertices are closer
+    than *tolerance* (enough to tell a perimeter from one shifted by kilometres).
+    """
+    import numpy as np
+
+    from .store import _bounds, points_in_polygons
+
+    ba, bb = _bounds(a), _bounds(b)
+    if ba is None or bb is None:
+        return False
+    if ba[0] > bb[2] + tolerance or bb[0] > ba[2] + tolerance or ba[1] > bb[3] + tolerance or bb[1] > ba[3] + tolerance:
+        return False
+    va, vb = _vertices(a), _vertices(b)
+    if points_in_polygons(va[:, 0], va[:, 1], b).any() or points_in_polygons(vb[:, 0], vb[:, 1], a).any():
+        return True
+    for s in range(0, len(va), 256):
+        d = np.hypot(va[s:s + 256, None, 0] - vb[None, :, 0], va[s:s + 256, None, 1] - vb[None, :, 1])
+        if d.min() <= tolerance:
+            return True
+    return False
+
+
+def _gap_m(a, b) -> float:
+    """Distance between the centres of the boxes of *a* and *b* (m), for messages."""
+    import math
+
+    from .store import _bounds
+
+    ba, bb = _bounds(a), _bounds(b)
+    return math.hypot((ba[0] + ba[2] - bb[0] - bb[2]) / 2, (ba[1] + ba[3] - bb[1] - bb[3]) / 2)
+
+
+#: How far a QPV perimeter may lie from the communes it lists (m): the commune outlines may be simplified.
+QPV_COMMUNE_TOLERANCE_M = 250.0
+
+
 @dataclass
 class QpvRead:
-    """A QPV file read for the territory: the frame to store and what happened."""
+    """A QPV file read for the territory: the rows to store and what happened."""
 
-    frame: Any  # GeoDataFrame in EPSG:2154, columns of the qpv layer
+    rows: list  # dicts: code_qp, lib_qp, insee_com, insee_territory, shared, repaired, polys (EPSG:2154)
     described: str
     generation: str  # "2024" or "2015"
     features_read: int
@@ -468,21 +723,25 @@ class QpvRead:
     notes: list[str] = field(default_factory=list)
 
 
-def read_qpv(path, definition, commune_geoms: dict[str, Any], generation: str = "2024",
-             layer: str | None = None) -> QpvRead:
-    """Read an official QPV file and keep what concerns the territory.
+def select_qpv(records, definition, commune_polys: dict[str, list], generation: str = "2024",
+               described: str = "fichier") -> QpvRead:
+    """Keep the QPV of *records* that concern the territory, and check them (numpy; shapely optional).
 
-    *generation* ``"2024"`` expects ``QN…`` codes, ``"2015"`` ``QP…`` codes
-    (the other generation is refused with a message naming the right command).
-    *commune_geoms* (Lambert-93) is used when a row has no INSEE code (2015
-    files only list commune names).
+    Rows are kept by their INSEE codes (``insee_com``, several codes separated
+    by ``;`` or ``,``), else by their commune names, else — no commune given —
+    when most of their vertices lie in the territory. Only the codes of the
+    rows kept are checked (the national file holds Corsican ``QN02A01M`` and
+    overseas ``QN97414I`` codes). A kept QPV must touch the territory communes
+    it lists (a file shifted by kilometres is refused).
     """
     import numpy as np
-    import pandas as pd
-    import shapely
 
-    frame, described = read_vector(path, layer=layer, prefer=_qpv_member_score)
-    cols = _columns(frame)
+    from .store import _shapely, points_in_polygons, polygons_area
+
+    records = list(records)
+    if not records:
+        raise DataError(f"{described} : aucune entité dans le fichier")
+    cols = _columns_of(records)
     code_col = _pick(cols, "code_qp", "code_quartier", "codeqp", "code_qpv")
     if code_col is None:
         raise DataError(
@@ -494,35 +753,22 @@ def read_qpv(path, definition, commune_geoms: dict[str, Any], generation: str = 
         raise DataError(f"{described} : schéma inattendu : colonne lib_qp / nom_qp absente")
     insee_col = _pick(cols, "insee_com", "code_insee", "insee_com_qp", "codes_insee")
     cname_col = _pick(cols, "lib_com", "commune_qp", "nom_com", "communes")
-    codes = frame[code_col].astype("string").str.strip().fillna("")
-    empty = int((codes == "").sum())
-    if empty:
-        raise DataError(f"{described} : {empty} entité(s) sans code QPV")
-    is2024, is2015 = codes.str.match(_QPV2024.pattern), codes.str.match(_QPV2015.pattern)
-    if generation == "2024" and is2015.mean() > 0.5:
+    codes = [_text(p.get(code_col)).upper() for p, _ in records]
+    n_2015 = sum(c.startswith("QP") for c in codes)
+    n_2024 = sum(c.startswith("QN") for c in codes)
+    if generation == "2024" and n_2015 > len(codes) / 2:
         raise DataError(f"{described} : fichier des QPV 2015 (codes QP…) : importez-le avec « cq-geo data import qpv2015 »")
-    if generation == "2015" and is2024.mean() > 0.5:
+    if generation == "2015" and n_2024 > len(codes) / 2:
         raise DataError(f"{described} : fichier des QPV 2024 (codes QN…) : importez-le avec « cq-geo data import qpv »")
-    good = is2024 if generation == "2024" else is2015
-    if not good.all():
-        bad = sorted(set(codes[~good]))[:5]
-        raise DataError(f"{described} : code(s) QPV invalide(s) : {', '.join(bad)}")
-    frame = _to_l93(frame, described, official=True)
-
-    names = frame[name_col].astype("string").fillna("").str.strip()
-    per_code = pd.DataFrame({"code": codes, "name": names.map(normalise_name)}).groupby("code")["name"].nunique()
-    dup = sorted(per_code[per_code > 1].index)
-    if dup:
-        raise DataError(f"{described} : codes QPV en double avec des noms différents : {', '.join(dup[:5])}")
 
     territory = set(definition.communes)
     name_to_insee = {normalise_name(c.name): c.insee for c in definition.communes.values()}
     insee_lists, outside_names = [], []
-    for i in range(len(frame)):
-        found = split_insee(frame[insee_col].iloc[i]) if insee_col else []
+    for props, _ in records:
+        found = split_insee(props.get(insee_col)) if insee_col else []
         others = []
         if not found and cname_col:
-            for n in re.split(r"[;,|]+", str(frame[cname_col].iloc[i] or "")):
+            for n in re.split(r"[;,|]+", _text(props.get(cname_col))):
                 key = normalise_name(n)
                 if key in name_to_insee:
                     found.append(name_to_insee[key])
@@ -530,58 +776,77 @@ def read_qpv(path, definition, commune_geoms: dict[str, Any], generation: str = 
                     others.append(n.strip())
         insee_lists.append(found)
         outside_names.append(others)
-    by_insee = np.array([bool(territory.intersection(lst)) for lst in insee_lists])
-
-    # rows without any commune information: keep them when most of the QPV lies in the territory
-    no_info = np.array([not lst and not o for lst, o in zip(insee_lists, outside_names)])
-    by_geom = np.zeros(len(frame), dtype=bool)
-    if no_info.any() and commune_geoms:
-        outline = shapely.union_all([commune_geoms[c] for c in territory if c in commune_geoms])
-        shapely.prepare(outline)
-        geoms = frame.geometry.values
-        cand = np.flatnonzero(no_info & shapely.intersects(outline, geoms))
-        for i in cand:
-            g, _ = _repair(geoms[i])
-            if g is not None and g.area > 0 and shapely.intersection(outline, g).area >= 0.5 * g.area:
-                by_geom[i] = True
-    selected = set(codes[by_insee | by_geom])
-    keep = np.flatnonzero(codes.isin(selected).to_numpy())  # every feature of a kept QPV (split files)
-    if len(keep) == 0:
+    by_insee = [bool(territory.intersection(lst)) for lst in insee_lists]
+    # rows without any commune information: keep them when most of their vertices lie in the territory
+    terr_polys = [p for c in territory for p in commune_polys.get(c, [])]
+    selected = {codes[i] for i, ok in enumerate(by_insee) if ok}
+    for i, (props, wkb) in enumerate(records):
+        if by_insee[i] or insee_lists[i] or outside_names[i] or not terr_polys or codes[i] in selected:
+            continue
+        polys = _polys(wkb, described, f"entité n° {i + 1}")
+        v = _vertices(polys)
+        if len(v) and points_in_polygons(v[:, 0], v[:, 1], terr_polys).mean() >= 0.5:
+            selected.add(codes[i])
+            insee_lists[i] = sorted({c for c in territory if commune_polys.get(c) and
+                                     points_in_polygons(v[:, 0], v[:, 1], commune_polys[c]).any()})
+    keep = [i for i, c in enumerate(codes) if c in selected]  # every feature of a kept QPV (split files)
+    if not keep:
         raise DataError(
-            f"{described} : aucun QPV ne touche les communes du territoire ({len(frame)} entités lues, "
-            f"{codes.nunique()} codes) — fichier d'une autre région ?"
+            f"{described} : aucun QPV ne touche les communes du territoire ({len(records)} entités lues, "
+            f"{len(set(codes))} codes) — fichier d'une autre région ?"
         )
+    pattern = _QPV2024 if generation == "2024" else _QPV2015
+    empty = [i + 1 for i in keep if not codes[i]]
+    if empty:
+        raise DataError(f"{described} : entité(s) n° {', '.join(map(str, empty[:5]))} sans code QPV")
+    bad = sorted({codes[i] for i in keep if not pattern.match(codes[i])})
+    if bad:
+        raise DataError(f"{described} : code(s) QPV invalide(s) parmi ceux du territoire : {', '.join(bad[:5])}")
+    names_by_code: dict[str, set] = {}
+    for i in keep:
+        names_by_code.setdefault(codes[i], set()).add(normalise_name(records[i][0].get(name_col)))
+    dup = sorted(c for c, n in names_by_code.items() if len(n) > 1)
+    if dup:
+        raise DataError(f"{described} : codes QPV en double avec des noms différents : {', '.join(dup[:5])}")
 
     groups: dict[str, dict[str, Any]] = {}
     for i in keep:
-        code = str(codes.iloc[i])
-        g = groups.setdefault(code, {"name": "", "insee": [], "others": [], "geoms": []})
-        g["name"] = g["name"] or str(names.iloc[i])
+        g = groups.setdefault(codes[i], {"name": "", "insee": [], "others": [], "parts": []})
+        g["name"] = g["name"] or _text(records[i][0].get(name_col))
         g["insee"].extend(x for x in insee_lists[i] if x not in g["insee"])
         g["others"].extend(x for x in outside_names[i] if x not in g["others"])
-        g["geoms"].append(frame.geometry.values[i])
+        g["parts"].append(_polys(records[i][1], described, f"QPV {codes[i]}"))
 
-    out_rows, repaired_codes, shared_codes, notes = [], [], [], []
+    shp = _shapely()
+    out_rows, repaired_codes, shared_codes, notes, shifted = [], [], [], [], []
     for code, g in sorted(groups.items()):
         parts, repaired = [], False
-        for geom in g["geoms"]:
-            geom, rep = _repair(geom)
+        for polys in g["parts"]:
+            polys, rep = _repair_polys(polys)
             repaired |= rep
-            if geom is not None:
-                parts.append(geom)
+            if polys:
+                parts.append(polys)
         if not parts:
             raise DataError(f"{described} : le QPV {code} n'a pas de géométrie polygonale")
-        for a in range(len(parts)):
-            for b in range(a + 1, len(parts)):
-                inter = shapely.intersection(parts[a], parts[b]).area
-                if inter > 0.5 * min(parts[a].area, parts[b].area) and inter > 1.0:
-                    raise DataError(f"{described} : le QPV {code} figure en double (entités superposées)")
-        geom = shapely.union_all(parts) if len(parts) > 1 else parts[0]
-        if not geom.is_valid or geom.geom_type not in ("Polygon", "MultiPolygon"):
-            geom, _ = _repair(geom)
-            repaired = True
+        if shp is not None and len(parts) > 1:
+            from .store import polygons_wkb
+
+            geoms = [shp.from_wkb(polygons_wkb(p)) for p in parts]
+            for a in range(len(geoms)):
+                for b in range(a + 1, len(geoms)):
+                    inter = shp.intersection(geoms[a], geoms[b]).area
+                    if inter > 0.5 * min(geoms[a].area, geoms[b].area) and inter > 1.0:
+                        raise DataError(f"{described} : le QPV {code} figure en double (entités superposées)")
+        polys = _union_polys(parts)
+        polys, rep = _repair_polys(polys)
+        repaired |= rep
         in_terr = [c for c in g["insee"] if c in territory]
         out_terr = [c for c in g["insee"] if c not in territory]
+        listed = [p for c in in_terr for p in commune_polys.get(c, [])]
+        if listed and not polygons_touch(polys, listed, QPV_COMMUNE_TOLERANCE_M):
+            cnames = ", ".join(f"{definition.commune_name(c)} ({c})" for c in in_terr)
+            km = f"{_gap_m(polys, listed) / 1000:.1f}".replace(".", ",")
+            shifted.append(f"{code} ({g['name']}) ne touche pas {cnames} (à environ {km} km)")
         shared = bool(out_terr or g["others"])
         if repaired:
             repaired_codes.append(code)
@@ -589,13 +854,19 @@ def read_qpv(path, definition, commune_geoms: dict[str, Any], generation: str = 
             shared_codes.append(code)
         out_rows.append({
             "code_qp": code, "lib_qp": g["name"], "insee_com": ";".join(g["insee"] + g["others"]),
-            "insee_territory": ";".join(in_terr), "shared": int(shared), "repaired": int(repaired), "geometry": geom,
+            "insee_territory": ";".join(in_terr), "shared": int(shared), "repaired": int(repaired), "polys": polys,
         })
-    import geopandas as gpd
-
-    out = gpd.GeoDataFrame(out_rows, geometry="geometry", crs=2154)
+    if shifted:
+        head = (f"le périmètre QPV {shifted[0]}" if len(shifted) == 1 else
+                f"{len(shifted)} périmètres QPV ne touchent pas les communes qu'ils listent :\n"
+                + "\n".join(f"  - {x}" for x in shifted[:15]))
+        raise DataError(f"{described} : {head}\nPérimètres décalés, ou fichier dans un autre système de coordonnées "
+                        "que celui qu'il déclare ? Import refusé.")
+    if shp is None:
+        notes.append("shapely absent : validité des géométries non contrôlée, parties d'un même QPV juxtaposées "
+                     "sans fusion")
     known = {z.code for z in definition.zones_of("qpv")}
-    kept = set(out["code_qp"])
+    kept = {r["code_qp"] for r in out_rows}
     unknown = sorted(kept - known) if generation == "2024" else []
     absent = sorted(known - kept) if generation == "2024" else []
     if repaired_codes:
@@ -604,8 +875,16 @@ def read_qpv(path, definition, commune_geoms: dict[str, Any], generation: str = 
         notes.append(f"QPV touchant le territoire absents de sa définition (territory.toml) : {', '.join(unknown)}")
     if absent:
         notes.append(f"QPV de la définition du territoire absents du fichier : {', '.join(absent)}")
-    return QpvRead(out, described, generation, len(frame), int(codes.nunique()), repaired_codes, shared_codes,
+    _ = polygons_area, np  # numpy helpers used above
+    return QpvRead(out_rows, described, generation, len(records), len(set(codes)), repaired_codes, shared_codes,
                    unknown, absent, notes)
+
+
+def read_qpv(path, definition, commune_polys: dict[str, list], generation: str = "2024",
+             layer: str | None = None) -> QpvRead:
+    """Read an official QPV file (see :func:`read_records`) and keep what concerns the territory (:func:`select_qpv`)."""
+    records, described = read_records(path, "qpv2015" if generation == "2015" else "qpv", layer=layer)
+    return select_qpv(records, definition, commune_polys, generation, described)
 
 
 # -- communes ----------------------------------------------------------------------------------
@@ -613,7 +892,7 @@ def read_qpv(path, definition, commune_geoms: dict[str, Any], generation: str = 
 class CommunesRead:
     """A commune file read for the territory."""
 
-    frame: Any  # GeoDataFrame EPSG:2154: insee, name
+    rows: list  # dicts: insee, name, polys (EPSG:2154)
     described: str
     features_read: int
     repaired: list[str] = field(default_factory=list)
@@ -621,55 +900,52 @@ class CommunesRead:
     flavour: str = "admin-express"  # or "geo.api" (properties code/nom/codesPostaux)
 
 
-def read_communes(path, definition, layer: str | None = None) -> CommunesRead:
-    """Read commune outlines (geo.api.gouv.fr GeoJSON or ADMIN EXPRESS ``COMMUNE``); all members required."""
-    import geopandas as gpd
-
-    def prefer(n: str) -> int:
-        n = n.lower()
-        return (5 if "commune" in n and "associee" not in n and "arrondissement" not in n else 0) + (
-            3 if n.endswith(".gpkg") else 1 if n.endswith(".shp") else 0)
-
-    frame, described = read_vector(path, layer=layer, prefer=prefer)
-    cols = _columns(frame)
+def select_communes(records, definition, described: str = "fichier") -> CommunesRead:
+    """The territory's communes among *records* (geo.api.gouv.fr or ADMIN EXPRESS ``COMMUNE``); all members required."""
+    records = list(records)
+    if not records:
+        raise DataError(f"{described} : aucune entité dans le fichier")
+    cols = _columns_of(records)
     code_col = _pick(cols, "insee_com", "code_insee", "code", "insee")
     if code_col is None:
         raise DataError(
             f"{described} : schéma inattendu : colonne INSEE_COM, code_insee ou code absente "
             f"(colonnes : {', '.join(cols.values())})"
         )
-    name_col = _pick(cols, "nom", "nom_officiel", "nom_com", "name", "nom_m")
-    frame = _to_l93(frame, described, official=True)
-    codes = frame[code_col].map(lambda v: (split_insee(v) or [""])[0])
     members = set(definition.communes)
-    sub = frame[codes.isin(members)].copy()
-    sub["insee"] = codes[codes.isin(members)]
-    dup = sorted(sub["insee"][sub["insee"].duplicated()].unique())
+    found: dict[str, tuple] = {}
+    dup = set()
+    for i, (props, wkb) in enumerate(records):
+        code = (split_insee(props.get(code_col)) or [""])[0]
+        if code in members:
+            if code in found:
+                dup.add(code)
+            found[code] = (i, wkb)
     if dup:
-        raise DataError(f"{described} : communes en double : {', '.join(dup)}")
-    missing = sorted(members - set(sub["insee"]))
-    if len(sub) == 0:
-        raise DataError(f"{described} : aucune commune du territoire dans le fichier ({len(frame)} entités lues)")
+        raise DataError(f"{described} : communes en double : {', '.join(sorted(dup))}")
+    if not found:
+        raise DataError(f"{described} : aucune commune du territoire dans le fichier ({len(records)} entités lues)")
+    missing = sorted(members - set(found))
     if missing:
         names = ", ".join(f"{definition.commune_name(c)} ({c})" for c in missing[:8])
         raise DataError(f"{described} : {len(missing)} commune(s) du territoire absente(s) du fichier : {names}")
-    repaired, geoms = [], []
-    for code, geom in zip(sub["insee"], sub.geometry.values):
-        geom, rep = _repair(geom)
-        if geom is None:
+    rows, repaired = [], []
+    for code in sorted(found):
+        polys, rep = _repair_polys(_polys(found[code][1], described, f"commune {code}"))
+        if not polys:
             raise DataError(f"{described} : la commune {code} n'a pas de géométrie polygonale")
         if rep:
             repaired.append(code)
-        geoms.append(geom)
-    out = gpd.GeoDataFrame(
-        {"insee": list(sub["insee"]),
-         "name": [definition.commune_name(c) or (str(n) if name_col else "") for c, n in
-                  zip(sub["insee"], sub[name_col] if name_col else sub["insee"])]},
-        geometry=gpd.GeoSeries(geoms, crs=2154),
-    ).sort_values("insee").reset_index(drop=True)
+        rows.append({"insee": code, "name": definition.commune_name(code), "polys": polys})
     notes = [f"géométries invalides réparées : {', '.join(repaired)}"] if repaired else []
     flavour = "geo.api" if "codespostaux" in cols or code_col.lower() == "code" else "admin-express"
-    return CommunesRead(out, described, len(frame), repaired, notes, flavour)
+    return CommunesRead(rows, described, len(records), repaired, notes, flavour)
+
+
+def read_communes(path, definition, layer: str | None = None) -> CommunesRead:
+    """Read commune outlines (geo.api.gouv.fr GeoJSON or ADMIN EXPRESS ``COMMUNE`` layer, chosen by name)."""
+    records, described = read_records(path, "communes", layer=layer)
+    return select_communes(records, definition, described)
 
 
 # -- local zones -------------------------------------------------------------------------------
@@ -677,7 +953,7 @@ def read_communes(path, definition, layer: str | None = None) -> CommunesRead:
 class LocalRead:
     """Local zones read from a drawn file, matched to the territory's zones."""
 
-    frame: Any  # GeoDataFrame EPSG:2154: code, name, communes, geometry (one row per zone)
+    rows: list  # dicts: code, name, communes, polys (EPSG:2154), one per zone
     described: str
     name_field: str
     features_read: int
@@ -687,26 +963,28 @@ _LEADING_WORDS = re.compile(r"^(quartier|cite|residence)( (du|de la|de l|des|de|
 _NAME_FIELDS = ("code", "nom", "name", "libelle", "lib", "zone", "quartier", "poche")
 
 
-def read_local_zones(path, definition, tier: str, name_field: str | None = None, layer: str | None = None,
-                     commune_geoms: dict[str, Any] | None = None) -> LocalRead:
-    """Read a drawn file and attach each feature to a zone of *tier* by code or name.
+def select_local(records, definition, tier: str, name_field: str | None = None, described: str = "fichier",
+                 commune_polys: dict[str, list] | None = None) -> LocalRead:
+    """Attach each record to a zone of *tier* by code or name.
 
     Names are matched without case, accents or punctuation, on the zone code,
     its full name or the part after « : » (``Cité Saint Marck`` for
     ``Escaudain : Cité Saint Marck``); a short name shared by several zones
     (« Centre ») goes to the zone of the commune where it is drawn, given
-    *commune_geoms* (Lambert-93). Unknown names raise a
+    *commune_polys* (Lambert-93). Unknown names raise a
     :class:`~cq_geo.errors.DataError` listing every one with suggestions.
     Several features of the same zone are merged. Invalid geometries are refused
-    with the reason.
+    with the reason (when shapely is installed).
     """
-    import geopandas as gpd
-    import shapely
+    import numpy as np
 
     from .model import suggest
+    from .store import _shapely, points_in_polygons, polygons_wkb
 
-    frame, described = read_vector(path, layer=layer)
-    cols = _columns(frame)
+    records = list(records)
+    if not records:
+        raise DataError(f"{described} : aucune entité dans le fichier")
+    cols = _columns_of(records)
     if name_field:
         field_col = cols.get(name_field.lower())
         if field_col is None:
@@ -721,7 +999,6 @@ def read_local_zones(path, definition, tier: str, name_field: str | None = None,
                 f"{described} : aucun champ de nom reconnu ({', '.join(_NAME_FIELDS)}) ; "
                 f"indiquez-le avec --name-field (champs : {', '.join(cols.values())})"
             )
-    frame = _to_l93(frame, described, official=False)
     zones = definition.zones_of(tier)
     index: dict[str, set[str]] = {}
     for z in zones:
@@ -734,9 +1011,10 @@ def read_local_zones(path, definition, tier: str, name_field: str | None = None,
             index.setdefault(k, set()).add(z.code)
     choices = [z.name for z in zones] + [z.code for z in zones]
     zmap = {z.code: z for z in zones}
+    shp = _shapely()
     problems, by_code = [], {}
-    for i, (value, geom) in enumerate(zip(frame[field_col], frame.geometry.values)):
-        label = "" if value is None else str(value).strip()
+    for i, (props, wkb) in enumerate(records):
+        label = _text(props.get(field_col))
         where = f"entité n° {i + 1} (« {label} »)"
         codes = index.get(normalise_name(label), set())
         if not label:
@@ -745,34 +1023,70 @@ def read_local_zones(path, definition, tier: str, name_field: str | None = None,
         if not codes:
             problems.append(f"{where} : aucune zone « {tier} » de ce nom{suggest(label, choices)}")
             continue
-        if len(codes) > 1 and commune_geoms and geom is not None and not geom.is_empty:
+        try:
+            polys = _polys(wkb, described, where) if wkb is not None else []
+        except DataError as exc:
+            problems.append(f"{where} : {str(exc).split(' : ')[-1]}")
+            continue
+        if not polys:
+            problems.append(f"{where} : géométrie vide")
+            continue
+        if len(codes) > 1 and commune_polys:
             # a short name shared by several communes (« Centre »): the one where it is drawn
-            spot = geom.representative_point() if geom.is_valid else geom.centroid
-            here = {c for c in codes if any(
-                commune_geoms.get(i) is not None and commune_geoms[i].covers(spot) for i in zmap[c].communes)}
+            v = _vertices(polys)
+            cx, cy = np.array([v[:, 0].mean()]), np.array([v[:, 1].mean()])
+            here = {c for c in codes if any(commune_polys.get(k) and points_in_polygons(cx, cy, commune_polys[k])[0]
+                                            for k in zmap[c].communes)}
             codes = here if len(here) == 1 else codes
         if len(codes) > 1:
             problems.append(f"{where} : nom ambigu ({', '.join(sorted(codes))}) : utilisez le code")
             continue
-        if geom is None or geom.is_empty:
-            problems.append(f"{where} : géométrie vide")
-            continue
-        if geom.geom_type not in ("Polygon", "MultiPolygon"):
-            problems.append(f"{where} : un polygone est attendu (trouvé : {geom.geom_type})")
-            continue
-        if not geom.is_valid:
-            reason = shapely.is_valid_reason(geom)
-            problems.append(
-                f"{where} : géométrie invalide ({reason}) — dans QGIS : boîte à outils de traitements › "
-                "Géométrie vectorielle › Réparer les géométries"
-            )
-            continue
-        by_code.setdefault(next(iter(codes)), []).append(geom)
+        if shp is not None:
+            geom = shp.from_wkb(polygons_wkb(polys))
+            if not geom.is_valid:
+                problems.append(
+                    f"{where} : géométrie invalide ({shp.is_valid_reason(geom)}) — dans QGIS : boîte à outils de "
+                    "traitements › Géométrie vectorielle › Réparer les géométries"
+                )
+                continue
+        by_code.setdefault(next(iter(codes)), []).append(polys)
     if problems:
         raise DataError(f"{described} : {len(problems)} problème(s) :\n" + "\n".join(f"  - {p}" for p in problems))
-    rows = []
-    for code, geoms in by_code.items():
-        geom = shapely.union_all(geoms) if len(geoms) > 1 else geoms[0]
-        rows.append({"code": code, "name": zmap[code].name, "communes": ";".join(zmap[code].communes), "geometry": geom})
-    out = gpd.GeoDataFrame(rows, geometry="geometry", crs=2154)
-    return LocalRead(out, described, field_col, len(frame))
+    rows = [{"code": code, "name": zmap[code].name, "communes": ";".join(zmap[code].communes),
+             "polys": _union_polys(parts)} for code, parts in by_code.items()]
+    return LocalRead(rows, described, field_col, len(records))
+
+
+def read_local_zones(path, definition, tier: str, name_field: str | None = None, layer: str | None = None,
+                     commune_polys: dict[str, list] | None = None) -> LocalRead:
+    """Read a drawn file (see :func:`read_records`) and attach its features to zones (:func:`select_local`)."""
+    records, described = read_records(path, "local", layer=layer)
+    return select_local(records, definition, tier, name_field, described, commune_polys)
+
+
+# -- the same choices for readers other than pyogrio (the QGIS plugin reads files with QGIS) ---------
+def preferred_member(names, kind: str) -> str | None:
+    """The zip member an import of *kind* reads (e.g. ``SHP/QP2024_France_hexagonale_LB93.shp`` in the ANCT zip).
+
+    >>> preferred_member(["GPKG/QP2024_France_Hexagonale_Outre_Mer_WGS84.gpkg",
+    ...                   "SHP/QP2024_France_hexagonale_LB93.shp", "SHP/QP2024_Guyane_RGF95_UTM22N.shp"], "qpv")
+    'SHP/QP2024_France_hexagonale_LB93.shp'
+    """
+    prefer = {"qpv": _qpv_member_score, "qpv2015": _qpv_member_score, "communes": _communes_member_score}.get(kind)
+    names = [n for n in names if n.lower().endswith(_VECTOR_EXT) and not n.startswith("__MACOSX")]
+    if not names:
+        return None
+    return sorted(names, key=lambda n: (-(prefer(n) if prefer else 0), n))[0]
+
+
+def preferred_layer(layer_names, kind: str) -> str | None:
+    """The layer an import of *kind* reads in a file of several polygon layers (``commune`` in ADMIN EXPRESS).
+
+    >>> preferred_layer(["arrondissement", "commune", "commune_associee_ou_deleguee"], "communes")
+    'commune'
+    """
+    names = list(layer_names)
+    if not names:
+        return None
+    score = _communes_layer_score if kind == "communes" else (lambda n: 0)
+    return sorted(names, key=lambda n: -score(n))[0]

@@ -829,6 +829,8 @@ def load_territory(store=None, territory_file=None) -> Territory:
     from .paths import resolve_store
 
     path, origin = resolve_store(store)
+    if path is not None and origin == "environment" and not path.is_file():
+        path = None  # CQ_GEO_STORE names the store to create: embedded data until the first import (data status)
     if path is not None:
         if not path.is_file():
             raise DataError(

@@ -72,27 +72,41 @@ _STATUS_PLURAL = {"official": "officiels", "validated": "validés", "provisional
                   "simplified": "simplifiés", "approximate": "approximatifs", "missing": "non installés"}
 
 #: Point categories of batch results: (key, French label, colour). Points are
-#: coloured by their status; « ok » points by the tier that covers them.
+#: coloured by their status; « ok » points by the tier that covers them. The
+#: colours stay apart under the common colour-vision deficiencies (checked in
+#: the tests with Machado et al. 2009) and each category has its own marker
+#: shape (:data:`POINT_SHAPES`), so colour is never the only cue.
 POINT_CATEGORIES = [
-    ("qpv", "Dans un QPV", "#c0392b"),
-    ("poche", "Dans une poche de pauvreté", "#8e44ad"),
-    ("qva", "Dans un ancien QVA", "#1e8449"),
-    ("none", "CAPH, hors géographie prioritaire", "#5d6d7e"),
-    ("to_check", "À vérifier", "#f1c40f"),
-    ("outside", "Hors du territoire", "#17202a"),
+    ("qpv", "Dans un QPV", "#d55e00"),
+    ("poche", "Dans une poche de pauvreté", "#332288"),
+    ("qva", "Dans un ancien QVA", "#56b4e9"),
+    ("none", "CAPH, hors géographie prioritaire", "#999999"),
+    ("to_check", "À vérifier", "#ffffff"),
+    ("outside", "Hors du territoire", "#661100"),
 ]
+#: Marker shape of each point category (same order as :data:`POINT_CATEGORIES`).
+POINT_SHAPES = ["square", "diamond", "triangle", "circle", "triangle-down", "cross"]
 _CAT_INDEX = {key: i for i, (key, _, _) in enumerate(POINT_CATEGORIES)}
 #: Values of ``cq_status`` (batch output) and what the map does with them.
 BATCH_STATUSES = ("ok", "to_check", "outside_territory", "not_found", "invalid")
 
-_TEAM_COLOURS = {"nord": "#2e75b6", "sud": "#e67e22"}
-_OTHER_TEAM_COLOURS = ["#17a589", "#a04000", "#7d3c98"]
-_NO_TEAM_COLOUR = "#b3b6b7"
+#: Map background (no tiles) and team fills: blue / orange (Okabe & Ito), drawn at TEAM_FILL_OPACITY.
+MAP_BACKGROUND = "#f4f2ec"
+TEAM_FILL_OPACITY = 0.35
+_TEAM_COLOURS = {"nord": "#0072b2", "sud": "#e69f00"}
+_OTHER_TEAM_COLOURS = ["#009e73", "#cc79a7", "#f0e442"]
+_NO_TEAM_COLOUR = "#ffffff"
+_NO_TEAM_OPACITY = 0.5
+#: Tier styles: each has a non-colour cue too (QPV: thick solid outline and cross-hatching; poches: dashed
+#: outline and dots; former QVA: diagonal hatching, whole communes).
 _TIER_STYLE = {
-    "qpv": {"color": "#922b21", "fillColor": "#e74c3c", "fillOpacity": 0.55, "weight": 2},
-    "poche": {"color": "#5b2c6f", "fillColor": "#a569bd", "fillOpacity": 0.6, "weight": 2, "dashArray": "5 3"},
-    "qva": {"color": "#1e8449", "fillColor": "url(#cq-hatch-qva)", "fillOpacity": 1.0, "weight": 2.5},
+    "qpv": {"color": "#1b0a24", "fillColor": "#3d1454", "fillOpacity": 0.6, "weight": 2.5},
+    "poche": {"color": "#0b3d1c", "fillColor": "#117733", "fillOpacity": 0.7, "weight": 2, "dashArray": "6 4"},
+    "qva": {"color": "#661100", "fillColor": "url(#cq-hatch-qva)", "fillOpacity": 1.0, "weight": 2.5,
+            "dashArray": "1 5", "lineCap": "round"},
 }
+#: Colour of the former-QVA hatching lines.
+QVA_HATCH_COLOUR = "#661100"
 _TIER_LAYER_NAMES = {"qpv": "QPV 2024", "poche": "Poches de pauvreté", "qva": "Anciens quartiers de veille active"}
 _CHORO_COLOURS = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
 _MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
@@ -159,6 +173,81 @@ def _simplify(geoms: list, tolerance: float, coverage: bool = False) -> list:
             pass
     out = shapely.simplify(arr, tolerance, preserve_topology=True)
     return [o if not o.is_empty else g for o, g in zip(out, arr)]
+
+
+def _over(colour: str, alpha: float, background: str) -> str:
+    """*colour* drawn with opacity *alpha* over *background* (hex colours).
+
+    >>> _over("#000000", 0.5, "#ffffff")
+    '#808080'
+    """
+    fg = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+    bg = [int(background[i:i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{int(round(alpha * f + (1 - alpha) * b)):02x}" for f, b in zip(fg, bg))
+
+
+def legend_colour_groups(definition=None) -> dict[str, dict[str, str]]:
+    """The colours seen side by side on the map, as drawn over the plain background.
+
+    One group for the teams, one per team with the tiers drawn over it (QPV,
+    poches, and the former-QVA hatching lines), and one for the result points.
+    Every pair inside a group must stay distinguishable for the common
+    colour-vision deficiencies (checked by the tests).
+
+    >>> groups = legend_colour_groups()
+    >>> sorted(groups["Sur Équipe Sud"]), groups["Points"]["Dans un QPV"]
+    (['Hachures des anciens QVA', 'Poche de pauvreté', 'QPV', 'Équipe Sud'], '#d55e00')
+    """
+    if definition is None:
+        from .model import load_definition
+
+        definition = load_definition()
+    colours = _team_colours(definition)
+    teams = {team.name: _over(colours[tid], TEAM_FILL_OPACITY, MAP_BACKGROUND) for tid, team in definition.teams.items()}
+    teams["Sans équipe territoriale"] = _over(_NO_TEAM_COLOUR, _NO_TEAM_OPACITY, MAP_BACKGROUND)
+    groups = {"Équipes": dict(teams)}
+    for name, base in teams.items():
+        groups[f"Sur {name}"] = {
+            name: base,
+            "QPV": _over(_TIER_STYLE["qpv"]["fillColor"], _TIER_STYLE["qpv"]["fillOpacity"], base),
+            "Poche de pauvreté": _over(_TIER_STYLE["poche"]["fillColor"], _TIER_STYLE["poche"]["fillOpacity"], base),
+            "Hachures des anciens QVA": QVA_HATCH_COLOUR,
+        }
+    groups["Points"] = {label: colour for _, label, colour in POINT_CATEGORIES}
+    return groups
+
+
+#: Unit marker shapes (vertices, y down); "circle" is drawn as a circle.
+_SHAPES = {
+    "square": [[-0.85, -0.85], [0.85, -0.85], [0.85, 0.85], [-0.85, 0.85]],
+    "diamond": [[0, -1.25], [1.1, 0], [0, 1.25], [-1.1, 0]],
+    "triangle": [[0, -1.2], [1.1, 0.75], [-1.1, 0.75]],
+    "triangle-down": [[0, 1.2], [1.1, -0.75], [-1.1, -0.75]],
+    "cross": [[-1, -0.6], [-0.6, -1], [0, -0.4], [0.6, -1], [1, -0.6], [0.4, 0], [1, 0.6], [0.6, 1], [0, 0.4],
+              [-0.6, 1], [-1, 0.6], [-0.4, 0]],
+}
+
+
+def _shape_path(shape: str, cx: float, cy: float, r: float) -> str:
+    """SVG path data of a marker *shape* of radius *r* centred on (cx, cy)."""
+    if shape not in _SHAPES:
+        return f"M{cx - r:.2f} {cy:.2f}a{r:.2f} {r:.2f} 0 1 0 {2 * r:.2f} 0a{r:.2f} {r:.2f} 0 1 0 {-2 * r:.2f} 0z"
+    return "M" + "L".join(f"{cx + x * r:.2f} {cy + y * r:.2f}" for x, y in _SHAPES[shape]) + "z"
+
+
+def _marker_svg(shape: str, colour: str) -> str:
+    """A legend marker: the same shape and colour as the points on the map."""
+    return (f"<svg class='cq-mk' width='18' height='16' viewBox='0 0 18 16' aria-hidden='true'>"
+            f"<path d='{_shape_path(shape, 9, 8, 5.5)}' fill='{colour}' stroke='#1b2631' stroke-width='1.2'/></svg>")
+
+
+def _swatch(fill: str, opacity: float, stroke: str, weight: float, dash: str | None = None) -> str:
+    """A legend swatch drawn like the polygons on the map (fill, outline style, hatching)."""
+    dash_attr = f" stroke-dasharray='{dash}'" if dash else ""
+    return (f"<svg class='cq-sw' width='22' height='15' viewBox='0 0 22 15' aria-hidden='true'>"
+            f"<rect x='0' y='0' width='22' height='15' fill='{MAP_BACKGROUND}'/>"
+            f"<rect x='1.5' y='1.5' width='19' height='12' fill='{fill}' fill-opacity='{opacity}' stroke='{stroke}' "
+            f"stroke-width='{min(weight, 2.5)}'{dash_attr}/></svg>")
 
 
 def _data_uri(path: Path, mime: str) -> str:
@@ -228,11 +317,11 @@ body { font-family: "Segoe UI", "DejaVu Sans", Roboto, Helvetica, Arial, sans-se
 .cq-leg-row { display: flex; align-items: center; margin: 2px 0; }
 .cq-leg-note { font-size: 11.5px; color: #5d6d7e; margin: 1px 0 2px 26px; }
 .cq-missing { font-style: italic; color: #922b21; }
-.cq-sw { flex: none; width: 18px; height: 13px; margin-right: 8px; border: 2px solid #555; box-sizing: border-box; }
+.cq-sw { flex: none; width: 22px; height: 15px; margin-right: 8px; }
+span.cq-sw { width: 18px; height: 13px; border: 2px solid #555; box-sizing: border-box; }
+.cq-mk { flex: none; margin: 0 10px 0 2px; }
 .cq-sw-missing { background: repeating-linear-gradient(-45deg, #fff 0 3px, #d5d8dc 3px 5px) !important;
   border: 2px dashed #922b21 !important; }
-.cq-sw-hatch { background: repeating-linear-gradient(-45deg, #1e8449 0 1.5px, rgba(255,255,255,0.2) 1.5px 5px); }
-.cq-dot { flex: none; width: 12px; height: 12px; border-radius: 50%; margin: 0 11px 0 3px; border: 1px solid #333; }
 .cq-footer { background: rgba(255,255,255,0.92); padding: 4px 8px; border-radius: 4px; max-width: 560px;
   font-size: 11px; line-height: 1.3; color: #2c3e50; box-shadow: 0 1px 4px rgba(0,0,0,0.25); }
 .cq-footer b, .cq-footer .cq-fold { font-weight: 600; }
@@ -240,7 +329,8 @@ body { font-family: "Segoe UI", "DejaVu Sans", Roboto, Helvetica, Arial, sans-se
 .cq-fold::after { content: " \25BE"; color: #5d6d7e; }
 .cq-folded .cq-fold::after { content: " \25B8"; }
 .cq-folded .cq-body { display: none; }
-.cq-offline { display: none; color: #922b21; font-weight: 600; }
+.cq-offline { display: none; color: #5d6d7e; font-style: italic; }
+.cq-folded .cq-offline, .cq-folded.cq-tiles-failed .cq-offline { display: none; }
 .cq-tiles-failed .cq-offline { display: block; }
 .cq-label { background: none; border: none; }
 .cq-label span { position: absolute; transform: translate(-50%, -50%); white-space: nowrap; font-size: 11px;
@@ -267,32 +357,64 @@ body { font-family: "Segoe UI", "DejaVu Sans", Roboto, Helvetica, Arial, sans-se
 .cq-label-minor span { font-size: 10.5px; font-weight: 600; color: #2c3e50; }
 .leaflet-control-layers-expanded { font-size: 12.5px; max-height: 55vh; overflow-y: auto; }
 .leaflet-control-layers label.cq-layer-missing { color: #922b21; font-style: italic; }
-/* printing: title, legend and sources in a column beside the map; the whole fits A4 and Letter
-   landscape (8 mm margins) and scales up for A3 */
-body.cq-printing .folium-map { position: absolute !important; left: 330px !important; top: 0 !important; width: 660px !important;
-  height: 690px !important; border: 1px solid #999; box-sizing: border-box; }
-.cq-print-side { position: absolute; left: 0; top: 0; width: 320px; }
-.cq-print-side .leaflet-control { float: none; clear: none; margin: 0 0 6px 0; max-width: none; box-shadow: none;
-  border: 1px solid #999; max-height: none; overflow: visible; }
-.cq-print-side .cq-title-main { font-size: 16px; }
-.cq-print-side .cq-legend { font-size: 11px; line-height: 1.25; }
-.cq-print-side .cq-footer { font-size: 8.5px; }
-@page { size: landscape; margin: 8mm; }
+.cq-label-qpv span { font-size: 10.5px; font-style: italic; font-weight: 700; color: #3d1454; }
+.cq-tech { margin-top: 3px; color: #5d6d7e; }
+.cq-tech summary { cursor: pointer; font-weight: 600; color: #34495e; }
+.cq-print { display: none; }
+/* phones and narrow windows: everything starts folded (see the script), smaller boxes, no minimap */
+@media (max-width: 700px) {
+  .cq-title { max-width: calc(100vw - 76px); padding: 5px 9px; box-sizing: border-box; }
+  .cq-title-main { font-size: 15px; }
+  .cq-title-sub { font-size: 11.5px; }
+  .cq-minimap { display: none; }
+  .cq-legend { max-width: calc(100vw - 24px); max-height: 45vh; box-sizing: border-box; }
+  .cq-footer { max-width: calc(100vw - 24px); box-sizing: border-box; }
+  .leaflet-control-layers-expanded { max-width: calc(100vw - 24px); max-height: 50vh; }
+}
+/* printing: the interactive map is replaced by a vector drawing of the whole territory (built by the
+   script at print time) that fits the page whatever the window, A4 or A3, portrait or landscape */
+@page { margin: 8mm; }
 @media print {
   * { -webkit-print-color-adjust: exact !important; print-color-adjust: exact !important; }
-  html, body { width: auto; height: auto; overflow: hidden; }
-  .leaflet-control-zoom, .cq-fullscreen, .leaflet-control-layers, .cq-minimap { display: none !important; }
-  .cq-title, .cq-legend, .cq-footer { box-shadow: none; border: 1px solid #999; }
-  .cq-legend { max-height: none; overflow: visible; }
-  .folium-map { page-break-inside: avoid; }
+  html, body { width: 100%; height: 100%; margin: 0; overflow: visible; }
+  body > *:not(.cq-print):not(.cq-defs) { display: none !important; }
+  .cq-print { display: block !important; width: 100%; height: 100vh; box-sizing: border-box; container-type: size;
+    page-break-inside: avoid; break-inside: avoid; overflow: hidden; }
+  .cq-print-page { display: flex; flex-direction: column; width: 100%; height: 100%; }
+  .cq-print-title { flex: none; margin-bottom: 2mm; }
+  .cq-print-title .cq-title-main { font-size: 15pt; font-weight: 700; }
+  .cq-print-title .cq-title-sub, .cq-print-title .cq-title-date { font-size: 9.5pt; display: inline; margin-right: 4mm; }
+  .cq-print-main { flex: 1 1 auto; display: flex; flex-direction: row; min-height: 0; gap: 4mm; }
+  .cq-print-map { flex: 1 1 auto; min-width: 0; min-height: 0; position: relative; border: 0.3mm solid #999;
+    background: #f4f2ec; }
+  .cq-print-map svg { position: absolute; left: 0; top: 0; width: 100%; height: 100%; }
+  .cq-print-side { flex: 0 0 72mm; font-size: 7pt; line-height: 1.2; overflow: hidden; }
+  .cq-print-side .cq-legend, .cq-print-side .cq-footer { max-width: none; max-height: none; overflow: visible;
+    box-shadow: none; border: 0.3mm solid #999; padding: 1.2mm 2mm; margin-bottom: 1.5mm; font-size: 7pt;
+    border-radius: 1mm; background: #fff; }
+  .cq-print-side .cq-legend-title { font-size: 9pt; }
+  .cq-print-side .cq-fold::after, .cq-print-side .cq-offline, .cq-print-side .cq-tech summary { display: none; }
+  .cq-print-side .cq-body, .cq-print-side .cq-tech { display: block !important; }
+  .cq-print-side .cq-footer { font-size: 6.5pt; }
+  .cq-print-side .cq-tech { font-size: 5.6pt; line-height: 1.15; }
+  .cq-print-side .cq-leg-note { font-size: 6.5pt; margin-left: 9mm; }
+  .cq-print-side .cq-leg-row { margin: 0.4mm 0; }
+  .cq-print-side .cq-leg-h { margin: 1.2mm 0 0.5mm; }
+}
+/* a portrait page (the print media queries on orientation follow the window, not the paper: a container
+   query on the page box does follow the paper) */
+@container (aspect-ratio < 1.15) {
+  .cq-print-main { flex-direction: column; }
+  .cq-print-side { flex: none; display: flex; gap: 3mm; align-items: flex-start; }
+  .cq-print-side > * { flex: 1 1 50%; }
 }
 """
 
 # Hatching for the former QVA (whole communes): the team colour stays visible underneath.
 _SVG_DEFS = (
-    '<svg width="0" height="0" style="position:absolute" aria-hidden="true"><defs>'
+    '<svg class="cq-defs" width="0" height="0" style="position:absolute" aria-hidden="true"><defs>'
     '<pattern id="cq-hatch-qva" patternUnits="userSpaceOnUse" width="9" height="9" patternTransform="rotate(45)">'
-    '<rect width="2.2" height="9" fill="#1e8449" fill-opacity="0.75"/></pattern></defs></svg>'
+    '<rect width="2.6" height="9" fill="#661100" fill-opacity="0.85"/></pattern></defs></svg>'
 )
 
 
@@ -702,8 +824,10 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
     def team_style(feature):
         tid = feature["properties"]["team"]
         colour = team_colour.get(tid, _NO_TEAM_COLOUR)
-        return {"color": "#566573" if not tid else colour, "weight": 1.2, "fillColor": colour,
-                "fillOpacity": 0.42 if tid else 0.28}
+        if not tid:
+            return {"color": "#566573", "weight": 1.2, "dashArray": "4 3", "fillColor": colour,
+                    "fillOpacity": _NO_TEAM_OPACITY}
+        return {"color": colour, "weight": 1.2, "fillColor": colour, "fillOpacity": TEAM_FILL_OPACITY}
 
     fg = folium.FeatureGroup(name="Communes par équipe", overlay=True, show=True)
     folium.GeoJson(commune_fc, style_function=team_style, on_each_feature=bind, className="cq-commune",
@@ -758,20 +882,38 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
         group.add_to(m)
 
     # -- commune names --------------------------------------------------------------------------------------
+    # priority (the declutter keeps the higher first): communes of a team, then the QPV names, then the other
+    # communes by population
     labels = []
     for code, geom in zip(codes, commune_geoms):
         centre = shapely.get_point(shapely.maximum_inscribed_circle(geom, 20.0), 0)
         lon, lat = l93_to_lonlat(np.array([centre.x]), np.array([centre.y]))
         pop = d.communes[code].population or 0
+        in_team = d.team_of(code) is not None
         labels.append([round(float(lat[0]), 5), round(float(lon[0]), 5), _esc(d.commune_name(code)),
-                       1 if pop >= 5000 else 0, pop])
-    label_js = (
-        "(function(){var mp=%s;if(!mp.getPane('cqLabels')){mp.createPane('cqLabels').style.zIndex=640;}"
-        "var g=L.layerGroup();%s.forEach(function(l){L.marker([l[0],l[1]],{pane:'cqLabels',icon:L.divIcon({"
-        "className:'cq-label '+(l[3]?'cq-label-major':'cq-label-minor'),html:'<span data-p=\"'+l[4]+'\">'+l[2]+'</span>',iconSize:null}),"
-        "interactive:false,keyboard:false}).addTo(g);});return g;})()" % (m.get_name(), json.dumps(labels, ensure_ascii=False))
-    )
-    JsLayer(label_js, "Noms des communes").add_to(m)
+                       "cq-label-major" if in_team or pop >= 5000 else "cq-label-minor",
+                       (2e7 if in_team else 0) + pop])
+
+    def label_layer(items: list, name: str):
+        js = (
+            "(function(){var mp=%s;if(!mp.getPane('cqLabels')){mp.createPane('cqLabels').style.zIndex=640;}"
+            "var g=L.layerGroup();%s.forEach(function(l){L.marker([l[0],l[1]],{pane:'cqLabels',icon:L.divIcon({"
+            "className:'cq-label '+l[3],html:'<span data-p=\"'+l[4]+'\">'+l[2]+'</span>',iconSize:null}),"
+            "interactive:false,keyboard:false}).addTo(g);});return g;})()"
+            % (m.get_name(), json.dumps(items, ensure_ascii=False))
+        )
+        JsLayer(js, name).add_to(m)
+
+    label_layer(labels, "Noms des communes")
+    qpv_labels = []
+    qdata = territory.tiers["qpv"]
+    if qdata.index is not None:
+        for z, geom in zip(qdata.zones, qdata.index.geoms):
+            centre = shapely.get_point(shapely.maximum_inscribed_circle(geom, 5.0), 0)
+            lon, lat = l93_to_lonlat(np.array([centre.x]), np.array([centre.y]))
+            qpv_labels.append([round(float(lat[0]), 5), round(float(lon[0]), 5), _esc(f"QPV {z.name}"),
+                               "cq-label-qpv", 1e7 + (z.population or 0)])
+        label_layer(qpv_labels, "Noms des QPV")
 
     # -- results: points and choropleths ----------------------------------------------------------------------
     choro_layers = {}
@@ -791,7 +933,8 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
         pts = [[round(float(res.lat[i]), POINT_DECIMALS), round(float(res.lon[i]), POINT_DECIMALS),
                 int(res.category[i]), int(i) + res.first_row, sid(res.commune[i]), sid(res.zone[i]), sid(res.reason[i])]
                for i in drawn]
-        cats = [[_esc(label), colour] for _, label, colour in POINT_CATEGORIES]
+        cats = [[_esc(label), colour, _SHAPES.get(shape)] for (_, label, colour), shape in zip(POINT_CATEGORIES,
+                                                                                               POINT_SHAPES)]
         payload = json.dumps({"p": pts, "s": table, "c": cats}, ensure_ascii=False, separators=(",", ":"))
         group_js = (
             "L.markerClusterGroup({chunkedLoading:true,maxClusterRadius:50,showCoverageOnHover:false,"
@@ -805,8 +948,12 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
             if cluster else "L.featureGroup()"
         )
         points_js = (
-            "(function(){var D=%s;var g=%s;var mk=[];D.p.forEach(function(p){mk.push(L.circleMarker([p[0],p[1]],"
-            "{radius:6,color:'#1b2631',weight:1,fillColor:D.c[p[2]][1],fillOpacity:0.95,className:'cq-point',"
+            "(function(){var D=%s;window.cqPointData=D;var Shape=L.CircleMarker.extend({_updatePath:function(){"
+            "var v=this.options.cqShape;if(!v||!this._renderer._setPath){return L.CircleMarker.prototype._updatePath.call(this);}"
+            "var p=this._point,r=this._radius,d='';v.forEach(function(q,i){d+=(i?'L':'M')+(p.x+q[0]*r).toFixed(1)+' '"
+            "+(p.y+q[1]*r).toFixed(1);});this._renderer._setPath(this,d+'z');}});"
+            "var g=%s;var mk=[];D.p.forEach(function(p){mk.push(new Shape([p[0],p[1]],"
+            "{radius:6,color:'#1b2631',weight:1.2,fillColor:D.c[p[2]][1],fillOpacity:0.95,className:'cq-point',cqShape:D.c[p[2]][2],"
             "cqCat:p[2],cqRow:p[3],cqCom:p[4],cqZone:p[5],cqWhy:p[6]}));});"
             "if(g.addLayers){g.addLayers(mk);}else{mk.forEach(function(x){g.addLayer(x);});}"
             "g.on('click',function(e){var o=e.layer.options;var h='<div class=\"cq-popup\"><div class=\"cq-tier\">'"
@@ -865,11 +1012,11 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
               "<div class='cq-leg-h'>Communes par équipe territoriale</div>"]
     for tid, team in d.teams.items():
         colour = team_colour[tid]
-        legend.append(f"<div class='cq-leg-row'><span class='cq-sw' style='background:{colour}b3;border-color:{colour}'>"
-                      f"</span>{_esc(team.name)} ({_plural(team_count.get(tid, 0), 'commune')})</div>")
+        legend.append(f"<div class='cq-leg-row'>{_swatch(colour, TEAM_FILL_OPACITY, colour, 1.5)}"
+                      f"{_esc(team.name)} ({_plural(team_count.get(tid, 0), 'commune')})</div>")
     if team_count.get(""):
-        legend.append(f"<div class='cq-leg-row'><span class='cq-sw' style='background:{_NO_TEAM_COLOUR}80;"
-                      f"border-color:#566573'></span>Sans équipe territoriale ({_plural(team_count[''], 'commune')})</div>")
+        legend.append(f"<div class='cq-leg-row'>{_swatch(_NO_TEAM_COLOUR, _NO_TEAM_OPACITY, '#566573', 1.5, '3 2')}"
+                      f"Sans équipe territoriale ({_plural(team_count[''], 'commune')})</div>")
     legend.append("<div class='cq-leg-h'>Géographie prioritaire</div>")
     missing_text = {"qpv": "périmètres QPV non installés", "poche": "périmètres des poches de pauvreté non installés",
                     "qva": "périmètres des anciens QVA non installés"}
@@ -884,15 +1031,13 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
             legend.append(f"<div class='cq-leg-note'>{_plural(total, 'zone')} dans le contrat, aucune dessinée"
                           "</div>")
             continue
-        if tier == "qva":  # hatching, as on the map
-            swatch = f"class='cq-sw cq-sw-hatch' style='border-color:{style['color']}'"
-        else:
-            swatch = f"class='cq-sw' style='background:{style['fillColor']};border-color:{style['color']}'"
+        swatch = _swatch(style["fillColor"], style["fillOpacity"], style["color"], style["weight"],
+                         style.get("dashArray"))
         whole = sum(1 for z in data.zones if z.geometry == "commune")
         detail = (f"{_plural(whole, 'commune entière', 'communes entières')}" if whole == len(data.zones)
                   else _plural(len(data.zones), "périmètre"))
         status = ", ".join(sorted({_STATUS_PLURAL.get(s, s) for s in data.statuses}))
-        legend.append(f"<div class='cq-leg-row'><span {swatch}></span>{_esc(label)} ({detail})</div>")
+        legend.append(f"<div class='cq-leg-row'>{swatch}{_esc(label)} ({detail})</div>")
         legend.append(f"<div class='cq-leg-note'>contours {status}</div>")
         if data.missing:
             names = ", ".join(_esc(z.name) for z in data.missing)
@@ -904,7 +1049,7 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
         for k, (key, label, colour) in enumerate(POINT_CATEGORIES):
             count = int((res.category == k).sum())
             if count:
-                legend.append(f"<div class='cq-leg-row'><span class='cq-dot' style='background:{colour}'></span>"
+                legend.append(f"<div class='cq-leg-row'>{_marker_svg(POINT_SHAPES[k], colour)}"
                               f"{_esc(label)} : {_fr_int(count)}</div>")
         if res.total - n_drawn:
             legend.append(f"<div class='cq-leg-note'>{_fr_int(res.total - n_drawn)} non localisé(s) ou invalide(s), "
@@ -928,28 +1073,51 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
                   + (f"<div class='cq-title-sub'>{_esc(sub_text)}</div>" if sub_text else "")
                   + f"<div class='cq-title-date'>Carte du {_fr_date(day)}</div>")
 
-    footer = []
+    # sources: plain French for the audience; the technical provenance in a folded « détails techniques »
+    plain_names = {"communes": "Limites des communes", "qpv": "Quartiers prioritaires (QPV 2024)",
+                   "poche": "Poches de pauvreté", "qva": "Anciens quartiers de veille active"}
     layer_names = {"communes": "Communes", "qpv": "QPV 2024", "poche": "Poches de pauvreté", "qva": "Anciens QVA"}
+    plain, technical = [], []
     for key, info in territory.layers.items():
+        name = plain_names.get(key, key)
         if info.status == "missing":
-            footer.append(f"<b>{layer_names.get(key, key)}</b> : non installés (<code>cq-geo data update</code> "
-                          "ou <code>cq-geo data import</code>)")
+            plain.append(f"<b>{name}</b> : périmètres pas encore disponibles, non dessinés sur cette carte")
+            how = ("<code>cq-geo data update</code> ou <code>cq-geo data import qpv FICHIER</code>" if key == "qpv"
+                   else "<code>cq-geo data import local FICHIER --tier " + _esc(key) + "</code>")
+            technical.append(f"{layer_names.get(key, key)} : aucun périmètre installé ({how})")
             continue
-        source = info.source
-        if len(source) > 60 and " (" in source:  # the detail stays in the zone popups
-            source = source.split(" (", 1)[0]
-        parts = [p for p in (source, info.vintage) if p and not (p is info.vintage and p in source)]
-        footer.append(f"<b>{layer_names.get(key, key)}</b> : {_esc(' — '.join(parts))} ; statut {_status_text(info)}")
-    footer.append(f"Équipes et zones : définition du territoire ({_esc(d.short_name or d.name)}, "
-                  f"{_plural(len(d.communes), 'commune')})")
-    footer.append(f"Contours simplifiés pour l'affichage (tolérance {simplify_m:g} m)"
-                  + (" ; points arrondis à environ 10 m" if res is not None else ""))
+        who = info.publisher.split(",")[0].strip() if info.publisher else ""
+        if key == "communes":
+            text = "contours de l'IGN" + (f" ({_esc(who)})" if who and "IGN" not in who else "")
+        elif key == "qva":
+            text = ("communes entières, d'après le contrat" if all(z.geometry == "commune" for z in territory.tiers["qva"].zones)
+                    else "d'après le contrat")
+        else:
+            text = f"périmètres {_STATUS_PLURAL.get(info.status, info.status)}" + (f", {_esc(who)}" if who else "")
+        plain.append(f"<b>{name}</b> : {text}")
+        parts = [p for p in (info.source, info.vintage) if p and not (p is info.vintage and p in info.source)]
+        tech = f"{layer_names.get(key, key)} : {_esc(' — '.join(parts))} ; statut {_status_text(info)}"
+        if info.sha256:
+            tech += f" ; empreinte SHA-256 {_esc(info.sha256[:16])}…"
+        technical.append(tech)
+    plain.append(f"<b>Équipes et chefs de projet</b> : Contrat Quartiers 2030 ({_esc(d.short_name or d.name)}, "
+                 f"{_plural(len(d.communes), 'commune')})")
+    plain.append(f"Carte du {_fr_date(day)} ; contours simplifiés pour l'affichage : pour une adresse, "
+                 "demandez une fiche d'éligibilité")
+    technical.append(f"Définition du territoire : {_esc(getattr(d, 'source_path', '') and Path(d.source_path).name or 'territory.toml')}")
+    technical.append(f"Contours simplifiés pour l'affichage (tolérance {simplify_m:g} m)"
+                     + (" ; points arrondis à environ 10 m" if res is not None else ""))
     if tiles:
-        footer.append("Fond : Plan IGN v2 © IGN (en ligne)")
-    footer.append(f"Carte produite avec cq-geo {_esc(__version__)} le {_fr_date(day)}")
+        technical.append("Fond de plan à l'écran : Plan IGN v2 © IGN (chargé en ligne) ; jamais imprimé : "
+                         "l'impression redessine la carte en vecteurs, nette à toute taille")
+    else:
+        technical.append("Sans fond de plan (carte produite avec --no-tiles : aucune requête réseau)")
+    technical.append(f"Carte produite avec cq-geo {_esc(__version__)} le {_fr_date(day)}")
     footer_html = ("<div class='cq-fold' title='Afficher ou masquer'>Sources</div><div class='cq-body'>"
-                   + "<br>".join(footer) + "</div><div class='cq-offline'>Fond de plan IGN indisponible (pas de réseau) : "
-                   "fond neutre, contours et noms des communes restent affichés.</div>")
+                   + "<br>".join(plain)
+                   + "<details class='cq-tech'><summary>Détails techniques</summary>" + "<br>".join(technical)
+                   + "</details></div><div class='cq-offline'>Fond de plan IGN non chargé (pas de réseau) : "
+                   "fond neutre à l'écran ; l'impression n'en dépend pas.</div>")
 
     minimap = {
         "outline": _lonlat_geojson(_simplify([outline], 150.0)[0], 4),
@@ -1013,14 +1181,33 @@ var view = L.rectangle(map.getBounds(), {color: '#c0392b', weight: 2, fillOpacit
 mini.on('click', function(e){ map.panTo(e.latlng); });
 function sync(){ view.setBounds(map.getBounds()); c.classList.toggle('cq-zoom-low', map.getZoom() < 9.5); }
 map.on('moveend zoomend', sync); sync();
-// commune names: the larger communes first; a name that would overlap one already shown is hidden
+// names: the higher priority first (team communes, QPV, then by population); a name that would overlap a name
+// already shown or a cluster bubble tries just above and below, then hides
 function declutter(){ var shown = [], spans = Array.prototype.slice.call(c.querySelectorAll('.cq-label span'));
+  Array.prototype.forEach.call(c.querySelectorAll('.cq-cluster'), function(b){ var r = b.getBoundingClientRect();
+    if (r.width) shown.push(r); });
   spans.sort(function(a, b){ return (+b.getAttribute('data-p')) - (+a.getAttribute('data-p')); });
-  spans.forEach(function(s){ s.style.visibility = ''; var r = s.getBoundingClientRect();
-    if (!r.width) return;
-    var hit = shown.some(function(o){ return r.left < o.right + 2 && r.right > o.left - 2 && r.top < o.bottom && r.bottom > o.top; });
-    if (hit) { s.style.visibility = 'hidden'; } else { shown.push(r); } }); }
-map.on('zoomend moveend overlayadd resize', declutter); setTimeout(declutter, 0);
+  spans.forEach(function(s){ s.style.visibility = ''; s.style.transform = ''; var r0 = s.getBoundingClientRect();
+    if (!r0.width) return;
+    var step = r0.height + 4, side = r0.width / 2 + 8, placed = false;
+    [[0, 0], [0, -step], [0, step], [0, -2 * step], [0, 2 * step], [side, 0], [-side, 0], [side, step], [-side, -step],
+     [side, -step], [-side, step]].some(function(d){
+      var r = {left: r0.left + d[0], right: r0.right + d[0], top: r0.top + d[1], bottom: r0.bottom + d[1]};
+      var hit = shown.some(function(o){ return r.left < o.right + 2 && r.right > o.left - 2 && r.top < o.bottom && r.bottom > o.top; });
+      if (!hit) { if (d[0] || d[1]) s.style.transform = 'translate(-50%, -50%) translate(' + d[0] + 'px, ' + d[1] + 'px)';
+        shown.push(r); placed = true; }
+      return placed; });
+    if (!placed) s.style.visibility = 'hidden'; }); }
+map.on('zoomend moveend overlayadd overlayremove resize', function(){ setTimeout(declutter, 0); }); setTimeout(declutter, 0);
+// phones and narrow windows: layer list, legend and sources start folded (a tap opens them)
+if (window.innerWidth < 700) {
+  var lc = c.querySelector('.leaflet-control-layers');
+  if (lc) { lc.classList.remove('leaflet-control-layers-expanded');
+    var toggle = lc.querySelector('.leaflet-control-layers-toggle');
+    if (toggle) L.DomEvent.on(toggle, 'click', function(e){ L.DomEvent.preventDefault(e); lc.classList.add('leaflet-control-layers-expanded'); });
+    map.on('click', function(){ lc.classList.remove('leaflet-control-layers-expanded'); }); }
+  [legend, footer].forEach(function(box){ box.getContainer().classList.add('cq-folded'); });
+}
 // tiles that cannot load: plain background, outlines and names stay; say it in the footer
 if (tiles) { var failed = 0; tiles.on('tileerror', function(){ failed++;
   if (failed === 1) { c.classList.add('cq-tiles-failed'); footer.getContainer().classList.add('cq-tiles-failed'); } });
@@ -1031,23 +1218,89 @@ function legendFor(layer, on){ var id = null; for (var k in choro) { if (choro[k
   if (!id) return; var el = legend.getContainer().querySelector('[data-layer="' + id + '"]'); if (el) el.style.display = on ? '' : 'none'; }
 map.on('overlayadd', function(e){ legendFor(e.layer, true); });
 map.on('overlayremove', function(e){ legendFor(e.layer, false); });
-// with the result points shown, names move up a little so that cluster counts stay readable
 var points = __POINTS__;
-function withPoints(){ c.classList.toggle('cq-with-points', !!points && map.hasLayer(points)); declutter(); }
-map.on('overlayadd overlayremove', withPoints); withPoints();
-// print: a fixed A4-landscape-sized map, fitted to the territory, then back
-var saved = null, side = null, homes = [];
-window.addEventListener('beforeprint', function(){ if (side) return; saved = [map.getCenter(), map.getZoom()];
-  [legend, footer].forEach(function(box){ box.getContainer().classList.remove('cq-folded'); });
-  side = L.DomUtil.create('div', 'cq-print-side', document.body);
-  [c.querySelector('.cq-title'), legend.getContainer(), footer.getContainer()].forEach(function(el){
-    if (el) { homes.push([el, el.parentNode, el.nextSibling]); side.appendChild(el); } });
-  document.body.classList.add('cq-printing'); map.invalidateSize({pan: false});
-  map.fitBounds(cfg.bounds, {animate: false, padding: [6, 6]}); });
-window.addEventListener('afterprint', function(){ if (!side) return;
-  homes.forEach(function(h){ h[1].insertBefore(h[0], h[2]); }); homes = []; L.DomUtil.remove(side); side = null;
-  document.body.classList.remove('cq-printing'); map.invalidateSize({pan: false});
-  if (saved) map.setView(saved[0], saved[1], {animate: false}); });
+if (points && points.on) { points.on('animationend spiderfied unspiderfied', function(){ setTimeout(declutter, 0); }); }
+// print: a vector drawing of the whole territory (visible layers), scaled by the page itself (SVG viewBox),
+// so the result does not depend on the window; title, legend and sources beside (landscape) or below (portrait)
+var printBox = null;
+function escText(t){ return String(t).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'); }
+function printSvg(){
+  var crs = L.CRS.EPSG3857, b = L.latLngBounds(cfg.bounds);
+  var sw = crs.project(b.getSouthWest()), ne = crs.project(b.getNorthEast());
+  var pad = Math.max(ne.x - sw.x, ne.y - sw.y) * 0.025;
+  var x0 = sw.x - pad, y0 = -ne.y - pad, w = ne.x - sw.x + 2 * pad, h = ne.y - sw.y + 2 * pad;
+  var u = Math.max(w, h) / 1000;  // one unit = 1/1000 of the longer side
+  function xy(ll){ var p = crs.project(ll); return [p.x - x0, -p.y - y0]; }
+  function rings(lls){ if (!lls.length) return ''; if (lls[0] instanceof L.LatLng) {
+      return lls.map(function(ll, i){ var p = xy(ll); return (i ? 'L' : 'M') + p[0].toFixed(0) + ' ' + p[1].toFixed(0); }).join('') + 'z'; }
+    return lls.map(rings).join(''); }
+  var out = ['<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ' + w.toFixed(0) + ' ' + h.toFixed(0) +
+    '" preserveAspectRatio="xMidYMid meet" class="cq-print-svg"><defs><pattern id="cq-print-hatch" patternUnits="userSpaceOnUse" width="' +
+    (8 * u).toFixed(1) + '" height="' + (8 * u).toFixed(1) + '" patternTransform="rotate(45)"><rect width="' + (1.6 * u).toFixed(1) +
+    '" height="' + (8 * u).toFixed(1) + '" fill="#661100" fill-opacity="0.7"/></pattern></defs>'];
+  var n = 0;
+  map.eachLayer(function(l){ if (!(l instanceof L.Polygon)) return; var o = l.options;
+    var fill = String(o.fillColor || o.color || 'none').indexOf('url(') === 0 ? 'url(#cq-print-hatch)' : (o.fill === false ? 'none' : (o.fillColor || o.color));
+    out.push('<path d="' + rings(l.getLatLngs()) + '" fill="' + fill + '" fill-opacity="' + (o.fillOpacity == null ? 0.2 : o.fillOpacity) +
+      '" fill-rule="evenodd" stroke="' + (o.stroke === false ? 'none' : o.color) + '" stroke-width="' + (o.weight * u * 0.9).toFixed(2) +
+      '" stroke-linejoin="round"' + (o.dashArray ? ' stroke-dasharray="' + String(o.dashArray).split(/[ ,]+/).map(function(v){ return (v * u * 0.9).toFixed(2); }).join(' ') + '"' : '') +
+      (o.lineCap ? ' stroke-linecap="' + o.lineCap + '"' : '') + ' class="' + (o.className || '') + '"/>'); n++; });
+  var D = window.cqPointData;
+  if (points && map.hasLayer(points) && D) {
+    var r = u * Math.max(1.3, 3.2 * Math.min(1, Math.sqrt(2000 / Math.max(1, D.p.length))));  // smaller when many
+    D.p.forEach(function(p){ var q = xy(L.latLng(p[0], p[1])), shape = D.c[p[2]][2], d;
+      if (shape) { d = shape.map(function(v, i){ return (i ? 'L' : 'M') + (q[0] + v[0] * r).toFixed(0) + ' ' + (q[1] + v[1] * r).toFixed(0); }).join('') + 'z'; }
+      else { d = 'M' + (q[0] - r).toFixed(0) + ' ' + q[1].toFixed(0) + 'a' + r.toFixed(0) + ' ' + r.toFixed(0) + ' 0 1 0 ' + (2 * r).toFixed(0) + ' 0a' + r.toFixed(0) + ' ' + r.toFixed(0) + ' 0 1 0 ' + (-2 * r).toFixed(0) + ' 0z'; }
+      out.push('<path d="' + d + '" fill="' + D.c[p[2]][1] + '" stroke="#1b2631" stroke-width="' + (0.5 * u).toFixed(1) + '" class="cq-print-point"/>'); });
+  }
+  // names, decluttered at the scale of the drawing (priority as on screen)
+  var labels = [];
+  map.eachLayer(function(l){ if (!(l instanceof L.Marker) || !l.options.icon || !/cq-label/.test(l.options.icon.options.className || '')) return;
+    var html = l.options.icon.options.html, m = /data-p="([^"]*)">(.*)<\/span>/.exec(html); if (!m) return;
+    var cls = l.options.icon.options.className, size = /qpv/.test(cls) ? 10 : (/major/.test(cls) ? 13 : 10.5);
+    var tmp = document.createElement('span'); tmp.innerHTML = m[2];
+    labels.push({p: +m[1], t: tmp.textContent, at: xy(l.getLatLng()), s: size * u, cls: /qpv/.test(cls) ? 'qpv' : (/major/.test(cls) ? 'major' : 'minor')}); });
+  labels.sort(function(a, b){ return b.p - a.p; });
+  var taken = [];
+  labels.forEach(function(lb){ var wd = lb.t.length * lb.s * 0.56, ht = lb.s * 1.15, sd = wd / 2 + ht / 2;
+    [[0, 0], [0, -ht], [0, ht], [0, -2 * ht], [0, 2 * ht], [sd, 0], [-sd, 0], [sd, ht], [-sd, -ht], [sd, -ht], [-sd, ht]].some(function(d){
+      var x = lb.at[0] + d[0], y = lb.at[1] + d[1], r = [x - wd / 2, y - ht / 2, x + wd / 2, y + ht / 2];
+      if (r[0] < 0 || r[2] > w || r[1] < 0 || r[3] > h) return false;
+      if (taken.some(function(o){ return r[0] < o[2] && r[2] > o[0] && r[1] < o[3] && r[3] > o[1]; })) return false;
+      taken.push(r); lb.x = x; lb.y = y; return true; }); });
+  labels.forEach(function(lb){ if (lb.y == null) return;
+    out.push('<text x="' + lb.x.toFixed(0) + '" y="' + lb.y.toFixed(0) + '" font-size="' + lb.s.toFixed(1) +
+      '" text-anchor="middle" dominant-baseline="central" class="cq-print-label cq-print-' + lb.cls + '" font-weight="' + (lb.cls === 'minor' ? 600 : 700) +
+      '"' + (lb.cls === 'qpv' ? ' font-style="italic" fill="#3d1454"' : ' fill="#1b2631"') +
+      ' stroke="#fff" stroke-width="' + (0.35 * lb.s).toFixed(1) + '" stroke-linejoin="round" paint-order="stroke">' + escText(lb.t) + '</text>'); });
+  // scale bar (ground distance: Web Mercator stretches by 1/cos(latitude)) and north arrow
+  var k = 1 / Math.cos(b.getCenter().lat * Math.PI / 180), km = [1, 2, 5, 10, 20].filter(function(v){ return v * 1000 * k < w / 4; }).pop() || 1;
+  // both sit in the empty corners of the territory's own box (bottom left, top right), not in the margin
+  var len = km * 1000 * k, bx = pad + 10 * u, by = h - pad - 10 * u;
+  out.push('<g class="cq-print-scale"><rect x="' + (bx - 6 * u) + '" y="' + (by - 24 * u) + '" width="' + (len + 12 * u) + '" height="' + (32 * u) + '" fill="#fff" fill-opacity="0.85"/>' +
+    '<path d="M' + bx + ' ' + (by - 5 * u) + 'V' + by + 'H' + (bx + len) + 'V' + (by - 5 * u) + '" fill="none" stroke="#1b2631" stroke-width="' + (1.5 * u) + '"/>' +
+    '<text x="' + (bx + len / 2) + '" y="' + (by - 9 * u) + '" font-size="' + (11 * u) + '" text-anchor="middle" fill="#1b2631">' + km + ' km</text></g>');
+  var nx = w - pad - 12 * u, ny = pad + 2 * u;
+  out.push('<g class="cq-print-north"><path d="M' + nx + ' ' + ny + 'l' + (7 * u) + ' ' + (20 * u) + 'l' + (-7 * u) + ' ' + (-6 * u) + 'l' + (-7 * u) + ' ' + (6 * u) + 'z" fill="#1b2631"/>' +
+    '<text x="' + nx + '" y="' + (ny + 33 * u) + '" font-size="' + (11 * u) + '" text-anchor="middle" font-weight="700" fill="#1b2631">N</text></g>');
+  out.push('</svg>');
+  return {svg: out.join(''), polygons: n};
+}
+function beforePrint(){ if (printBox) L.DomUtil.remove(printBox);
+  printBox = L.DomUtil.create('div', 'cq-print', document.body);
+  var page = L.DomUtil.create('div', 'cq-print-page', printBox);
+  var head = L.DomUtil.create('div', 'cq-print-title', page); head.innerHTML = cfg.title;
+  var main = L.DomUtil.create('div', 'cq-print-main', page);
+  var frame = L.DomUtil.create('div', 'cq-print-map', main), drawing = printSvg(); frame.innerHTML = drawing.svg;
+  var side = L.DomUtil.create('div', 'cq-print-side', main);
+  [legend, footer].forEach(function(box){ var el = box.getContainer().cloneNode(true); el.classList.remove('cq-folded');
+    Array.prototype.forEach.call(el.querySelectorAll('details'), function(d){ d.open = true; });
+    Array.prototype.forEach.call(el.querySelectorAll('[style*="display: none"],[style*="display:none"]'), function(x){ x.parentNode.removeChild(x); });
+    side.appendChild(el); });
+  printBox.setAttribute('data-polygons', drawing.polygons); }
+window.addEventListener('beforeprint', beforePrint);
+window.addEventListener('afterprint', function(){ if (printBox) { L.DomUtil.remove(printBox); printBox = null; } });
+window.cqBeforePrint = beforePrint;
 })();
 """
 
@@ -1055,6 +1308,9 @@ window.addEventListener('afterprint', function(){ if (!side) return;
 def map_html(m) -> str:
     """The complete HTML of a map built by :func:`make_map`; refuses any external script or style."""
     html = m.get_root().render()
+    # pinch zoom stays allowed (a map read on a phone needs it; WCAG 1.4.4)
+    html = re.sub(r'<meta name="viewport"[^>]*>', '<meta name="viewport" content="width=device-width, initial-scale=1.0">',
+                  html)
     external = re.findall(r"<(?:script|link)\b[^>]*(?:src|href)\s*=\s*[\"']?(?:https?:)?//[^\"'\s>]+", html)
     if external:  # a folium element brought a CDN link: the page would not draw offline
         raise CqGeoError(f"ressource externe dans la carte (non autorisé) : {external[0]}")
@@ -1079,10 +1335,25 @@ def export_map(path, territory=None, results=None, title: str | None = None, **k
     if not path.parent.is_dir():
         raise MapInputError(f"dossier de sortie introuvable : {path.parent}")
     html = map_html(make_map(territory, results=results, title=title, **kwargs))
+    write_text_atomic(path, html)
+    return path
+
+
+def write_text_atomic(path, text: str) -> Path:
+    """Write *text* to *path* (UTF-8) through a temporary file renamed into place.
+
+    The file gets the usual permissions (0666 minus the umask), like any file a
+    program creates, not the 0600 of a temporary file: colleagues sharing the
+    folder can open it.
+    """
+    path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(html)
+            fh.write(text)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
         os.replace(tmp, path)
     except BaseException:
         try:

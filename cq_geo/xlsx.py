@@ -13,7 +13,7 @@ A zip (deflate, low compression level: :data:`COMPRESSLEVEL`) of these parts::
     _rels/.rels                    → xl/workbook.xml
     xl/workbook.xml                the sheets, in order, by name
     xl/_rels/workbook.xml.rels     → the sheets, styles and shared strings
-    xl/styles.xml                  two cell styles: 0 normal, 1 bold
+    xl/styles.xml                  cell styles: 0 normal, 1 bold, 2 per cent (« 45,7 % »), 3 date
     xl/sharedStrings.xml           every distinct text of the workbook, once
     xl/worksheets/sheetN.xml       rows and cells
 
@@ -75,7 +75,8 @@ import zipfile
 from itertools import repeat
 from typing import Any, Callable, Iterable
 
-__all__ = ["Sheet", "write_workbook", "column_letter", "COMPRESSLEVEL", "MAX_ROWS", "MAX_COLUMNS", "MAX_TEXT"]
+__all__ = ["Sheet", "write_workbook", "column_letter", "COMPRESSLEVEL", "MAX_ROWS", "MAX_COLUMNS", "MAX_TEXT", "PERCENT",
+           "DATE", "BOLD"]
 
 #: zlib level of the zip: 1 writes about twice as fast as 6, for files about 30 % larger (benchmarks/xlsx.py).
 COMPRESSLEVEL = 1
@@ -100,6 +101,7 @@ _SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.works
 
 _STYLES = (
     _XML + f'<styleSheet xmlns="{_NS}">'
+    '<numFmts count="2"><numFmt numFmtId="164" formatCode="0.0\\ %"/><numFmt numFmtId="165" formatCode="dd/mm/yyyy"/></numFmts>'
     '<fonts count="2">'
     '<font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
     '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
@@ -107,15 +109,21 @@ _STYLES = (
     '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="2">'
+    '<cellXfs count="4">'
     '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     "</cellXfs>"
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     "</styleSheet>"
 )
 #: Style index of bold cells in ``cellXfs``.
 BOLD = 1
+#: Style index of shares (a number 0.457 shown « 45,7 % »: it stays a number, charts and sums work).
+PERCENT = 2
+#: Style index of dates (a serial day number shown dd/mm/yyyy).
+DATE = 3
 
 
 # -- small helpers -----------------------------------------------------------------------------------
@@ -304,11 +312,11 @@ def _inline_cells(texts: list[str], letter: str) -> list[str]:
     return [pre + e + "</t></is></c>" if e else "" for e in escaped]
 
 
-def _number_cells(values, letter: str, integers: bool) -> list[str]:
+def _number_cells(values, letter: str, integers: bool, style: int = 0) -> list[str]:
     """Cell XML of numbers: the column formatted in one joined string (C speed); NaN and ±inf empty."""
     import numpy as np
 
-    pre, suf = f'<c r="{letter}{_ROW}"><v>', "</v></c>"
+    pre, suf = f'<c r="{letter}{_ROW}"' + (f' s="{style}"' if style else "") + "><v>", "</v></c>"
     if integers:
         ok = None
         texts = map(str, values.tolist())
@@ -337,11 +345,12 @@ class _Column:
     booleans, texts), ``numbers`` (formatted chunk by chunk), ``empty``.
     """
 
-    def __init__(self, series, letter: str, strings: _SharedStrings, object_numbers: bool):
+    def __init__(self, series, letter: str, strings: _SharedStrings, object_numbers: bool, style: int = 0):
         import numpy as np
         import pandas as pd
 
         self.letter = letter
+        self.style = style
         self.kind = "table"
         self.values = None
         dtype = series.dtype
@@ -399,7 +408,7 @@ class _Column:
         if self.kind == "table":
             return self.table[self.codes[a:b]].tolist()
         if self.kind == "numbers":
-            return _number_cells(self.values[a:b], self.letter, self.integers)
+            return _number_cells(self.values[a:b], self.letter, self.integers, self.style)
         return None
 
 
@@ -421,11 +430,15 @@ class Sheet:
 
     *widths*: column widths in characters, by letter (``{"A": 42, "C": 90}``).
     *freeze*: the first cell that scrolls (``"A2"``: the first row stays in view, as
-    openpyxl's ``freeze_panes``). Tables are kept by reference and turned into XML
-    only when the workbook is written.
+    openpyxl's ``freeze_panes``). *auto_widths*: the columns without a width get one
+    from their header and their first values (between 6 and 60 characters), so that
+    nothing is cut when the file opens. *autofilter*: a filter on the first table
+    (its header row and all its rows). Tables are kept by reference and turned into
+    XML only when the workbook is written.
     """
 
-    def __init__(self, name: str, *, widths: dict[str, float] | None = None, freeze: str | None = None):
+    def __init__(self, name: str, *, widths: dict[str, float] | None = None, freeze: str | None = None,
+                 auto_widths: bool = False, autofilter: bool = False):
         if not name or len(name) > 31 or _BAD_NAME & set(name) or name[0] == "'" or name[-1] == "'":
             raise ValueError(f"« {name} » ne peut pas nommer une feuille XLSX (1 à 31 caractères, sans [ ] : * ? / \\)")
         self.name = name
@@ -434,6 +447,9 @@ class Sheet:
         self.rows = 0  # rows used so far (blank ones included)
         self.columns = 0  # columns used so far
         self._blocks: list[tuple] = []
+        self.auto_widths = auto_widths
+        self.autofilter = autofilter
+        self._filter: str | None = None
 
     def _grow(self, rows: int, columns: int) -> None:
         if self.rows + rows > MAX_ROWS:
@@ -454,17 +470,34 @@ class Sheet:
         self._grow(count, 0)
         self._blocks.append(("blank", count))
 
-    def table(self, data, *, header: bool = True, bold_header: bool = True, object_numbers: bool = False) -> None:
+    def table(self, data, *, header: bool = True, bold_header: bool = True, object_numbers: bool = False,
+              styles: dict[str, int] | None = None) -> None:
         """A pandas DataFrame: its column names (bold) on a row, then its rows.
 
         Numeric columns are numbers, boolean columns « oui »/« non ». In text
         (object) and categorical columns, every value is text unless
         *object_numbers*: then the ints and floats among them are numbers.
+        *styles*: a cell style by column name for numeric columns (:data:`PERCENT`).
         """
+        first_row = self.rows + 1
         if header:
             self.row([str(c) for c in data.columns], bold=bold_header)
         self._grow(len(data), data.shape[1])
-        self._blocks.append(("table", data, object_numbers))
+        if self.autofilter and self._filter is None and data.shape[1]:
+            self._filter = f"A{first_row}:{column_letter(data.shape[1] - 1)}{max(self.rows, first_row)}"
+        if self.auto_widths:
+            self._auto_widths(data)
+        self._blocks.append(("table", data, object_numbers, dict(styles or {})))
+
+    def _auto_widths(self, data, sample: int = 2000) -> None:
+        """Widths from the header and the first *sample* values of each column not given one."""
+        for j, name in enumerate(data.columns):
+            if j in self.widths:
+                continue
+            values = data.iloc[:sample, j]
+            lengths = [len(str(v)) for v in values.tolist() if v is not None and v == v]
+            longest = sorted(lengths)[int(0.95 * (len(lengths) - 1))] if lengths else 0
+            self.widths[j] = float(min(60, max(6, len(str(name)) + 3, longest + 2)))
 
     # -- XML ---------------------------------------------------------------------------------------------
     def _head(self, selected: bool) -> str:
@@ -506,8 +539,9 @@ class Sheet:
                 blocks.append(("row", "".join(cells)))
                 bound += 4 * len(blocks[-1][1]) + 32 + digits * (len(values) + 1)
             else:
-                data, object_numbers = block
-                columns = [_Column(data.iloc[:, j], column_letter(j), strings, object_numbers) for j in range(data.shape[1])]
+                data, object_numbers, styles = block
+                columns = [_Column(data.iloc[:, j], column_letter(j), strings, object_numbers,
+                                   styles.get(str(data.columns[j]), 0)) for j in range(data.shape[1])]
                 columns = [c for c in columns if c.kind != "empty"]
                 blocks.append(("table", len(data), columns))
                 row_bytes = 32 + digits * (len(columns) + 1) + sum(c.max_bytes() for c in columns)
@@ -515,7 +549,8 @@ class Sheet:
         return blocks, bound
 
     @staticmethod
-    def _xml_chunks(head: str, blocks: list, progress: Callable[[int], None] | None = None) -> Iterable[bytes]:
+    def _xml_chunks(head: str, blocks: list, progress: Callable[[int], None] | None = None,
+                    tail: str = "") -> Iterable[bytes]:
         """The sheet's XML, by chunks of UTF-8 bytes; ``progress(rows)`` after each chunk of a table."""
         yield head.encode("utf-8")
         r = 1  # number of the next row
@@ -543,7 +578,7 @@ class Sheet:
                 r += n
         if pending:
             yield "".join(pending).encode("utf-8")
-        yield b"</sheetData></worksheet>"
+        yield b"</sheetData>" + tail.encode("utf-8") + b"</worksheet>"
 
 
 # -- the workbook --------------------------------------------------------------------------------------
@@ -641,7 +676,8 @@ def write_workbook(path, sheets: list[Sheet], *, compresslevel: int | None = Non
         zf.writestr("xl/styles.xml", _STYLES)
         for i, sheet in enumerate(sheets, 1):
             blocks, bound = sheet._prepare(strings)
-            chunks = Sheet._xml_chunks(sheet._head(i == 1), blocks, advance if progress is not None else None)
+            tail = f'<autoFilter ref="{sheet._filter}"/>' if sheet._filter else ""
+            chunks = Sheet._xml_chunks(sheet._head(i == 1), blocks, advance if progress is not None else None, tail)
             _write_part(zf, f"xl/worksheets/sheet{i}.xml", chunks, bound)
             del blocks
         bound = 256 + sum(map(len, strings.texts)) * 6 + 64 * len(strings.texts)  # « & » → « &amp; » at worst

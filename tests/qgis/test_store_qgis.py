@@ -50,7 +50,8 @@ def test_every_store_layer_opens_in_qgis(qgis_app, qgis_new_project, filled_stor
     for name, count in expected.items():
         if name in rows:
             assert rows[name]["feature_count"] == count
-    assert rows["qpv"]["status"] == "official" and rows["poche"]["status"] == "provisional"
+    # a synthetic file imported by hand is a « fichier importé » (provisional), not official (issue 12)
+    assert rows["qpv"]["status"] == "provisional" and rows["poche"]["status"] == "provisional"
     hist = QgsVectorLayer(f"{path}|layername=history", "history", "ogr")
     assert hist.isValid() and hist.featureCount() == history
     # a QPV feature read by QGIS has the attributes and a sensible area (synthetic squares of 240 m)
@@ -59,3 +60,27 @@ def test_every_store_layer_opens_in_qgis(qgis_app, qgis_new_project, filled_stor
     assert feats["QN05950M"]["insee_territory"] == "59172"
     assert abs(feats["QN05950M"].geometry().area() - 240 * 240) < 1
     assert feats["QN05920M"]["shared"] == 1
+
+
+def test_store_written_with_sqlite_alone_works_in_qgis(qgis_app, filled_store):
+    """The store is written by ``store.import_records`` (sqlite3 + numpy, no GDAL): QGIS uses its R-tree index
+    for a spatial filter, and an edit made in QGIS (GDAL's triggers) keeps the store valid for cq-geo."""
+    from qgis.core import QgsFeatureRequest, QgsRectangle, QgsVectorLayer
+
+    from cq_geo.store import validate_store_file
+
+    path = filled_store.path
+    qpv = QgsVectorLayer(f"{path}|layername=qpv", "qpv", "ogr")
+    denain = next(f for f in qpv.getFeatures() if f["code_qp"] == "QN05950M")
+    box = denain.geometry().boundingBox()
+    hits = [f["code_qp"] for f in qpv.getFeatures(QgsFeatureRequest().setFilterRect(box))]
+    assert "QN05950M" in hits and len(hits) < 13
+    far = QgsRectangle(100000, 6100000, 101000, 6101000)
+    assert list(qpv.getFeatures(QgsFeatureRequest().setFilterRect(far))) == []
+    poche = QgsVectorLayer(f"{path}|layername=poche", "poche", "ogr")
+    assert poche.startEditing()
+    f = next(poche.getFeatures())
+    assert poche.changeAttributeValue(f.id(), poche.fields().indexOf("validated_by"), "QGIS")
+    assert poche.commitChanges()
+    del poche, qpv
+    validate_store_file(path)

@@ -224,3 +224,135 @@ def zip_bytes(members: dict[str, bytes]) -> bytes:
         for name, data in members.items():
             zf.writestr(name, data)
     return buf.getvalue()
+
+
+# -- the shapes of the real national files (issue 12) -----------------------------------------------
+#: SYNTHETIC QPV outside the metropolitan mainland, with the code patterns of the real national file:
+#: Corsica (département 2A/2B) and overseas (971–976). (code, name, insee, lon, lat, member of the SHP folder)
+OUTSIDE_MAINLAND = [
+    ("QN02A01M", "Synthétique Ajaccio 1", "2A004", 8.7369, 41.9192, None),
+    ("QN02A02M", "Synthétique Ajaccio 2", "2A004", 8.7500, 41.9300, None),
+    ("QN02A03N", "Synthétique Ajaccio 3", "2A004", 8.7600, 41.9400, None),
+    ("QN02B01M", "Synthétique Bastia 1", "2B033", 9.4500, 42.7000, None),
+    ("QN02B02M", "Synthétique Bastia 2", "2B033", 9.4400, 42.6900, None),
+    ("QN97101M", "Synthétique Les Abymes", "97101", -61.5050, 16.2710, ("Guadeloupe_RGAF09_UTM20N", 5490)),
+    ("QN97302N", "Synthétique Cayenne", "97302", -52.3260, 4.9370, ("Guyane_RGF95_UTM22N", 2972)),
+    ("QN97411M", "Synthétique Saint-Denis", "97411", 55.4480, -20.8820, ("LaReunion_RGR92_UTM40S", 2975)),
+    ("QN97414I", "Synthétique Saint-Louis", "97414", 55.4100, -21.2860, ("LaReunion_RGR92_UTM40S", 2975)),
+    ("QN97651C", "Synthétique Mamoudzou", "97611", 45.2270, -12.7800, None),
+]
+
+
+def _square_lonlat(lon: float, lat: float, half_deg: float = 0.002):
+    return box(lon - half_deg, lat - half_deg, lon + half_deg, lat + half_deg)
+
+
+def national_like_records(layout: Layout | None = None, *, separator: str = ";", shift_m: float = 0.0):
+    """The territory's QPV (L93) plus Corsican and overseas QPV (WGS84 geometries), as the national file.
+
+    *separator*: between the INSEE codes of a multi-commune QPV (``;`` or ``,``).
+    *shift_m*: every territory perimeter moved east by this many metres (a file that must be refused).
+    Returns ``(mainland records in L93, outside records in WGS84)``.
+    """
+    recs = []
+    for props, geom in qpv_records(layout, others=2):
+        props = dict(props)
+        props["insee_com"] = props["insee_com"].replace(";", separator)
+        if shift_m:
+            import shapely.affinity
+
+            geom = shapely.affinity.translate(geom, xoff=shift_m)
+        recs.append((props, geom))
+    outside = []
+    for code, name, insee, lon, lat, _member in OUTSIDE_MAINLAND:
+        outside.append(({"code_qp": code, "lib_qp": name, "insee_com": insee, "lib_com": "Synthétique",
+                         "insee_dep": insee[:3] if insee.startswith("97") else insee[:2], "siren_epci": "000000000"},
+                        _square_lonlat(lon, lat)))
+    return recs, outside
+
+
+def national_anct_zip(path: Path, *, with_shp: bool = True, separator: str = ";", shift_m: float = 0.0) -> Path:
+    """A SYNTHETIC zip laid out like the real ANCT resource (issue 12).
+
+    ``GPKG/QP2024_France_Hexagonale_Outre_Mer_WGS84.gpkg`` and
+    ``GEOJSON/…WGS84.geojson`` (everything, WGS84), ``SHP/QP2024_France_hexagonale_LB93.shp``
+    (mainland and Corsica, Lambert-93) and the overseas shapefiles in their own CRS
+    (``SHP/QP2024_Guadeloupe_RGAF09_UTM20N.shp`` EPSG:5490, ``…_Guyane_RGF95_UTM22N`` EPSG:2972,
+    ``…_LaReunion_RGR92_UTM40S`` EPSG:2975).
+    """
+    import tempfile
+
+    import geopandas as gpd
+    import shapely.affinity  # noqa: F401  (translate)
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mainland, outside = national_like_records(separator=separator, shift_m=shift_m)
+    wgs = pd_concat([frame(mainland, "EPSG:4326"),
+                     gpd.GeoDataFrame([p for p, _ in outside], geometry=[g for _, g in outside], crs="EPSG:4326")])
+    metro_outside = [(p, g) for (p, g), o in zip(outside, OUTSIDE_MAINLAND) if p["code_qp"].startswith("QN02")]
+    lb93 = pd_concat([frame(mainland), gpd.GeoDataFrame([p for p, _ in metro_outside],
+                                                        geometry=[g for _, g in metro_outside],
+                                                        crs="EPSG:4326").to_crs(2154)])
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        members = []
+        gp = write(wgs, tmp / "QP2024_France_Hexagonale_Outre_Mer_WGS84.gpkg", "GPKG",
+                   layer="QP2024_France_Hexagonale_Outre_Mer_WGS84")
+        members.append((gp, "GPKG/" + gp.name))
+        gj = write(wgs, tmp / "QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson", "GeoJSON")
+        members.append((gj, "GEOJSON/" + gj.name))
+        if with_shp:
+            stems = ["QP2024_France_hexagonale_LB93"]
+            write(lb93, tmp / "QP2024_France_hexagonale_LB93.shp", "ESRI Shapefile")
+            by_member: dict = {}
+            for (p, g), o in zip(outside, OUTSIDE_MAINLAND):
+                if o[5] is not None:
+                    by_member.setdefault(o[5], []).append((p, g))
+            for (name, epsg), recs in by_member.items():
+                stem = f"QP2024_{name}"
+                gdf = gpd.GeoDataFrame([p for p, _ in recs], geometry=[g for _, g in recs], crs="EPSG:4326")
+                write(gdf.to_crs(epsg), tmp / f"{stem}.shp", "ESRI Shapefile")
+                stems.append(stem)
+            for stem in stems:
+                for f in sorted(tmp.glob(f"{stem}.*")):
+                    members.append((f, "SHP/" + f.name))
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            for f, arc in members:
+                zf.write(f, arc)
+    return path
+
+
+def pd_concat(frames):
+    import geopandas as gpd
+    import pandas as pd
+
+    crs = frames[0].crs
+    return gpd.GeoDataFrame(pd.concat([f.to_crs(crs) for f in frames], ignore_index=True), crs=crs)
+
+
+def admin_express_gpkg(path: Path) -> Path:
+    """A SYNTHETIC ADMIN EXPRESS-like GeoPackage of several layers, ``arrondissement`` written first.
+
+    Layers ``arrondissement``, ``commune`` (long lower-case names ``code_insee``, ``nom_officiel``),
+    ``commune_associee_ou_deleguee`` and ``departement``; geometry: the embedded baseline outlines.
+    """
+    import geopandas as gpd
+    import json as _json
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = _json.loads(communes_geojson_bytes())
+    com = gpd.GeoDataFrame.from_features(data["features"], crs="EPSG:4326").to_crs(2154)
+    com = com.rename(columns={"code": "code_insee", "nom": "nom_officiel"})[["code_insee", "nom_officiel", "geometry"]]
+    outline = shapely.union_all(list(com.geometry.values))
+    arr = gpd.GeoDataFrame({"code_insee": ["596"], "nom_officiel": ["Valenciennes"]},
+                           geometry=[outline.buffer(2000)], crs=2154)
+    dep = gpd.GeoDataFrame({"code_insee": ["59"], "nom_officiel": ["Nord"]}, geometry=[outline.buffer(5000)], crs=2154)
+    assoc = gpd.GeoDataFrame({"code_insee": ["59999"], "nom_officiel": ["Synthétique associée"]},
+                             geometry=[com.geometry.values[0].buffer(-200)], crs=2154)
+    write(arr, path, "GPKG", layer="arrondissement")
+    write(com, path, "GPKG", layer="commune", append=True)
+    write(assoc, path, "GPKG", layer="commune_associee_ou_deleguee", append=True)
+    write(dep, path, "GPKG", layer="departement", append=True)
+    return path

@@ -119,6 +119,7 @@ def test_columns_untouched_in_order_with_duplicates_and_blank_names(terr, points
     assert list(df.columns) == ["nom", "", "lon", "lat", "nom"] and df.shape == (1, 5)  # the input is not changed
     assert list(out.columns[5:]) == [
         "cq_status", "cq_reason", "cq_lon", "cq_lat", "cq_geocode_score", "cq_geocode_type", "cq_geocode_quality",
+        "cq_geocode_candidates",
     ] + LOOKUP_COLUMNS
     assert set(out["cq_status"].cat.categories) == set(STATUSES)
 

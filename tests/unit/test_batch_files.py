@@ -164,11 +164,11 @@ def test_cli_end_to_end_with_summary_files(tmp_path, capsys, pts):
     assert "Lignes à vérifier : 2" in captured.out
     rows = read_csv_rows(out, "utf-8", ";")
     assert rows[0][:4] == ["site", "lon", "lat", "site"] and len(rows) == 4
-    html = (tmp_path / "sites_out.resume.html").read_text(encoding="utf-8")
+    html = (tmp_path / "sites_out.csv.resume.html").read_text(encoding="utf-8")
     assert "<html lang=\"fr\">" in html and "Lignes à vérifier (2)" in html and "valeur non numérique" in html
     from openpyxl import load_workbook
 
-    wb = load_workbook(tmp_path / "sites_out.resume.xlsx")
+    wb = load_workbook(tmp_path / "sites_out.csv.resume.xlsx")
     assert wb.sheetnames == ["Synthèse", "À vérifier"]
     check = list(wb["À vérifier"].iter_rows(values_only=True))
     assert check[0][:3] == ("Ligne", "Statut", "Raison") and [r[0] for r in check[1:]] == [2, 4]
@@ -221,7 +221,7 @@ def test_xlsx_in_and_out(tmp_path, terr, pts):
     rows = list(ws2.iter_rows(values_only=True))
     assert rows[0][:6] == ("id", "nom", "lon", "lat", "date", None)
     assert rows[1][:2] == ("7", "Structure A") and rows[1][4] == "2024-04-08" and rows[1][5] == "note"
-    assert rows[1][2] == repr(lon)  # the input cell as text, untouched
+    assert rows[1][2] == str(load_workbook(src).active["C2"].value)  # the input cell as text, untouched
     header = rows[0]
     r1 = dict(zip(header, rows[1]))
     assert r1["cq_commune"] == "Denain" and isinstance(r1["cq_lon"], float)
@@ -289,7 +289,7 @@ def test_resume_after_interruption(tmp_path, terr, pts):
     with pytest.raises(BatchError, match="--resume"):
         batch_file(src, out, address_cols="adresse", geocoder=failing, territory=terr)
     assert sha(src) == before and not out.exists()
-    cache = tmp_path / "adresses_out.reprise-geocodage.jsonl"
+    cache = tmp_path / "adresses_out.csv.reprise-geocodage.jsonl"
     assert cache.is_file()
     again = TableGeocoder(_table(pts, n))
     res = run_file(src, out, address_cols="adresse", geocoder=again, territory=terr, resume=True)
@@ -311,7 +311,7 @@ def test_pseudonymise_file(tmp_path, terr, pts):
     rows = read_csv_rows(out, "utf-8", ";")
     assert rows[0][:2] == ["ref", "cq_id"] and "cq_lon" not in rows[0]
     assert res.salt and res.salt_file.read_text(encoding="utf-8").strip().endswith(res.salt)
-    assert "Nulle" not in (tmp_path / "partage.resume.html").read_text(encoding="utf-8")
+    assert "Nulle" not in (tmp_path / "partage.csv.resume.html").read_text(encoding="utf-8")
     with pytest.raises(BatchFileError, match="GeoPackage"):
         batch_file(src, tmp_path / "p.gpkg", address_cols="adresse", geocoder=gc, territory=terr, pseudonymise=True)
     again = run_file(src, tmp_path / "partage2.csv", address_cols="adresse", city_col="ville", geocoder=gc,

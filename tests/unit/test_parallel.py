@@ -131,14 +131,16 @@ def test_summary_files_appear_only_with_the_output(tmp_path, monkeypatch):
         raise OSError("disque plein")
 
     monkeypatch.setattr(batch_module, "_write_output", broken)
-    with pytest.raises(OSError, match="disque plein"):
+    from cq_geo.batch_io import BatchFileError
+
+    with pytest.raises(BatchFileError, match="disque plein"):
         batch_file(src, tmp_path / "sortie.csv", lon_col="lon", lat_col="lat")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["entree.csv"]
     monkeypatch.undo()
     res = batch_file(src, tmp_path / "sortie.csv", lon_col="lon", lat_col="lat")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["entree.csv", "sortie.csv", "sortie.resume.html", "sortie.resume.xlsx"]
-    assert res.summary_files == [tmp_path / "sortie.resume.xlsx", tmp_path / "sortie.resume.html"]
-    assert res.summary.input_rows == 2 and "Résumé du traitement par lot — entree.csv" in (tmp_path / "sortie.resume.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entree.csv", "sortie.csv", "sortie.csv.resume.html", "sortie.csv.resume.xlsx"]
+    assert res.summary_files == [tmp_path / "sortie.csv.resume.xlsx", tmp_path / "sortie.csv.resume.html"]
+    assert res.summary.input_rows == 2 and "Résumé du traitement par lot — entree.csv" in (tmp_path / "sortie.csv.resume.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])

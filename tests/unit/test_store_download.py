@@ -26,7 +26,8 @@ COMMUNES_PATH = "/epcis/200042190/communes?format=geojson&geometry=contour&field
 
 
 class Server:
-    """Routes: path → (body, mode); mode ``ok``, ``truncate``, ``flaky:N`` (N × 500 first), ``404``."""
+    """Routes: path → (body, mode); mode ``ok``, ``truncate``, ``flaky:N`` (N × 500 first), ``404``,
+    ``html`` (a web page), ``redirect:URL`` (302)."""
 
     def __init__(self):
         self.routes: dict[str, tuple[bytes, str]] = {}
@@ -45,6 +46,12 @@ class Server:
                     self.send_error(404)
                     return
                 body, mode = routes[self.path]
+                if mode.startswith("redirect:"):
+                    self.send_response(302)
+                    self.send_header("Location", mode.split(":", 1)[1])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if mode == "404":
                     self.send_error(404)
                     return
@@ -54,7 +61,8 @@ class Server:
                     self.end_headers()
                     return
                 self.send_response(200)
-                self.send_header("Content-Type", "application/zip" if body[:2] == b"PK" else "application/json")
+                self.send_header("Content-Type", "application/zip" if body[:2] == b"PK" else
+                                 "text/html; charset=utf-8" if mode == "html" else "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Last-Modified", "Thu, 06 Feb 2025 16:18:39 GMT")
                 self.end_headers()
@@ -176,7 +184,7 @@ def test_data_update_truncated_leaves_store_unchanged(server, synth_files, store
     assert code == 2
     assert "tronquée" in capsys.readouterr().err
     assert sha(store.path) == before and not store.previous_path.exists()
-    assert [p.name for p in store.path.parent.iterdir()] == [store.path.name]
+    assert [p.name for p in store.path.parent.iterdir() if p.name != store.lock_path.name] == [store.path.name]
 
 
 def test_data_update_checks_expected_sha256(server, synth_files, store, capsys):
@@ -203,3 +211,66 @@ def test_data_update_wrong_content_refused(server, store, capsys):
     assert "cq-geo : " in capsys.readouterr().err
     assert sha(store.path) == before
     assert json.loads(json.dumps(store.metadata()))["qpv"]["status"] == "missing"
+
+
+# -- issue 12: web pages, offline, redirects ------------------------------------------------------
+MAINTENANCE = (b"<!DOCTYPE html><html><head><title>Maintenance</title></head><body><h1>Site en maintenance</h1>"
+               b"<p>data.gouv.fr revient vite.</p>" + b" " * 400 + b"</body></html>")
+
+
+def test_a_web_page_instead_of_data_is_named_as_such(server, store, monkeypatch, capsys):
+    """A maintenance page / captive portal (HTTP 200, HTML) used to end in « download-….bin : format non pris en charge »."""
+    from cq_geo.cli import main
+
+    server.routes[QPV_PATH] = (MAINTENANCE, "html")
+    monkeypatch.setenv("CQ_GEO_DATA_GOUV_URL", server.url)
+    before = sha(store.path)
+    assert main(["data", "update", "--only", "qpv", "--store", str(store.path)]) == 2
+    err = capsys.readouterr().err
+    assert "page web (HTML) au lieu des données" in err and server.url + QPV_PATH in err
+    assert "format non pris en charge" not in err
+    assert sha(store.path) == before
+    # the same page served without a Content-Type saying so is recognised by its first bytes
+    from cq_geo.sources import download
+
+    server.routes["/page"] = (MAINTENANCE, "ok")
+    with pytest.raises(DataError, match="page web"):
+        download(server.url + "/page", store.path.parent / "dl", retries=0)
+
+
+def test_offline_update_says_how_to_install_by_hand(store, monkeypatch, capsys):
+    import socket
+
+    from cq_geo.cli import main
+
+    with socket.socket() as s:  # a port nobody listens on: connection refused, as offline
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("CQ_GEO_DATA_GOUV_URL", f"http://127.0.0.1:{port}")
+    assert main(["data", "update", "--only", "qpv", "--retries", "0", "--store", str(store.path)]) == 2
+    err = capsys.readouterr().err
+    assert "téléchargement impossible" in err and "Sans accès à internet" in err
+    assert "https://www.data.gouv.fr/fr/datasets/quartiers-prioritaires-de-la-politique-de-la-ville-qpv/" in err
+    assert "cq-geo data import qpv FICHIER" in err
+
+
+@pytest.mark.parametrize("target", ["http://example.org/qpv.zip", "https://ailleurs.example/qpv.zip",
+                                    "ftp://127.0.0.1/qpv.zip"])
+def test_every_redirect_hop_is_checked(server, synth_files, tmp_path, target):
+    """A redirect to a scheme or host the download rules refuse is not followed (no request is sent there)."""
+    from cq_geo.sources import download
+
+    server.routes["/r"] = (b"", "redirect:" + target)
+    with pytest.raises(DataError, match="adresse refusée"):
+        download(server.url + "/r", tmp_path, retries=0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_redirect_within_the_allowed_hosts_is_followed(server, synth_files, tmp_path):
+    from cq_geo.sources import download
+
+    body = Path(synth_files["zip"]).read_bytes()
+    server.routes["/static/qpv.zip"] = (body, "ok")
+    server.routes["/r"] = (b"", "redirect:" + server.url + "/static/qpv.zip")
+    d = download(server.url + "/r", tmp_path, retries=0)
+    assert d.path.read_bytes() == body and server.hits["/static/qpv.zip"] == 1

@@ -37,19 +37,20 @@ def test_answer_before_and_after_import(store, synth_files, capsys):
     capsys.readouterr()
     after = _answer(capsys, main, lon, lat, store)
     q_after = [z for z in after["zones"] if z["code"] == "QN05950M"]
-    assert q_after[0]["status"] == "inside" and q_after[0]["geometry_status"] == "official"
+    # a file imported by hand is not called official (issue 12): provisional, « fichier importé »
+    assert q_after[0]["status"] == "inside" and q_after[0]["geometry_status"] == "provisional"
     assert after["primary"] == {"tier": "qpv", "code": "QN05950M"}
     lay = after["layers"]["qpv"]
-    assert lay["status"] == "official" and lay["sha256"] == sha(synth_files["zip"])
-    assert lay["source"] == "qpv-2024-synthetique.zip" and lay["vintage"].startswith("QPV 2024")
-    assert lay["publisher"].startswith("ANCT") and lay["missing_zones"] == []
+    assert lay["status"] == "provisional" and lay["sha256"] == sha(synth_files["zip"])
+    assert lay["source"] == "fichier importé : qpv-2024-synthetique.zip" and lay["vintage"].startswith("QPV 2024")
+    assert "fichier importé" in lay["vintage"] and lay["missing_zones"] == []
     assert not any("QPV non installés" in w for w in after["warnings"])
     assert before["layers"]["communes"] == after["layers"]["communes"]
 
     # the text answer names the installed source
     assert main(["lookup", "--lon", f"{lon:.7f}", "--lat", f"{lat:.7f}", "--store", str(store.path)]) == 0
     text = capsys.readouterr().out
-    assert "qpv : officielle — qpv-2024-synthetique.zip (QPV 2024" in text
+    assert "qpv : provisoire — fichier importé : qpv-2024-synthetique.zip (QPV 2024" in text
 
     # rollback: the answer of before comes back
     assert main(["data", "rollback", "--store", str(store.path)]) == 0

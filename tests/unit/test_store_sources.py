@@ -6,6 +6,8 @@ embedded baseline communes, carrying the territory's real QPV codes.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cq_geo.errors import DataError
@@ -29,7 +31,7 @@ def test_qpv_file_in_every_format(store, synth_files, variant):
     from cq_geo.store import import_official
 
     rep = import_official(store, "qpv", synth_files[variant])
-    assert rep.changed and rep.status == "official"
+    assert rep.changed and rep.status == "provisional" and not rep.official  # a file imported by hand
     assert rep.feature_count == 13 and not rep.added == []
     rows = {r["code_qp"]: r for r in store.rows("qpv")}
     assert sorted(rows) == QPV_CODES
@@ -45,7 +47,7 @@ def test_qpv_file_in_every_format(store, synth_files, variant):
             assert shapely.hausdorff_distance(rows[code]["geometry"], drawn[code]) < 0.01
     meta = store.metadata()["qpv"]
     assert meta["sha256"] == sha(synth_files[variant]) and meta["feature_count"] == 13
-    assert meta["publisher"].startswith("ANCT") and "Etalab" in meta["licence"]
+    assert meta["source"] == "fichier importé : " + Path(synth_files[variant]).name
     assert {h["code"] for h in store.history() if h["layer"] == "qpv"} == set(QPV_CODES)
 
 
@@ -141,10 +143,9 @@ def test_commune_files(store, synth_files, variant):
     rep = import_official(store, "communes", synth_files[variant])
     assert rep.feature_count == 47
     info = store.layer_info("communes")
-    assert info.status == "official" and info.edge_m == 5.0
-    assert ("geo.api" in info.publisher) == (variant == "communes_geoapi")
+    assert info.status == "provisional" and info.edge_m == 5.0 and info.source.startswith("fichier importé")
     t = load_store_territory(store.path)
-    assert t.layers["communes"].status == "official"
+    assert t.layers["communes"].status == "provisional"
     assert t.lookup(lon=3.3957, lat=50.3290).commune["name"] == "Denain"
 
 

@@ -251,3 +251,21 @@ def test_batch_output_file_gives_the_same_map_points(tmp_path, synthetic):
     assert np.array_equal(from_file.category, from_coords.category)
     assert list(from_file.reason) == list(from_coords.reason)
     assert {0, 3} <= set(from_file.category.tolist())  # « dans un QPV » and « hors géographie prioritaire »
+
+
+def test_map_file_follows_the_umask(tmp_path):
+    """The HTML gets 0666 minus the umask like other outputs (it was 0600: colleagues could not open it)."""
+    import os
+    import stat
+
+    from cq_geo.webmap import export_map
+
+    old = os.umask(0o022)
+    try:
+        path = export_map(tmp_path / "carte.html", tiles=False, date="2026-11-27")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+        os.umask(0o007)
+        path = export_map(tmp_path / "carte2.html", tiles=False, date="2026-11-27")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o660
+    finally:
+        os.umask(old)

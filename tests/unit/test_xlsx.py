@@ -62,8 +62,10 @@ def check_parts(path) -> list[str]:
 
 
 def cells(ws) -> dict:
-    """{coordinate: (value, data type, bold)} of the non-empty cells of a worksheet."""
-    return {c.coordinate: (c.value, c.data_type, bool(c.font.b)) for row in ws.iter_rows() for c in row if c.value is not None}
+    """{coordinate: (value, data type, bold)} of the non-empty cells of a worksheet (floats to 12 digits: openpyxl
+    writes shares like 1/6 with 16 digits, the XLSX writer with Python's repr)."""
+    return {c.coordinate: (float(f"{c.value:.12g}") if isinstance(c.value, float) else c.value, c.data_type,
+                           bool(c.font.b)) for row in ws.iter_rows() for c in row if c.value is not None}
 
 
 def messy_frame() -> pd.DataFrame:
@@ -236,7 +238,7 @@ def test_row_limit_and_atomic_output(tmp_path, monkeypatch):
 
     monkeypatch.setattr(xlsx, "CHUNK_ROWS", 2)
     monkeypatch.setattr(xlsx._Column, "chunk", boom)
-    with pytest.raises(OSError, match="disque plein"):
+    with pytest.raises(BatchFileError, match="disque plein"):  # an OSError, said in French
         write_xlsx(pd.DataFrame({"a": range(10)}), path)
     assert path.read_bytes() == b"ancien"  # the old file untouched, no partial file beside it
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sortie.xlsx"]
@@ -270,7 +272,15 @@ def test_summary_workbook(tmp_path, terr):
     status = values.index("Par statut") + 1
     assert [c.value for c in syn[status + 1]][:5] == ["Statut", "Code", "Lignes", "Part", None]
     first = syn[status + 2]
-    assert first[2].data_type == "n" and first[3].data_type == "s" and first[3].value.endswith("%")
+    # shares are numbers shown as per cents (they can be summed and charted), not texts « 45,7 % »
+    assert first[2].data_type == "n" and first[3].data_type == "n" and 0 <= first[3].value <= 1
+    assert first[3].number_format == "0.0\\ %"
+    assert chk.auto_filter.ref == f"A1:{chr(64 + chk.max_column)}{chk.max_row}"
+    # dated, with the version and the sources
+    from cq_geo._version import __version__
+
+    assert "Date" in values[:8] and "Communes" in values[:8]
+    assert [c.value for c in syn[values.index("Logiciel") + 1]][:2] == ["Logiciel", f"cq-geo {__version__}"]
 
 
 # -- the openpyxl writers this module replaced (cq-geo before the XLSX writer), as references ------------------
@@ -348,6 +358,8 @@ def openpyxl_write_summary(self, path):
     for col in "BCDE":
         ws.column_dimensions[col].width = 18
     title(self.headline())
+    for label, text in self.provenance:
+        ws.append([label, text])
     for name, table in self.tables():
         ws.append([])
         title(name)
