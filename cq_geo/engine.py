@@ -107,6 +107,10 @@ class SortedPoints:
         self.y = np.asarray(y, dtype="float64")
         self.grid = grid
         n = grid.n
+        if n == 1:  # a few points: tested against the zones around them, not bucketed
+            self.order = np.arange(len(self.x))
+            self.start = np.array([0, len(self.x), len(self.x)], dtype="int64")
+            return
         with np.errstate(invalid="ignore"):
             col = self.x - grid.minx
             col *= 1.0 / grid.dx
@@ -388,9 +392,8 @@ class ZoneIndex:
     def _pairs_few(self, x, y) -> Pairs:
         """Each point against every edge of the zones whose grown bounding box holds it."""
         b, zones = self._few_bounds, self._few_zones
-        with np.errstate(invalid="ignore"):
-            hit = ((x[:, None] >= b[:, 0]) & (x[:, None] <= b[:, 2])
-                   & (y[:, None] >= b[:, 1]) & (y[:, None] <= b[:, 3]))
+        hit = ((x[:, None] >= b[:, 0]) & (x[:, None] <= b[:, 2])  # False for NaN (no warning)
+               & (y[:, None] >= b[:, 1]) & (y[:, None] <= b[:, 3]))
         point, zi = np.nonzero(hit)  # grouped by point
         if not len(point):
             empty = np.zeros(0, dtype="int64")
@@ -429,6 +432,9 @@ class ZoneIndex:
         # nearest edge of every point within near_m; near_m + 3h: of every point of a cell that
         # is not decided as a whole (exact distances)
         reach = self.near_m[ez] + (3 * h if self.distances else h)
+        if self.distances:  # every cell whose centre is in a zone gets a list (distances deep inside too)
+            b = self.zone_bounds
+            reach = np.maximum(reach, (0.5 * np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]))[ez] + h)
         c0 = np.clip(np.floor((np.minimum(ax, bx) - reach - grid.minx) / grid.dx), 0, n - 1).astype("int64")
         c1 = np.clip(np.floor((np.maximum(ax, bx) + reach - grid.minx) / grid.dx), 0, n - 1).astype("int64")
         r0 = np.clip(np.floor((np.minimum(ay, by) - reach - grid.miny) / grid.dy), 0, n - 1).astype("int64")
@@ -463,7 +469,7 @@ class ZoneIndex:
         gzone = (gkey // ncell).astype("int32")
         gcell = gkey % ncell
         edge_m, near_m = self.edge_m[gzone], self.near_m[gzone]
-        g_inside = gstate & (dc - h > edge_m)
+        g_inside = gstate & (dc - h > edge_m) & (not self.distances)
         g_near = (~gstate & (dc - h > edge_m) & (dc + h <= near_m)) if self.whole_near else np.zeros(len(gkey), bool)
         mixed = ~(g_inside | g_near)
         far_inside = zstate & ~np.isin(zkey, gkey)
@@ -543,11 +549,13 @@ class ZoneIndex:
         order = np.argsort(key, kind="stable")
         return key[order], state[order]
 
-    def pairs(self, x=None, y=None, pts: SortedPoints | None = None, grid: GridSpec | None = None) -> Pairs:
+    def pairs(self, x=None, y=None, pts: SortedPoints | None = None, grid: GridSpec | None = None,
+              only: np.ndarray | None = None) -> Pairs:
         """Every (point, zone) pair better than ``outside``, grouped by zone.
 
         Give bucketed points (*pts*), or arrays *x*, *y* (bucketed in *grid*, or
-        in a grid over this layer when they are many).
+        in a grid over this layer when they are many). With *only* (a bool per
+        point), the other points are skipped.
         """
         if pts is None:
             x = np.atleast_1d(np.asarray(x, dtype="float64"))
@@ -563,10 +571,16 @@ class ZoneIndex:
             if status == INSIDE and not self.sides:
                 continue
             p, which = pts.in_cells(c[ckey])
+            if only is not None:
+                keep = only[p]
+                p, which = p[keep], which[keep]
             parts.append((p, c[zkey][which], np.full(len(p), status, "int8"), np.full(len(p), status == INSIDE),
                           np.full(len(p), np.nan)))
         lists = c["mixed"]
         p, which = pts.in_cells(c["mixed_cell"])
+        if only is not None:
+            keep = only[p]
+            p, which = p[keep], which[keep]
         if len(p):
             d2, inside = self._evaluate(lists, pts.x[p], pts.y[p], which, self.sides)
             zone = lists.zone[which]

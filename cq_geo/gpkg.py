@@ -117,7 +117,18 @@ class Polygons:
 
         if len(self.polygons) == 1:
             return polygon(self.polygons[0])
-        return struct.pack("<BII", 1, _MULTIPOLYGON, len(self.polygons)) + b"".join(polygon(p) for p in self.polygons)
+        return self.multi_wkb
+
+    @property
+    def multi_wkb(self) -> bytes:
+        """Little-endian ISO WKB ``MultiPolygon``, whatever the number of parts (GeoPackage layers)."""
+        parts = [struct.pack("<BII", 1, _MULTIPOLYGON, len(self.polygons))]
+        for rings in self.polygons:
+            parts.append(struct.pack("<BII", 1, _POLYGON, len(rings)))
+            for r in rings:
+                parts.append(struct.pack("<I", len(r)))
+                parts.append(np.ascontiguousarray(r, dtype="<f8").tobytes())
+        return b"".join(parts)
 
     @property
     def __geo_interface__(self) -> dict:
@@ -128,11 +139,21 @@ class Polygons:
 
 
 # -- WKB ------------------------------------------------------------------------------------
+class _NotPolygon(ValueError):
+    pass
+
+
 def read_wkb(wkb) -> Polygons:
-    """A WKB ``Polygon`` or ``MultiPolygon`` (2D, Z, M or ZM; ISO or EWKB; either byte order)."""
+    """A WKB ``Polygon`` or ``MultiPolygon`` (2D, Z, M or ZM; ISO or EWKB; either byte order).
+
+    A ``GeometryCollection`` of polygons is read as a multipolygon; other
+    types raise :class:`~cq_geo.errors.DataError` (« un polygone est attendu »).
+    """
     data = memoryview(bytes(wkb))
     try:
         polys, _ = _read_geometry(data, 0, top=True)
+    except _NotPolygon as exc:
+        raise DataError(str(exc)) from exc
     except (struct.error, ValueError, IndexError) as exc:
         raise DataError(f"géométrie WKB illisible ({exc})") from exc
     return Polygons(polys)
@@ -184,7 +205,8 @@ def _read_geometry(data, pos: int, top: bool = False):
             part, pos = _read_geometry(data, pos)
             polys.extend(part)
         return polys, pos
-    raise ValueError(f"type de géométrie {kind} non surfacique (Polygon ou MultiPolygon attendu)")
+    names = {1: "point", 2: "ligne", 4: "multipoint", 5: "multiligne"}
+    raise _NotPolygon(f"un polygone est attendu (trouvé : {names.get(kind, f'type WKB {kind}')})")
 
 
 # -- GeoPackage blobs ---------------------------------------------------------------------------
@@ -193,7 +215,7 @@ def gpkg_blob_wkb(blob) -> bytes | None:
     if blob is None:
         return None
     blob = bytes(blob)
-    if blob[:2] != b"GP":
+    if blob[:2] != b"GP" or len(blob) < 8:
         raise DataError("géométrie GeoPackage illisible (en-tête « GP » absent)")
     flags = blob[3]
     if flags & 0b00010000:
@@ -216,11 +238,12 @@ def read_gpkg_blob(blob) -> Polygons | None:
 def to_gpkg_blob(wkb, srs_id: int = 2154) -> bytes:
     """A GeoPackage geometry blob (little-endian header with an XY envelope) around *wkb*.
 
-    *wkb* is WKB bytes or :class:`Polygons`; an empty geometry gets the empty flag.
+    *wkb* is WKB bytes (kept as it is) or :class:`Polygons` (written as a
+    ``MultiPolygon``); an empty geometry gets the empty flag.
     """
     polys = wkb if isinstance(wkb, Polygons) else read_wkb(wkb) if wkb else Polygons([])
     if isinstance(wkb, Polygons):
-        wkb = wkb.wkb
+        wkb = wkb.multi_wkb
     if polys.is_empty:
         body = struct.pack("<BII", 1, _MULTIPOLYGON, 0)
         return b"GP" + bytes([0, 0b00010001]) + struct.pack("<i", srs_id) + body
@@ -229,17 +252,20 @@ def to_gpkg_blob(wkb, srs_id: int = 2154) -> bytes:
 
 
 def _blob_bounds(blob):
-    """(minx, maxx, miny, maxy) of a GeoPackage blob, None when empty."""
+    """(minx, maxx, miny, maxy) of a GeoPackage blob, None when empty or unreadable."""
     if blob is None:
         return None
     blob = bytes(blob)
-    flags = blob[3]
-    if flags & 0b00010000:
+    if blob[:2] != b"GP" or len(blob) < 8 or blob[3] & 0b00010000:
         return None
+    flags = blob[3]
     if (flags >> 1) & 0b111:
         order = "<" if flags & 1 else ">"
         return struct.unpack_from(order + "4d", blob, 8)
-    polys = read_gpkg_blob(blob)
+    try:
+        polys = read_gpkg_blob(blob)
+    except DataError:
+        return None
     if polys is None:
         return None
     minx, miny, maxx, maxy = polys.bounds

@@ -281,6 +281,13 @@ class Territory:
         out.update({tier: data.info for tier, data in self.tiers.items()})
         return out
 
+    def _layer_dicts(self) -> dict[str, dict[str, Any]]:
+        """``to_dict()`` of every layer, made once (a fresh copy for each answer)."""
+        cached = getattr(self, "_layers_cache", None)
+        if cached is None:
+            cached = self._layers_cache = {name: info.to_dict() for name, info in self.layers.items()}
+        return {name: {**d, "missing_zones": list(d["missing_zones"])} for name, d in cached.items()}
+
     # -- input ------------------------------------------------------------------
     @staticmethod
     def _pair(lon=None, lat=None, x=None, y=None) -> tuple[np.ndarray, np.ndarray]:
@@ -358,11 +365,14 @@ class Territory:
 
         tiers: dict[str, dict[str, np.ndarray]] = {}
         qbest = None
+        found = {"communes": cpairs}  # every pair, for the detailed answer of a single point
         for tier, data in self.tiers.items():
             zone = np.full(n, -1, dtype="int32")
             status = np.zeros(n, dtype="int8")
             if data.index is not None:
-                best = data.index.best(pts=pts)
+                tpairs = data.index.pairs(pts=pts)
+                found[tier] = tpairs
+                best = data.index.best(pairs=tpairs, n=n)
                 zone, status = best.zone, best.status
                 if tier == "qpv":
                     qbest = best
@@ -395,7 +405,7 @@ class Territory:
             if self._qpv_search is not None:
                 # outside points within the search radius of some QPV: exact distance
                 # to each candidate, keep the nearest
-                cand = self._qpv_search.pairs(pts=pts)
+                cand = self._qpv_search.pairs(pts=pts, only=(q["status"] == OUTSIDE) & valid)
                 keep = (q["status"][cand.point] == OUTSIDE) & valid[cand.point]
                 cp, cz = cand.point[keep], cand.zone[keep]
                 if len(cp):
@@ -429,6 +439,7 @@ class Territory:
         return {
             "valid": valid, "commune": commune, "commune_status": np.where(valid, com.status, OUTSIDE),
             "commune_in_zone": com.in_zone, "tiers": tiers, "primary": primary, "flags": flags,
+            **({"pairs": found} if n == 1 else {}),
         }
 
     def warm_up(self) -> None:
@@ -474,7 +485,7 @@ class Territory:
         return _concat_parts(parts)
 
     # -- public API ----------------------------------------------------------------
-    def lookup_arrays(self, lon=None, lat=None, *, x=None, y=None) -> dict[str, np.ndarray]:
+    def lookup_arrays(self, lon=None, lat=None, *, x=None, y=None, codes: bool = False) -> dict[str, np.ndarray]:
         """Classify many points at once; returns a dict of numpy arrays (numpy only: no pandas, no text).
 
         Give ``lon``/``lat`` (WGS84 degrees) or ``x``/``y`` (Lambert-93 metres) as
@@ -493,6 +504,10 @@ class Territory:
         - ``flags`` (int64): warning bits, read with :meth:`warning_names` /
           :meth:`warning_texts`.
 
+        With *codes*, also the codes as text arrays (objects): ``commune_insee``,
+        ``team``, ``qpv_code``, ``poche_code``, ``qva_code`` (``''`` for none) and
+        ``primary_tier_name`` (about 15 ms more per million points each).
+
         Status codes index :data:`~cq_geo.engine.STATUS_NAMES` (``outside``,
         ``near``, ``boundary``, ``inside``, ``unknown``). A poche or QVA is given
         only when the point is ``inside`` or on the ``boundary`` of the zone; a QPV
@@ -504,6 +519,8 @@ class Territory:
         (['59172', ''], ['sud', ''])
         >>> [STATUS_NAMES[s] for s in r["commune_status"]], t.warning_names(r["flags"][1])
         (['inside', 'outside'], ['outside'])
+        >>> t.lookup_arrays(x=[728212.77], y=[7025762.07], codes=True)["commune_insee"].tolist()
+        ['59172']
         """
         r = self._classify_many(lon, lat, x, y)
         out: dict[str, np.ndarray] = {
@@ -521,6 +538,12 @@ class Territory:
         out["qpv_distance_m"] = r["tiers"]["qpv"]["distance"]
         out["primary_tier"] = r["primary"]
         out["flags"] = r["flags"]
+        if codes:
+            out["commune_insee"] = self.labels("commune")[out["commune"]]
+            out["team"] = self.labels("team")[out["commune"]]
+            for tier in TIERS:
+                out[f"{tier}_code"] = self.labels(tier)[out[tier]]
+            out["primary_tier_name"] = self.labels("primary_tier")[out["primary_tier"]]
         return out
 
     def labels(self, kind: str) -> np.ndarray:
@@ -667,13 +690,14 @@ class Territory:
             team = {"id": t.id, "name": t.name, "leads": [lead.to_dict(d) for lead in d.team_leads(t.id)]}
 
         # communes the point may be in (its own, and neighbours within tolerance)
-        cpairs = self.communes.pairs([x], [y])
+        found = r.get("pairs") or {}
+        cpairs = found.get("communes") or self.communes.pairs([x], [y])
         possible = {self.commune_codes[i] for i, st in zip(cpairs.zone, cpairs.status) if st >= BOUNDARY}
         zones: list[dict[str, Any]] = []
         for tier, data in self.tiers.items():
             chosen = int(r["tiers"][tier]["zone"][0])
             if data.index is not None:
-                pairs = data.index.pairs([x], [y])
+                pairs = found.get(tier) or data.index.pairs([x], [y])
                 seen = set()
                 for zi, st in zip(pairs.zone, pairs.status):
                     seen.add(int(zi))
@@ -709,7 +733,7 @@ class Territory:
             zones=zones,
             primary=primary,
             warnings=self._warning_texts(int(r["flags"][0])),
-            layers={name: info.to_dict() for name, info in self.layers.items()},
+            layers=self._layer_dicts(),
             thematic_leads=[lead.to_dict(d) for lead in d.thematic_leads()] if c >= 0 else [],
             qpv_leads=qpv_leads,
         )

@@ -87,7 +87,7 @@ def test_empty_and_bad_geometries():
     empty = to_gpkg_blob(b"")
     assert empty[3] & 0b00010000 and read_gpkg_blob(empty) is None
     assert read_wkb(shapely.to_wkb(shapely.Polygon())).is_empty
-    with pytest.raises(DataError, match="non surfacique"):
+    with pytest.raises(DataError, match=r"un polygone est attendu \(trouvé : point\)"):
         read_wkb(shapely.to_wkb(shapely.Point(1, 2)))
     with pytest.raises(DataError, match="illisible"):
         read_wkb(shapely.to_wkb(HOLED)[:30])

@@ -84,7 +84,7 @@ def test_store_with_qpv_in_system_python(store, synth_files, capsys, where):
     assert out["heavy"] == []
     answer = out["answer"]
     assert answer["primary"] == {"tier": "qpv", "code": "QN05950M"}
-    assert answer["layers"]["qpv"]["status"] == "official"
+    assert "qpv-2024-synthetique.zip" in answer["layers"]["qpv"]["source"]  # the imported layer is read
     here = cq_geo.load_territory(store=store.path).lookup(lon=lon, lat=lat).to_dict()
     assert answer == json.loads(json.dumps(here))  # the same answer as with shapely & co. loaded
     assert out["arrays"]["qpv"] == "QN05950M" and STATUS_NAMES[out["arrays"]["qpv_status"]] == "inside"
@@ -119,3 +119,6 @@ def test_lookup_arrays_agree_with_lookup_many(baseline_territory):
     assert list(t.labels("primary_tier")[a["primary_tier"]]) == list(df["cq_primary_tier"])
     assert not a["valid"][:3].any() and a["valid"][3:].all()
     assert all(arr.dtype != object for arr in a.values())  # numbers only: no text, no pandas
+    c = baseline_territory.lookup_arrays(lon=lon, lat=lat, codes=True)
+    assert list(c["commune_insee"]) == list(df["cq_commune_insee"]) and list(c["team"]) == list(df["cq_team"])
+    assert list(c["qpv_code"]) == list(df["cq_qpv_code"]) and list(c["primary_tier_name"]) == list(df["cq_primary_tier"])
