@@ -300,6 +300,11 @@ def test_index_build_and_queries_on_system_python(tmp_path):
         f"g = BanGeocoder.from_store({str(tmp_path / 'ban.sqlite')!r})\n"
         "for t in ('Bâtiment B 9 Route de Douai 59220 Denain', '14 rue Pasteur', 'Le Bois Brûlé, Haulchin'):\n"
         "    r = g.geocode(t); print(r.quality, r.best.label)\n"
+        # the address answer with its position warnings (the plugin's search), numpy only too
+        "import cq_geo\n"
+        "from cq_geo.geocode.lookup import lookup_address\n"
+        "a = lookup_address(cq_geo.load_territory(), 'Le Bois Brûlé, Haulchin', g)\n"
+        "print(a.lookup.to_dict()['commune']['insee'], len(a.warnings) > 0)\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('pandas', 'shapely', 'pyproj', 'pyogrio', 'geopandas', 'rapidfuzz', 'tqdm'))\n"
         "print(s['lieux_dits_kept'], heavy, _fuzzy.backend() if heavy else 'ok')\n"
@@ -311,4 +316,5 @@ def test_index_build_and_queries_on_system_python(tmp_path):
     assert lines[0] == "precise 9 Route de Douai 59220 Denain"
     assert lines[1].startswith("ambiguous 14 Rue Pasteur")
     assert lines[2] == "approximate Le Bois Brûlé 59121 Haulchin"
-    assert lines[3] == "2 [] ok"
+    assert lines[3] == "59288 True"  # Haulchin
+    assert lines[4] == "2 [] ok"
