@@ -33,7 +33,11 @@ import cq_geo
 t = cq_geo.load_territory()
 r = t.lookup(lon=float(sys.argv[1]), lat=float(sys.argv[2]))
 a = t.lookup_arrays(lon=[float(sys.argv[1])] * 3000, lat=[float(sys.argv[2])] * 3000)
+import os, tempfile
+from cq_geo.fiche import write_fiche  # the eligibility sheet (a button of the QGIS panel) too
+sheet = write_fiche(os.path.join(tempfile.mkdtemp(), "fiche.html"), t, r.to_dict()).read_text(encoding="utf-8")
 print(json.dumps({
+    "sheet": "<svg" in sheet and r.to_dict()["commune"]["name"] in sheet,
     "heavy": [m for m in %r if m in sys.modules],
     "answer": r.to_dict(),
     "arrays": {"commune": t.labels("commune")[a["commune"][0]], "qpv": t.labels("qpv")[a["qpv"][0]],
@@ -70,6 +74,7 @@ def test_embedded_data_in_system_python():
     assert out["answer"]["commune"]["name"] == "Denain" and out["answer"]["team"]["id"] == "sud"
     assert out["answer"] == json.loads(json.dumps(cq_geo.load_territory().lookup(lon=3.3957, lat=50.3290).to_dict()))
     assert out["arrays"]["commune"] == "59172" and out["arrays"]["same"]
+    assert out["sheet"]
 
 
 @pytest.mark.parametrize("where", ["environment", "user"])
@@ -88,6 +93,7 @@ def test_store_with_qpv_in_system_python(store, synth_files, capsys, where):
     here = cq_geo.load_territory(store=store.path).lookup(lon=lon, lat=lat).to_dict()
     assert answer == json.loads(json.dumps(here))  # the same answer as with shapely & co. loaded
     assert out["arrays"]["qpv"] == "QN05950M" and STATUS_NAMES[out["arrays"]["qpv_status"]] == "inside"
+    assert out["sheet"]
 
 
 def test_lookup_many_keeps_the_callers_index(baseline_territory):
