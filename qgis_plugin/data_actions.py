@@ -142,6 +142,30 @@ class Job(QgsTask):
                 _TASKS.remove(self)
 
 
+def cancel_all(wait_s: float = 10.0) -> int:
+    """Cancel the plugin's running jobs (unload, QGIS closing) and wait up to *wait_s* s for
+    them to stop: a job left running would keep QGIS from exiting. Returns how many were running."""
+    import time
+
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    jobs = list(_TASKS)
+    for job in jobs:
+        job.cancel()
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and any(_active(job) for job in jobs):
+        QCoreApplication.processEvents()
+        time.sleep(0.02)
+    return len(jobs)
+
+
+def _active(job) -> bool:
+    try:
+        return job.status() not in (QgsTask.TaskStatus.Complete, QgsTask.TaskStatus.Terminated)
+    except RuntimeError:  # the C++ task is already deleted
+        return False
+
+
 def start(label: str, work, done) -> Job:
     """Run *work* in a QgsTask; *done(job, ok)* in the main thread afterwards."""
     job = Job(label, work, done)

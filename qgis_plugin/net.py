@@ -82,8 +82,10 @@ def transport(method: str, url: str, data: bytes | None, headers: dict | None, t
 
 
 def download(url: str, dest_dir: Path, feedback: QgsFeedback | None = None, progress=None,
-             max_bytes: int = 600 * 2**20) -> tuple[Path, str]:
-    """Download *url* into a new file of *dest_dir*; returns ``(path, sha256)``. French errors (OSError/ValueError)."""
+             max_bytes: int = 600 * 2**20, idle_timeout: float = 60.0) -> tuple[Path, str]:
+    """Download *url* into a new file of *dest_dir*; returns ``(path, sha256)``. French errors (OSError/ValueError).
+
+    The transfer stops when nothing arrives for *idle_timeout* seconds (a server that hangs)."""
     task = feedback
     feedback = _qgs_feedback(feedback)
     req = QgsBlockingNetworkRequest()
@@ -91,7 +93,7 @@ def download(url: str, dest_dir: Path, feedback: QgsFeedback | None = None, prog
         progress = lambda done, total: task.setProgress(100.0 * done / total) if total else None  # noqa: E731
     if progress is not None:
         req.downloadProgress.connect(lambda done, total: progress(int(done), int(total) if total > 0 else None))
-    err = req.get(_request(url, None, None), True, feedback)
+    err = req.get(_request(url, None, idle_timeout), True, feedback)
     if feedback is not None and feedback.isCanceled():
         raise Canceled()
     reply = req.reply()

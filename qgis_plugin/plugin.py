@@ -246,6 +246,9 @@ class CqGeoPlugin:
             forget_bundled_library()
 
     def _unload(self) -> None:
+        from . import data_actions
+
+        data_actions.cancel_all()  # a download or import still running would keep QGIS from exiting
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None

@@ -904,12 +904,15 @@ def test_a_download_can_be_cancelled_and_the_window_stays_free(plugin, tmp_path,
     monkeypatch.setenv("CQ_GEO_STORE", str(store))
     bar = plugin.iface.messageBar()
     bar.clear_messages()
+    job = None
     try:
         job = plugin.data_action("download")
-        assert _wait(lambda: job.progress() > 0 or job.status() == job.TaskStatus.Running, 20)
+        assert _wait(lambda: job.progress() > 0 or job.status() == job.TaskStatus.Running, 60)
         job.cancel()
         assert _wait(lambda: job not in sys.modules[f"{PACKAGE}.data_actions"]._TASKS, 30)
     finally:
+        if job is not None:  # also when an assertion failed: never leave the download running
+            job.cancel()
         stop.set()
         server.shutdown()
     assert not store.exists()
