@@ -206,7 +206,7 @@ class Territory:
             raise DataError("aucun contour de commune du territoire n'est disponible")
         self._commune_pos = {c: i for i, c in enumerate(self.commune_codes)}
         cgeoms = [as_polygons(commune_geoms[c]) or Polygons([]) for c in self.commune_codes]
-        self.communes = ZoneIndex(cgeoms, commune_info.edge_m, commune_info.near_m)
+        self.communes = ZoneIndex(cgeoms, commune_info.edge_m, commune_info.near_m, whole_near=True)
         # the territory's outline: the commune edges not shared by two communes (for points
         # outside every commune, the distance to them is the distance to the territory)
         self.outline = _OutlineIndex([Polygons([p for c in cgeoms for p in c.polygons])], 0.0, self.neighbour_m,
