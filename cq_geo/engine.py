@@ -34,6 +34,11 @@ the grid rows), with ``h`` the cells' half-diagonal:
   ``u + |P - centre|`` of the centre matter (a handful). Whether it is in the
   zone follows from the centre's state and the edges crossed by the path
   point → (centre x, point y) → centre, which stays in the cell.
+- these cells are split into :data:`SUB` × :data:`SUB` sub-cells
+  (:meth:`ZoneIndex._sub_cover`): a sub-cell whose points' distances, bounded
+  by its centre's exact distance ± its half-diagonal, lie on one side of every
+  threshold is decided as a whole; the others get their own, shorter list,
+  referenced to their centre, and are tested as above.
 
 A few points (under :data:`SMALL_BATCH`) skip the grid: each is tested
 against every edge of the zones whose bounding box (grown by ``near_m``) holds
