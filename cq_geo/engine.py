@@ -606,7 +606,7 @@ class ZoneIndex:
             # the parents still referenced (degenerate centres, degenerate sub-centres)
             rest = code >= 0
             rest[u_idx] = False
-            used = np.unique(code[rest])
+            used = np.flatnonzero(np.bincount(code[rest], minlength=ne))
             remap = np.full(ne, -1, dtype="int64")
             remap[used] = len(own) + np.arange(len(used))
             code[rest] = remap[code[rest]]
