@@ -109,8 +109,8 @@ def _with_whole_zones(pairs, commune_pairs, to_zone: np.ndarray):
 
 
 def _set(flags: np.ndarray, mask: np.ndarray, bit: int) -> None:
-    """``flags[mask] |= bit`` without building the index of *mask*."""
-    np.bitwise_or(flags, bit, out=flags, where=mask)
+    """``flags[mask] |= bit`` without building the index of *mask* (``where=`` is slower)."""
+    np.bitwise_or(flags, mask * np.int64(bit), out=flags)
 
 
 def _zone_status_rank(status: str) -> int:
@@ -206,7 +206,7 @@ class Territory:
             raise DataError("aucun contour de commune du territoire n'est disponible")
         self._commune_pos = {c: i for i, c in enumerate(self.commune_codes)}
         cgeoms = [as_polygons(commune_geoms[c]) or Polygons([]) for c in self.commune_codes]
-        self.communes = ZoneIndex(cgeoms, commune_info.edge_m, commune_info.near_m)
+        self.communes = ZoneIndex(cgeoms, commune_info.edge_m, commune_info.near_m, whole_near=True)
         # the territory's outline: the commune edges not shared by two communes (for points
         # outside every commune, the distance to them is the distance to the territory)
         self.outline = _OutlineIndex([Polygons([p for c in cgeoms for p in c.polygons])], 0.0, self.neighbour_m,
