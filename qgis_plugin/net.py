@@ -86,6 +86,10 @@ def download(url: str, dest_dir: Path, feedback: QgsFeedback | None = None, prog
     """Download *url* into a new file of *dest_dir*; returns ``(path, sha256)``. French errors (OSError/ValueError).
 
     The transfer stops when nothing arrives for *idle_timeout* seconds (a server that hangs)."""
+    from cq_geo.sources import allowed_hosts, check_url, looks_like_html
+
+    allowed = allowed_hosts(url)
+    check_url(url, allowed)  # the download rules of cq_geo.sources: HTTPS, official hosts or configured mirrors
     task = feedback
     feedback = _qgs_feedback(feedback)
     req = QgsBlockingNetworkRequest()
@@ -103,7 +107,14 @@ def download(url: str, dest_dir: Path, feedback: QgsFeedback | None = None, prog
                       f"et le proxy (Préférences › Options › Réseau) — {url}")
     if status >= 400:
         raise OSError(f"téléchargement refusé par le serveur : HTTP {status} pour {url}")
+    final = reply.url().toString() if hasattr(reply, "url") else ""
+    if final and final != url:
+        check_url(final, allowed)  # QGIS followed redirects: the data must come from an allowed place too
     body = bytes(reply.content())
+    content_type = _headers(reply).get("content-type", "")
+    if looks_like_html(body[:2048], content_type):
+        raise OSError(f"le serveur a envoyé une page web au lieu des données (maintenance, erreur ou portail "
+                      f"d'accès) : {final or url}")
     if len(body) < 64:
         raise ValueError(f"fichier téléchargé trop petit ({len(body)} octets) : {url}")
     if len(body) > max_bytes:
@@ -116,6 +127,6 @@ def download(url: str, dest_dir: Path, feedback: QgsFeedback | None = None, prog
     fd, tmp = tempfile.mkstemp(prefix=".download-", suffix=".part", dir=dest_dir)
     with os.fdopen(fd, "wb") as fh:
         fh.write(body)
-    final = dest_dir / f"download-{digest[:12]}{suffix}"
-    os.replace(tmp, final)
-    return final, digest
+    target = dest_dir / f"download-{digest[:12]}{suffix}"
+    os.replace(tmp, target)
+    return target, digest

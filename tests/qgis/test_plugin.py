@@ -1183,3 +1183,42 @@ def test_headless_processing_only(plugin):
     assert QgsApplication.processingRegistry().algorithmById("cq_geo:batch_points") is not None
     headless.unload()
     assert QgsApplication.processingRegistry().providerById("cq_geo") is None
+
+
+def test_plugin_download_refuses_web_pages_and_forbidden_addresses(plugin, tmp_path):
+    """The plugin's own downloader (QGIS network) follows cq_geo.sources' rules: a web page instead of data
+    (maintenance, captive portal) is said as such, an address the rules refuse is never requested."""
+    import http.server
+    import threading
+
+    from cq_geo.errors import CqGeoError
+
+    import importlib
+
+    net = importlib.import_module(f"{PACKAGE}.net")
+    hits = []
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            hits.append(self.path)
+            body = b"<!DOCTYPE html><html><body>Maintenance en cours</body></html>" * 3
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(OSError, match="page web au lieu des données"):
+            net.download(f"http://127.0.0.1:{server.server_address[1]}/qpv.zip", tmp_path)
+        assert hits == ["/qpv.zip"]
+        with pytest.raises(CqGeoError, match="adresse refusée"):
+            net.download("http://example.org/qpv.zip", tmp_path)  # plain HTTP to another machine
+    finally:
+        server.shutdown()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("download-")]
