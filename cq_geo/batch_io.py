@@ -923,7 +923,6 @@ def _categorical_combos(block, delimiter: str, encoding: str | None = None):
     """``(texts, key)``: the text of each combination of categories of *block* (object
     array), and the combination of each row (see :func:`_categorical_block`)."""
     import numpy as np
-    import pandas as pd
 
     block = [_as_categorical(s) for s in block]
     key, first = combination_key([s.cat.codes.to_numpy() for s in block])

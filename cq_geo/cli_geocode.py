@@ -86,9 +86,8 @@ def _ban_import_args(p: argparse.ArgumentParser) -> None:
 
 def run_ban_import(args: argparse.Namespace) -> int:
     """Import the BAN file named by ``args.file`` into the store (``args.store``); print a French report."""
-    from .progress import tqdm_fr as tqdm
-
     from .geocode.ban_index import import_ban
+    from .progress import tqdm_fr as tqdm
 
     bar = tqdm(total=None, unit="o", unit_scale=True, unit_divisor=1024, desc="lecture BAN", disable=None,
                leave=False, file=sys.stderr)

@@ -378,7 +378,7 @@ def fiche_html(territory, answer: dict, *, geocoding: dict | None = None, typed:
     parts = ["<!DOCTYPE html><html lang='fr'><head><meta charset='utf-8'>",
              "<meta name='viewport' content='width=device-width, initial-scale=1.0'>",
              f"<title>Fiche d'éligibilité — {_esc(typed or sentence)}</title><style>{_CSS}</style></head><body>",
-             f"<h1>Fiche d'éligibilité — Contrat Quartiers 2030</h1>",
+             "<h1>Fiche d'éligibilité — Contrat Quartiers 2030</h1>",
              f"<div class='sub'>{_esc(d.name)} — établie le {_fr_date(day)} à {stamp}</div>"]
     # address
     parts.append("<h2>Adresse</h2><table>")

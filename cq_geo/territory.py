@@ -28,7 +28,17 @@ import numpy as np
 
 from .crs import METRO_L93_BOUNDS, METRO_LONLAT_BOUNDS, l93_to_lonlat, lonlat_to_l93
 from .engine import (
-    BOUNDARY, INSIDE, NEAR, OUTSIDE, SMALL_BATCH, STATUS_NAMES, UNKNOWN, GridSpec, SortedPoints, ZoneIndex, outline_edges,
+    BOUNDARY,
+    INSIDE,
+    NEAR,
+    OUTSIDE,
+    SMALL_BATCH,
+    STATUS_NAMES,
+    UNKNOWN,
+    GridSpec,
+    SortedPoints,
+    ZoneIndex,
+    outline_edges,
 )
 from .errors import DataError, InvalidCoordinates
 from .gpkg import Polygons, as_polygons

@@ -26,8 +26,8 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from . import adapter, compat, search
-from .translation import tr
 from .log import bar, guarded, plugin_words
+from .translation import tr
 
 STATUS_COLOURS = {
     "inside": "#1a9641", "boundary": "#e66101", "near": "#b8860b", "outside": "#777777", "unknown": "#7b3294",

@@ -45,9 +45,9 @@ import re
 from bisect import bisect_left, bisect_right
 from typing import Callable, Iterable
 
-from .base import AddressQuery, Candidate, GeocodeResult, QualityThresholds, assess
 from . import _fuzzy
 from .ban_index import BanIndex, commune_keys, load_ban_index
+from .base import AddressQuery, Candidate, GeocodeResult, QualityThresholds, assess
 from .normalize import _POSTCODE, STREET_TYPES, ParsedAddress, city_key, fold, parse_address, street_key
 
 __all__ = ["BanGeocoder"]

@@ -63,8 +63,8 @@ STREET_TYPES: dict[str, str] = {
     "hameau": "hameau", "promenade": "promenade", "esplanade": "esplanade", "villa": "villa", "traverse": "traverse",
     "domaine": "domaine", "parvis": "parvis", "clos": "clos", "venelle": "venelle", "mail": "mail",
     "galerie": "galerie", "carrefour": "carrefour", "dreve": "dreve", "voyette": "voyette", "rang": "rang",
-    "rampe": "rampe", "chaussee": "chaussee", "quartier": "quartier", "cite": "cite", "hlm": "hlm",
-    "giratoire": "giratoire", "rond": "rond", "ferme": "ferme", "ruelle": "ruelle", "sente": "sente",
+    "rampe": "rampe", "chaussee": "chaussee", "quartier": "quartier", "hlm": "hlm",
+    "giratoire": "giratoire", "rond": "rond", "ferme": "ferme", "sente": "sente",
 }
 #: Title and word abbreviations expanded anywhere in a street or commune name.
 WORDS: dict[str, str] = {

@@ -192,7 +192,7 @@ class OnlineGeocoder:
                 status, resp_headers, body = self.transport(method, url, data,
                                                             {"User-Agent": self.user_agent, **(headers or {})}, wait)
                 resp_headers = {str(k).lower(): str(v) for k, v in (resp_headers or {}).items()}
-            except (socket.timeout, TimeoutError) as exc:
+            except (socket.timeout, TimeoutError):
                 last_error = f"délai dépassé ({wait:g} s)"
             except OSError as exc:
                 reason = getattr(exc, "reason", exc)

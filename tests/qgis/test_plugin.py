@@ -325,7 +325,8 @@ def test_click_in_another_crs_gives_the_same_answer(plugin, qgis_iface):
 
 
 def test_a_click_outside_france_goes_to_the_message_bar_not_into_qgis(plugin, qgis_iface):
-    from qgis.core import Qgis, QgsApplication as App
+    from qgis.core import Qgis
+    from qgis.core import QgsApplication as App
 
     canvas = qgis_iface.mapCanvas()
     centre = _canvas_at(canvas, 20.0, 0.0)  # Gulf of Guinea
@@ -452,7 +453,6 @@ def test_panel_search_by_name_coordinates_and_address(plugin, tmp_path, monkeypa
     assert search("728213 7025762").commune["name"] == "Denain"  # Lambert-93
     # an address, through the library's offline geocoder (a synthetic BAN in a store)
     from cq_geo.geocode.ban_index import import_ban
-    from cq_geo.store import open_store
 
     store = _new_store(tmp_path / "magasin.gpkg")
     import_ban(ROOT / "tests" / "fixtures" / "ban_synthetic" / "adresses-synthetic.csv", store.path)
@@ -696,7 +696,6 @@ def test_batch_addresses_geocodes_then_adds_the_cq_fields(plugin, tmp_path, monk
         pytest.skip("géocodage ou traitement par lot absent de cette version de cq-geo")
     from cq_geo.batch import RESULT_COLUMNS
     from cq_geo.geocode.ban_index import import_ban
-    from cq_geo.store import open_store
 
     store = _new_store(tmp_path / "magasin.gpkg")
     import_ban(ROOT / "tests" / "fixtures" / "ban_synthetic" / "adresses-synthetic.csv", store.path)
@@ -728,7 +727,6 @@ def test_batch_addresses_geocodes_then_adds_the_cq_fields(plugin, tmp_path, monk
 def test_perimeter_drawn_in_the_store_shows_after_refresh(plugin, tmp_path, monkeypatch):
     """Planners draw a poche in the store's GeoPackage in QGIS; « Actualiser » puts it in the answers."""
     from cq_geo.crs import l93_to_lonlat
-    from cq_geo.store import open_store
 
     layers_mod = importlib.import_module(f"{PACKAGE}.layers")
     store = _new_store(tmp_path / "magasin.gpkg")
