@@ -595,7 +595,7 @@ def _decide(row: dict, territory) -> tuple[str, str]:
     """Status and French reason of one distinct combination of answers (flags from ``cq_flags``)."""
     vocab = territory.vocabulary
     texts = territory.vocabulary.warning_texts()
-    agglo = vocab.agglo
+    agglo, of_agglo = vocab.agglo, vocab.of_agglo
     if row["pre"]:
         return "invalid", row["pre"]
     quality = row["quality"]
@@ -631,12 +631,12 @@ def _decide(row: dict, territory) -> tuple[str, str]:
         if city and city in row["definition"].communes:
             issues.append(f"l'adresse est à {row['definition'].commune_name(city)} selon la base d'adresses, "
                           "mais la position tombe hors du territoire")
-            return "to_check", f"hors du territoire de la {agglo} selon la position — à vérifier : " + "; ".join(issues)
+            return "to_check", f"hors du territoire {of_agglo} selon la position — à vérifier : " + "; ".join(issues)
         if "territory_edge" in flags:
             issues.append(texts["territory_edge"])
-            return "to_check", (f"hors du territoire de la {agglo}, tout près de sa limite — à vérifier : "
+            return "to_check", (f"hors du territoire {of_agglo}, tout près de sa limite — à vérifier : "
                                 + "; ".join(issues))
-        return "outside_territory", f"hors du territoire de la {agglo}"
+        return "outside_territory", f"hors du territoire {of_agglo}"
     answer = None
     tier_ids = territory.tier_ids
     from .model import REGULATORY_TIER as regulatory

@@ -286,7 +286,7 @@ def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool
     total = len(out)
     status = pd.Categorical(out["cq_status"].array, categories=list(STATUSES))
     counts = {s: int(c) for s, c in zip(STATUSES, np.bincount(status.codes[status.codes >= 0], minlength=len(STATUSES)))}
-    status_fr = dict(STATUS_FR, outside_territory=f"hors du territoire de la {territory.vocabulary.agglo}")
+    status_fr = dict(STATUS_FR, outside_territory=f"hors du territoire {territory.vocabulary.of_agglo}")
     by_status = _count_table([status_fr[s] for s in STATUSES], [counts[s] for s in STATUSES], total, "Statut")
     by_status.insert(1, "Code", list(STATUSES))
 

@@ -145,6 +145,9 @@ def add_store_arguments(p: argparse.ArgumentParser) -> None:
         "puis les données embarquées",
     )
     p.add_argument("--territory-file", metavar="TOML", help="autre fichier de définition du territoire")
+    p.add_argument("--territory", metavar="DOSSIER",
+                   help="dossier d'un autre territoire (cq-geo territory init) ; par défaut CQ_GEO_TERRITORY, "
+                        "puis la CAPH")
 
 
 def _lookup_args(p: argparse.ArgumentParser) -> None:
@@ -263,7 +266,8 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
 
 
 #: Modules that add sub-commands (each defines a ``COMMANDS`` dict like the one above).
-COMMAND_MODULES: list[str] = ["cq_geo.cli_data", "cq_geo.cli_map", "cq_geo.cli_geocode", "cq_geo.cli_batch"]
+COMMAND_MODULES: list[str] = ["cq_geo.cli_data", "cq_geo.cli_map", "cq_geo.cli_geocode", "cq_geo.cli_batch",
+                               "cq_geo.cli_territory"]
 
 
 def all_commands() -> dict[str, tuple[str, Callable, Callable]]:
@@ -333,6 +337,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        from .paths import select_territory, territory_dir
+
+        # --territory: every load of this run uses that folder (and its own user store)
+        select_territory(territory_dir(args.territory) if getattr(args, "territory", None) else None)
         if as_json and getattr(args, "_generic_json", False):
             return _run_generic_json(args)
         return args._run(args)

@@ -400,6 +400,9 @@ class Territory:
                     if neighbour is None:
                         neighbour = (self.outline.best(pts=pts).status >= NEAR) & ~in_territory
                     unknown |= neighbour
+            if tier == REGULATORY_TIER and not data.zones and not data.missing:
+                # a territory file that lists no QPV yet (cq-geo territory init): never « hors QPV »
+                unknown |= in_territory
             unknown &= status < BOUNDARY
             zone = np.where(unknown, -1, zone)
             status = np.where(unknown, UNKNOWN, status).astype("int8")
@@ -853,14 +856,19 @@ def _categorical(labels: np.ndarray, index: np.ndarray, present_only: bool = Fal
     return pd.Categorical.from_codes(codes, categories=pd.Index(uniq))
 
 
-def load_territory(store=None, territory_file=None) -> Territory:
+def load_territory(store=None, territory_file=None, *, territory=None) -> Territory:
     """Load the territory: its definition and the best geometries available.
 
     Parameters
     ----------
     store : path of a data store (GeoPackage, see ``cq-geo data``); by default
         ``CQ_GEO_STORE``, then the user's store, then the embedded baseline.
-    territory_file : another territory definition (TOML) than the embedded one.
+    territory_file : another territory definition (TOML) than the embedded one,
+        paired with the selected territory's commune outlines.
+    territory : a territory folder (``territory.toml`` + ``communes_baseline.geojson``,
+        written by ``cq-geo territory init``); by default ``--territory`` /
+        ``CQ_GEO_TERRITORY``, then the embedded CAPH. Its user store is its own
+        (``cq-geo-<id>.gpkg``).
 
     Examples
     --------
@@ -870,9 +878,12 @@ def load_territory(store=None, territory_file=None) -> Territory:
     """
     from .layers import load_baseline_communes
     from .model import load_definition
-    from .paths import resolve_store
+    from .paths import baseline_communes_file, resolve_store
+    from .paths import territory_file as _territory_file
 
-    path, origin = resolve_store(store)
+    if territory is not None and territory_file is None:
+        territory_file = _territory_file(territory)
+    path, origin = resolve_store(store, territory)
     if path is not None and origin == "environment" and not path.is_file():
         path = None  # CQ_GEO_STORE names the store to create: embedded data until the first import (data status)
     if path is not None:
@@ -887,5 +898,5 @@ def load_territory(store=None, territory_file=None) -> Territory:
             raise DataError(f"lecture du magasin de données {path} non disponible dans cette version") from exc
         return load_store_territory(path, territory_file=territory_file)
     definition = load_definition(territory_file)
-    geoms, info = load_baseline_communes(polygons=True)
+    geoms, info = load_baseline_communes(baseline_communes_file(territory), polygons=True)
     return Territory(definition, geoms, info)

@@ -68,6 +68,8 @@ class Vocabulary:
                  qpv_near_m: float | None = None):
         self.definition = definition
         self.agglo = definition.short_name or definition.name
+        #: « de la CAPH », « de Valenciennes Métropole » ([texts] of_agglomeration of the file)
+        self.of_agglo = definition.texts.get("of_agglomeration") or f"de la {self.agglo}"
         self.commune_edge_m = commune_edge_m
         self.qpv_near_m = qpv_near_m
         self._warnings = self._build_warnings()
@@ -118,15 +120,15 @@ class Vocabulary:
 
     # -- warnings (flag name -> text) --------------------------------------------------------
     def _build_warnings(self) -> list[tuple[str, str]]:
-        agglo = self.agglo
+        agglo, of_agglo = self.agglo, self.of_agglo
         edge = f"{self.commune_edge_m:g}" if self.commune_edge_m is not None else "?"
         qnear = f"{self.qpv_near_m:g}" if self.qpv_near_m is not None else "10"
         out = [
             ("invalid", "coordonnées manquantes ou non numériques"),
             ("not_france", "point hors de la France métropolitaine"),
             ("swapped", "latitude et longitude semblent inversées"),
-            ("outside", f"point hors du territoire de la {agglo}"),
-            ("territory_edge", f"à la limite du territoire de la {agglo} (contours simplifiés) : à vérifier"),
+            ("outside", f"point hors du territoire {of_agglo}"),
+            ("territory_edge", f"à la limite du territoire {of_agglo} (contours simplifiés) : à vérifier"),
             ("commune_edge", f"près d'une limite communale (contours précis à ±{edge} m) : commune et équipe à vérifier"),
             ("no_team", "commune sans équipe dans le tableau de gouvernance du contrat"),
             ("qpv_unknown", "périmètres QPV non installés pour ce secteur : appartenance à un QPV inconnue "
