@@ -163,7 +163,7 @@ class OnlineGeocoder:
         self.thresholds = thresholds or QualityThresholds.from_env()
         self.backoff = float(backoff)
         self._pacer = _Pacer(rate)
-        self.user_agent = f"cq-geo/{__version__} (Contrat Quartiers 2030, CAPH)"
+        self.user_agent = f"cq-geo/{__version__} (Contrat Quartiers 2030)"
         self.requests_sent = 0
         #: ``transport(method, url, data, headers, timeout) -> (status, headers, body)``; see :func:`urllib_transport`.
         self.transport = transport or urllib_transport
