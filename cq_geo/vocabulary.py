@@ -70,6 +70,8 @@ class Vocabulary:
         self.agglo = definition.short_name or definition.name
         #: « de la CAPH », « de Valenciennes Métropole » ([texts] of_agglomeration of the file)
         self.of_agglo = definition.texts.get("of_agglomeration") or f"de la {self.agglo}"
+        #: « de la Communauté d'Agglomération de La Porte du Hainaut » (the full name)
+        self.of_agglo_long = definition.texts.get("of_agglomeration_long") or f"de la {definition.name}"
         self.commune_edge_m = commune_edge_m
         self.qpv_near_m = qpv_near_m
         self._warnings = self._build_warnings()

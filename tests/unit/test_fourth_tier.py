@@ -86,3 +86,11 @@ def test_batch_summary_and_map(terr):
 
     html = map_html(make_map(terr, tiles=False, date="2026-11-27"))
     assert "Friches urbaines (1)" in html and "#aa00aa" in html and "cq-friche" in html
+
+
+def test_eligibility_sheet_has_a_row_for_the_fourth_tier(terr):
+    from cq_geo.fiche import fiche_html
+
+    answer = terr.lookup(x=IN_FRICHE[0], y=IN_FRICHE[1]).to_dict()
+    html = fiche_html(terr, answer)
+    assert "<th>Friche urbaine</th>" in html and "Friche synthétique (FRICHE-SYN-1)" in html
