@@ -87,20 +87,23 @@ def fields_for(columns) -> QgsFields:
     return fields
 
 
-def lookup_columns() -> list[str]:
-    """:data:`cq_geo.territory.LOOKUP_COLUMNS`: what :meth:`Territory.lookup_many` adds."""
+def lookup_columns(territory=None) -> list[str]:
+    """What :meth:`Territory.lookup_many` adds: *territory*'s columns (one set per tier of its file),
+    :data:`cq_geo.territory.LOOKUP_COLUMNS` without one."""
+    if territory is not None:
+        return list(territory.lookup_columns)
     from cq_geo.territory import LOOKUP_COLUMNS
 
     return list(LOOKUP_COLUMNS)
 
 
-def batch_columns() -> list[str] | None:
+def batch_columns(territory=None) -> list[str] | None:
     """The columns ``cq-geo batch`` adds (status, reason, position, geocoding, lookup), or None without batch."""
     try:
         from cq_geo.batch import RESULT_COLUMNS
     except ImportError:
         return None
-    return list(RESULT_COLUMNS) + lookup_columns()
+    return list(RESULT_COLUMNS) + lookup_columns(territory)
 
 
 def lookup_fields() -> QgsFields:
