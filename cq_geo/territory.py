@@ -883,6 +883,12 @@ def load_territory(store=None, territory_file=None, *, territory=None) -> Territ
 
     if territory is not None and territory_file is None:
         territory_file = _territory_file(territory)
+    elif territory is None and territory_file is not None:
+        from pathlib import Path
+
+        beside = Path(territory_file).parent
+        if (beside / "communes_baseline.geojson").is_file():  # a territory folder's file: its own outlines
+            territory = beside
     path, origin = resolve_store(store, territory)
     if path is not None and origin == "environment" and not path.is_file():
         path = None  # CQ_GEO_STORE names the store to create: embedded data until the first import (data status)

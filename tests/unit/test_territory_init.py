@@ -157,3 +157,11 @@ def test_real_valenciennes_metropole(tmp_path):
     r = t.lookup(lon=3.5235, lat=50.3570)  # Valenciennes, place d'Armes
     assert r.commune["name"] == "Valenciennes"
     assert t.lookup(lon=3.3957, lat=50.3290).commune is None  # Denain is in the CAPH
+
+
+def test_territory_file_of_a_folder_brings_its_own_outlines(folder):
+    """Before: load_territory(territory_file=…) paired any TOML with the CAPH's outlines and failed."""
+    from cq_geo.territory import load_territory
+
+    t = load_territory(territory_file=folder / "territory.toml")
+    assert t.commune_codes == ["99101", "99102"]
