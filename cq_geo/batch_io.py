@@ -69,14 +69,14 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
 #: Control characters a spreadsheet drops or shows as nothing (all but tab, LF, CR); XLSX cannot hold them.
 _CONTROL = "".join(chr(c) for c in range(32) if chr(c) not in "\t\n\r")
 #: A cell (in a NUL-joined column) that may start a formula, leading control characters skipped.
-_DANGER_RE = re.compile(r"(?:^|\x00)[\x00-\x08\x0b\x0c\x0e-\x1f]*[=+\-@\t\r]")
+DANGER_RE = re.compile(r"(?:^|\x00)[\x00-\x08\x0b\x0c\x0e-\x1f]*[=+\-@\t\r]")
 #: Pieces of rows joined at once when writing a CSV (a megabyte or so).
 _WRITE_ITEMS = 16384
 #: Rows formatted and written together by the CSV copy writer.
 _WRITE_ROWS = 65536
 #: Bytes written between two requests to the system to start writing them to disk.
 _WRITEBACK_BYTES = 32 << 20
-_ILLEGAL_XLSX = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+ILLEGAL_XLSX = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
 class BatchFileError(CqGeoError, ValueError):
@@ -616,12 +616,12 @@ def xlsx_text(value: str) -> str:
     >>> xlsx_text("=a\\x00b")
     "'=ab"
     """
-    return neutralise_text(_ILLEGAL_XLSX.sub("", value))
+    return neutralise_text(ILLEGAL_XLSX.sub("", value))
 
 
 def _neutralise_strings(values: list[str]) -> list[str]:
     """:func:`neutralise_text` on a list; a single C-level scan skips clean columns."""
-    if not values or not _DANGER_RE.search("\x00".join(values)):
+    if not values or not DANGER_RE.search("\x00".join(values)):
         return values
     return [neutralise_text(v) for v in values]
 

@@ -365,7 +365,7 @@ def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool
         "Statut": _texts(out["cq_status"].iloc[check], status_fr),
         "Raison": _texts(out["cq_reason"].iloc[check]),
     })
-    own_id = _id_column(out, identity_cols)
+    own_id = id_column(out, identity_cols)
     if own_id is not None:  # the user's own identifier, to find the row in their file (after « Ligne »)
         to_check.insert(1, own_id, _texts(out[own_id].iloc[check]))
     if pseudonymised and "cq_id" in out.columns:
@@ -415,14 +415,14 @@ _ID_NAME = __import__("re").compile(
     r"([ _.\-].*)?$", __import__("re").IGNORECASE)
 
 
-def _id_column(out, identity_cols=()) -> str | None:
+def id_column(out, identity_cols=()) -> str | None:
     """The user's identifier column: named like one (id, n° dossier, référence…), not an address or
     coordinate column, and not a cq_ column. ``None`` when there is none.
 
     >>> import pandas as pd
-    >>> _id_column(pd.DataFrame({"N° dossier": [1], "adresse": ["x"], "cq_status": ["ok"]}))
+    >>> id_column(pd.DataFrame({"N° dossier": [1], "adresse": ["x"], "cq_status": ["ok"]}))
     'N° dossier'
-    >>> _id_column(pd.DataFrame({"adresse": ["x"], "cq_id": ["ab"]})) is None
+    >>> id_column(pd.DataFrame({"adresse": ["x"], "cq_id": ["ab"]})) is None
     True
     """
     skip = {str(c) for c in identity_cols}

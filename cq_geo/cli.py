@@ -166,7 +166,7 @@ def _lookup_args(p: argparse.ArgumentParser) -> None:
     add_store_arguments(p)
 
 
-def _write_fiche(args: argparse.Namespace, territory, answer: dict, typed: str) -> None:
+def write_fiche_answer(args: argparse.Namespace, territory, answer: dict, typed: str) -> None:
     """``--fiche``: the eligibility sheet of this answer (said on stderr, the answer stays on stdout)."""
     if getattr(args, "fiche", None):
         from .fiche import write_fiche
@@ -233,7 +233,7 @@ def _run_lookup(args: argparse.Namespace) -> int:
     else:
         result = territory.lookup(x=x, y=y)
     typed = f"lon {args.lon}, lat {args.lat}" if lon is not None else f"x {args.x}, y {args.y} (Lambert-93)"
-    _write_fiche(args, territory, result.to_dict(), typed)
+    write_fiche_answer(args, territory, result.to_dict(), typed)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:

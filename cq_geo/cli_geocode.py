@@ -139,9 +139,9 @@ def run_address_lookup(args: argparse.Namespace) -> int:
     territory = load_territory(store=args.store, territory_file=args.territory_file)
     answer = lookup_address(territory, args.address, geocoder, limit=args.limit)
     if getattr(args, "fiche", None):
-        from .cli import _write_fiche
+        from .cli import write_fiche_answer
 
-        _write_fiche(args, territory, answer.to_dict(), args.address)
+        write_fiche_answer(args, territory, answer.to_dict(), args.address)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -502,9 +502,9 @@ def write_fiches(results, folder, territory=None, *, address_cols: str | list[st
     """
     import re
 
-    from .batch_summary import _id_column
+    from .batch_summary import id_column
     from .errors import CqGeoError
-    from .webmap import _read_table
+    from .webmap import read_results_table
 
     if territory is None:
         from .territory import load_territory
@@ -513,14 +513,14 @@ def write_fiches(results, folder, territory=None, *, address_cols: str | list[st
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = Path(results)
-    df = _read_table(path)
+    df = read_results_table(path)
     lower = {str(c).lower(): c for c in df.columns}
     if "cq_lon" not in lower or "cq_lat" not in lower:
         raise CqGeoError(f"{path.name} : colonnes cq_lon/cq_lat introuvables (un résultat de cq-geo batch est attendu)")
     if isinstance(address_cols, str):
         address_cols = [c.strip() for c in address_cols.split(",") if c.strip()]
     address_cols = [c for c in (address_cols or []) if c in df.columns]
-    own_id = _id_column(df)
+    own_id = id_column(df)
     first = 1 if path.suffix.lower() == ".gpkg" else 2
     shapes = _zone_shapes(territory)
     written = skipped = 0

@@ -787,7 +787,7 @@ def _as_float_array(values) -> np.ndarray:
     try:
         arr = np.asarray(values, dtype="float64")
     except (TypeError, ValueError):
-        arr = np.array([_to_float(v) for v in np.ravel(np.asarray(values, dtype=object))], dtype="float64")
+        arr = np.array([to_float(v) for v in np.ravel(np.asarray(values, dtype=object))], dtype="float64")
         arr = arr.reshape(np.shape(values))
     return arr
 
@@ -826,7 +826,7 @@ def _concat_parts(parts: list[dict]) -> dict:
     }
 
 
-def _to_float(value) -> float:
+def to_float(value) -> float:
     try:
         return float(str(value).replace(",", ".").strip())
     except (TypeError, ValueError):

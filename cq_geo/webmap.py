@@ -448,7 +448,7 @@ class _Results:
         return self.category >= 0
 
 
-def _read_table(path: Path):
+def read_results_table(path: Path):
     import pandas as pd
 
     suffix = path.suffix.lower()
@@ -526,14 +526,14 @@ def read_results(results, territory) -> _Results:
     """
     import pandas as pd
 
-    from .territory import _to_float
+    from .territory import to_float
 
     source, first_row = "table", 1
     if not isinstance(results, pd.DataFrame):
         path = Path(results)
         if not path.is_file():
             raise MapInputError(f"fichier de résultats introuvable : {path}")
-        df = _read_table(path)
+        df = read_results_table(path)
         source = path.name
         first_row = 1 if path.suffix.lower() == ".gpkg" else 2
     else:
@@ -550,7 +550,7 @@ def read_results(results, territory) -> _Results:
         try:
             return np.asarray(values, dtype="float64")
         except (TypeError, ValueError):
-            return np.array([_to_float(v) if str(v).strip() not in ("", "nan", "None") else np.nan for v in values],
+            return np.array([to_float(v) if str(v).strip() not in ("", "nan", "None") else np.nan for v in values],
                             dtype="float64")
 
     lon, lat = floats(lon_col), floats(lat_col)

@@ -185,11 +185,11 @@ def _clip(text: str) -> str:
 
 def _clean_many(texts: list[str]) -> list[str]:
     """:func:`~cq_geo.batch_io.xlsx_text` on each text (one scan of the lot when all are clean), cut to a cell."""
-    from .batch_io import _DANGER_RE, _ILLEGAL_XLSX, xlsx_text
+    from .batch_io import DANGER_RE, ILLEGAL_XLSX, xlsx_text
 
     if not texts:
         return texts
-    if _ILLEGAL_XLSX.search("\n".join(texts)) or _DANGER_RE.search("\x00".join(texts)):
+    if ILLEGAL_XLSX.search("\n".join(texts)) or DANGER_RE.search("\x00".join(texts)):
         texts = [xlsx_text(t) for t in texts]
     if max(map(len, texts)) > MAX_TEXT // 2:
         texts = [_clip(t) for t in texts]
