@@ -62,6 +62,8 @@ from pathlib import Path
 from typing import Any, Callable, NamedTuple, Sequence
 
 from .errors import CqGeoError
+from .vocabulary import BATCH_STATUS_FR as STATUS_FR  # the status codes and their words: one place
+from .vocabulary import BATCH_STATUSES as STATUSES
 
 __all__ = [
     "batch",
@@ -80,16 +82,6 @@ __all__ = [
     "SIDE_SUFFIXES",
 ]
 
-#: Values of ``cq_status``, in the order of the summaries.
-STATUSES = ("ok", "to_check", "not_found", "invalid", "outside_territory")
-#: French labels of the statuses (summaries, docs).
-STATUS_FR = {
-    "ok": "réponse sûre",
-    "to_check": "à vérifier",
-    "not_found": "adresse introuvable",
-    "invalid": "ligne invalide",
-    "outside_territory": "hors du territoire",
-}
 #: Columns added before the lookup columns.
 RESULT_COLUMNS = [
     "cq_status",

@@ -281,7 +281,8 @@ def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool
     import numpy as np
     import pandas as pd
 
-    from .batch import STATUS_FR, STATUSES
+    from .vocabulary import BATCH_STATUS_FR as STATUS_FR
+    from .vocabulary import BATCH_STATUSES as STATUSES
 
     total = len(out)
     status = pd.Categorical(out["cq_status"].array, categories=list(STATUSES))

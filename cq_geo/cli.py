@@ -27,6 +27,8 @@ import json
 import sys
 from typing import Callable
 
+from .cli_common import add_store_arguments, write_fiche_answer  # noqa: F401 - used by the command modules
+
 __all__ = ["main", "build_parser", "COMMANDS", "COMMAND_MODULES", "add_store_arguments", "FrenchArgumentParser"]
 
 #: argparse's English messages (Python 3.11 to 3.13) in French.
@@ -137,19 +139,6 @@ class FrenchArgumentParser(argparse.ArgumentParser):
         raise UsageError(self, message)
 
 
-def add_store_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--store",
-        metavar="CHEMIN",
-        help="magasin de données (GeoPackage) ; par défaut CQ_GEO_STORE, puis le magasin de l'utilisateur, "
-        "puis les données embarquées",
-    )
-    p.add_argument("--territory-file", metavar="TOML", help="autre fichier de définition du territoire")
-    p.add_argument("--territory", metavar="DOSSIER",
-                   help="dossier d'un autre territoire (cq-geo territory init) ; par défaut CQ_GEO_TERRITORY, "
-                        "puis la CAPH")
-
-
 def _lookup_args(p: argparse.ArgumentParser) -> None:
     from .cli_geocode import add_geocoder_arguments
 
@@ -164,15 +153,6 @@ def _lookup_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fiche", metavar="FICHE.html",
                    help="écrire aussi la fiche d'éligibilité (une page A4 imprimable, lisible hors ligne)")
     add_store_arguments(p)
-
-
-def write_fiche_answer(args: argparse.Namespace, territory, answer: dict, typed: str) -> None:
-    """``--fiche``: the eligibility sheet of this answer (said on stderr, the answer stays on stdout)."""
-    if getattr(args, "fiche", None):
-        from .fiche import write_fiche
-
-        path = write_fiche(args.fiche, territory, answer, typed=typed)
-        print(f"cq-geo : fiche d'éligibilité écrite : {path}", file=sys.stderr)
 
 
 def _number(value: str | None, name: str) -> float | None:

@@ -37,7 +37,7 @@ def add_geocoder_arguments(p: argparse.ArgumentParser, with_none: bool = False) 
 
 
 def _geocode_args(p: argparse.ArgumentParser) -> None:
-    from .cli import add_store_arguments
+    from .cli_common import add_store_arguments
 
     p.add_argument("address", metavar="ADRESSE", help="adresse, ex. « 12 rue Jean Jaurès 59220 Denain »")
     p.add_argument("--postcode", default="", metavar="CP", help="filtrer par code postal")
@@ -72,7 +72,7 @@ def _run_geocode(args: argparse.Namespace) -> int:
 
 
 def _ban_import_args(p: argparse.ArgumentParser) -> None:
-    from .cli import add_store_arguments
+    from .cli_common import add_store_arguments
 
     p.add_argument("file", metavar="FICHIER",
                    help="fichier des adresses de la BAN du département (adresses-59.csv.gz, "
@@ -139,7 +139,7 @@ def run_address_lookup(args: argparse.Namespace) -> int:
     territory = load_territory(store=args.store, territory_file=args.territory_file)
     answer = lookup_address(territory, args.address, geocoder, limit=args.limit)
     if getattr(args, "fiche", None):
-        from .cli import write_fiche_answer
+        from .cli_common import write_fiche_answer
 
         write_fiche_answer(args, territory, answer.to_dict(), args.address)
     if args.json:

@@ -28,7 +28,19 @@ from typing import Any
 
 from .model import REGULATORY_TIER, Definition
 
-__all__ = ["Vocabulary", "lookup_columns", "tier_columns"]
+__all__ = ["Vocabulary", "lookup_columns", "tier_columns", "BATCH_STATUSES", "BATCH_STATUS_FR"]
+
+#: Values of ``cq_status`` in the batch outputs (:mod:`cq_geo.batch`).
+BATCH_STATUSES = ("ok", "to_check", "not_found", "invalid", "outside_territory")
+#: French labels of the statuses (summaries, docs); « hors du territoire » is completed with the
+#: agglomeration's name by the faces (:attr:`Vocabulary.of_agglo`).
+BATCH_STATUS_FR = {
+    "ok": "réponse sûre",
+    "to_check": "à vérifier",
+    "not_found": "adresse introuvable",
+    "invalid": "ligne invalide",
+    "outside_territory": "hors du territoire",
+}
 
 
 def tier_columns(tier: str) -> list[str]:
