@@ -612,6 +612,85 @@ def test_batch_points_adds_the_cq_fields(plugin, points_layer):
             assert _same(rows[name][col], expected[col].iloc[i], col), (name, col, rows[name][col])
 
 
+def _synthetic_territory_folder(folder: Path) -> tuple[float, float]:
+    """A territory folder as `cq-geo territory init` writes it (SYNTHETIC: two made-up square communes
+    99101/99102 near the Lambert-93 origin, a fourth-priority tier « friche »); numpy only (no shapely here).
+    Returns a (lon, lat) inside commune 99102."""
+    from cq_geo.crs import l93_to_lonlat
+
+    x0, y0 = 700_000.0, 6_600_000.0
+    feats = []
+    for insee, dx in (("99101", 1000.0), ("99102", 0.0)):
+        xs = [x0 + dx, x0 + dx + 1000, x0 + dx + 1000, x0 + dx, x0 + dx]
+        ys = [y0, y0, y0 + 1000, y0 + 1000, y0]
+        lon, lat = l93_to_lonlat(xs, ys)
+        feats.append({"type": "Feature", "properties": {"insee": insee, "name": insee},
+                      "geometry": {"type": "Polygon", "coordinates": [[[float(a), float(b)] for a, b in zip(lon, lat)]]}})
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "communes_baseline.geojson").write_text(json.dumps({
+        "type": "FeatureCollection", "features": feats,
+        "cq_geo": {"layer": "communes", "status": "simplified", "source": "synthétique", "edge_m": 100.0,
+                   "near_m": 150.0}}), encoding="utf-8")
+    (folder / "territory.toml").write_text("""schema_version = 1
+zones = []
+orientations = []
+axes = []
+teams = []
+leads = []
+
+[territory]
+id = "synthetique"
+name = "Communauté d'agglomération Synthétique"
+short_name = "Synthétique"
+siren = "999000001"
+departements = ["99"]
+communes = [
+  { insee = "99101", name = "Synthé-Est", postcodes = ["99100"], population = 1200 },
+  { insee = "99102", name = "Synthé-Ouest", postcodes = ["99100"], population = 800 },
+]
+
+[tiers.qpv]
+label = "QPV"
+name = "QPV"
+priority = 1
+
+[tiers.friche]
+label = "Friche urbaine synthétique"
+name = "friche urbaine"
+plural = "friches urbaines"
+feminine = true
+priority = 4
+
+[texts]
+of_agglomeration = "de Synthétique"
+""", encoding="utf-8")
+    lon, lat = l93_to_lonlat([x0 + 500], [y0 + 500])
+    return float(lon[0]), float(lat[0])
+
+
+def test_batch_points_on_another_territory(plugin, tmp_path, monkeypatch):
+    """CQ_GEO_TERRITORY selects another territory folder (issue 16): the plugin classifies a layer with
+    that territory's communes and the columns of its own tiers (no cq_poche/cq_qva, a cq_friche)."""
+    import processing
+
+    lon, lat = _synthetic_territory_folder(tmp_path / "synthetique")
+    monkeypatch.setenv("CQ_GEO_TERRITORY", str(tmp_path / "synthetique"))
+    layer = QgsVectorLayer("Point?crs=EPSG:4326&field=nom:string", "points", "memory")
+    feats = []
+    for name, (x, y) in (("ouest", (lon, lat)), ("denain", DENAIN)):
+        f = QgsFeature(layer.fields())
+        f.setAttributes([name])
+        f.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x, y)))
+        feats.append(f)
+    layer.dataProvider().addFeatures(feats)
+    out = processing.run("cq_geo:batch_points", {"INPUT": layer, "OUTPUT": "memory:"})["OUTPUT"]
+    names = out.fields().names()
+    assert "cq_friche" in names and "cq_qva" not in names and "cq_poche" not in names
+    rows = {f["nom"]: f for f in out.getFeatures()}
+    assert rows["ouest"]["cq_commune_insee"] == "99102"
+    assert rows["denain"]["cq_commune"] == "" and "hors du territoire de Synthétique" in rows["denain"]["cq_warnings"]
+
+
 def test_batch_points_in_lambert93_and_cancellation(plugin, points_layer):
     import processing
 
@@ -1179,81 +1258,3 @@ def test_headless_processing_only(plugin):
     headless.unload()
     assert QgsApplication.processingRegistry().providerById("cq_geo") is None
 
-
-def _synthetic_territory_folder(folder: Path) -> tuple[float, float]:
-    """A territory folder as `cq-geo territory init` writes it (SYNTHETIC: two made-up square communes
-    99101/99102 near the Lambert-93 origin, a fourth-priority tier « friche »); numpy only (no shapely here).
-    Returns a (lon, lat) inside commune 99102."""
-    from cq_geo.crs import l93_to_lonlat
-
-    x0, y0 = 700_000.0, 6_600_000.0
-    feats = []
-    for insee, dx in (("99101", 1000.0), ("99102", 0.0)):
-        xs = [x0 + dx, x0 + dx + 1000, x0 + dx + 1000, x0 + dx, x0 + dx]
-        ys = [y0, y0, y0 + 1000, y0 + 1000, y0]
-        lon, lat = l93_to_lonlat(xs, ys)
-        feats.append({"type": "Feature", "properties": {"insee": insee, "name": insee},
-                      "geometry": {"type": "Polygon", "coordinates": [[[float(a), float(b)] for a, b in zip(lon, lat)]]}})
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "communes_baseline.geojson").write_text(json.dumps({
-        "type": "FeatureCollection", "features": feats,
-        "cq_geo": {"layer": "communes", "status": "simplified", "source": "synthétique", "edge_m": 100.0,
-                   "near_m": 150.0}}), encoding="utf-8")
-    (folder / "territory.toml").write_text("""schema_version = 1
-zones = []
-orientations = []
-axes = []
-teams = []
-leads = []
-
-[territory]
-id = "synthetique"
-name = "Communauté d'agglomération Synthétique"
-short_name = "Synthétique"
-siren = "999000001"
-departements = ["99"]
-communes = [
-  { insee = "99101", name = "Synthé-Est", postcodes = ["99100"], population = 1200 },
-  { insee = "99102", name = "Synthé-Ouest", postcodes = ["99100"], population = 800 },
-]
-
-[tiers.qpv]
-label = "QPV"
-name = "QPV"
-priority = 1
-
-[tiers.friche]
-label = "Friche urbaine synthétique"
-name = "friche urbaine"
-plural = "friches urbaines"
-feminine = true
-priority = 4
-
-[texts]
-of_agglomeration = "de Synthétique"
-""", encoding="utf-8")
-    lon, lat = l93_to_lonlat([x0 + 500], [y0 + 500])
-    return float(lon[0]), float(lat[0])
-
-
-def test_batch_points_on_another_territory(plugin, tmp_path, monkeypatch):
-    """CQ_GEO_TERRITORY selects another territory folder (issue 16): the plugin classifies a layer with
-    that territory's communes and the columns of its own tiers (no cq_poche/cq_qva, a cq_friche)."""
-    import processing
-
-    lon, lat = _synthetic_territory_folder(tmp_path / "synthetique")
-    monkeypatch.setenv("CQ_GEO_TERRITORY", str(tmp_path / "synthetique"))
-    layer = QgsVectorLayer("Point?crs=EPSG:4326&field=nom:string", "points", "memory")
-    feats = []
-    for name, (x, y) in (("ouest", (lon, lat)), ("denain", DENAIN)):
-        f = QgsFeature(layer.fields())
-        f.setAttributes([name])
-        f.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x, y)))
-        feats.append(f)
-    layer.dataProvider().addFeatures(feats)
-    out = processing.run("cq_geo:batch_points", {"INPUT": layer, "OUTPUT": "memory:"})["OUTPUT"]
-    names = out.fields().names()
-    assert "cq_friche" in names and "cq_qva" not in names and "cq_poche" not in names
-    rows = {f["nom"]: f for f in out.getFeatures()}
-    assert rows["ouest"]["cq_commune_insee"] == "99102"
-    assert rows["denain"]["cq_commune"] == "" and "hors du territoire de Synthétique" in rows["denain"]["cq_warnings"]
