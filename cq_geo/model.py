@@ -305,44 +305,9 @@ class _Checker:
             raise TerritoryFileError(f"{self.where} : {len(self.problems)} problème(s) dans la définition du territoire :\n{lines}")
 
 
-def parse_definition(data: dict[str, Any], where: str = "territoire") -> Definition:
-    """Validate a parsed TOML document and build a :class:`Definition`."""
-    ck = _Checker(where)
-    version = data.get("schema_version")
-    if version != 1:
-        ck.add(f"schema_version doit valoir 1 (trouvé : {version!r})")
-    terr = ck.get(data, "territory", dict, "racine")
-
-    communes: dict[str, Commune] = {}
-    for i, c in enumerate(ck.get(terr, "communes", list, "[territory]")):
-        ctx = f"[territory] communes n° {i + 1}"
-        if not isinstance(c, dict):
-            ck.add(f"{ctx} : doit être une table {{ insee = …, name = … }}")
-            continue
-        insee = ck.get(c, "insee", str, ctx)
-        if insee and not _INSEE.match(insee):
-            ck.add(f"{ctx} : code INSEE invalide {insee!r} (5 caractères, ex. \"59172\")")
-        if insee in communes:
-            ck.add(f"{ctx} : commune {insee} en double")
-        postcodes = ck.get(c, "postcodes", list, ctx, default=[])
-        population = ck.get(c, "population", int, ctx, required=False)
-        communes[insee] = Commune(
-            insee=insee,
-            name=ck.get(c, "name", str, ctx),
-            siren=ck.get(c, "siren", str, ctx, default=""),
-            postcodes=tuple(str(p) for p in postcodes),
-            population=population,
-        )
-    siren = ck.get(terr, "siren", str, "[territory]")
-    if siren and not _SIREN.match(siren):
-        ck.add(f"[territory] : SIREN invalide {siren!r} (9 chiffres)")
-
-    def known_commune(insee: str, ctx: str) -> None:
-        if insee not in communes:
-            ck.add(f"{ctx} : commune {insee!r} absente de la liste des communes{suggest(insee, communes)}")
-
+def _parse_tiers(ck: "_Checker", raw_tiers: dict) -> dict[str, Tier]:
+    """The ``[tiers.<id>]`` tables: any id, the regulatory ``qpv`` required, unique priorities."""
     tiers: dict[str, Tier] = {}
-    raw_tiers = ck.get(data, "tiers", dict, "racine")
     if REGULATORY_TIER not in raw_tiers:
         ck.add(f"[tiers.{REGULATORY_TIER}] : table manquante (le niveau réglementaire des QPV est obligatoire)")
     for pos, (tier_id, t) in enumerate(raw_tiers.items()):
@@ -387,6 +352,46 @@ def parse_definition(data: dict[str, Any], where: str = "territoire") -> Definit
     prio = [t.priority for t in tiers.values()]
     if len(set(prio)) != len(prio):
         ck.add("[tiers] : deux niveaux ont la même priorité (chaque « priority » doit être unique)")
+    return tiers
+
+
+def parse_definition(data: dict[str, Any], where: str = "territoire") -> Definition:
+    """Validate a parsed TOML document and build a :class:`Definition`."""
+    ck = _Checker(where)
+    version = data.get("schema_version")
+    if version != 1:
+        ck.add(f"schema_version doit valoir 1 (trouvé : {version!r})")
+    terr = ck.get(data, "territory", dict, "racine")
+
+    communes: dict[str, Commune] = {}
+    for i, c in enumerate(ck.get(terr, "communes", list, "[territory]")):
+        ctx = f"[territory] communes n° {i + 1}"
+        if not isinstance(c, dict):
+            ck.add(f"{ctx} : doit être une table {{ insee = …, name = … }}")
+            continue
+        insee = ck.get(c, "insee", str, ctx)
+        if insee and not _INSEE.match(insee):
+            ck.add(f"{ctx} : code INSEE invalide {insee!r} (5 caractères, ex. \"59172\")")
+        if insee in communes:
+            ck.add(f"{ctx} : commune {insee} en double")
+        postcodes = ck.get(c, "postcodes", list, ctx, default=[])
+        population = ck.get(c, "population", int, ctx, required=False)
+        communes[insee] = Commune(
+            insee=insee,
+            name=ck.get(c, "name", str, ctx),
+            siren=ck.get(c, "siren", str, ctx, default=""),
+            postcodes=tuple(str(p) for p in postcodes),
+            population=population,
+        )
+    siren = ck.get(terr, "siren", str, "[territory]")
+    if siren and not _SIREN.match(siren):
+        ck.add(f"[territory] : SIREN invalide {siren!r} (9 chiffres)")
+
+    def known_commune(insee: str, ctx: str) -> None:
+        if insee not in communes:
+            ck.add(f"{ctx} : commune {insee!r} absente de la liste des communes{suggest(insee, communes)}")
+
+    tiers = _parse_tiers(ck, ck.get(data, "tiers", dict, "racine"))
     tier_ids = tuple(sorted(tiers, key=lambda i: tiers[i].priority))
 
     zones: list[Zone] = []
