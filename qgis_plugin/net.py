@@ -97,6 +97,8 @@ def download(url: str, dest_dir: Path, feedback: QgsFeedback | None = None, prog
         progress = lambda done, total: task.setProgress(100.0 * done / total) if total else None  # noqa: E731
     if progress is not None:
         req.downloadProgress.connect(lambda done, total: progress(int(done), int(total) if total > 0 else None))
+    if feedback is not None and feedback.isCanceled():  # cancelled before the request: it would not see it
+        raise Canceled()
     err = req.get(_request(url, None, idle_timeout), True, feedback)
     if feedback is not None and feedback.isCanceled():
         raise Canceled()

@@ -10,9 +10,9 @@ from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
 from . import log as plugin_log
-from .translation import tr
 from .log import bar, error, guarded, log
 from .service import TerritoryService
+from .translation import tr
 
 PLUGIN_DIR = Path(__file__).resolve().parent
 MENU = "Contrat Quartiers 2030"
