@@ -633,7 +633,7 @@ def _column_texts(series, decimal: str) -> list[str]:
         codes = series.cat.codes.to_numpy()
         return table[np.where(codes < 0, len(cats), codes)].tolist()
     if pd.api.types.is_bool_dtype(dtype):
-        return np.where(series.to_numpy(dtype=bool), "oui", "non").tolist()
+        return np.where(series.to_numpy(dtype=bool), "true", "false").tolist()
     if pd.api.types.is_float_dtype(dtype):
         return _float_texts(series.to_numpy(), decimal)
     if pd.api.types.is_integer_dtype(dtype):
@@ -925,7 +925,7 @@ def _as_categorical(series):
         return series
     if pd.api.types.is_bool_dtype(series.dtype):
         values = series.to_numpy(dtype=bool)
-        return pd.Series(pd.Categorical.from_codes(values.astype("int8"), categories=["non", "oui"]))
+        return pd.Series(pd.Categorical.from_codes(values.astype("int8"), categories=["false", "true"]))
     return pd.Series(pd.Categorical.from_codes(np.full(len(series), -1, dtype="int8"), categories=[]))
 
 

@@ -25,7 +25,7 @@ pandas) puts the others where they belong. A sheet can have column widths
 Cells
 -----
 * numbers (ints, floats) are numbers; NaN, infinities and None are empty cells;
-* booleans are the texts « oui » / « non »;
+* booleans are the codes ``true`` / ``false`` (columns of files carry codes);
 * everything else is text, passed through :func:`cq_geo.cells.xlsx_text`:
   control characters XLSX cannot hold are dropped and a text a spreadsheet
   would run as a formula gets a leading apostrophe. A cell is never a
@@ -249,7 +249,8 @@ def _is_missing(value) -> bool:
 def _kinds(values: list, numbers: bool) -> tuple[list, list[str]]:
     """For each value: ``("n", text)``, ``("s", None)`` or ``None`` (empty); and the texts of the ``"s"`` ones.
 
-    Numbers are numbers when *numbers*, else text; booleans are « oui »/« non ».
+    Numbers are numbers when *numbers*, else text; booleans are the codes ``true``/``false`` (a file's
+    columns carry codes, see docs/ligne-de-commande.md).
     """
     import numpy as np
 
@@ -258,7 +259,7 @@ def _kinds(values: list, numbers: bool) -> tuple[list, list[str]]:
     for v in values:
         if isinstance(v, (bool, np.bool_)):
             kinds.append(("s", None))
-            texts.append("oui" if v else "non")
+            texts.append("true" if v else "false")
         elif _is_missing(v):
             kinds.append(None)
         elif numbers and isinstance(v, (int, np.integer)):
@@ -366,7 +367,7 @@ class _Column:
                 codes = np.where(codes < 0, len(cats), codes)
             self._set_table(table, codes)
         elif pd.api.types.is_bool_dtype(dtype) and not series.hasnans:
-            self._set_table(_text_cells(["non", "oui"], letter, 0, strings), series.to_numpy(dtype=bool).astype("intp"))
+            self._set_table(_text_cells(["false", "true"], letter, 0, strings), series.to_numpy(dtype=bool).astype("intp"))
         elif pd.api.types.is_float_dtype(dtype):  # numpy or nullable floats: NA, NaN, ±inf are empty cells
             self.kind, self.values, self.integers = "numbers", series.to_numpy(dtype="float64", na_value=np.nan), False
             if not np.isfinite(self.values).any():
@@ -474,7 +475,7 @@ class Sheet:
               styles: dict[str, int] | None = None) -> None:
         """A pandas DataFrame: its column names (bold) on a row, then its rows.
 
-        Numeric columns are numbers, boolean columns « oui »/« non ». In text
+        Numeric columns are numbers, boolean columns the codes ``true``/``false``. In text
         (object) and categorical columns, every value is text unless
         *object_numbers*: then the ints and floats among them are numbers.
         *styles*: a cell style by column name for numeric columns (:data:`PERCENT`).

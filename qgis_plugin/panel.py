@@ -12,6 +12,7 @@ from qgis.PyQt.QtWidgets import (
     QApplication,
     QComboBox,
     QDockWidget,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -227,7 +228,10 @@ class CqGeoDock(QDockWidget):
         self.copy_button.clicked.connect(self.copy_text)
         self.zoom_button = QPushButton(tr("Zoomer sur la zone"), body)
         self.zoom_button.clicked.connect(self.zoom_to_zone)
-        for b in (self.copy_button, self.zoom_button):
+        self.fiche_button = QPushButton(tr("Fiche…"), body)
+        self.fiche_button.setToolTip(tr("Enregistrer la fiche d'éligibilité de ce point (page A4 à imprimer, hors ligne)"))
+        self.fiche_button.clicked.connect(self.save_fiche)
+        for b in (self.copy_button, self.zoom_button, self.fiche_button):
             b.setEnabled(False)
             row.addWidget(b)
         layout.addLayout(row)
@@ -396,12 +400,14 @@ class CqGeoDock(QDockWidget):
 
     def _show(self, result, label: str = "") -> dict:
         self.result = result
+        self.result_label = label
         data = result.to_dict()
         data["warnings"] = [plugin_words(w) for w in data.get("warnings", [])]
         head = f"<p style='color:#555;margin:0'><small>{_esc(label)}</small></p>" if label else ""
         self.answer.setHtml(head + answer_html(data))
         self.copy_button.setEnabled(True)
         self.zoom_button.setEnabled(True)
+        self.fiche_button.setEnabled(True)
         self._mark(result.point["x"], result.point["y"])
         self.highlight()
         self.answered.emit(data)
@@ -412,6 +418,7 @@ class CqGeoDock(QDockWidget):
         self.result = None
         self.copy_button.setEnabled(False)
         self.zoom_button.setEnabled(False)
+        self.fiche_button.setEnabled(False)
         self.clear_highlight()
         if not keep_text:
             self.answer.setHtml(f"<p>{_esc(message)}</p>" if message else "")
@@ -423,6 +430,27 @@ class CqGeoDock(QDockWidget):
     def copy_text(self, *_args) -> None:
         QApplication.clipboard().setText(self.answer_text())
         bar(tr("Réponse copiée dans le presse-papiers."), Qgis.MessageLevel.Info, 3)
+
+    @guarded("Fiche d'éligibilité")
+    def save_fiche(self, *_args, path: str | None = None):
+        """Write the eligibility sheet of the answer shown (``cq_geo.fiche``, numpy only) to an HTML file
+        the user chooses; returns its path (None when cancelled)."""
+        from cq_geo.fiche import write_fiche
+
+        territory = self.service.try_territory()
+        if self.result is None or territory is None:
+            return None
+        if path is None:
+            path, _filter = QFileDialog.getSaveFileName(self, tr("Enregistrer la fiche d'éligibilité"),
+                                                        "fiche-eligibilite.html", tr("Page web (*.html)"))
+        if not path:
+            return None
+        if not path.lower().endswith((".html", ".htm")):
+            path += ".html"
+        written = write_fiche(path, territory, self.result.to_dict(), typed=getattr(self, "result_label", "") or None)
+        bar(tr("Fiche d'éligibilité enregistrée : {path} (ouvrez-la dans le navigateur pour l'imprimer)")
+            .format(path=written), Qgis.MessageLevel.Success, 8)
+        return written
 
     # -- highlight and zoom --------------------------------------------------------------
     def _zone_geometry(self):

@@ -308,6 +308,10 @@
         <translation>Copy</translation>
     </message>
     <message>
+        <source>Fiche d'éligibilité</source>
+        <translation>Eligibility sheet</translation>
+    </message>
+    <message>
         <source>Zoom</source>
         <translation>Zoom</translation>
     </message>
@@ -428,6 +432,14 @@
         <translation>Zoom to the zone</translation>
     </message>
     <message>
+        <source>Fiche…</source>
+        <translation>Sheet…</translation>
+    </message>
+    <message>
+        <source>Enregistrer la fiche d'éligibilité de ce point (page A4 à imprimer, hors ligne)</source>
+        <translation>Save the eligibility sheet of this point (printable A4 page, offline)</translation>
+    </message>
+    <message>
         <source>Télécharger les données officielles (communes IGN, QPV ANCT)</source>
         <translation>Download the official data (IGN communes, ANCT QPV)</translation>
     </message>
@@ -500,12 +512,24 @@
         <translation>Territory read again.</translation>
     </message>
     <message>
+        <source>Enregistrer la fiche d'éligibilité</source>
+        <translation>Save the eligibility sheet</translation>
+    </message>
+    <message>
+        <source>Page web (*.html)</source>
+        <translation>Web page (*.html)</translation>
+    </message>
+    <message>
         <source>recherche annulée</source>
         <translation>search cancelled</translation>
     </message>
     <message>
         <source>Sources</source>
         <translation>Sources</translation>
+    </message>
+    <message>
+        <source>Fiche d'éligibilité enregistrée : {path} (ouvrez-la dans le navigateur pour l'imprimer)</source>
+        <translation>Eligibility sheet saved: {path} (open it in a browser to print it)</translation>
     </message>
     <message>
         <source>Recherche de l'adresse « {text} »…</source>

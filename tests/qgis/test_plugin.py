@@ -1009,6 +1009,21 @@ def test_a_failed_search_clears_the_stale_answer(plugin):
     assert not dock.copy_button.isEnabled() and dock._rubber is None
 
 
+def test_panel_saves_the_eligibility_sheet_of_the_answer(plugin, tmp_path):
+    """« Fiche… »: the answer shown becomes a printable offline page (numpy only, as in stock QGIS)."""
+    dock = plugin.dock
+    dock.clear_answer()
+    assert not dock.fiche_button.isEnabled()
+    dock.show_lonlat(*DENAIN, label="Mairie de Denain")
+    assert dock.fiche_button.isEnabled()
+    written = dock.save_fiche(path=str(tmp_path / "fiche"))
+    page = written.read_text(encoding="utf-8")
+    assert written.name == "fiche.html" and "Fiche d'éligibilité" in page and "<svg" in page
+    assert "Denain" in page and "Mairie de Denain" in page and "<script" not in page
+    dock.clear_answer()
+    assert not dock.fiche_button.isEnabled()
+
+
 def test_layers_legend_matches_the_map_and_group_goes_below_the_users_layers(plugin):
     from qgis.core import QgsLayerTreeModel
 

@@ -114,7 +114,7 @@ def test_batch_output_round_trip_openpyxl(tmp_path):
         assert entier.value == i - 3 and entier.data_type == "n" and isinstance(entier.value, int)
         r = df["réel"][i]
         assert (reel.value is None) if not np.isfinite(r) else (reel.value == r and reel.data_type == "n")
-        assert boolean.value == ("oui" if i % 2 == 0 else "non") and boolean.data_type == "s"
+        assert boolean.value == ("true" if i % 2 == 0 else "false") and boolean.data_type == "s"
         assert cat.value == expected_text(df["catégorie"][i]) if isinstance(df["catégorie"][i], str) else cat.value is None
         assert vide.value is None
         assert [c.value for c in row[6:]] == ["x", "y", "z"]
@@ -137,7 +137,7 @@ def test_batch_output_round_trip_pandas_and_read_table(tmp_path):
     assert back.iloc[:, 2].dtype == "float64"
     got, want = back.iloc[:, 2].to_numpy(), df["réel"].where(np.isfinite(df["réel"])).to_numpy()
     assert np.array_equal(got, want, equal_nan=True)
-    assert back.iloc[:, 3].tolist() == ["oui", "non"] * 6
+    assert back.iloc[:, 3].tolist() == [True, False] * 6  # "true"/"false" cells, read back as booleans
     assert back.iloc[:, 5].isna().all()
     table = read_table(path)  # the reader of cq-geo: every cell as text
     assert table.header[:3] == ["texte", "entier", "réel"] and len(table.data) == len(df)
@@ -200,7 +200,7 @@ def test_sheet_api(tmp_path):
     assert ws.freeze_panes == "B3"
     assert ws.column_dimensions["A"].width == 42 and ws.column_dimensions["AB"].width == 7.5
     assert cells(ws) == {
-        "A1": ("Titre", "s", True), "C1": (3, "n", True), "D1": (2.5, "n", True), "E1": ("oui", "s", True),
+        "A1": ("Titre", "s", True), "C1": (3, "n", True), "D1": (2.5, "n", True), "E1": ("true", "s", True),
         "F1": ("  ", "s", True), "G1": (4, "n", True),
         "A4": ("après deux lignes vides", "s", False),
         "A5": ("x", "s", True), "B5": ("y", "s", True),
@@ -294,7 +294,7 @@ def openpyxl_write_xlsx(data, path, sheet_name="Résultats"):
     def _xlsx_cells(series):
         dtype = series.dtype
         if pd.api.types.is_bool_dtype(dtype):
-            return np.where(series.to_numpy(dtype=bool), "oui", "non").tolist()
+            return np.where(series.to_numpy(dtype=bool), "true", "false").tolist()
         if pd.api.types.is_float_dtype(dtype):
             arr = series.to_numpy(dtype="float64")
             return [None if v != v else v for v in arr.tolist()]
