@@ -1409,7 +1409,7 @@ class ImportReport:
         if not self.changed:
             return f"{self.layer} : déjà à jour ({self.described}, sha256 {self.sha256[:12]}…) — aucun changement"
         lines = [
-            f"{self.layer} : {self.feature_count} entité(s) installée(s), statut "
+            f"{self.layer} : {self.feature_count} entité(s) installée(s), couche "
             f"{LAYER_STATUS_FR.get(self.status, self.status)} — {self.described}",
             f"  sha256 de la source : {self.sha256}",
         ]

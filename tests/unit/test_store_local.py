@@ -176,7 +176,7 @@ def test_cli_local_import_status_validate_rollback(store, poches, capsys):
     assert "--tier" in capsys.readouterr().err
     assert main(["data", "import", "local", str(path), "--tier", "poche", "--name-field", "nom", "--by", "SPV", *s]) == 0
     out = capsys.readouterr().out
-    assert "3 entité(s) installée(s), statut provisoire" in out and "validate-zone" in out
+    assert "3 entité(s) installée(s), couche provisoire" in out and "validate-zone" in out
 
     assert main(["data", "status", "--json", *s]) == 0
     st = json.loads(capsys.readouterr().out)

@@ -134,10 +134,10 @@ def test_update_from_the_local_server_is_official_and_another_url_is_not(store, 
         assert main(["data", "update", "--only", "qpv", "--url", server.url + "/miroir/qpv.zip",
                      "--store", str(store.path)]) == 0
         out = capsys.readouterr().out
-        assert "statut provisoire" in out and "origine : fichier importé" in out
+        assert "couche provisoire" in out and "origine : fichier importé" in out
         assert main(["data", "update", "--store", str(store.path)]) == 0
         out = capsys.readouterr().out
-    assert "qpv : 13 entité(s) installée(s), statut officielle" in out and "origine : source officielle" in out
+    assert "qpv : 13 entité(s) installée(s), couche officielle" in out and "origine : source officielle" in out
     meta = store.metadata()
     assert meta["qpv"]["status"] == "official" and meta["qpv"]["source"] == server.url + QPV_PATH
     assert meta["communes"]["status"] == "official" and "geo.api" in meta["communes"]["publisher"]
