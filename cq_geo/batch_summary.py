@@ -39,7 +39,9 @@ def fr_int(n) -> str:
     >>> fr_int(1234567)
     '1 234 567'
     """
-    return f"{int(n):,}".replace(",", " ")
+    from .report import fr_int as _fr
+
+    return _fr(int(n), sep=" ")
 
 
 def fr_pct(part, total) -> str:

@@ -75,7 +75,9 @@ def _metres(value: float | None) -> str:
         return ""
     if value < 1:
         return "moins de 1 m"
-    return f"{value:,.0f} m".replace(",", "\u202f")
+    from .report import fr_int
+
+    return f"{fr_int(value)} m"
 
 
 # -- geometry (numpy only) ---------------------------------------------------------------------------------------------

@@ -28,9 +28,18 @@ LAYER_STATUS_FR = {
 }
 
 
-def _int(n) -> str:
-    """12345 → '12 345' (French thousands)."""
-    return f"{n:,}".replace(",", "\u202f")
+def fr_int(n, sep: str = "\u202f") -> str:
+    """An integer the French way, thousands apart (narrow no-break space by default).
+
+    The one number formatter of cq-geo's French texts.
+
+    >>> fr_int(1234567), fr_int(12345.6, sep=" ")
+    ('1\u202f234\u202f567', '12 346')
+    """
+    return f"{round(float(n)):,}".replace(",", sep)
+
+
+_int = fr_int
 
 
 def _metres(value) -> str:
@@ -43,7 +52,7 @@ def _metres(value) -> str:
         return ""
     if value < 1:
         return "moins de 1 m"
-    return f"{value:,.0f} m".replace(",", "\u202f") if value >= 10 else f"{value:.1f} m".replace(".", ",")
+    return f"{fr_int(value)} m" if value >= 10 else f"{value:.1f} m".replace(".", ",")
 
 
 def lookup_text(result: "LookupResult") -> str:

@@ -1704,6 +1704,7 @@ def _local_layer_status(rows) -> str:
 def _plan_local(store, tier, records, definition, commune_polys, *, source_name, digest, name_field, described,
                 accept_overlap, author, now, commune_edge) -> _Plan:
     from . import sources
+    from .report import fr_int
 
     read = sources.select_local(records, definition, tier, name_field=name_field, described=described,
                                 commune_polys=commune_polys)
@@ -1728,8 +1729,8 @@ def _plan_local(store, tier, records, definition, commune_polys, *, source_name,
             outside = polygons_area(r["polys"]) * share_out if share_out > 0.5 else 0.0
         if outside > 1.0:
             problems.append(
-                f"{r['name']} ({r['code']}) : {outside:,.0f} m² hors de sa commune ({cnames}), au-delà de la tolérance "
-                f"de {tol:g} m — périmètre mal placé ou mauvais système de coordonnées ?".replace(",", " ")
+                f"{r['name']} ({r['code']}) : {fr_int(outside, sep=' ')} m² hors de sa commune ({cnames}), au-delà de "
+                f"la tolérance de {tol:g} m — périmètre mal placé ou mauvais système de coordonnées ?"
             )
     if shapely is None:
         notes.append("shapely absent : position dans la commune contrôlée sur les sommets, chevauchements non "
@@ -1750,8 +1751,8 @@ def _plan_local(store, tier, records, definition, commune_polys, *, source_name,
                         overlaps.setdefault(code_a, []).append(code_b)
                         overlaps.setdefault(code_b, []).append(code_a)
                         if not accept_overlap:
-                            problems.append(f"{code_a} et {code_b} se chevauchent sur {area:,.0f} m² (acceptez-le avec "
-                                            f"--accept-overlap si c'est voulu)".replace(",", " "))
+                            problems.append(f"{code_a} et {code_b} se chevauchent sur {fr_int(area, sep=' ')} m² "
+                                            f"(acceptez-le avec --accept-overlap si c'est voulu)")
     if problems:
         raise DataError(f"{read.described} : import refusé, {len(problems)} problème(s) :\n"
                         + "\n".join(f"  - {p}" for p in problems))

@@ -139,7 +139,9 @@ def _fr_int(n: int) -> str:
     >>> _fr_int(158351)
     '158\\u202f351'
     """
-    return f"{int(n):,}".replace(",", "\u202f")
+    from .report import fr_int
+
+    return fr_int(int(n))
 
 
 def _fr_date(day: _dt.date) -> str:

@@ -117,7 +117,9 @@ class AddressAnswer:
 
 
 def _distance_text(d: float) -> str:
-    return f"{d:,.0f} m".replace(",", " ")
+    from ..report import fr_int
+
+    return f"{fr_int(d, sep=' ')} m"
 
 
 def position_warnings(territory, geocoding: GeocodeResult, lookup, thresholds: QualityThresholds | None = None
