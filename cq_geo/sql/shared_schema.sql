@@ -137,6 +137,9 @@ BEGIN
     IF coalesce(current_setting('cq.restoring', true), '') = 'on' THEN
         RETURN NEW;
     END IF;
+    IF NOT ST_IsValid(NEW.geom) THEN
+        RETURN NEW;  -- the CHECK constraint refuses it, with its name
+    END IF;
     IF TG_OP = 'INSERT' OR NOT ST_Equals(NEW.geom, OLD.geom) THEN
         NEW.status := 'provisional'; NEW.validated_by := ''; NEW.validated_at := '';
         SELECT greatest(coalesce(edge_m, 100), 10) INTO tol FROM @S@.cq_layers WHERE layer = 'communes';
