@@ -356,18 +356,17 @@ def test_cq_lookup_in_sql_agrees_with_the_python_engine_on_100000_points(shared_
     t = load_territory(store=url)
     rng = np.random.default_rng(17)
     b = t.outline.geoms[0].bounds
-    n = 80_000
-    x = rng.uniform(b[0] - 3500, b[2] + 3500, n)
-    y = rng.uniform(b[1] - 3500, b[3] + 3500, n)
-    # 20 000 more where answers change: around every zone's and commune's edge (within its tolerances)
+    # points where answers change: around every zone's and commune's edge, spread over its tolerance band
     edges = []
-    for index, per in [(data.index, 400) for data in t.tiers.values() if data.index is not None] + [(t.communes, 60)]:
-        for g in index.geoms:
-            ring = shapely.boundary(g)
-            p = shapely.line_interpolate_point(ring, rng.uniform(0, ring.length, per))
-            edges.append(shapely.get_coordinates(p) + rng.normal(0, 8, (per, 2)))
-    e = np.vstack(edges)[:20_000]
-    x, y = np.concatenate([x, e[:, 0]]), np.concatenate([y, e[:, 1]])
+    for index, per in [(data.index, 500) for data in t.tiers.values() if data.index is not None] + [(t.communes, 150)]:
+        for g, near in zip(index.geoms, index.near_m):
+            for part in shapely.get_parts(shapely.boundary(g)):
+                p = shapely.line_interpolate_point(part, rng.uniform(0, part.length, per))
+                edges.append(shapely.get_coordinates(p) + rng.normal(0, max(near, 5.0), (per, 2)))
+    e = np.vstack(edges)[:40_000]
+    n = 100_000 - len(e)  # the rest spread over the territory and 3.5 km around it
+    x = np.concatenate([rng.uniform(b[0] - 3500, b[2] + 3500, n), e[:, 0]])
+    y = np.concatenate([rng.uniform(b[1] - 3500, b[3] + 3500, n), e[:, 1]])
     assert len(x) >= 100_000
     py = t.lookup_many(x=x, y=y)
     con = psycopg2.connect(url)
