@@ -17,7 +17,11 @@ CREATE TABLE IF NOT EXISTS @S@.cq_lookup_index (
     geom geometry(Geometry, 2154), inner_g geometry(Geometry, 2154), edge_g geometry(Geometry, 2154),
     outer_g geometry(Geometry, 2154), boundary_g geometry(Geometry, 2154),
     PRIMARY KEY (kind, ord));
+-- zones without a perimeter (answers « unknown » in their communes), small: read once per lookup
+CREATE TABLE IF NOT EXISTS @S@.cq_missing_zones (kind text NOT NULL, code text NOT NULL, communes text[] NOT NULL,
+                                                 shared boolean NOT NULL, PRIMARY KEY (kind, code));
 CREATE INDEX IF NOT EXISTS cq_lookup_index_outer_idx ON @S@.cq_lookup_index USING gist (outer_g);
+CREATE INDEX IF NOT EXISTS cq_lookup_index_code_idx ON @S@.cq_lookup_index (kind, code);
 
 CREATE OR REPLACE FUNCTION @S@.cq_tolerance(st text, layer_edge double precision, layer_near double precision)
 RETURNS double precision[] LANGUAGE sql STABLE AS $$
@@ -82,6 +86,8 @@ BEGIN
     INSERT INTO @S@.cq_lookup_index (kind, ord, code, geom, edge_m, near_m, boundary_g, outer_g, inner_g, edge_g)
     SELECT 'qpv_search', ord, code, geom, 0, 500, boundary_g, ST_Buffer(geom, 500, 'quad_segs=8'), inner_g, edge_g
     FROM @S@.cq_lookup_index WHERE kind = 'qpv' AND NOT missing;
+    DELETE FROM @S@.cq_missing_zones;
+    INSERT INTO @S@.cq_missing_zones SELECT kind, code, communes, shared FROM @S@.cq_lookup_index WHERE missing;
     SELECT count(*) INTO n FROM @S@.cq_lookup_index;
     RETURN n;
 END $$;
@@ -139,54 +145,69 @@ RETURNS TABLE (tier text, zone_code text, status text, distance_m double precisi
                poche_code text, poche_status text, qva_code text, qva_status text)
 LANGUAGE plpgsql STABLE SET search_path = @S@, public AS $$
 DECLARE
-    p geometry; com record; in_terr boolean; possible text[] := '{}'; neighbour boolean;
-    t text; b record; unk boolean; codes text[] := ARRAY[NULL, NULL, NULL]; sts integer[] := ARRAY[0, 0, 0];
-    k integer; qdist double precision; near_q record;
+    p geometry; r record; sc integer; k integer; kinds text[] := ARRAY['commune', 'qpv', 'poche', 'qva'];
+    -- best zone per kind (1 commune, 2 qpv, 3 poche, 4 qva): score = status * 2 + in_zone, ties to the lower ord
+    best_code text[] := ARRAY[NULL, NULL, NULL, NULL]; best_score integer[] := ARRAY[0, 0, 0, 0];
+    best_ord integer[] := ARRAY[NULL, NULL, NULL, NULL]::integer[];
+    com_pairs text[] := '{}'; near_outline boolean := false; search_codes text[] := '{}';
+    in_terr boolean; cst integer; possible text[] := '{}'; unk text[];
+    codes text[] := ARRAY[NULL, NULL, NULL]; sts integer[] := ARRAY[0, 0, 0]; qdist double precision; nq record;
 BEGIN
     p := CASE WHEN ST_SRID(pt) = 2154 THEN pt WHEN ST_SRID(pt) = 0 THEN ST_SetSRID(pt, 2154)
               ELSE ST_Transform(pt, 2154) END;
-    SELECT * INTO com FROM @S@.cq_best('commune', p);
-    in_terr := coalesce(com.status, 0) >= 2;
-    commune_status := @S@.cq_status_name(coalesce(com.status, 0));
-    IF in_terr THEN
-        commune_insee := com.code;
-        possible := ARRAY[com.code];
-        SELECT nullif(d.team, '') INTO team FROM @S@.cq_territory_communes d WHERE d.insee = com.code;
-    END IF;
-    IF coalesce(com.status, 0) IN (1, 2) THEN
-        possible := possible || ARRAY(SELECT x.code FROM @S@.cq_pairs('commune', p) x WHERE x.status >= 2);
-    END IF;
-    FOR k IN 1..3 LOOP
-        t := (ARRAY['qpv', 'poche', 'qva'])[k];
-        SELECT * INTO b FROM @S@.cq_best(t, p);
-        IF coalesce(b.status, 0) < 2 THEN
-            unk := EXISTS (SELECT 1 FROM @S@.cq_lookup_index m WHERE m.kind = t AND m.missing
-                           AND m.communes && possible);
-            IF NOT unk AND EXISTS (SELECT 1 FROM @S@.cq_lookup_index m WHERE m.kind = t AND m.missing AND m.shared) THEN
-                IF neighbour IS NULL THEN
-                    neighbour := NOT in_terr AND EXISTS (SELECT 1 FROM @S@.cq_lookup_index o
-                                                          WHERE o.kind = 'outline' AND ST_Intersects(o.outer_g, p));
-                END IF;
-                unk := neighbour;
-            END IF;
-            IF unk THEN
-                b := NULL;
-                sts[k] := 4;
-                CONTINUE;
-            END IF;
+    -- one index scan: every zone whose tolerance band holds the point
+    FOR r IN SELECT c.kind, c.ord, c.code, c.st,
+                    c.st = 3 OR (c.kind NOT IN ('outline', 'qpv_search') AND ST_Intersects(c.geom, p)) AS inz
+             FROM (SELECT i.kind, i.ord, i.code, i.geom,
+                          CASE WHEN i.kind IN ('outline', 'qpv_search') THEN 1
+                               WHEN ST_Intersects(i.inner_g, p) THEN 3 WHEN ST_Intersects(i.edge_g, p) THEN 2 ELSE 1 END AS st
+                   FROM @S@.cq_lookup_index i WHERE ST_Intersects(i.outer_g, p) AND NOT i.missing) c LOOP
+        IF r.kind = 'outline' THEN
+            near_outline := true;
+            CONTINUE;
+        ELSIF r.kind = 'qpv_search' THEN
+            search_codes := search_codes || r.code;
+            CONTINUE;
         END IF;
-        codes[k] := b.code;
-        sts[k] := coalesce(b.status, 0);
+        k := array_position(kinds, r.kind);
+        sc := r.st * 2 + r.inz::integer;
+        IF k = 1 AND r.st >= 2 THEN
+            com_pairs := com_pairs || r.code;
+        END IF;
+        IF sc > best_score[k] OR (sc = best_score[k] AND r.ord < best_ord[k]) THEN
+            best_score[k] := sc; best_code[k] := r.code; best_ord[k] := r.ord;
+        END IF;
+    END LOOP;
+    cst := best_score[1] / 2;
+    in_terr := cst >= 2;
+    commune_status := @S@.cq_status_name(cst);
+    IF in_terr THEN
+        commune_insee := best_code[1];
+        possible := ARRAY[best_code[1]];
+        SELECT nullif(d.team, '') INTO team FROM @S@.cq_territory_communes d WHERE d.insee = best_code[1];
+    END IF;
+    IF cst IN (1, 2) THEN  -- near a commune limit: the neighbours within tolerance too
+        possible := possible || com_pairs;
+    END IF;
+    -- tiers with a zone without perimeter in a commune the point may be in (or shared with a neighbour)
+    SELECT array_agg(m.kind) INTO unk FROM @S@.cq_missing_zones m
+     WHERE m.communes && possible OR (m.shared AND NOT in_terr AND near_outline);
+    FOR k IN 1..3 LOOP
+        sts[k] := best_score[k + 1] / 2;
+        codes[k] := best_code[k + 1];
+        IF sts[k] < 2 AND kinds[k + 1] = ANY(coalesce(unk, '{}')) THEN
+            sts[k] := 4; codes[k] := NULL;
+        END IF;
     END LOOP;
     -- QPV distance: to the edge of its QPV, else of the nearest QPV within 500 m
     IF codes[1] IS NOT NULL THEN
         SELECT ST_Distance(i.boundary_g, p) INTO qdist FROM @S@.cq_lookup_index i WHERE i.kind = 'qpv' AND i.code = codes[1];
-    ELSIF sts[1] = 0 THEN
-        SELECT i.code, ST_Distance(i.boundary_g, p) AS d INTO near_q FROM @S@.cq_lookup_index i
-         WHERE i.kind = 'qpv_search' AND ST_Intersects(i.outer_g, p) ORDER BY 2, i.ord LIMIT 1;
-        IF near_q.d IS NOT NULL AND near_q.d <= 500 THEN
-            codes[1] := near_q.code;
-            qdist := near_q.d;
+    ELSIF sts[1] = 0 AND cardinality(search_codes) > 0 THEN
+        SELECT i.code, ST_Distance(i.boundary_g, p) AS d INTO nq FROM @S@.cq_lookup_index i
+         WHERE i.kind = 'qpv' AND i.code = ANY(search_codes) ORDER BY 2, i.ord LIMIT 1;
+        IF nq.d IS NOT NULL AND nq.d <= 500 THEN
+            codes[1] := nq.code;
+            qdist := nq.d;
         END IF;
     END IF;
     qpv_code := codes[1]; qpv_status := @S@.cq_status_name(sts[1]); qpv_distance_m := qdist;
@@ -194,11 +215,12 @@ BEGIN
     qva_code := codes[3]; qva_status := @S@.cq_status_name(sts[3]);
     FOR k IN 1..3 LOOP
         IF sts[k] IN (2, 3) THEN
-            tier := (ARRAY['qpv', 'poche', 'qva'])[k];
+            tier := kinds[k + 1];
             zone_code := codes[k];
             status := @S@.cq_status_name(sts[k]);
-            SELECT ST_Distance(i.boundary_g, p) INTO distance_m FROM @S@.cq_lookup_index i
-             WHERE i.kind = tier AND i.code = zone_code;
+            distance_m := CASE WHEN k = 1 THEN qdist ELSE
+                (SELECT ST_Distance(i.boundary_g, p) FROM @S@.cq_lookup_index i WHERE i.kind = tier AND i.code = zone_code)
+                END;
             RETURN NEXT;
             RETURN;
         END IF;
@@ -209,5 +231,5 @@ BEGIN
     RETURN NEXT;
 END $$;
 
-GRANT SELECT ON @S@.cq_tolerances, @S@.cq_lookup_index TO @R@;
+GRANT SELECT ON @S@.cq_tolerances, @S@.cq_lookup_index, @S@.cq_missing_zones TO @R@;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA @S@ TO @R@;
