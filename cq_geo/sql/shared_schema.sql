@@ -206,8 +206,8 @@ GRANT @R@ TO @E@;
 GRANT USAGE ON SCHEMA @S@ TO @R@;
 GRANT SELECT ON ALL TABLES IN SCHEMA @S@ TO @R@;
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA @S@ FROM @R@;
-GRANT INSERT, UPDATE, DELETE ON @S@.communes, @S@.qpv, @S@.qpv2015, @S@.poche, @S@.qva, @S@.cq_layers,
-    @S@.cq_change TO @E@;
-GRANT INSERT ON @S@.history TO @E@;
+GRANT INSERT, UPDATE, DELETE ON @S@.communes, @S@.qpv, @S@.qpv2015, @S@.poche, @S@.qva, @S@.cq_layers TO @E@;
+-- the history is written by the trigger (SECURITY DEFINER) only: nobody but the owner rewrites it
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON @S@.history, @S@.cq_change FROM @E@;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA @S@ TO @E@;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA @S@ TO @R@;

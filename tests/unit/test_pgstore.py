@@ -192,6 +192,12 @@ def test_edit_in_sql_goes_back_to_provisional_and_only_validate_zone_validates(s
     assert (last["action"], last["status"], last["author"], last["db_user"]) == (
         "replace", "provisional", "bob_editeur", "bob_editeur")
     assert last["description"] == "modification directe (QGIS ou SQL)"
+    con = psycopg2.connect(pg_cluster.url(db, "bob_editeur"))
+    for statement in (f"DELETE FROM {SCHEMA}.history", f"UPDATE {SCHEMA}.history SET author = 'quelqu''un'"):
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):  # an editor cannot rewrite the history
+            with con, con.cursor() as cur:
+                cur.execute(statement)
+    con.close()
     # before/after geometry kept
     g = pg_cluster.sql(f"SELECT ST_XMin(geom) - ST_XMin(geom_before) FROM {SCHEMA}.history ORDER BY fid DESC LIMIT 1",
                        db=db)
