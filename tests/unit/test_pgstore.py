@@ -413,3 +413,34 @@ def test_cq_lookup_in_sql_agrees_with_the_python_engine_on_100000_points(shared_
     # every status occurs, so the comparison covers each rule
     for col in ("qpv_status", "poche_status", "commune_status"):
         assert {"inside", "boundary", "near", "outside"} <= set(q(col)), col
+
+
+def test_data_update_on_the_shared_store(shared_url, monkeypatch, capsys, tmp_path):
+    """``cq-geo data update`` (local HTTP server) installs the official layers in one transaction."""
+    from cq_geo.cli import main
+    from cq_geo.pgstore import PgStore
+    from cq_geo.territory import load_territory
+
+    from .test_store_download import COMMUNES_PATH, QPV_PATH, Server
+
+    layout = syn.Layout()
+    recs = syn.qpv_records(layout)
+    zip_path = syn.anct_zip(recs, tmp_path / "qpv.zip")
+    with Server() as server:
+        server.routes[QPV_PATH] = (Path(zip_path).read_bytes(), "ok")
+        server.routes[COMMUNES_PATH] = (syn.communes_geojson_bytes(), "ok")
+        monkeypatch.setenv("CQ_GEO_DATA_GOUV_URL", server.url)
+        monkeypatch.setenv("CQ_GEO_GEO_API_URL", server.url + "/")
+        assert main(["data", "update", "--store", shared_url]) == 0
+        out = capsys.readouterr().out
+        assert "communes : 47 entité(s)" in out and "qpv : 13 entité(s)" in out
+        assert f"Magasin : {shared_url}" in out
+        store = PgStore(shared_url)
+        meta = store.metadata()
+        assert meta["qpv"]["status"] == "official" and meta["communes"]["status"] == "official"
+        assert store.changes()[-1]["description"] == "mise à jour communes, qpv"  # one change for both layers
+        assert main(["data", "update", "--store", shared_url]) == 0
+        assert capsys.readouterr().out.count("déjà à jour") == 2
+    denain = [r for r in recs if r[0]["code_qp"] == "QN05950M"][0][1].representative_point()
+    r = load_territory(store=shared_url).lookup(x=denain.x, y=denain.y).to_dict()
+    assert r["primary"] == {"tier": "qpv", "code": "QN05950M"}
