@@ -296,6 +296,14 @@ def test_passwords_are_refused_in_addresses_and_never_shown(pg_cluster, tmp_path
     assert p.returncode == 2 and "s3cret" not in p.stderr + p.stdout
 
 
+def test_tls_settings_reach_libpq(pg_cluster):
+    """sslmode & co. are passed through as given (libpq checks them: a wrong value is libpq's own error)."""
+    p = cli("data", "status", "--store", pg_cluster.url("postgres") + "&sslmode=tres-sur", check=False)
+    assert p.returncode == 2 and 'invalid sslmode value: "tres-sur"' in p.stderr and "connexion impossible" in p.stderr
+    p = cli("data", "status", "--store", pg_cluster.url("postgres") + "&sslmode=prefer", check=False)
+    assert "n'a pas encore de schéma cq_caph" in p.stderr and "init-shared" in p.stderr
+
+
 def test_service_file_and_pgpass_are_used(pg_cluster, shared_url, tmp_path):
     """A connection named in pg_service.conf (as QGIS users do); the password file is libpq's own."""
     from urllib.parse import parse_qs, urlsplit
