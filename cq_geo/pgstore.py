@@ -345,6 +345,10 @@ def _set_metadata(cur, schema: str, layer: str, **values) -> None:
 
 
 # -- the store ----------------------------------------------------------------------------------
+_NO_SIDE_TABLES = ("le magasin partagé ne garde que les couches : l'index d'adresses (BAN) va dans un GeoPackage "
+                   "local (cq-geo data import ban FICHIER --store FICHIER.gpkg)")
+
+
 class PgChange:
     """One change of the shared store: writes are buffered, then run in one transaction (see :meth:`PgStore.change`)."""
 
@@ -381,7 +385,10 @@ class PgChange:
                 self.validating = True
 
     def write_table(self, name: str, data, **_kw) -> int:
-        raise DataError("le magasin partagé ne garde pas de table annexe (index d'adresses : GeoPackage local)")
+        raise DataError(_NO_SIDE_TABLES)
+
+    def connect(self):
+        raise DataError(_NO_SIDE_TABLES)
 
     def run(self, cur) -> None:
         from .store import LAYER_COLUMNS, CODE_COLUMN, _column_value, polygons_wkb
@@ -689,7 +696,7 @@ class PgStore:
         return {"undone": undone, "to": target}
 
     def write_table(self, name: str, data, **kw) -> int:
-        raise DataError("le magasin partagé ne garde pas de table annexe (index d'adresses : GeoPackage local)")
+        raise DataError(_NO_SIDE_TABLES)
 
 
 # -- territory from the shared store ------------------------------------------------------------
