@@ -58,7 +58,7 @@ from typing import Any, Callable, Iterator
 from .errors import DataError, MissingDependency
 
 __all__ = ["is_shared", "shared_url", "safe_label", "check_no_password", "connect", "init_shared", "PgStore",
-           "load_shared_territory", "pull", "schema_name", "role_names", "SCHEMA_VERSION", "shared_status_report"]
+           "load_shared_territory", "pull", "schema_name", "qgis_layer_sources", "role_names", "SCHEMA_VERSION", "shared_status_report"]
 
 #: Version of the shared schema written by this cq-geo (``cq_schema.version``); ``init-shared --upgrade`` migrates.
 SCHEMA_VERSION = 1
@@ -697,6 +697,48 @@ class PgStore:
 
     def write_table(self, name: str, data, **kw) -> int:
         raise DataError(_NO_SIDE_TABLES)
+
+
+# -- QGIS --------------------------------------------------------------------------------------------
+def qgis_layer_sources(url: str, territory_file=None) -> list[tuple[str, str]]:
+    """``(layer name, data source)`` pairs to open the shared layers with QGIS's ``postgres`` provider.
+
+    The source holds the connection as given (a ``service=`` stays a service,
+    so QGIS reads ``pg_service.conf`` and its own authentication database;
+    TLS settings are kept); never a password. For the plugin::
+
+        for name, source in qgis_layer_sources(url):
+            QgsProject.instance().addMapLayer(QgsVectorLayer(source, name, "postgres"))
+
+    >>> print(qgis_layer_sources("service=cq-caph")[3][1])
+    service='cq-caph' key='fid' srid=2154 type=MultiPolygon checkPrimaryKeyUnicity='0' table="cq_caph"."poche" (geom)
+    """
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    from .model import load_definition
+    from .store import LAYERS
+
+    check_no_password(url)
+    url = str(url).strip()
+    if url.startswith(_PREFIXES):
+        p = urlsplit(url)
+        kv = {"dbname": unquote(p.path.lstrip("/")), "host": p.hostname or "", "port": str(p.port or ""),
+              "user": unquote(p.username or "")}
+        kv.update({k.lower(): v for k, v in parse_qsl(p.query)})
+    else:
+        kv = _keyvalues(url)
+    order = ["service", "dbname", "host", "port", "user", "sslmode", "sslrootcert", "sslcert", "sslkey",
+             "authcfg"]
+    conn = " ".join(f"{k}='{kv[k]}'" if k not in ("port",) else f"{k}={kv[k]}"
+                    for k in order + sorted(set(kv) - set(order)) if kv.get(k))
+    schema = schema_name(load_definition(territory_file))
+    out = []
+    for layer in LAYERS:
+        out.append((layer, f"{conn} key='fid' srid=2154 type=MultiPolygon checkPrimaryKeyUnicity='0' "
+                           f'table="{schema}"."{layer}" (geom)'))
+    out.append(("history", f"{conn} key='fid' srid=2154 type=MultiPolygon checkPrimaryKeyUnicity='0' "
+                           f'table="{schema}"."history" (geom)'))
+    return out
 
 
 # -- territory from the shared store ------------------------------------------------------------

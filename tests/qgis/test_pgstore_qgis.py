@@ -18,13 +18,14 @@ SCHEMA = "cq_caph"
 
 
 def _layer(pg_cluster, url, table, user):
-    from qgis.core import QgsDataSourceUri, QgsVectorLayer
+    """The layer as the plugin opens it: cq_geo.pgstore.qgis_layer_sources (no password: libpq's own files)."""
+    from qgis.core import QgsVectorLayer
+
+    from cq_geo.pgstore import qgis_layer_sources
 
     db = url.split("/")[3].split("?")[0]
-    uri = QgsDataSourceUri()
-    uri.setConnection(str(pg_cluster.socket), str(pg_cluster.port), db, user, "")  # no password: libpq's own files
-    uri.setDataSource(SCHEMA, table, "geom", "", "fid")
-    layer = QgsVectorLayer(uri.uri(False), table, "postgres")
+    source = dict(qgis_layer_sources(pg_cluster.url(db, user)))[table]
+    layer = QgsVectorLayer(source, table, "postgres")
     assert layer.isValid(), layer.error().summary()
     return layer
 
@@ -77,6 +78,12 @@ def test_an_edit_in_qgis_shows_in_the_history_and_goes_back_to_provisional(qgis_
     assert not layer.commitChanges()
     assert any("validate-zone" in e for e in layer.commitErrors())
     layer.rollBack()
+
+    # the history opens in QGIS too, with the edit's geometry before and after
+    hist = _layer(pg_cluster, shared_url, "history", "chloe_editrice")
+    last_row = max(hist.getFeatures(), key=lambda f: f["fid"])
+    assert last_row["action"] == "replace" and last_row["db_user"] == "chloe_editrice"
+    assert abs(last_row.geometry().boundingBox().xMinimum() - before.xMinimum() - 15) < 0.01
 
     # a reader's layer is read only in QGIS
     pg_cluster.login_role("lea_lectrice", f"{SCHEMA}_lecteur")
