@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 __all__ = ["COMMANDS", "add_geocoder_arguments", "run_ban_import", "run_address_lookup"]
 
@@ -76,6 +77,9 @@ def _ban_import_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FICHIER",
                    help="fichier des adresses de la BAN du département (adresses-59.csv.gz, "
                         "https://adresse.data.gouv.fr/data/ban/adresses/latest/csv/)")
+    p.add_argument("--lieux-dits", metavar="FICHIER", dest="lieux_dits",
+                   help="fichier des lieux-dits de la BAN (lieux-dits-59-beta.csv.gz) ; lu d'office s'il est "
+                        "à côté du fichier des adresses")
     p.add_argument("--json", action="store_true", help="compte rendu en JSON")
     add_store_arguments(p)
 
@@ -97,7 +101,8 @@ def run_ban_import(args: argparse.Namespace) -> int:
 
     try:
         stats = import_ban(args.file, store=args.store, progress=progress,
-                           territory_file=getattr(args, "territory_file", None))
+                           territory_file=getattr(args, "territory_file", None),
+                           lieux_dits=getattr(args, "lieux_dits", None))
     finally:
         bar.close()
     if getattr(args, "json", False):
@@ -105,6 +110,11 @@ def run_ban_import(args: argparse.Namespace) -> int:
         return 0
     print(f"Index BAN installé : {stats['rows_kept']} adresses, {stats['streets']} voies, "
           f"{stats['communes']} communes du territoire ({stats['rows_read']} lignes lues)")
+    if stats.get("lieux_dits_file"):
+        print(f"  {stats['lieux_dits_kept']} lieux-dits sans adresse ajoutés ({Path(stats['lieux_dits_file']).name})")
+    else:
+        print("  fichier des lieux-dits (lieux-dits-59-beta.csv.gz) non fourni : les lieux-dits sans adresse "
+              "numérotée ne seront pas trouvés (--lieux-dits)")
     if stats["rows_invalid"]:
         print(f"  {stats['rows_invalid']} lignes écartées (coordonnées ou numéro illisibles)")
     if stats["communes_missing"]:

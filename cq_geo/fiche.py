@@ -129,17 +129,53 @@ def _bbox(polys) -> tuple[float, float, float, float]:
     return float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max())
 
 
+def _bbox_distance(box, x: float, y: float) -> float:
+    """Distance from (x, y) to a ``(minx, miny, maxx, maxy)`` box (0 inside)."""
+    return float(np.hypot(max(box[0] - x, 0.0, x - box[2]), max(box[1] - y, 0.0, y - box[3])))
+
+
 def _zone_shapes(territory) -> dict[str, list[tuple[Any, list]]]:
     """``{tier: [(zone, polygons)]}`` and ``{"communes": [(code, polygons)]}`` from a Territory."""
     out: dict[str, list] = {"communes": []}
     communes = getattr(territory, "communes", None)
     if communes is not None:
-        out["communes"] = [(code, _polygons(g)) for code, g in zip(territory.commune_codes, communes.geoms)]
+        out["communes"] = [(code, _index_polygons(communes, i)) for i, code in enumerate(territory.commune_codes)]
     for tier, data in territory.tiers.items():
         index = getattr(data, "index", None)
-        out[tier] = [] if index is None else [(z, _polygons(g)) for z, g in zip(data.zones, index.geoms)]
+        out[tier] = [] if index is None else [(z, _index_polygons(index, i)) for i, z in enumerate(data.zones)]
     return out
 
+
+def _index_polygons(index, i: int) -> list[list[np.ndarray]]:
+    """Zone *i* of an engine index as rings: the numpy polygons (no shapely, as in stock QGIS),
+    else its shapely geometry."""
+    polygons = getattr(index, "polygons", None)
+    if polygons is not None:
+        return [list(rings) for rings in polygons[i].polygons]
+    return _polygons(index.geoms[i])
+
+
+
+def _placed(labels, size: float, w: float, h: float) -> list[tuple[float, float, str]]:
+    """Labels that do not overlap: each keeps its place, or moves one line down or up, or
+    (a commune name only, after the zone names) is left out.
+
+    >>> _placed([(50, 50, "QPV A"), (52, 50, "Commune")], 10, 200, 200)
+    [(50, 50.0, 'QPV A'), (52, 74.0, 'Commune')]
+    """
+    boxes, out = [], []
+    for lx, ly, text in labels:
+        half = len(text) * size * 0.3  # half the width of a bold sans-serif line, roughly
+        for dy in (0.0, 1.2 * size, -1.2 * size, 2.4 * size, -2.4 * size):
+            y = ly + dy
+            box = (lx - half, y - size, lx + half, y + 0.25 * size)
+            if box[1] < 0 or box[3] > h:
+                continue
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes):
+                boxes.append(box)
+                out.append((lx, y, text))
+                break
+    return out
 
 def _path(polys, x0: float, y1: float) -> str:
     parts = []
@@ -190,7 +226,9 @@ def _map_svg(territory, shapes, x: float, y: float, nearest: list[tuple[str, Any
             out.append(f'<path d="{_path(polys, x0, y1)}" fill="{fill}" fill-opacity="{alpha}" fill-rule="evenodd" '
                        f'stroke="{stroke}" stroke-width="{weight * sw:.1f}" stroke-linecap="round"{dash_attr}/>')
             if zone.geometry != "commune":
-                bx0, by0, bx1, by1 = _bbox(polys)
+                # the part in the window nearest the point carries the name (a zone may have far parts)
+                parts = [[p] for p in polys if visible([p])] or polys
+                bx0, by0, bx1, by1 = _bbox(min(parts, key=lambda q: _bbox_distance(_bbox(q), x, y)))
                 lx, ly = min(max((bx0 + bx1) / 2, x0 + w * 0.12), x1 - w * 0.12), min(max(by1, y0 + h * 0.08), y1 - h * 0.04)
                 labels.append((lx - x0, y1 - ly - 10 * sw, f"{'QPV' if tier == 'qpv' else 'Poche'} {zone.name}"))
     # commune names (inside the window)
@@ -200,7 +238,7 @@ def _map_svg(territory, shapes, x: float, y: float, nearest: list[tuple[str, Any
             cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
             if x0 < cx < x1 and y0 < cy < y1:
                 labels.append((cx - x0, y1 - cy, definition.commune_name(code)))
-    for lx, ly, text in labels:
+    for lx, ly, text in _placed(labels, 19 * sw, w, h):
         out.append(f'<text x="{lx:.0f}" y="{ly:.0f}" font-size="{19 * sw:.0f}" text-anchor="middle" font-weight="700" '
                    f'fill="#1b2631" stroke="#fff" stroke-width="{5 * sw:.0f}" paint-order="stroke">{_esc(text)}</text>')
     # the point: a target, visible on any colour

@@ -24,8 +24,9 @@ import numpy as np
 
 from .crs import lonlat_to_l93
 from .errors import DataError
+from .gpkg import Polygons, read_geojson
 
-__all__ = ["LayerInfo", "DEFAULT_TOLERANCES", "read_geojson_l93", "load_baseline_communes"]
+__all__ = ["LayerInfo", "DEFAULT_TOLERANCES", "read_geojson_l93", "read_geojson_polygons", "load_baseline_communes"]
 
 #: Default (edge_m, near_m) per geometry status: how far from an edge a point
 #: is ``boundary``, and how far outside it is still ``near``.
@@ -73,40 +74,77 @@ def _to_l93(geom):
     return shapely.transform(geom, lambda c: np.column_stack(lonlat_to_l93(c[:, 0], c[:, 1])))
 
 
-def read_geojson_l93(path: str | Path, key: str) -> tuple[dict[str, object], dict]:
-    """Read a WGS84 GeoJSON FeatureCollection into ``{properties[key]: geometry in Lambert-93}``.
-
-    Returns the geometries and the collection's ``cq_geo`` member (provenance, may be empty).
-    Invalid geometries are repaired (``make_valid``).
-    """
-    import shapely
-
-    path = Path(path)
+def _read_features(path: Path, key: str):
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise DataError(f"couche illisible : {path} ({exc})") from exc
     if data.get("type") != "FeatureCollection":
         raise DataError(f"{path} : une FeatureCollection GeoJSON est attendue")
-    out: dict[str, object] = {}
+    features = []
     for i, feat in enumerate(data.get("features", [])):
         value = (feat.get("properties") or {}).get(key)
         if value is None or not feat.get("geometry"):
             raise DataError(f"{path} : l'entité n° {i + 1} n'a pas de « {key} » ou pas de géométrie")
-        geom = shapely.from_geojson(json.dumps(feat["geometry"]))
+        features.append((str(value), feat["geometry"]))
+    return features, data.get("cq_geo", {})
+
+
+def read_geojson_polygons(path: str | Path, key: str) -> tuple[dict[str, Polygons], dict]:
+    """Read a WGS84 GeoJSON FeatureCollection of polygons into ``{properties[key]: Polygons in Lambert-93}``.
+
+    json + numpy only (the lookup path). Returns the geometries and the
+    collection's ``cq_geo`` member (provenance, may be empty). Geometries are
+    taken as they are (no repair: the embedded outlines are valid, checked by the tests).
+
+    >>> from cq_geo.paths import baseline_communes_file
+    >>> geoms, meta = read_geojson_polygons(baseline_communes_file(), "insee")
+    >>> len(geoms), meta["status"], round(geoms["59172"].area / 1e6, 1)   # Denain, km²
+    (47, 'simplified', 11.6)
+    """
+    path = Path(path)
+    features, meta = _read_features(path, key)
+    out: dict[str, Polygons] = {}
+    for value, geometry in features:
+        try:
+            polys = read_geojson(geometry)
+        except (TypeError, ValueError, IndexError) as exc:
+            raise DataError(f"{path} : géométrie illisible pour « {value} » ({exc})") from exc
+        out[value] = polys.transform(lonlat_to_l93)
+    return out, meta
+
+
+def read_geojson_l93(path: str | Path, key: str) -> tuple[dict[str, object], dict]:
+    """Read a WGS84 GeoJSON FeatureCollection into ``{properties[key]: shapely geometry in Lambert-93}``.
+
+    Returns the geometries and the collection's ``cq_geo`` member (provenance, may be empty).
+    Invalid geometries are repaired (``make_valid``). Needs shapely (file work,
+    maps); lookups use :func:`read_geojson_polygons`.
+    """
+    import shapely
+
+    path = Path(path)
+    features, meta = _read_features(path, key)
+    out: dict[str, object] = {}
+    for value, geometry in features:
+        geom = shapely.from_geojson(json.dumps(geometry))
         if not geom.is_valid:
             geom = shapely.make_valid(geom)
-        out[str(value)] = _to_l93(geom)
-    return out, data.get("cq_geo", {})
+        out[value] = _to_l93(geom)
+    return out, meta
 
 
-def load_baseline_communes(path: str | Path | None = None) -> tuple[dict[str, object], LayerInfo]:
-    """The embedded commune outlines (Lambert-93) and their :class:`LayerInfo`."""
+def load_baseline_communes(path: str | Path | None = None, *, polygons: bool = False) -> tuple[dict[str, object], LayerInfo]:
+    """The embedded commune outlines (Lambert-93) and their :class:`LayerInfo`.
+
+    Shapely geometries by default; with *polygons*, :class:`~cq_geo.gpkg.Polygons`
+    read with json and numpy only (what :func:`~cq_geo.territory.load_territory` uses).
+    """
     if path is None:
         from .paths import baseline_communes_file
 
         path = baseline_communes_file()
-    geoms, meta = read_geojson_l93(path, "insee")
+    geoms, meta = (read_geojson_polygons if polygons else read_geojson_l93)(path, "insee")
     info = LayerInfo(
         name="communes",
         status=meta.get("status", "simplified"),

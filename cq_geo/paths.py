@@ -43,10 +43,28 @@ def baseline_communes_file() -> Path:
 
 
 def default_store_path() -> Path:
-    """``cq-geo.gpkg`` in the user's data directory (created by ``cq-geo data``)."""
-    from platformdirs import user_data_dir
+    """``cq-geo.gpkg`` in the user's data directory (created by ``cq-geo data``).
 
+    The directory is platformdirs' ``user_data_dir("cq-geo")``; without
+    platformdirs (the Python of QGIS) the same folder is worked out here.
+    """
+    try:
+        from platformdirs import user_data_dir
+    except ImportError:
+        return _user_data_dir() / STORE_FILENAME
     return Path(user_data_dir("cq-geo", appauthor=False)) / STORE_FILENAME
+
+
+def _user_data_dir() -> Path:
+    """platformdirs' ``user_data_dir("cq-geo", appauthor=False)`` with the standard library."""
+    import sys
+
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "cq-geo"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "cq-geo"
+    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+    return Path(xdg if xdg else Path.home() / ".local" / "share") / "cq-geo"
 
 
 def resolve_store(store: str | os.PathLike | None = None) -> tuple[Path | None, str]:

@@ -464,7 +464,7 @@ class PgStore:
         psycopg2 = _psycopg2()
         con = connect(self.url)
         try:
-            con.set_session(readonly=not write)
+            con.set_session(readonly=not write, isolation_level=None if write else "REPEATABLE READ")
             with con:
                 with con.cursor() as cur:
                     yield cur
@@ -743,15 +743,25 @@ def qgis_layer_sources(url: str, territory_file=None) -> list[tuple[str, str]]:
 
 # -- territory from the shared store ------------------------------------------------------------
 def load_shared_territory(url: str, territory_file=None):
-    """The :class:`~cq_geo.territory.Territory` from the committed state of the shared store."""
+    """The :class:`~cq_geo.territory.Territory` from the committed state of the shared store.
+
+    Geometries travel as WKB and are read with numpy (:func:`cq_geo.gpkg.read_wkb`): no shapely, no GDAL.
+    """
+    from .gpkg import read_wkb
     from .model import TIERS
-    from .store import territory_from_rows
+    from .store import LAYER_COLUMNS, territory_from_rows
 
     store = PgStore(url, territory_file=territory_file)
     meta = store.metadata()
-    commune_rows = store.rows("communes")
-    tier_rows = {t: store.rows(t) for t in TIERS}
-    return territory_from_rows(meta, commune_rows, tier_rows, store.definition, store.label)
+    rows = {}
+    with store.cursor() as cur:  # one read-only transaction: every layer from the same committed state
+        for layer in ("communes",) + tuple(TIERS):
+            cols = list(LAYER_COLUMNS[layer])
+            cur.execute(f"SELECT ST_AsBinary(geom), {', '.join(cols)} FROM {store.schema}.{layer} ORDER BY fid")
+            rows[layer] = [{**dict(zip(cols, r[1:])), "geometry": read_wkb(bytes(r[0])) if r[0] is not None else None}
+                           for r in cur.fetchall()]
+    tier_rows = {t: rows[t] for t in TIERS}
+    return territory_from_rows(meta, rows["communes"], tier_rows, store.definition, store.label)
 
 
 # -- status ---------------------------------------------------------------------------------------

@@ -182,7 +182,8 @@ def _crash_point(step: str) -> None:
 
 
 # -- WKB and GeoPackage geometry blobs (numpy + standard library) ------------------------------
-_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+# The format is read and written by cq_geo.gpkg (one implementation, shared with the lookups);
+# these names stay for the store's callers.
 
 
 def gpkg_blob_to_wkb(blob: bytes) -> bytes | None:
@@ -192,18 +193,9 @@ def gpkg_blob_to_wkb(blob: bytes) -> bytes | None:
     >>> len(wkb_polygons(gpkg_blob_to_wkb(blob)))
     1
     """
-    if blob is None:
-        return None
-    blob = bytes(blob)
-    if blob[:2] != b"GP" or len(blob) < 8:
-        raise DataError("géométrie GeoPackage illisible (en-tête « GP » absent)")
-    flags = blob[3]
-    if flags & 0b00010000:
-        return None
-    envelope = _ENVELOPE_BYTES.get((flags >> 1) & 0b111)
-    if envelope is None:
-        raise DataError("géométrie GeoPackage illisible (enveloppe inconnue)")
-    return blob[8 + envelope:]
+    from .gpkg import gpkg_blob_wkb
+
+    return gpkg_blob_wkb(blob)
 
 
 def wkb_polygons(wkb: bytes | None) -> list[list]:
@@ -217,75 +209,16 @@ def wkb_polygons(wkb: bytes | None) -> list[list]:
     >>> [r.tolist() for r in wkb_polygons(wkb)[0]]
     [[[0.0, 0.0], [2.0, 0.0], [2.0, 2.0], [0.0, 0.0]]]
     """
-    import numpy as np
+    from .gpkg import read_wkb
 
-    if wkb is None:
-        return []
-    buf = bytes(wkb)
-    out: list[list] = []
-
-    def read(off: int, want_polygon_only: bool = False) -> int:
-        if off + 5 > len(buf):
-            raise DataError("géométrie WKB tronquée")
-        end = "<" if buf[off] == 1 else ">"
-        (code,) = struct.unpack_from(end + "I", buf, off + 1)
-        off += 5
-        has_z, has_m = bool(code & 0x80000000), bool(code & 0x40000000)
-        if code & 0x20000000:
-            off += 4  # EWKB SRID
-        code &= 0x0FFFFFFF
-        base, dims = code % 1000, code // 1000
-        has_z |= dims in (1, 3)
-        has_m |= dims in (2, 3)
-        ndim = 2 + has_z + has_m
-        if base == 3:
-            (nrings,) = struct.unpack_from(end + "I", buf, off)
-            off += 4
-            rings = []
-            for _ in range(nrings):
-                (n,) = struct.unpack_from(end + "I", buf, off)
-                off += 4
-                if off + 8 * n * ndim > len(buf):
-                    raise DataError("géométrie WKB tronquée")
-                arr = np.frombuffer(buf, dtype=end + "f8", count=n * ndim, offset=off).reshape(n, ndim)[:, :2]
-                off += 8 * n * ndim
-                if n == 0:
-                    continue
-                arr = np.ascontiguousarray(arr, dtype=float)
-                if not np.array_equal(arr[0], arr[-1]):
-                    arr = np.vstack([arr, arr[:1]])
-                rings.append(arr)
-            if rings:
-                out.append(rings)
-            return off
-        if base in (6, 7) and not want_polygon_only:
-            (n,) = struct.unpack_from(end + "I", buf, off)
-            off += 4
-            for _ in range(n):
-                off = read(off, want_polygon_only=(base == 6))
-            return off
-        names = {1: "point", 2: "ligne", 4: "multipoint", 5: "multiligne"}
-        raise DataError(f"un polygone est attendu (trouvé : {names.get(base, f'type WKB {base}')})")
-
-    try:
-        read(0)
-    except struct.error as exc:
-        raise DataError(f"géométrie WKB illisible ({exc})") from exc
-    return out
+    return [] if wkb is None else read_wkb(wkb).polygons
 
 
 def polygons_wkb(polys) -> bytes:
     """Little-endian 2D WKB MultiPolygon of *polys* (list of polygons, each a list of rings)."""
-    import numpy as np
+    from .gpkg import Polygons
 
-    parts = [struct.pack("<BII", 1, 6, len(polys))]
-    for rings in polys:
-        parts.append(struct.pack("<BII", 1, 3, len(rings)))
-        for r in rings:
-            r = np.asarray(r, dtype="<f8")[:, :2]
-            parts.append(struct.pack("<I", len(r)))
-            parts.append(np.ascontiguousarray(r).tobytes())
-    return b"".join(parts)
+    return Polygons(polys).multi_wkb
 
 
 def _bounds(polys):
@@ -299,43 +232,16 @@ def _bounds(polys):
 
 def gpkg_blob(polys, srs_id: int = _SRS_ID) -> bytes:
     """A GeoPackage geometry blob (header with the xy envelope + WKB MultiPolygon) for *polys*."""
-    b = _bounds(polys)
-    if b is None:
-        return b"GP" + bytes([0, 0b00010001]) + struct.pack("<i", srs_id) + polygons_wkb([])
-    minx, miny, maxx, maxy = b
-    return (b"GP" + bytes([0, 0b00000011]) + struct.pack("<i", srs_id) + struct.pack("<4d", minx, maxx, miny, maxy)
-            + polygons_wkb(polys))
+    from .gpkg import Polygons, to_gpkg_blob
 
-
-def _blob_envelope(blob):
-    """(minx, maxx, miny, maxy) of a GeoPackage blob, or None when empty/unreadable (SQL functions of the R-tree)."""
-    if blob is None:
-        return None
-    blob = bytes(blob)
-    if blob[:2] != b"GP" or len(blob) < 8 or blob[3] & 0b00010000:
-        return None
-    flags = blob[3]
-    if (flags >> 1) & 0b111:
-        end = "<" if flags & 1 else ">"
-        return struct.unpack_from(end + "4d", blob, 8)
-    try:
-        b = _bounds(wkb_polygons(gpkg_blob_to_wkb(blob)))
-    except DataError:
-        return None
-    return None if b is None else (b[0], b[2], b[1], b[3])
+    return to_gpkg_blob(Polygons(polys), srs_id=srs_id)
 
 
 def _register_sql_functions(con: sqlite3.Connection) -> None:
     """The functions GDAL's R-tree triggers call (``ST_IsEmpty``, ``ST_MinX``…), so sqlite3 alone can write."""
-    def env(i):
-        def f(blob):
-            e = _blob_envelope(blob)
-            return None if e is None else e[i]
-        return f
+    from .gpkg import register_sql_functions
 
-    con.create_function("ST_IsEmpty", 1, lambda b: 1 if _blob_envelope(b) is None else 0, deterministic=True)
-    for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
-        con.create_function(name, 1, env(i), deterministic=True)
+    register_sql_functions(con)
 
 
 def points_in_polygons(x, y, polys):
@@ -400,11 +306,24 @@ def _geometry_column(con: sqlite3.Connection, table: str) -> str:
     return row[0]
 
 
-def read_layer_rows(con: sqlite3.Connection, layer: str) -> list[dict[str, Any]]:
+def read_layer_rows(con: sqlite3.Connection, layer: str, *, polygons: bool = False) -> list[dict[str, Any]]:
     """Rows of a spatial layer as dicts, with its shapely geometry under ``"geometry"``.
 
-    Pure sqlite3 + shapely: used by lookups, which must not need GDAL.
+    With *polygons*, the geometry is a :class:`cq_geo.gpkg.Polygons` read with
+    sqlite3 + numpy only (what lookups use: no shapely, no GDAL).
     """
+    if polygons:
+        from .gpkg import read_gpkg_blob
+
+        geom_col = _geometry_column(con, layer)
+        cur = con.execute(f'SELECT * FROM "{layer}"')
+        names = [d[0] for d in cur.description]
+        rows = []
+        for values in cur:
+            row = dict(zip(names, values))
+            row["geometry"] = read_gpkg_blob(row.pop(geom_col))
+            rows.append(row)
+        return rows
     import shapely
 
     geom_col = _geometry_column(con, layer)
@@ -1424,8 +1343,8 @@ def load_store_territory(path: str | os.PathLike, territory_file=None):
         meta = _read_metadata(con)
         check_store_rows(con, f"magasin de données {path}")
         tables = _tables(con)
-        commune_rows = read_layer_rows(con, "communes") if "communes" in tables else []
-        tier_rows = {t: (read_layer_rows(con, t) if t in tables else []) for t in TIERS}
+        commune_rows = read_layer_rows(con, "communes", polygons=True) if "communes" in tables else []
+        tier_rows = {t: (read_layer_rows(con, t, polygons=True) if t in tables else []) for t in TIERS}
     except sqlite3.DatabaseError as exc:
         raise DataError(f"magasin de données illisible : {path} ({exc})") from exc
     finally:

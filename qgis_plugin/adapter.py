@@ -1,8 +1,8 @@
 """The only place where QGIS objects become ``cq_geo`` objects and back.
 
 - points: a ``QgsPointXY`` in any CRS → Lambert-93 ``x, y`` (what the library takes);
-- geometries: shapely (Lambert-93) → ``QgsGeometry``;
-- answers: the ``cq_`` columns of :meth:`Territory.lookup_many` → ``QgsFields`` and attribute lists;
+- geometries: Lambert-93 ``QgsGeometry`` (read by QGIS, :mod:`.geometry`) → the canvas CRS;
+- answers: :meth:`Territory.lookup_arrays` (numpy) → the ``cq_`` columns → ``QgsFields`` and attribute lists;
 - the territory → in-memory layers (communes, qpv, poche, qva) when no store GeoPackage exists.
 """
 
@@ -57,18 +57,9 @@ def from_l93(x: float, y: float, dest_crs: QgsCoordinateReferenceSystem, context
     return transform(crs(LAMBERT93), dest_crs, context).transform(p)
 
 
-def geometry(shapely_geom) -> QgsGeometry:
-    """A ``QgsGeometry`` from a shapely geometry (coordinates unchanged)."""
-    import shapely
-
-    g = QgsGeometry()
-    g.fromWkb(shapely.to_wkb(shapely_geom))
-    return g
-
-
-def geometry_in(shapely_geom, dest_crs: QgsCoordinateReferenceSystem, context=None) -> QgsGeometry:
-    """A Lambert-93 shapely geometry as a ``QgsGeometry`` in *dest_crs*."""
-    g = geometry(shapely_geom)
+def geometry_in(geom: QgsGeometry, dest_crs: QgsCoordinateReferenceSystem, context=None) -> QgsGeometry:
+    """A Lambert-93 ``QgsGeometry`` (copied) in *dest_crs*."""
+    g = QgsGeometry(geom)
     if dest_crs.authid() != LAMBERT93:
         g.transform(transform(crs(LAMBERT93), dest_crs, context))
     return g
@@ -134,6 +125,54 @@ def dataframe_rows(frame, columns) -> list[list]:
     return [list(row) for row in zip(*cols)]
 
 
+def array_columns(territory, arrays: dict) -> dict[str, list]:
+    """The ``cq_`` columns (as :meth:`Territory.lookup_many`) from :meth:`Territory.lookup_arrays`, numpy only."""
+    import numpy as np
+
+    from cq_geo.engine import STATUS_NAMES
+
+    valid = np.asarray(arrays["valid"], dtype=bool)
+    n = len(valid)
+
+    def labelled(kind: str, index) -> list:
+        labels = territory.labels(kind)
+        return [str(v) for v in labels[np.asarray(index)]]
+
+    def statuses(codes) -> list:
+        return [STATUS_NAMES[int(c)] if ok else "" for c, ok in zip(codes, valid)]
+
+    cols = {
+        "cq_valid": [bool(v) for v in valid],
+        "cq_commune_insee": labelled("commune", arrays["commune"]),
+        "cq_commune": labelled("commune_name", arrays["commune"]),
+        "cq_commune_status": statuses(arrays["commune_status"]),
+        "cq_team": labelled("team", arrays["commune"]),
+        "cq_qpv_code": labelled("qpv", arrays["qpv"]),
+        "cq_qpv_name": labelled("qpv_name", arrays["qpv"]),
+        "cq_qpv_status": statuses(arrays["qpv_status"]),
+        "cq_qpv_distance_m": [None if not np.isfinite(v) else round(float(v), 1) for v in arrays["qpv_distance_m"]],
+        "cq_poche": labelled("poche_name", arrays["poche"]),
+        "cq_poche_status": statuses(arrays["poche_status"]),
+        "cq_qva": labelled("qva_name", arrays["qva"]),
+        "cq_qva_status": statuses(arrays["qva_status"]),
+        "cq_primary_tier": labelled("primary_tier", arrays["primary_tier"]),
+    }
+    texts: dict[int, str] = {}
+    warnings = []
+    for mask in np.asarray(arrays["flags"]).tolist():
+        if mask not in texts:
+            texts[mask] = "; ".join(territory.warning_texts(mask))
+        warnings.append(texts[mask])
+    cols["cq_warnings"] = warnings
+    assert all(len(v) == n for v in cols.values())
+    return cols
+
+
+def column_rows(cols: dict[str, list], columns) -> list[list]:
+    """Rows (lists in *columns* order) of a dict of columns."""
+    return [list(row) for row in zip(*(cols[c] for c in columns))]
+
+
 # -- the territory as layers -------------------------------------------------------
 
 def _memory_layer(kind: str, name: str, fields: QgsFields) -> QgsVectorLayer:
@@ -143,35 +182,43 @@ def _memory_layer(kind: str, name: str, fields: QgsFields) -> QgsVectorLayer:
     return layer
 
 
-def territory_features(territory) -> dict[str, tuple[QgsFields, list[QgsFeature]]]:
-    """Fields and features (Lambert-93) of the layers communes, qpv, poche, qva."""
+def territory_features(territory, outlines) -> dict[str, tuple[QgsFields, list[QgsFeature]]]:
+    """Fields and features (Lambert-93) of the layers communes, qpv, poche, qva (*outlines*: geometry.Outlines)."""
     d = territory.definition
+    infos = territory.layers
     out = {}
     cfields = QgsFields()
     for name, kind in (("insee", compat.STRING), ("nom", compat.STRING), ("equipe", compat.STRING),
                        ("equipe_nom", compat.STRING), ("population", compat.INT), ("statut_geometrie", compat.STRING)):
         cfields.append(compat.field(name, kind))
     feats = []
-    for i, insee in enumerate(territory.commune_codes):
+    for insee in d.communes:
+        g = outlines.commune(insee)
+        if g is None:
+            continue
         team = d.team_of(insee)
         f = QgsFeature(cfields)
-        f.setGeometry(geometry(territory.communes.geoms[i]))
+        f.setGeometry(QgsGeometry(g))
         f.setAttributes([insee, d.commune_name(insee), team.id if team else "", team.name if team else "",
-                         d.communes[insee].population, territory.commune_info.status])
+                         d.communes[insee].population, infos["communes"].status])
         feats.append(f)
     out["communes"] = (cfields, feats)
-    for tier, data in territory.tiers.items():
+    for tier in ("qpv", "poche", "qva"):
         zfields = QgsFields()
         for name, kind in (("code", compat.STRING), ("nom", compat.STRING), ("niveau", compat.STRING),
                            ("communes", compat.STRING), ("equipe", compat.STRING),
                            ("statut_geometrie", compat.STRING), ("population", compat.INT)):
             zfields.append(compat.field(name, kind))
         feats = []
-        geoms = data.index.geoms if data.index is not None else []
-        for zone, geom, status in zip(data.zones, geoms, data.statuses):
+        for zone in d.zones_of(tier):
+            g = outlines.zone(zone.code)
+            if g is None:
+                continue
             teams = sorted({t.id for t in (d.team_of(c) for c in zone.communes) if t})
+            status = infos["communes"].status if zone.geometry == "commune" and outlines.origin == "baseline" \
+                else infos[tier].status
             f = QgsFeature(zfields)
-            f.setGeometry(geometry(geom))
+            f.setGeometry(QgsGeometry(g))
             f.setAttributes([zone.code, zone.name, tier, ",".join(zone.communes), ",".join(teams), status,
                              zone.population])
             feats.append(f)
@@ -179,10 +226,10 @@ def territory_features(territory) -> dict[str, tuple[QgsFields, list[QgsFeature]
     return out
 
 
-def territory_memory_layers(territory, titles: dict[str, str]) -> dict[str, QgsVectorLayer]:
+def territory_memory_layers(territory, outlines, titles: dict[str, str]) -> dict[str, QgsVectorLayer]:
     """In-memory layers of the territory (used when no store GeoPackage exists)."""
     layers = {}
-    for name, (fields, feats) in territory_features(territory).items():
+    for name, (fields, feats) in territory_features(territory, outlines).items():
         layer = _memory_layer("MultiPolygon", titles.get(name, name), fields)
         layer.dataProvider().addFeatures(feats)
         layer.updateExtents()

@@ -44,13 +44,19 @@ def _tr(text: str) -> str:
 
 
 def _territory():
-    from cq_geo.errors import CqGeoError
-    from cq_geo.territory import load_territory
+    from .service import TerritoryService
 
-    try:
-        return load_territory()
-    except CqGeoError as exc:
-        raise QgsProcessingException(str(exc)) from exc
+    service = TerritoryService()
+    territory = service.reload()
+    if territory is None:
+        raise QgsProcessingException(service.load_error.text())
+    return territory
+
+
+def _fail(exc: BaseException) -> QgsProcessingException:
+    from .log import french
+
+    return QgsProcessingException(french(exc))
 
 
 def _need_pandas():
@@ -77,8 +83,32 @@ def output_fields(source_fields: QgsFields, extra: QgsFields) -> tuple[QgsFields
     return out, kept
 
 
+def help_url(anchor: str = "") -> str:
+    """The plugin's documentation (``homepage`` of metadata.txt), at *anchor*."""
+    from pathlib import Path
+
+    meta = Path(__file__).resolve().parent / "metadata.txt"
+    if not meta.is_file():
+        meta = Path(__file__).resolve().parent.parent / "metadata.txt"
+    home = ""
+    try:
+        for line in meta.read_text(encoding="utf-8").splitlines():
+            if line.startswith("homepage="):
+                home = line.split("=", 1)[1].strip()
+    except OSError:
+        pass
+    return f"{home.rstrip('/')}/blob/main/docs/qgis.md" + (f"#{anchor}" if anchor else "") if home else ""
+
+
 class CqAlgorithm(QgsProcessingAlgorithm):
-    """Shared parts: translation, group, instance creation, help."""
+    """Shared parts: translation, group, instance creation, help.
+
+    The provider is named « Contrat Quartiers 2030 »; the algorithms sit in
+    groups named by what they do (not the provider's name again).
+    """
+
+    GROUP = ("territoire", "Territoire")
+    ANCHOR = "traitements"
 
     def tr(self, text: str) -> str:
         return _tr(text)
@@ -87,13 +117,19 @@ class CqAlgorithm(QgsProcessingAlgorithm):
         return type(self)()
 
     def group(self):
-        return self.tr("Contrat Quartiers 2030")
+        return self.tr(self.GROUP[1])
 
     def groupId(self):  # noqa: N802
-        return "cq_geo"
+        return self.GROUP[0]
 
     def shortHelpString(self):  # noqa: N802
         return self.tr(self.HELP)
+
+    def shortDescription(self):  # noqa: N802
+        return self.tr(self.HELP).split(". ")[0].rstrip(".") + "."
+
+    def helpUrl(self):  # noqa: N802
+        return help_url(self.ANCHOR)
 
     def displayName(self):  # noqa: N802
         return self.tr(self.TITLE)
@@ -118,7 +154,7 @@ def _run_batch(frame, feedback, **kwargs):
     try:
         out, _summary = batch(frame, progress=progress, **kwargs)
     except CqGeoError as exc:
-        raise QgsProcessingException(str(exc)) from exc
+        raise _fail(exc) from exc
     except ImportError as exc:
         from .search import missing_module
 
@@ -127,15 +163,16 @@ def _run_batch(frame, feedback, **kwargs):
 
 
 class BatchPointsAlgorithm(CqAlgorithm):
-    """A point layer → the same layer with the ``cq_`` fields of ``cq-geo batch``."""
+    """A point layer → the same layer with the ``cq_`` lookup fields (numpy only: ``Territory.lookup_arrays``)."""
 
     NAME = "batch_points"
-    TITLE = "Éligibilité d'une couche de points"
+    TITLE = "Géographie d'une couche de points"
+    GROUP = ("analyse", "Analyse")
     HELP = (
-        "Pour chaque point : statut (ok, à vérifier, hors territoire, invalide) et raison en français, commune, "
-        "équipe, QPV 2024 (statut et distance), poche de pauvreté, ancien quartier de veille active, géographie "
-        "principale et avertissements. Ajoute les champs cq_ (les mêmes que « cq-geo batch »). Tout système de "
-        "coordonnées est accepté ; les entités sans géométrie sont gardées, invalides."
+        "Ajoute à chaque point sa géographie du Contrat Quartiers 2030 : commune et statut, équipe, QPV 2024 (statut "
+        "et distance à la limite), poche de pauvreté, ancien quartier de veille active, géographie principale et "
+        "avertissements en français (champs cq_). Tout système de coordonnées est accepté ; les entités sans "
+        "géométrie sont gardées, avec cq_valid faux."
     )
     INPUT, OUTPUT = "INPUT", "OUTPUT"
 
@@ -146,20 +183,13 @@ class BatchPointsAlgorithm(CqAlgorithm):
             self.OUTPUT, self.tr("Points avec leur géographie"), compat.source_type("VectorPoint")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        _need_pandas()
         import numpy as np
-        import pandas as pd
 
         source = self.parameterAsSource(parameters, self.INPUT, context)
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
         territory = _territory()
-        columns = adapter.batch_columns()
-        use_batch = columns is not None
-        if not use_batch:  # a cq_geo without the batch module: the lookup columns only
-            columns = adapter.lookup_columns()
-            feedback.pushWarning(self.tr("module de traitement par lot absent : seuls les champs de "
-                                         "géographie sont ajoutés (pas cq_status ni cq_reason)"))
+        columns = adapter.lookup_columns()
         fields, kept = output_fields(source.fields(), adapter.fields_for(columns))
         sink, dest_id = self.parameterAsSink(
             parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs())
@@ -169,6 +199,7 @@ class BatchPointsAlgorithm(CqAlgorithm):
         total = source.featureCount() or 0
         done = 0
         chunk = []
+        arrays_api = hasattr(territory, "lookup_arrays")
 
         def flush():
             xs = np.full(len(chunk), np.nan)
@@ -183,12 +214,11 @@ class BatchPointsAlgorithm(CqAlgorithm):
                 except Exception:  # noqa: BLE001 - a point the transform cannot handle stays invalid
                     continue
                 xs[i], ys[i] = q.x(), q.y()
-            if use_batch:
-                frame = _run_batch(pd.DataFrame({"__cq_x": xs, "__cq_y": ys}), feedback, territory=territory,
-                                   x_col="__cq_x", y_col="__cq_y", geocoder="none")
-            else:
-                frame = territory.lookup_many(x=xs, y=ys)
-            rows = adapter.dataframe_rows(frame, columns)
+            if arrays_api:
+                rows = adapter.column_rows(adapter.array_columns(territory, territory.lookup_arrays(x=xs, y=ys)),
+                                           columns)
+            else:  # a cq_geo before lookup_arrays: pandas
+                rows = adapter.dataframe_rows(territory.lookup_many(x=xs, y=ys), columns)
             out = []
             for f, row in zip(chunk, rows):
                 attrs = f.attributes()
@@ -221,11 +251,12 @@ class BatchAddressesAlgorithm(CqAlgorithm):
 
     NAME = "batch_addresses"
     TITLE = "Éligibilité d'une table d'adresses"
+    GROUP = ("analyse", "Analyse")
     HELP = (
-        "Géocode les adresses (géocodeur de cq-geo : hors ligne sur la BAN installée par « cq-geo data import "
-        "ban », ou en ligne), puis ajoute les champs de « cq-geo batch » : statut, raison, position, qualité du "
-        "géocodage et géographie (commune, équipe, QPV, poche, ancien QVA). Les adresses non trouvées sont "
-        "gardées, sans géométrie. Plusieurs champs d'adresse (numéro, voie…) sont joints dans l'ordre choisi."
+        "Géocode les adresses (hors ligne avec l'index BAN installé depuis le panneau, Données › Installer "
+        "l'index d'adresses BAN, ou en ligne), puis ajoute statut, raison, position, qualité du géocodage et "
+        "géographie (commune, équipe, QPV, poche, ancien QVA). Les adresses non trouvées sont gardées, sans "
+        "géométrie. Plusieurs champs d'adresse (numéro, voie…) sont joints dans l'ordre choisi."
     )
     INPUT, ADDRESS, POSTCODE, CITY, MODE, OUTPUT = "INPUT", "ADDRESS", "POSTCODE", "CITY", "MODE", "OUTPUT"
     MODES = ("offline", "online")
@@ -267,9 +298,14 @@ class BatchAddressesAlgorithm(CqAlgorithm):
         from cq_geo.geocode import get_geocoder
 
         try:
-            geocoder = get_geocoder(mode)
-        except CqGeoError as exc:
-            raise QgsProcessingException(str(exc)) from exc
+            if mode == "online":
+                from . import net
+
+                geocoder = get_geocoder(mode, transport=lambda *a: net.transport(*a, feedback=feedback))
+            else:
+                geocoder = get_geocoder(mode)
+        except (CqGeoError, TypeError) as exc:
+            raise _fail(exc) from exc
         wanted = [n for n in address + [postcode, city] if n]
         feats = list(source.getFeatures())
         total = len(feats) or 1
@@ -330,6 +366,7 @@ class LoadLayersAlgorithm(CqAlgorithm):
 
     NAME = "load_layers"
     TITLE = "Charger les couches du territoire"
+    GROUP = ("territoire", "Territoire")
     HELP = (
         "Écrit les couches du territoire (communes et équipes, QPV 2024, poches de pauvreté, anciens quartiers "
         "de veille active) dans un GeoPackage en Lambert-93, depuis le magasin de données s'il existe ou les "
@@ -348,10 +385,14 @@ class LoadLayersAlgorithm(CqAlgorithm):
         path = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         if not path.lower().endswith(".gpkg"):
             path += ".gpkg"
+        from .geometry import load_outlines
+        from .service import TerritoryService
+
         territory = _territory()
+        outlines = load_outlines(territory.definition, TerritoryService().store_path())
         titles = layer_titles()
         written = 0
-        features = adapter.territory_features(territory)
+        features = adapter.territory_features(territory, outlines)
         for i, (name, (fields, feats)) in enumerate(features.items()):
             if feedback.isCanceled():
                 break
@@ -383,6 +424,7 @@ class LoadLayersAlgorithm(CqAlgorithm):
 class CheckAlgorithm(CqAlgorithm):
     """The territory's consistency report (what ``cq-geo check`` prints)."""
 
+    GROUP = ("territoire", "Territoire")
     NAME = "check_territory"
     TITLE = "Contrôler le territoire"
     HELP = (
@@ -401,8 +443,10 @@ class CheckAlgorithm(CqAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         from cq_geo.report import check_text
 
+        from .log import plugin_words
+
         report = _territory().check()
-        text = check_text(report)
+        text = plugin_words(check_text(report))
         for line in text.splitlines():
             feedback.pushInfo(line)
         out = {self.REPORT: text, self.OK: bool(report["ok"])}
@@ -419,7 +463,9 @@ class ExportMapAlgorithm(CqAlgorithm):
 
     NAME = "export_map"
     TITLE = "Exporter la carte pour le conseil"
-    HELP = "Écrit la carte HTML du Contrat Quartiers 2030 (fonctionne hors ligne), comme « cq-geo map »."
+    GROUP = ("territoire", "Territoire")
+    HELP = ("Écrit la carte HTML du Contrat Quartiers 2030, qui s'ouvre dans un navigateur sans connexion. "
+            "Proposé seulement quand ce QGIS a shapely 2.1 (sur le GEOS de QGIS) et pandas.")
     OUTPUT = "OUTPUT"
 
     def initAlgorithm(self, config=None):  # noqa: N802
@@ -434,26 +480,24 @@ class ExportMapAlgorithm(CqAlgorithm):
         feedback.setProgress(10)
         try:
             export_map(path, territory=_territory())
-        except CqGeoError as exc:
-            raise QgsProcessingException(str(exc)) from exc
+        except (CqGeoError, ImportError) as exc:
+            raise _fail(exc) from exc
         feedback.setProgress(100)
         return {self.OUTPUT: path}
 
 
 class ImportDataAlgorithm(CqAlgorithm):
-    """An official (or locally drawn) perimeter file into the data store."""
-
-    def flags(self):
-        # geopandas/pyproj read the file: not in a worker thread beside QGIS's own PROJ
-        return super().flags() | compat.no_threading_flag()
+    """An official (or locally drawn) perimeter file into the data store, read by QGIS."""
 
     NAME = "import_official"
-    TITLE = "Importer des données officielles"
+    TITLE = "Importer des périmètres"
+    GROUP = ("donnees", "Données")
     HELP = (
-        "Installe un fichier de périmètres dans le magasin de données de cq-geo (GeoPackage) : QPV 2024 de l'ANCT, "
-        "contours des communes de l'IGN, ou périmètres dessinés par la CAPH (poches, anciens QVA, importés "
-        "« provisoires »). Le fichier est contrôlé avant l'installation ; en cas de problème le magasin n'est "
-        "pas modifié. Sans magasin indiqué, celui de l'utilisateur est utilisé (créé au besoin)."
+        "Installe un fichier de périmètres dans le magasin de données (GeoPackage) : QPV 2024 de l'ANCT, "
+        "contours des communes de l'IGN, ou périmètres dessinés par la CAPH (poches, anciens QVA, « provisoires »). "
+        "QGIS lit le fichier (GeoJSON, GeoPackage, shapefile, zip) et le reprojette en Lambert-93 ; il est contrôlé "
+        "avant l'installation, et en cas de problème le magasin n'est pas modifié. Sans magasin indiqué, celui de "
+        "l'utilisateur est utilisé (créé au besoin)."
     )
     INPUT, KIND, STORE, REPORT, COUNT, STORE_PATH = "INPUT", "KIND", "STORE", "REPORT", "COUNT", "STORE_PATH"
 
@@ -471,46 +515,62 @@ class ImportDataAlgorithm(CqAlgorithm):
         self.addOutput(QgsProcessingOutputString(self.STORE_PATH, self.tr("Magasin de données")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        from cq_geo.errors import CqGeoError
+        from pathlib import Path
 
-        from .data_actions import IMPORT_KINDS, store_api
+        from .data_actions import IMPORT_KINDS, import_path
+        from .log import plugin_words
+        from .reader import ReadError
+        from .service import TerritoryService
 
         path = self.parameterAsFile(parameters, self.INPUT, context)
-        method, kind, label = IMPORT_KINDS[self.parameterAsEnum(parameters, self.KIND, context)]
+        kind, tier, label = IMPORT_KINDS[self.parameterAsEnum(parameters, self.KIND, context)]
         store_path = self.parameterAsFile(parameters, self.STORE, context) or None
+        target = Path(store_path) if store_path else TerritoryService().target_store()
         feedback.pushInfo(self.tr("Import : {label}").format(label=self.tr(label)))
         feedback.setProgress(5)
         try:
-            store = store_api()
-            target = store.open_store(store_path)
-            if method == "official":
-                report = store.import_official(target, kind, path)
-            else:
-                report = store.import_local(target, path, kind)
-        except CqGeoError as exc:
+            report = import_path(path, kind, tier, target, feedback=feedback)
+        except ReadError as exc:
             raise QgsProcessingException(str(exc)) from exc
+        except Exception as exc:  # noqa: BLE001 - French message, never a raw traceback
+            raise _fail(exc) from exc
         count = int(getattr(report, "feature_count", 0) or 0)
-        text = self.tr("{kind} : {n} entité(s) installée(s) dans {store}").format(
-            kind=kind, n=count, store=target.path)
+        name = tier or kind
+        text = self.tr("{kind} : {n} entité(s) installée(s) dans {store}").format(kind=name, n=count, store=target)
         if not getattr(report, "changed", True):
-            text = self.tr("{kind} : fichier déjà installé, rien à faire").format(kind=kind)
+            text = self.tr("{kind} : fichier déjà installé, rien à faire").format(kind=name)
         for note in getattr(report, "notes", []) or []:
-            feedback.pushInfo(str(note))
+            feedback.pushInfo(plugin_words(str(note)))
         feedback.pushInfo(text)
         feedback.setProgress(100)
-        return {self.REPORT: text, self.COUNT: count, self.STORE_PATH: str(target.path)}
+        return {self.REPORT: text, self.COUNT: count, self.STORE_PATH: str(target)}
 
 
 def available_algorithms(caps=None) -> list[type]:
-    """Algorithm classes whose dependencies are present (optional ones register only then)."""
+    """Algorithm classes this QGIS can run (capabilities checked at start): the others are not offered."""
     from .service import capabilities
 
     caps = caps or capabilities()
-    algs = [BatchPointsAlgorithm, LoadLayersAlgorithm, CheckAlgorithm]
-    if caps["geocoder"].available and caps["batch"].available:
+    algs = [LoadLayersAlgorithm, CheckAlgorithm]
+    if caps["batch_points"].available:
+        algs.append(BatchPointsAlgorithm)
+    if caps["batch_addresses"].available:
         algs.append(BatchAddressesAlgorithm)
     if caps["webmap"].available:
         algs.append(ExportMapAlgorithm)
-    if caps["store"].available:
+    if caps["import"].available:
         algs.append(ImportDataAlgorithm)
     return algs
+
+
+def unavailable_algorithms(caps=None) -> dict[str, str]:
+    """``{title: French reason}`` of the algorithms not offered here (logged at start)."""
+    from .service import capabilities
+
+    caps = caps or capabilities()
+    out = {}
+    for cls, cap in ((BatchPointsAlgorithm, "batch_points"), (BatchAddressesAlgorithm, "batch_addresses"),
+                     (ExportMapAlgorithm, "webmap"), (ImportDataAlgorithm, "import")):
+        if not caps[cap].available:
+            out[cls.TITLE] = caps[cap].reason
+    return out

@@ -1,143 +1,200 @@
-"""Official data from the panel: download or import into the store.
+"""Data from the panel: import a perimeter file, download the official layers, install the BAN index.
 
-The work is the library's (:mod:`cq_geo.store`); this module asks for the file,
-runs it with a progress bar in the message bar, then reloads the territory.
+Every job runs in a ``QgsTask`` (progress and cancel in QGIS's task bar; the
+window never freezes). Files are read by QGIS (:mod:`.reader`), downloads go
+through QGIS's network stack (:mod:`.net`, the QGIS proxy applies), and the
+store is written by the library (``cq_geo.store.import_records``,
+``cq_geo.geocode.ban_index.import_ban``). When a job ends (main thread) the
+territory is read again and the panel's answer refreshed.
 """
 
 from __future__ import annotations
 
-from qgis.core import Qgis, QgsApplication
-from qgis.PyQt.QtCore import Qt
-from qgis.PyQt.QtGui import QCursor
-from qgis.PyQt.QtWidgets import QApplication, QFileDialog, QInputDialog, QProgressBar
+import tempfile
+from pathlib import Path
 
+from qgis.core import Qgis, QgsApplication, QgsFeedback, QgsTask
+from qgis.PyQt.QtWidgets import QFileDialog, QInputDialog
+
+from .log import bar, error, log
 from .translation import tr
-from .log import bar, error
 
-#: Import kinds: (store function, kind/tier, French label).
+#: Import kinds: (store kind, tier, French label). « local » zones are drawn by the CAPH.
 IMPORT_KINDS = (
-    ("official", "qpv", "Périmètres QPV 2024 (fichier officiel ANCT)"),
-    ("official", "communes", "Contours des communes (IGN ADMIN EXPRESS)"),
-    ("official", "qpv2015", "Périmètres QPV 2015 (pour comparer)"),
+    ("qpv", None, "Périmètres QPV 2024 (fichier officiel ANCT)"),
+    ("communes", None, "Contours des communes (IGN ADMIN EXPRESS)"),
+    ("qpv2015", None, "Périmètres QPV 2015 (pour comparer)"),
     ("local", "poche", "Poches de pauvreté (périmètres dessinés par la CAPH)"),
     ("local", "qva", "Anciens quartiers de veille active (périmètres dessinés)"),
 )
 
-def store_api():
-    """``cq_geo.store`` if it offers the import and download functions, else a CqGeoError."""
-    from cq_geo.errors import MissingDependency
-
-    try:
-        from cq_geo import store
-    except ImportError as exc:
-        raise MissingDependency(tr("le magasin de données n'est pas disponible dans cette version de cq-geo")) from exc
-    for name in ("open_store", "import_official", "import_local", "update_from_network"):
-        if not hasattr(store, name):
-            raise MissingDependency(tr("le magasin de données de cette version de cq-geo ne sait pas faire : {name}")
-                                    .format(name=name))
-    return store
+#: Keep running tasks alive (QGIS owns them, Python must not collect them).
+_TASKS: list = []
 
 
-def import_file(path: str, method: str, kind: str, store_path=None) -> list:
-    """Import *path* into the store (``method`` official/local); returns the library's reports."""
-    store = store_api()
-    target = store.open_store(store_path)
-    if method == "official":
-        return [store.import_official(target, kind, path)]
-    return [store.import_local(target, path, kind)]
+def _prefer(kind: str):
+    def prefer(name: str) -> int:
+        n = name.lower()
+        if kind == "communes":
+            return (5 if "commune" in n and "associee" not in n and "arrondissement" not in n else 0) + (
+                3 if n.endswith(".gpkg") else 1 if n.endswith(".shp") else 0)
+        return (3 if n.endswith(".gpkg") else 2 if n.endswith(".geojson") else 1 if n.endswith(".shp") else 0)
+
+    return prefer
 
 
-def download(store_path=None, only=None, progress_factory=None) -> list:
-    """Download and install the official layers (communes, QPV)."""
-    store = store_api()
-    return store.update_from_network(store.open_store(store_path), only=only, progress_factory=progress_factory)
+def import_path(path, kind: str, tier, store_path: Path, *, origin="file", url=None, sha256=None, feedback=None):
+    """Read *path* with QGIS and hand its records to the store; returns the library's ImportReport."""
+    from cq_geo.store import import_records, open_store
+
+    from . import reader
+
+    source = reader.open_source(path, prefer=_prefer(kind))
+    recs = reader.records(source, feedback)
+    store = open_store(store_path)
+    return import_records(store, kind, recs, source_name=Path(path).name,
+                          source_sha256=sha256 or reader.file_sha256(path), origin=origin, url=url, tier=tier,
+                          described=source.described)
 
 
-def _report_text(reports) -> str:
+def download_and_import(store_path: Path, feedback=None, layers=("communes", "qpv")) -> list:
+    """Download the official layers with QGIS's network stack, then import them (``origin="download"``)."""
+    from cq_geo.sources import source_url
+
+    from . import net
+
+    reports = []
+    with tempfile.TemporaryDirectory(prefix="cq-geo-") as tmp:
+        for i, layer in enumerate(layers):
+            url = source_url(layer)
+            if feedback is not None:
+                feedback.setProgress(100.0 * i / len(layers))
+            path, digest = net.download(url, Path(tmp), feedback)
+            reports.append(import_path(path, layer, None, store_path, origin="download", url=url, sha256=digest,
+                                       feedback=None))
+    return reports
+
+
+def install_ban(path, store_path: Path, feedback=None) -> dict:
+    """``import_ban`` of the library, with progress and cancel."""
+    from cq_geo.geocode.ban_index import import_ban
+
+    from .net import Canceled
+
+    def progress(done, total):
+        if feedback is not None:
+            if feedback.isCanceled():
+                raise Canceled()
+            if total:
+                feedback.setProgress(100.0 * done / total)
+
+    return import_ban(path, store=store_path, progress=progress)
+
+
+def report_text(reports) -> str:
     parts = []
-    for r in reports or []:
-        kind = getattr(r, "kind", getattr(r, "layer", ""))
+    for r in reports if isinstance(reports, (list, tuple)) else [reports]:
+        if isinstance(r, dict):  # the BAN import
+            parts.append(tr("{n} adresses de {c} communes installées").format(
+                n=f"{r.get('rows_kept', 0):,}".replace(",", "\u202f"), c=r.get("communes", "?")))
+            continue
+        layer = getattr(r, "layer", getattr(r, "kind", ""))
         count = getattr(r, "feature_count", getattr(r, "count", ""))
         changed = getattr(r, "changed", True)
-        parts.append(f"{kind} : {count} " + (tr("entité(s)") if changed else tr("déjà à jour")))
+        parts.append(f"{layer} : {count} " + (tr("entité(s)") if changed else tr("déjà à jour")))
     return ", ".join(parts)
 
 
-class _Progress:
-    """A progress bar in the message bar, kept alive by processing events (the work runs in the main thread)."""
+class Job(QgsTask):
+    """A QgsTask running *work(feedback-like task)*; the result or the error goes to *done* (main thread)."""
 
-    def __init__(self, iface, label: str):
-        self.bar = None
-        self.item = None
-        if iface is not None:
-            self.item = iface.messageBar().createMessage(label)
-            self.bar = QProgressBar()
-            self.bar.setRange(0, 0)
-            self.item.layout().addWidget(self.bar)
-            iface.messageBar().pushWidget(self.item, Qgis.MessageLevel.Info)
-        self.iface = iface
-        QgsApplication.processEvents()
+    def __init__(self, label: str, work, done):
+        super().__init__(label, QgsTask.Flag.CanCancel)
+        self.work = work
+        self.done = done
+        self.result = None
+        self.exception = None
+        self.net_feedback = QgsFeedback()  # cancels the network requests with the task
 
-    def factory(self, label: str):
-        def progress(done, total):
-            if self.bar is not None and total:
-                self.bar.setRange(0, int(total))
-                self.bar.setValue(int(done))
-            QgsApplication.processEvents()
+    def cancel(self):
+        self.net_feedback.cancel()
+        super().cancel()
 
-        return progress
+    # the work asks these of a "feedback": the task itself
+    def isCanceled(self):  # noqa: N802
+        return QgsTask.isCanceled(self)
 
-    def close(self) -> None:
-        if self.item is not None:
-            try:
-                self.iface.messageBar().popWidget(self.item)
-            except Exception:  # noqa: BLE001 - the bar may already be gone
-                pass
-            self.item = None
+    def run(self):
+        try:
+            self.result = self.work(self)
+            return True
+        except BaseException as exc:  # noqa: BLE001 - reported in finished(), main thread
+            self.exception = exc
+            return False
+
+    def finished(self, ok):  # noqa: N802 - main thread
+        try:
+            self.done(self, ok)
+        except Exception as exc:  # noqa: BLE001
+            error(exc, self.description())
+        finally:
+            if self in _TASKS:
+                _TASKS.remove(self)
 
 
-def run(plugin, what: str) -> None:
-    """Panel action *what* (``download`` or ``import``).
+def start(label: str, work, done) -> Job:
+    """Run *work* in a QgsTask; *done(job, ok)* in the main thread afterwards."""
+    job = Job(label, work, done)
+    _TASKS.append(job)
+    QgsApplication.taskManager().addTask(job)
+    return job
 
-    The work runs in the main thread (with a progress bar and events processed):
-    the library reads files with geopandas/pyproj, and pyproj beside QGIS's own
-    PROJ is not safe in a worker thread (it crashed QGIS in a QgsTask).
-    """
-    store_api()  # fail early, with the reason, before asking anything
-    store_path = plugin.service.store_path()
-    main = plugin.iface.mainWindow()
+
+def _finish(plugin, label: str):
+    """What to do in the main thread when a data job ends: reload, refresh the answer, say it."""
+
+    def done(job, ok):
+        from .net import Canceled
+
+        if not ok:
+            exc = job.exception
+            if isinstance(exc, Canceled) or job.isCanceled():
+                bar(tr("{label} : annulé.").format(label=label), Qgis.MessageLevel.Info, 4)
+            elif exc is not None:
+                error(exc, label)
+            return
+        plugin.after_data_change()
+        bar(f"{label} : {report_text(job.result)}", Qgis.MessageLevel.Success, 8)
+
+    return done
+
+
+def run(plugin, what: str):
+    """Panel action *what*: ``import``, ``download`` or ``ban``. Returns the started job (or None)."""
+    service = plugin.service
+    main = plugin.iface.mainWindow() if plugin.iface is not None else None
+    store_path = service.target_store()
     if what == "download":
         label = tr("Téléchargement des données officielles")
-
-        def work(progress):
-            return download(store_path, progress_factory=progress.factory)
-    else:
-        labels = [tr(k[2]) for k in IMPORT_KINDS]
-        choice, ok = QInputDialog.getItem(main, tr("Importer des périmètres"), tr("Type de fichier :"), labels, 0, False)
-        if not ok:
-            return
-        method, kind, _ = IMPORT_KINDS[labels.index(choice)]
+        return start(label, lambda task: download_and_import(store_path, task), _finish(plugin, label))
+    if what == "ban":
         path, _filter = QFileDialog.getOpenFileName(
-            main, tr("Fichier de périmètres"), "",
-            tr("Données géographiques (*.gpkg *.geojson *.json *.shp *.zip *.kml);;Tous les fichiers (*)"))
+            main, tr("Fichier d'adresses de la BAN (adresses-59.csv.gz)"), "",
+            tr("Adresses BAN (*.csv.gz *.csv);;Tous les fichiers (*)"))
         if not path:
-            return
-        label = tr("Import : {label}").format(label=choice)
-
-        def work(progress):
-            return import_file(path, method, kind, store_path)
-
-    progress = _Progress(plugin.iface, tr("{label} : en cours…").format(label=label))
-    QApplication.setOverrideCursor(QCursor(Qt.CursorShape.WaitCursor))
-    try:
-        result = work(progress)
-    except Exception as exc:  # noqa: BLE001 - to the message bar and the log
-        error(exc, label)
-        return
-    finally:
-        QApplication.restoreOverrideCursor()
-        progress.close()
-    plugin.service.reload()
-    if plugin.dock is not None:
-        plugin.dock.update_status()
-    bar(f"{label} : {_report_text(result)}", Qgis.MessageLevel.Success, 8)
+            return None
+        label = tr("Installation de l'index d'adresses BAN")
+        return start(label, lambda task: install_ban(path, store_path, task), _finish(plugin, label))
+    labels = [tr(k[2]) for k in IMPORT_KINDS]
+    choice, ok = QInputDialog.getItem(main, tr("Importer des périmètres"), tr("Type de fichier :"), labels, 0, False)
+    if not ok:
+        return None
+    kind, tier, _ = IMPORT_KINDS[labels.index(choice)]
+    path, _filter = QFileDialog.getOpenFileName(
+        main, tr("Fichier de périmètres"), "",
+        tr("Données géographiques (*.gpkg *.geojson *.json *.shp *.zip *.kml);;Tous les fichiers (*)"))
+    if not path:
+        return None
+    label = tr("Import : {label}").format(label=choice)
+    log(f"import {kind}/{tier} de {path} dans {store_path}")
+    return start(label, lambda task: import_path(path, kind, tier, store_path, feedback=task), _finish(plugin, label))

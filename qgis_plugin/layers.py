@@ -13,6 +13,7 @@ from qgis.core import (
     QgsPalLayerSettings,
     QgsProject,
     QgsRendererCategory,
+    QgsSingleSymbolRenderer,
     QgsTextBufferSettings,
     QgsTextFormat,
     QgsVectorLayer,
@@ -118,16 +119,25 @@ def style_tier(layer: QgsVectorLayer, tier: str) -> None:
     c = QColor(fill)
     c.setAlpha(alpha)
     symbol.symbolLayer(0).setFillColor(c)
-    layer.renderer().setSymbol(symbol)
+    layer.setRenderer(QgsSingleSymbolRenderer(symbol))  # a new renderer: the legend follows
     _labels(layer, _first_field(layer, ("nom", "name", "lib_qp", "code", "code_qp")), 8 if tier == "qpv" else 7, outline, tier == "qpv")
 
 
 def style(layer: QgsVectorLayer, name: str, definition) -> None:
+    """Style *layer*; the Layers panel's legend is refreshed to match the map."""
     if name == "communes":
         style_communes(layer, definition)
     else:
         style_tier(layer, name)
     layer.triggerRepaint()
+    layer.emitStyleChanged()
+    try:
+        from qgis.utils import iface
+
+        if iface is not None and iface.layerTreeView() is not None:
+            iface.layerTreeView().refreshLayerSymbology(layer.id())
+    except Exception:  # noqa: BLE001 - headless (qgis_process)
+        pass
 
 
 def open_store_layers(path) -> dict[str, QgsVectorLayer]:
@@ -151,7 +161,10 @@ def build_layers(service) -> tuple[dict[str, QgsVectorLayer], str]:
         layers = open_store_layers(path)
         origin = "store"
     if not layers:
-        layers = adapter.territory_memory_layers(territory, layer_titles())
+        from .geometry import load_outlines
+
+        outlines = getattr(service, "outlines", None) or load_outlines(territory.definition, None)
+        layers = adapter.territory_memory_layers(territory, outlines, layer_titles())
         origin = "baseline"
     for name, layer in layers.items():
         style(layer, name, territory.definition)
@@ -159,15 +172,21 @@ def build_layers(service) -> tuple[dict[str, QgsVectorLayer], str]:
 
 
 def add_to_project(layers: dict[str, QgsVectorLayer], project: QgsProject | None = None):
-    """Put *layers* in the group « Contrat Quartiers 2030 » (replacing the previous ones)."""
+    """Put *layers* in the group « Contrat Quartiers 2030 » (replacing the previous ones), below the user's layers.
+
+    The group goes where the previous one was, else at the bottom of the Layers panel: the user's own
+    layers (sites, addresses) stay drawn above the territory's polygons.
+    """
     project = project or QgsProject.instance()
     root = project.layerTreeRoot()
     group = root.findGroup(GROUP_NAME)
+    position = len(root.children())
     if group is not None:
+        position = root.children().index(group)
         ids = [node.layerId() for node in group.findLayers()]
         root.removeChildNode(group)
         project.removeMapLayers(ids)
-    group = root.insertGroup(0, GROUP_NAME)
+    group = root.insertGroup(min(position, len(root.children())), GROUP_NAME)
     # zones above communes, QPV on top
     for name in ("qpv", "poche", "qva", "communes"):
         layer = layers.get(name)

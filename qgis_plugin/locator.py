@@ -2,7 +2,12 @@
 
 The filter is not flagged fast: ``fetchResults`` runs in a worker thread on a :meth:`clone` that holds no
 ``iface`` and no Qt widget: only the read-only :class:`~.search.PlaceIndex` and
-the service (whose geocoder is guarded by a lock). Each result's ``userData``
+the service (whose geocoder is guarded by a lock). QGIS 3.22 calls ``clone()``
+in the main thread at every keystroke and dereferences what it returns: a
+``clone()`` that raises makes QGIS die (signal 11). So :meth:`clone` touches no
+disk and cannot fail: the index is built by the plugin when the territory
+(re)loads (:meth:`set_places`), the clone only copies references; with no
+territory the clone simply finds nothing (the panel says why). Each result's ``userData``
 is the place as a JSON string (a Python object in a
 QVariant does not survive the copies between threads); :meth:`triggerResult` (main thread) hands it to
 the panel, which looks the point up, fills the answer and zooms there.
@@ -48,24 +53,24 @@ def preset_prefix() -> str:
 class CqGeoLocatorFilter(QgsLocatorFilter):
     """Locator filter « Contrat Quartiers 2030 »."""
 
-    def __init__(self, service, places=None, on_trigger=None, geocoder_mode="offline"):
+    def __init__(self, service, places=None, on_trigger=None, geocoder_mode="offline", transport=None):
         super().__init__()
         self.service = service
-        self.places = places  # PlaceIndex (built in the main thread)
+        self.places = places  # PlaceIndex (built in the main thread by the plugin), or None
         self.on_trigger = on_trigger  # callable(dict), main thread only
-        self.geocoder_mode = geocoder_mode
-        self._generation = -1
+        self.geocoder_mode = geocoder_mode  # set by the panel when the user changes it
+        self.transport = transport  # QGIS's network stack for the online geocoder
+
+    def set_places(self, places) -> None:
+        """The search index of the (re)loaded territory (main thread), or None when it did not load."""
+        self.places = places
 
     def clone(self):
-        """A copy for the worker thread (called in the main thread): data only, no iface, no widget."""
-        from .panel import geocoder_mode
-
-        territory = self.service.territory
-        if self.places is None or self._generation != self.service.generation:
-            self.places = search.PlaceIndex.from_territory(territory)
-            self._generation = self.service.generation
-        places = self.places
-        return CqGeoLocatorFilter(self.service, places, None, geocoder_mode())
+        """A copy for the worker thread (main thread): references only, no disk, cannot fail."""
+        try:
+            return CqGeoLocatorFilter(self.service, self.places, None, self.geocoder_mode, self.transport)
+        except Exception:  # noqa: BLE001 - QGIS would use a null clone and crash
+            return CqGeoLocatorFilter(None)
 
     def name(self):
         return FILTER_NAME
@@ -82,15 +87,16 @@ class CqGeoLocatorFilter(QgsLocatorFilter):
     def fetchResults(self, string, context, feedback):  # noqa: N802
         try:
             text = (string or "").strip()
-            if len(text) < MIN_LENGTH or feedback.isCanceled():
+            if len(text) < MIN_LENGTH or feedback.isCanceled() or self.service is None or self.places is None:
                 return
             point = search.coordinate_result(text)
             found = [point] if point is not None else self.places.search(text)
-            if point is None and not any(f["score"] >= 0.9 for f in found) and self.service.has_geocoder():
+            if point is None and not any(f["score"] >= 0.9 for f in found) and self._can_geocode():
                 if feedback.isCanceled():
                     return
                 try:
-                    found += search.address_results(self.service.geocoder(self.geocoder_mode), text)
+                    geocoder = self.service.geocoder(self.geocoder_mode, transport=self.transport)
+                    found += search.address_results(geocoder, text)
                 except Exception as exc:  # noqa: BLE001 - a geocoder failure is not the locator's
                     log(f"géocodage « {text} » : {exc}")
             for place in found:
@@ -109,6 +115,11 @@ class CqGeoLocatorFilter(QgsLocatorFilter):
                 self.resultFetched.emit(result)
         except Exception as exc:  # noqa: BLE001 - never raise into QGIS (worker thread: log only)
             log(f"recherche « {string} » : {type(exc).__name__} : {exc}", Qgis.MessageLevel.Warning)
+
+    def _can_geocode(self) -> bool:
+        if not self.service.has_geocoder():
+            return False
+        return self.geocoder_mode == "online" or self.service.can("ban")
 
     def triggerResult(self, result):  # noqa: N802
         try:

@@ -27,7 +27,7 @@ from qgis.PyQt.QtWidgets import (
 
 from . import adapter, compat, search
 from .translation import tr
-from .log import bar, guarded
+from .log import bar, guarded, plugin_words
 
 STATUS_COLOURS = {
     "inside": "#1a9641", "boundary": "#e66101", "near": "#b8860b", "outside": "#777777", "unknown": "#7b3294",
@@ -176,10 +176,11 @@ class CqGeoDock(QDockWidget):
         self.canvas = iface.mapCanvas() if iface is not None else None
         self.result = None  # the last LookupResult
         self.map_tool = None  # set by the plugin
-        self.actions_handler = None  # set by the plugin: download/import/check/load layers
-        self._places = None
+        self.actions_handler = None  # set by the plugin: download/import/ban/check/load layers
+        self.on_geocoder_mode = None  # set by the plugin: the locator follows the panel's choice
         self._rubber = None
         self._marker = None
+        self._search_job = None
 
         body = QWidget(self)
         layout = QVBoxLayout(body)
@@ -200,11 +201,11 @@ class CqGeoDock(QDockWidget):
         self.geocoder_combo = QComboBox(body)
         self.geocoder_combo.addItem(tr("BAN hors ligne"), "offline")
         self.geocoder_combo.addItem(tr("en ligne (Géoplateforme)"), "online")
-        self.geocoder_combo.setToolTip(tr("Les adresses sont cherchées dans la BAN installée sur ce poste "
-                                          "(cq-geo data import ban), ou envoyées au service en ligne"))
+        self.geocoder_combo.setToolTip(tr("Les adresses sont cherchées dans l'index BAN installé sur ce poste "
+                                          "(Données › Installer l'index d'adresses BAN…), ou envoyées au "
+                                          "service en ligne de la Géoplateforme"))
         self.geocoder_combo.setCurrentIndex(max(0, self.geocoder_combo.findData(geocoder_mode())))
-        self.geocoder_combo.currentIndexChanged.connect(
-            lambda _i: set_geocoder_mode(self.geocoder_combo.currentData()))
+        self.geocoder_combo.currentIndexChanged.connect(self._geocoder_changed)
         row.addWidget(self.geocoder_combo, 1)
         layout.addLayout(row)
 
@@ -243,11 +244,13 @@ class CqGeoDock(QDockWidget):
 
         row = QHBoxLayout()
         self.data_button = QToolButton(body)
-        self.data_button.setText(tr("Données officielles"))
+        self.data_button.setText(tr("Données"))
         self.data_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.data_button)
+        menu.setToolTipsVisible(True)
         self.download_action = menu.addAction(tr("Télécharger les données officielles (communes IGN, QPV ANCT)"))
         self.import_action = menu.addAction(tr("Importer un fichier de périmètres…"))
+        self.ban_action = menu.addAction(tr("Installer l'index d'adresses BAN…"))
         self.data_button.setMenu(menu)
         self.check_button = QPushButton(tr("Contrôler"), body)
         self.check_button.setToolTip(tr("Contrôler la cohérence du territoire"))
@@ -262,37 +265,84 @@ class CqGeoDock(QDockWidget):
 
         self.download_action.triggered.connect(lambda: self._act("download"))
         self.import_action.triggered.connect(lambda: self._act("import"))
+        self.ban_action.triggered.connect(lambda: self._act("ban"))
         self.check_button.clicked.connect(lambda: self._act("check"))
         self.layers_button.clicked.connect(lambda: self._act("layers"))
         self.refresh_button.clicked.connect(self.refresh)
 
     # -- status ---------------------------------------------------------------------
+    def _set_available(self, widget, cap_name: str, tooltip: str) -> None:
+        """Enable *widget* when the capability is there, else grey it with the French reason as tooltip."""
+        ok = self.service.can(cap_name)
+        widget.setEnabled(ok)
+        widget.setToolTip(tooltip if ok else tr("Indisponible : {reason}").format(reason=self.service.why_not(cap_name)))
+
     @guarded("Contrat Quartiers 2030")
     def update_status(self) -> None:
-        """The status line: each layer official, provisional or missing."""
-        territory = self.service.territory
+        """The status line (each layer official, provisional or missing) and what is available here."""
+        service = self.service
+        territory = service.try_territory()
+        loaded = territory is not None
+        for w in (self.click_button, self.search_button, self.search_edit, self.check_button, self.layers_button):
+            w.setEnabled(loaded)
+        self._set_available(self.download_action, "download",
+                            tr("Télécharge les contours des communes (IGN) et les périmètres QPV 2024 (ANCT) "
+                               "et les installe dans le magasin de données"))
+        self._set_available(self.import_action, "import",
+                            tr("Installe un fichier de périmètres (QPV, communes, poches, anciens QVA)"))
+        self._set_available(self.ban_action, "ban_import",
+                            tr("Installe l'index d'adresses pour la recherche hors ligne, depuis le fichier "
+                               "adresses-59.csv.gz téléchargé sur adresse.data.gouv.fr"))
+        offline = self.geocoder_combo.model().item(0)
+        if offline is not None:
+            offline.setToolTip("" if service.can("ban") else plugin_words(service.why_not("ban")))
+        if not loaded:
+            self.status_label.setText(f"<b style='color:#c0392b'>{_esc(tr('Territoire non chargé'))}</b>")
+            self.show_load_error()
+            return
         lw, lsw = layer_words(), layer_status_words()
         parts = []
         for name, info in territory.layers.items():
             colour = LAYER_COLOURS.get(info.status, "#000")
             parts.append(f"{_esc(lw.get(name, name))} <b style='color:{colour}'>{_esc(lsw.get(info.status, info.status))}</b>")
-        path = self.service.store_path()
+        path = service.store_path()
         origin = tr("magasin") + f" {_esc(path.name)}" if path else tr("données embarquées")
-        self.status_label.setText(f"<small>{_esc(tr('Couches'))} ({origin}) : " + " · ".join(parts) + "</small>")
-        self._places = None
+        ban = "" if service.can("ban") else f" · <span style='color:#777'>{_esc(tr('index BAN non installé'))}</span>"
+        self.status_label.setText(f"<small>{_esc(tr('Couches'))} ({origin}) : " + " · ".join(parts) + ban + "</small>")
+
+    def show_load_error(self) -> None:
+        """The panel says what is wrong and what to do (the territory did not load)."""
+        error = self.service.load_error
+        if error is None:
+            return
+        self.clear_answer(keep_text=True)
+        self.answer.setHtml(
+            f"<h3 style='color:#c0392b;margin:0'>{_esc(tr('Le territoire n’est pas chargé'))}</h3>"
+            f"<p>{_esc(error.what)}</p><p><b>{_esc(error.todo)}</b></p>"
+            f"<p style='color:#777'><small>{_esc(tr('Détail technique'))} : {_esc(error.detail)}</small></p>")
 
     @guarded("Actualisation")
     def refresh(self, *_args) -> None:
         """Read the store again and answer again for the current point."""
-        self.service.reload()
-        self.update_status()
-        if self.result is not None:
+        self.service.reload()  # the plugin's listener updates the status, outlines and search index
+        if self.service.loaded:
+            self.refresh_answer()
+            bar(tr("Territoire relu."), Qgis.MessageLevel.Success, 3)
+
+    def refresh_answer(self) -> None:
+        """Answer again for the current point (after an import or a reload)."""
+        if self.result is not None and self.service.loaded:
             self.show_l93(self.result.point["x"], self.result.point["y"])
-        bar(tr("Territoire relu."), Qgis.MessageLevel.Success, 3)
 
     def _act(self, what: str) -> None:
         if self.actions_handler is not None:
             self.actions_handler(what)
+
+    def _geocoder_changed(self, _index) -> None:
+        mode = self.geocoder_combo.currentData()
+        set_geocoder_mode(mode)
+        if self.on_geocoder_mode is not None:
+            self.on_geocoder_mode(mode)
 
     # -- map tool ---------------------------------------------------------------------
     def _toggle_tool(self, checked: bool) -> None:
@@ -316,17 +366,38 @@ class CqGeoDock(QDockWidget):
         x, y = adapter.to_l93(point, crs)
         self.show_l93(x, y)
 
-    def show_l93(self, x: float, y: float, label: str = "") -> dict:
-        result = self.service.territory.lookup(x=x, y=y)
+    def _territory_or_explain(self):
+        territory = self.service.try_territory()
+        if territory is None:
+            self.show_load_error()
+        return territory
+
+    def show_l93(self, x: float, y: float, label: str = "") -> dict | None:
+        territory = self._territory_or_explain()
+        if territory is None:
+            return None
+        try:
+            result = territory.lookup(x=x, y=y)
+        except Exception:
+            self.clear_answer()
+            raise
         return self._show(result, label)
 
-    def show_lonlat(self, lon: float, lat: float, label: str = "") -> dict:
-        result = self.service.territory.lookup(lon=lon, lat=lat)
+    def show_lonlat(self, lon: float, lat: float, label: str = "") -> dict | None:
+        territory = self._territory_or_explain()
+        if territory is None:
+            return None
+        try:
+            result = territory.lookup(lon=lon, lat=lat)
+        except Exception:
+            self.clear_answer()
+            raise
         return self._show(result, label)
 
     def _show(self, result, label: str = "") -> dict:
         self.result = result
         data = result.to_dict()
+        data["warnings"] = [plugin_words(w) for w in data.get("warnings", [])]
         head = f"<p style='color:#555;margin:0'><small>{_esc(label)}</small></p>" if label else ""
         self.answer.setHtml(head + answer_html(data))
         self.copy_button.setEnabled(True)
@@ -336,8 +407,17 @@ class CqGeoDock(QDockWidget):
         self.answered.emit(data)
         return data
 
+    def clear_answer(self, message: str = "", keep_text: bool = False) -> None:
+        """Forget the last answer (a new search failed: the old one must not stay on screen)."""
+        self.result = None
+        self.copy_button.setEnabled(False)
+        self.zoom_button.setEnabled(False)
+        self.clear_highlight()
+        if not keep_text:
+            self.answer.setHtml(f"<p>{_esc(message)}</p>" if message else "")
+
     def answer_text(self) -> str:
-        return self.result.to_text() if self.result is not None else ""
+        return plugin_words(self.result.to_text()) if self.result is not None else ""
 
     @guarded("Copie")
     def copy_text(self, *_args) -> None:
@@ -346,18 +426,17 @@ class CqGeoDock(QDockWidget):
 
     # -- highlight and zoom --------------------------------------------------------------
     def _zone_geometry(self):
-        """Lambert-93 shapely geometry of the primary zone, else of the commune (None if neither)."""
-        t = self.service.territory
+        """Lambert-93 QgsGeometry of the primary zone, else of the commune (None if neither)."""
+        outlines = getattr(self.service, "outlines", None)
         r = self.result
-        if r is None:
+        if r is None or outlines is None:
             return None
         if r.primary:
-            data = t.tiers[r.primary["tier"]]
-            for zone, geom in zip(data.zones, data.index.geoms if data.index is not None else []):
-                if zone.code == r.primary["code"]:
-                    return geom
+            g = outlines.zone(r.primary["code"])
+            if g is not None:
+                return g
         if r.commune:
-            return t.communes.geoms[t.commune_codes.index(r.commune["insee"])]
+            return outlines.commune(r.commune["insee"])
         return None
 
     def _mark(self, x: float, y: float) -> None:
@@ -379,13 +458,19 @@ class CqGeoDock(QDockWidget):
         if geom is None:
             self.clear_highlight(marker=False)
             return None
-        g = adapter.geometry_in(geom, self.canvas.mapSettings().destinationCrs())
+        crs = self.canvas.mapSettings().destinationCrs()
+        key = (id(geom), crs.authid(), self.service.generation)
+        if getattr(self, "_outline_key", None) != key:  # the same zone clicked again: no new transform
+            self._outline_key, self._outline = key, adapter.geometry_in(geom, crs)
+        g = self._outline
         if self._rubber is None:
             self._rubber = QgsRubberBand(self.canvas, compat.polygon_geometry_type())
             self._rubber.setStrokeColor(QColor(255, 230, 0, 230))
             self._rubber.setFillColor(QColor(255, 230, 0, 50))
             self._rubber.setWidth(3)
-        self._rubber.setToGeometry(g, None)
+        if getattr(self, "_rubber_key", None) != key:
+            self._rubber.setToGeometry(g, None)
+            self._rubber_key = key
         return g
 
     @guarded("Zoom")
@@ -404,47 +489,82 @@ class CqGeoDock(QDockWidget):
         if self._rubber is not None:
             self.canvas.scene().removeItem(self._rubber)
             self._rubber = None
+            self._rubber_key = None
         if marker and self._marker is not None:
             self.canvas.scene().removeItem(self._marker)
             self._marker = None
 
     # -- search ---------------------------------------------------------------------------
     def places(self) -> search.PlaceIndex:
-        if self._places is None:
-            self._places = search.PlaceIndex.from_territory(self.service.territory)
-        return self._places
+        return getattr(self.service, "places", None) or search.PlaceIndex([])
 
-    def find(self, text: str) -> list[dict]:
-        """Places for *text*: coordinates, communes/zones, else addresses (geocoder)."""
+    def can_geocode(self, mode: str) -> bool:
+        return self.service.has_geocoder() and (mode == "online" or self.service.can("ban"))
+
+    def find_places(self, text: str) -> list[dict]:
+        """Coordinates, communes and zones for *text* (instant, main thread)."""
         point = search.coordinate_result(text)
         if point is not None:
             return [point]
-        found = self.places().search(text)
-        if any(f["score"] >= 0.9 for f in found) or not self.service.has_geocoder():
-            if not found and not self.service.has_geocoder():
-                bar(tr("Géocodage d'adresses indisponible dans cette version de cq-geo : "
-                       "tapez une commune, un code QPV ou des coordonnées."), Qgis.MessageLevel.Warning)
-            return found
-        from cq_geo.errors import CqGeoError
-
-        try:
-            return found + search.address_results(self.service.geocoder(geocoder_mode()), text)
-        except CqGeoError as exc:
-            if not found:
-                raise
-            bar(tr("Adresses non cherchées : {reason}").format(reason=exc), Qgis.MessageLevel.Warning)
-            return found
+        return self.places().search(text)
 
     @guarded("Recherche")
     def run_search(self, *_args) -> None:
+        """Places at once; addresses through the geocoder in a QgsTask (the window never waits)."""
         text = self.search_edit.text().strip()
         self.choices.clear()
         self.choices.setVisible(False)
         if not text:
             return
-        found = self.find(text)
+        found = self.find_places(text)
+        strong = any(f["score"] >= 0.9 for f in found)
+        mode = geocoder_mode()
+        if strong or found and found[0]["kind"] == "point":
+            self._present(text, found)
+            return
+        if not self.can_geocode(mode):
+            if found:
+                self._present(text, found)
+            else:
+                self.clear_answer(tr("Rien trouvé pour « {text} ».").format(text=text))
+            if mode == "offline" and self.service.has_geocoder():
+                bar(tr("Adresses non cherchées : {reason}").format(reason=plugin_words(self.service.why_not("ban"))),
+                    Qgis.MessageLevel.Warning)
+            return
+        self.clear_answer(tr("Recherche de l'adresse « {text} »…").format(text=text))
+        self.search_button.setEnabled(False)
+        self._search_job = self.geocode_in_task(text, mode, found)
+
+    def geocode_in_task(self, text: str, mode: str, found: list[dict]):
+        from . import data_actions, net
+
+        service = self.service
+
+        def work(task):
+            transport = (lambda *a: net.transport(*a, feedback=task)) if mode == "online" else None
+            geocoder = service.geocoder(mode, transport=transport)
+            return search.address_results(geocoder, text)
+
+        def done(job, ok):
+            self.search_button.setEnabled(True)
+            self._search_job = None
+            if ok:
+                self._present(text, found + list(job.result or []))
+                return
+            exc = job.exception
+            message = plugin_words(str(exc)) if exc is not None else tr("recherche annulée")
+            if found:
+                self._present(text, found)
+                bar(tr("Adresses non cherchées : {reason}").format(reason=message), Qgis.MessageLevel.Warning)
+            else:
+                self.clear_answer(tr("Adresse non trouvée : {reason}").format(reason=message))
+                bar(tr("Recherche « {text} » : {reason}").format(text=text, reason=message), Qgis.MessageLevel.Warning)
+
+        return data_actions.start(tr("Recherche d'adresse"), work, done)
+
+    def _present(self, text: str, found: list[dict]) -> None:
         if not found:
-            self.answer.setHtml(f"<p>{_esc(tr('Rien trouvé pour'))} « {_esc(text)} ».</p>")
+            self.clear_answer(tr("Rien trouvé pour « {text} ».").format(text=text))
             return
         top = found[0]
         clear = top["score"] >= 0.9 and (len(found) == 1 or found[1]["score"] < top["score"])
@@ -462,10 +582,10 @@ class CqGeoDock(QDockWidget):
         self.show_place(item.data(Qt.ItemDataRole.UserRole))
 
     @guarded("Recherche")
-    def show_place(self, place: dict) -> dict:
+    def show_place(self, place: dict) -> dict | None:
         """Answer for a search/locator result (a JSON dict with lon/lat) and zoom there."""
         data = self.show_lonlat(place["lon"], place["lat"], f"{place['label']} — {place['description']}")
-        if self.canvas is not None:
+        if data is not None and self.canvas is not None:
             if place.get("kind") in ("commune", "zone"):
                 self.zoom_to_zone()
             else:

@@ -11,7 +11,7 @@ from qgis.PyQt.QtWidgets import QAction
 
 from . import log as plugin_log
 from .translation import tr
-from .log import bar, error, guarded
+from .log import bar, error, guarded, log
 from .service import TerritoryService
 
 PLUGIN_DIR = Path(__file__).resolve().parent
@@ -25,6 +25,7 @@ class CqGeoPlugin:
         self.iface = iface
         plugin_log.set_iface(iface)
         self.service = TerritoryService()
+        self.service.listeners.append(self._on_reload)
         self.provider = None
         self.dock = None
         self.map_tool = None
@@ -114,15 +115,58 @@ class CqGeoPlugin:
         from .locator import preset_prefix
 
         preset_prefix()
-        self.locator_filter = CqGeoLocatorFilter(self.service, on_trigger=self.locator_triggered)
+        from . import net
+        from .panel import geocoder_mode
+
+        self.locator_filter = CqGeoLocatorFilter(self.service, on_trigger=self.locator_triggered,
+                                                 geocoder_mode=geocoder_mode(), transport=net.transport)
+        self.dock.on_geocoder_mode = self._geocoder_mode_changed
         self.iface.registerLocatorFilter(self.locator_filter)
+        # the territory is read once QGIS has finished starting (the window shows at once)
+        from qgis.PyQt.QtCore import QTimer
+
+        QTimer.singleShot(0, self._first_load)
+
+    def _first_load(self) -> None:
+        if not self.service._tried:
+            self.service.reload()
+
+    def _geocoder_mode_changed(self, mode: str) -> None:
+        if self.locator_filter is not None:
+            self.locator_filter.geocoder_mode = mode
+
+    def _on_reload(self, service) -> None:
+        """After every (re)load, main thread: outlines and search index, locator, panel, one message if it failed."""
+        from . import search
+        from .geometry import centres, load_outlines
+
+        if service.loaded:
+            try:
+                service.outlines = load_outlines(service.territory.definition, service.store_path())
+                service.places = search.PlaceIndex.build(service.territory.definition, centres(service.outlines))
+            except Exception as exc:  # noqa: BLE001 - answers still work without outlines
+                log(f"contours : {type(exc).__name__} : {exc}", Qgis.MessageLevel.Warning)
+                service.outlines, service.places = None, None
+        else:
+            service.outlines, service.places = None, None
+            bar(service.load_error.text(), Qgis.MessageLevel.Critical, 0)
+            log(service.load_error.detail, Qgis.MessageLevel.Warning)
+        if self.locator_filter is not None:
+            self.locator_filter.set_places(service.places)
+        if self.dock is not None:
+            self.dock.update_status()
+        for name, cap in sorted(service.caps.items()):
+            if not cap.available:
+                log(f"indisponible : {cap.name} — {cap.reason}")
 
     @guarded("Panneau")
     def show_panel(self, visible: bool = True) -> None:
         if self.dock is None:
             return
         if visible:
-            if not self.dock.status_label.text():
+            if not self.service._tried:
+                self.service.reload()
+            elif not self.dock.status_label.text():
                 self.dock.update_status()
             self.dock.show()
             self.dock.raise_()
@@ -145,14 +189,30 @@ class CqGeoPlugin:
             self.load_layers()
         elif what == "check":
             self.run_check()
-        elif what in ("download", "import"):
+        elif what in ("download", "import", "ban"):
             from . import data_actions
 
-            data_actions.run(self, what)
+            return data_actions.run(self, what)
+
+    def after_data_change(self) -> None:
+        """After an import (main thread): read the territory again and answer again for the current point."""
+        self.service.reload()
+        if self.dock is not None:
+            self.dock.refresh_answer()
+        # the territory's layers already in the project show the new data (same place in the Layers panel)
+        from qgis.core import QgsProject
+
+        from .layers import GROUP_NAME
+
+        if self.iface is not None and QgsProject.instance().layerTreeRoot().findGroup(GROUP_NAME) is not None:
+            self.load_layers()
 
     def load_layers(self):
         from .layers import add_to_project, build_layers
 
+        if self.service.try_territory() is None:
+            bar(self.service.load_error.text(), Qgis.MessageLevel.Critical, 10)
+            return {}
         layers, origin = build_layers(self.service)
         add_to_project(layers)
         where = tr("magasin de données") if origin == "store" else tr("données embarquées (en mémoire)")
@@ -162,9 +222,14 @@ class CqGeoPlugin:
     def run_check(self) -> str:
         from cq_geo.report import check_text
 
+        from .log import plugin_words
         from .panel import _esc
 
-        text = check_text(self.service.territory.check())
+        if self.service.try_territory() is None:
+            self.show_panel(True)
+            self.dock.show_load_error()
+            return ""
+        text = plugin_words(check_text(self.service.territory.check()))
         self.show_panel(True)
         self.dock.answer.setHtml("<pre style='white-space:pre-wrap'>" + _esc(text) + "</pre>")
         return text

@@ -31,5 +31,13 @@ class CqGeoProvider(QgsProcessingProvider):
         return QIcon(str(ICON))
 
     def loadAlgorithms(self):  # noqa: N802
-        for alg in available_algorithms():
+        """Only the algorithms this QGIS can run (capabilities); the others are logged with the reason."""
+        from .algorithms import unavailable_algorithms
+        from .log import log
+        from .service import TerritoryService, capabilities
+
+        caps = capabilities(TerritoryService().store_path())
+        for alg in available_algorithms(caps):
             self.addAlgorithm(alg())
+        for title, reason in unavailable_algorithms(caps).items():
+            log(f"traitement « {title} » non proposé : {reason}")

@@ -71,45 +71,43 @@ class PlaceIndex:
         self._keys = [(normalize(e["label"]), normalize(e.get("code", ""))) for e in entries]
 
     @classmethod
-    def from_territory(cls, territory) -> "PlaceIndex":
-        import shapely
+    def build(cls, definition, centres: dict) -> "PlaceIndex":
+        """The index for *definition*, placed with *centres* (``{("commune"|"zone", code): (lon, lat)}``).
 
-        from cq_geo.crs import l93_to_lonlat
+        A zone without a perimeter is still found, placed in its first commune.
 
-        d = territory.definition
+        >>> from cq_geo.model import load_definition
+        >>> d = load_definition()
+        >>> idx = PlaceIndex.build(d, {("commune", "59172"): (3.39, 50.33)})
+        >>> idx.search("denain")[0]["label"], idx.search("denain")[0]["kind"]
+        ('Denain', 'commune')
+        """
         entries = []
-
-        def centre(geom):
-            p = shapely.point_on_surface(geom)
-            lon, lat = l93_to_lonlat(shapely.get_x(p), shapely.get_y(p))
-            return round(float(lon), 7), round(float(lat), 7)
-
-        for i, insee in enumerate(territory.commune_codes):
-            lon, lat = centre(territory.communes.geoms[i])
-            team = d.team_of(insee)
+        for insee in definition.communes:
+            where = centres.get(("commune", insee))
+            if where is None:
+                continue
+            team = definition.team_of(insee)
             entries.append({
-                "kind": "commune", "code": insee, "label": d.commune_name(insee), "lon": lon, "lat": lat,
+                "kind": "commune", "code": insee, "label": definition.commune_name(insee),
+                "lon": where[0], "lat": where[1],
                 "description": f"Commune {insee}" + (f" — {team.name}" if team else ""),
             })
-        for tier, data in territory.tiers.items():
-            short = d.tiers[tier].short_label
-            for zone, geom in zip(data.zones, data.index.geoms if data.index is not None else []):
-                if zone.geometry == "commune":
+        for tier in definition.tiers:
+            short = definition.tiers[tier].short_label
+            for zone in definition.zones_of(tier):
+                where = centres.get(("zone", zone.code))
+                description = f"{short} {zone.code}"
+                if zone.geometry == "commune" and where is not None:
                     continue  # same place as the commune
-                lon, lat = centre(geom)
-                entries.append({
-                    "kind": "zone", "code": zone.code, "label": zone.name, "lon": lon, "lat": lat,
-                    "description": f"{short} {zone.code}",
-                })
-            for zone in data.missing:  # no perimeter yet: found anyway, placed in its (first) commune
-                if zone.communes[0] not in territory.commune_codes:
-                    continue
-                lon, lat = centre(territory.communes.geoms[territory.commune_codes.index(zone.communes[0])])
-                entries.append({
-                    "kind": "zone", "code": zone.code, "label": zone.name, "lon": lon, "lat": lat,
-                    "description": f"{short} {zone.code} — périmètre non installé, "
-                                   f"commune de {d.commune_name(zone.communes[0])}",
-                })
+                if where is None:  # no perimeter yet: found anyway, placed in its (first) commune
+                    first = zone.communes[0] if zone.communes else None
+                    where = centres.get(("commune", first)) if first else None
+                    if where is None:
+                        continue
+                    description += f" — périmètre non installé, commune de {definition.commune_name(first)}"
+                entries.append({"kind": "zone", "code": zone.code, "label": zone.name, "lon": where[0],
+                                "lat": where[1], "description": description})
         return cls(entries)
 
     def search(self, text: str, limit: int = 8) -> list[dict]:
@@ -152,8 +150,8 @@ def missing_module(exc: ImportError):
 
     name = getattr(exc, "name", None) or str(exc)
     return MissingDependency(
-        f"le géocodage hors ligne a besoin du module Python « {name} », absent de ce QGIS : installez-le "
-        f"(OSGeo4W Shell : python -m pip install {name}) ou choisissez le géocodeur en ligne"
+        f"le géocodage hors ligne a besoin du module Python « {name} », absent de ce QGIS : "
+        "choisissez le géocodeur « en ligne » dans le panneau"
     )
 
 

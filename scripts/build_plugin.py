@@ -182,6 +182,8 @@ def source_strings() -> list[str]:
                 target = node.targets[0].id
                 if target in ("TITLE", "HELP"):
                     found.append(ast.literal_eval(node.value))
+                elif target == "GROUP":  # (id, French name) of a Processing group
+                    found.append(ast.literal_eval(node.value)[1])
                 elif target == "IMPORT_KINDS":
                     found.extend(item[2] for item in ast.literal_eval(node.value))
     return list(dict.fromkeys(s for s in found if s))

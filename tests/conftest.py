@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Real reference data beside the checkout (read only; absent on a user's clone).
-SHARED_DATA = ROOT.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("CQ_GEO_SHARED_DATA") or ROOT.parent / "shared" / "data")  # another place for worktrees
 
 # Tests never see the developer's own data store: a private data home, no CQ_GEO_STORE.
 _HOME = tempfile.mkdtemp(prefix="cq-geo-tests-")

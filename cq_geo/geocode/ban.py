@@ -3,14 +3,19 @@
 Nothing leaves the computer. Matching (see docs/geocodage.md):
 
 1. the address is split (:func:`~cq_geo.geocode.normalize.parse_address`) into
-   number, suffix (bis, ter…), street, postcode and commune;
+   number, suffix (bis, ter…), street, postcode and commune (written last or
+   first); a commune name alone, with or without its postcode, is a commune;
 2. the postcode, the commune name (current or former commune, typos
-   tolerated) or the ``citycode`` filter restrict the streets searched;
+   tolerated) or the ``citycode`` filter restrict the streets searched; a
+   postcode and a commune that disagree are both tried, the commune first, and
+   the answer is then never ``precise``;
 3. the street is found by its normalised key (exact, fast), else by fuzzy
-   matching (rapidfuzz) among the streets of those communes;
+   matching (one or two typing errors, words in another order) among the
+   streets of those communes;
 4. a number found as typed gives a ``housenumber`` candidate; a number the
    street does not have gives the nearest known number, and no number gives the
-   street itself — both flagged approximate;
+   street itself — both flagged approximate; every street of that name is
+   checked for the number;
 5. :func:`~cq_geo.geocode.base.assess` gives the quality: the same street in
    several communes with no commune typed is ``ambiguous``, never resolved.
 
@@ -36,12 +41,14 @@ Examples
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_left, bisect_right
 from typing import Callable, Iterable
 
 from .base import AddressQuery, Candidate, GeocodeResult, QualityThresholds, assess
 from . import _fuzzy
 from .ban_index import BanIndex, commune_keys, load_ban_index
-from .normalize import STREET_TYPES, city_key, parse_address
+from .normalize import _POSTCODE, STREET_TYPES, ParsedAddress, city_key, fold, parse_address, street_key
 
 __all__ = ["BanGeocoder"]
 
@@ -52,8 +59,9 @@ STREET_ONLY_FACTOR = 0.95  # a number was typed and the street has no number at 
 FORMER_COMMUNE_FACTOR = 0.85  # a former commune was typed and this street is in another one
 TYPE_MISMATCH_FACTOR = 0.90  # "avenue X" typed, "rue X" found
 OTHER_COMMUNE_FACTOR = 0.85  # nothing in the typed commune: street found elsewhere
-FUZZY_CUTOFF = 72.0  # rapidfuzz score (0-100) below which a street does not match
+FUZZY_CUTOFF = 72.0  # similarity (0-100, cq_geo.geocode._fuzzy) below which a street does not match
 CITY_CUTOFF = 80.0
+MAX_STREET_CANDIDATES = 400  # streets of one name checked for the number (all homonyms of the territory)
 SUPPORT_POINTS = 60  # known positions kept on a street candidate for the perimeter check
 #: Words that start commune names but are too common in street names to be read as a commune alone.
 _GENERIC_WORDS = frozenset({"lieu", "grand", "grande", "petit", "petite", "mont", "bois", "pont", "fontaine", "vieux",
@@ -61,6 +69,9 @@ _GENERIC_WORDS = frozenset({"lieu", "grand", "grande", "petit", "petite", "mont"
                             "chateau", "ancien", "ancienne", "abbaye", "notre", "saint", "sainte", "hameau"})
 
 
+_HOUSE_NUMBER = re.compile(r"(?<!\d)\d{1,4}(?!\d)")
+#: Suffixes that stand for each other when only one of them is known at that number.
+_REP_SAME = {"b": "bis", "bis": "b"}
 _FULL_TYPES = frozenset(w for v in STREET_TYPES.values() for w in v.split()[:1])
 
 
@@ -86,10 +97,13 @@ class BanGeocoder:
         self._by_key: dict[str, list[int]] = {}
         self._by_bare: dict[str, list[int]] = {}  # key without its street type
         self._by_commune: dict[str, list[int]] = {}
-        self._bare = [_strip_type(s[1]) for s in streets]
+        # keys made again from the names (not the stored ones): an index built by an earlier version of the
+        # normaliser still matches the queries of this one
+        self._keys = [street_key(s[0]) for s in streets]
+        self._bare = [_strip_type(k) for k in self._keys]
         self._postcodes: dict[str, set[str]] = {}
         for i, s in enumerate(streets):
-            key, insee, postcode = s[1], s[3], s[5]
+            key, insee, postcode = self._keys[i], s[3], s[5]
             self._by_key.setdefault(key, []).append(i)
             self._by_bare.setdefault(_strip_type(key), []).append(i)
             self._by_commune.setdefault(insee, []).append(i)
@@ -104,6 +118,10 @@ class BanGeocoder:
                 if len(w) >= 3:
                     self._token_index.setdefault(w, set()).add(i)
         self._radius = [_half_diagonal_m(s) for s in streets]
+        # plain lists for the per-query look-ups (bisect on a list slice bound is cheaper than numpy calls)
+        self._numero = index.numero.tolist()
+        self._lon, self._lat = index.lon.tolist(), index.lat.tolist()
+        self._start, self._end = index.start.tolist(), index.end.tolist()
         self._cities = commune_keys(index)
         # short forms: "saint amand" for "saint amand eaux", "douchy" for "douchy mines" (when unique)
         short: dict[str, set] = {}
@@ -212,39 +230,56 @@ class BanGeocoder:
         return candidate.support
 
     # -- matching ---------------------------------------------------------------------------------
-    def _communes_filter(self, q: AddressQuery, parsed) -> tuple[set[str] | None, set[str], str]:
-        """(INSEE codes to search or None for all, former-commune codes preferred, note)."""
-        codes: set[str] | None = None
+    def _communes_filter(self, q: AddressQuery, parsed) -> tuple[list[set[str] | None], set[str], str, str]:
+        """Where to search, in order: ``(tiers, former-commune codes preferred, note, conflict)``.
+
+        *tiers* is a list of INSEE code sets tried one after the other (``None``
+        = the whole index, ``[]`` = nowhere). A commune name and a postcode that
+        disagree ("… 59124 Douchy-les-Mines", 59124 being Escaudain's) are both
+        weighed: the named commune first, then the postcode's communes; the
+        *conflict* sentence then keeps the answer from being ``precise``.
+        """
         former: set[str] = set()
-        note = ""
+        note = conflict = ""
         if q.citycode:
-            codes = {q.citycode.strip()}
+            return [{q.citycode.strip()}], former, note, conflict
         postcode = (q.postcode or parsed.postcode or "").strip()
+        pc_codes: set[str] | None = None
         if postcode:
             pc_codes = self._postcodes.get(postcode, set())
             if not pc_codes:
                 other = self._outside_postcodes.get(postcode)
                 note = (f"code postal {postcode} ({other}) hors du territoire" if other else
                         f"code postal {postcode} absent de l'index BAN local (hors du territoire ?)")
-            codes = pc_codes if codes is None else (codes & pc_codes or codes)
         city = q.city or parsed.city
+        city_codes: set[str] | None = None
+        city_name = ""
         if city:
             found = self._match_city(city)
             if found:
                 city_codes = {c for c, _ in found}
                 former = {a for _, a in found if a}
-                if codes is None:
-                    codes = city_codes
-                elif codes & city_codes:
-                    codes = codes & city_codes
+                city_name = ", ".join(sorted({self._commune_names.get(c, c) for c in city_codes}))
             elif city_key(city) in self._outside:
                 insee, name = self._outside[city_key(city)]
                 note = f"{name} ({insee}) est hors du territoire : adresse absente de l'index local"
-                codes = set()
-            elif codes is None:
+                city_codes, city_name = set(), name
+            elif pc_codes is None:
                 note = f"commune « {city} » inconnue de l'index BAN local (hors du territoire ?)"
-                codes = set()
-        return codes, former, note
+                return [set()], former, note, conflict
+        if city_codes is None:
+            return [pc_codes], former, note, conflict
+        if pc_codes is None:
+            return [city_codes], former, note, conflict
+        both = city_codes & pc_codes
+        if both:
+            return [both], former, note, conflict
+        # disagreement: the commune typed in full first, then the postcode's communes
+        pc_names = ", ".join(sorted({self._commune_names.get(c, c) for c in pc_codes})) or "hors du territoire"
+        conflict = (f"le code postal {postcode} ({pc_names}) ne correspond pas à la commune indiquée "
+                    f"({city_name}) : à vérifier")
+        tiers = [t for t in (city_codes, pc_codes) if t]
+        return tiers or [set()], former, note, conflict
 
     def _match_city(self, text: str) -> set[tuple[str, str]]:
         key = city_key(text)
@@ -252,10 +287,8 @@ class BanGeocoder:
             return self._cities[key]
         if key in self._aliases:
             return self._aliases[key]
-        fuzz, process = _fuzzy.get()
-
-        best = process.extractOne(key, self._city_list, scorer=fuzz.ratio, score_cutoff=CITY_CUTOFF)
-        return self._cities[best[0]] if best else set()
+        best = _fuzzy.extract(key, self._city_list, limit=1, score_cutoff=CITY_CUTOFF)
+        return self._cities[best[0][0]] if best else set()
 
     def _pool(self, codes: set[str] | None) -> tuple[list[int], list[str]] | None:
         """Street indices of the communes *codes* and their bare keys (cached), or None for all."""
@@ -295,8 +328,6 @@ class BanGeocoder:
                 allowed = sorted(set(exact).intersection(self._pool_set(codes)))
             if allowed:
                 return [(i, factor) for i in allowed]
-        fuzz, process = _fuzzy.get()
-
         streets = self.index.streets
         bare = _strip_type(key)
         qtype = key[: len(key) - len(bare)].strip()
@@ -305,10 +336,10 @@ class BanGeocoder:
             pool_ids, choices = self._all, self._bare
         else:
             pool_ids, choices = pool
-        # plain ratio first (fast, catches typos); then WRatio (partial and reordered words), only among the
-        # streets sharing a word with the query (WRatio on every street is the slow part of a miss)
-        found = [(pool_ids[pos], score) for _c, score, pos in
-                 process.extract(bare, choices, scorer=fuzz.ratio, limit=12, score_cutoff=FUZZY_CUTOFF + 8)]
+        # plain ratio first (fast, catches typos of one or two letters); then the word-order-tolerant score
+        # among the streets sharing a word with the query; last, in the communes typed, a lower cutoff
+        found = [(pool_ids[pos], score, score) for _c, score, pos in
+                 _fuzzy.extract(bare, choices, limit=12, score_cutoff=FUZZY_CUTOFF + 8)]
         if not found:
             words = [w for w in bare.split() if len(w) >= 3]
             sub: set[int] = set().union(*(self._token_index.get(w, ()) for w in words)) if words else set()
@@ -316,53 +347,109 @@ class BanGeocoder:
                 sub &= self._pool_set(codes)
             if sub:
                 ids = sorted(sub)
-                sub_choices = [self._bare[i] for i in ids]
-                found = [(ids[pos], score) for _c, score, pos in
-                         process.extract(bare, sub_choices, scorer=fuzz.WRatio, limit=12, score_cutoff=FUZZY_CUTOFF)]
+                for _c, score, pos in _fuzzy.extract(bare, [self._bare[i] for i in ids], limit=12,
+                                                     score_cutoff=FUZZY_CUTOFF, scorer=_fuzzy.token_ratio):
+                    plain = _fuzzy.ratio(bare, self._bare[ids[pos]])
+                    found.append((ids[pos], score, plain))
+        if not found and pool is not None:
+            found = [(pool_ids[pos], score, score) for _c, score, pos in
+                     _fuzzy.extract(bare, choices, limit=12, score_cutoff=FUZZY_CUTOFF)]
         out = []
-        for i, score in found:
-            # WRatio is generous with partial matches: temper it with the plain ratio
-            plain = fuzz.ratio(bare, self._bare[i])
+        for i, score, plain in found:
+            # the word-order-tolerant score is generous with partial matches: temper it with the plain ratio
             sim = min(score, (score + plain) / 2.0 + 5.0)
             if sim < FUZZY_CUTOFF:
                 continue
-            ctype = streets[i][1][: len(streets[i][1]) - len(self._bare[i])].strip()
+            ctype = self._keys[i][: len(self._keys[i]) - len(self._bare[i])].strip()
             if qtype and ctype and qtype != ctype:
                 sim *= TYPE_MISMATCH_FACTOR
             out.append((i, round(sim / 100.0 * 0.98, 4)))
         return out
 
+    def _commune_only(self, text: str):
+        """A commune alone, with or without its postcode ("Bruille-Saint-Amand", "Denain 59220"), or None."""
+        if _HOUSE_NUMBER.search(text):  # a house number: not a commune alone (fast way out)
+            return None
+        tokens = fold(text).split()
+        postcodes = [t for t in tokens if _POSTCODE.match(t)]
+        rest = " ".join(t for t in tokens if not _POSTCODE.match(t))
+        if len(postcodes) > 1 or not rest:
+            return None
+        key = city_key(rest)
+        if key in self._cities or key in self._aliases or key in self._outside:
+            return ParsedAddress(raw=text, postcode=postcodes[0] if postcodes else "", city=rest)
+        return None
+
+    def _typed_commune_at_end(self, parsed) -> None:
+        """A commune with a typo at the end of an address ("… Denian"): taken when the rest is a street of it."""
+        toks = list(parsed.tokens)
+        for n in (1, 2, 3, 4):
+            if len(toks) <= n + 1:
+                return
+            key = city_key(" ".join(toks[-n:]))
+            if len(key) < 5:
+                continue
+            best = _fuzzy.extract(key, self._city_list, limit=1, score_cutoff=CITY_CUTOFF)
+            if not best:
+                continue
+            codes = {c for c, _ in self._cities[best[0][0]]}
+            street = street_key(" ".join(toks[:-n]), folded=True)
+            if any(self.index.streets[i][3] in codes for i in self._by_key.get(street, ())):
+                parsed.street, parsed.city, parsed.tokens = street, " ".join(toks[-n:]), tuple(toks[:-n])
+                return
+
     def _geocode(self, q: AddressQuery, limit: int) -> GeocodeResult:
         t = self.thresholds
-        parsed = parse_address(q.text, self._parse_keys)
+        parsed = self._commune_only(q.text) or parse_address(q.text, self._parse_keys)
         if not parsed.street and not parsed.housenumber and parsed.city == "" and parsed.postcode == "" and not (
             q.city or q.citycode or q.postcode
         ):
             return GeocodeResult(q.text, "not_found", [], "adresse vide", self.source)
-        whole = city_key(q.text)
-        if parsed.street and not parsed.housenumber and not parsed.city and not parsed.postcode and (
-                whole in self._cities or whole in self._aliases):
-            parsed.street, parsed.city = "", q.text  # only a commune name
-        codes, former, note = self._communes_filter(q, parsed)
+        if parsed.street and not (parsed.city or parsed.postcode or q.city or q.citycode or q.postcode) and \
+                parsed.street not in self._by_key:
+            self._typed_commune_at_end(parsed)  # "12 rue Jean Jaurès Denian"
+        tiers, former, note, conflict = self._communes_filter(q, parsed)
         if not parsed.street:
             if parsed.housenumber and not parsed.city and not parsed.postcode:
                 return GeocodeResult(q.text, "not_found", [], "adresse sans nom de voie", self.source)
-            cands = [self._municipality(c) for c in sorted(codes or ())]
+            cands = [self._municipality(c) for c in sorted(tiers[0] or ())]
             cands = [c for c in cands if c is not None]
-            return assess(q.text, cands[:limit], t, self.source) if cands else GeocodeResult(
-                q.text, "not_found", [], note or "ni voie ni commune reconnue", self.source)
-        if codes is not None and not codes:
+            if not cands:
+                return GeocodeResult(q.text, "not_found", [], note or "ni voie ni commune reconnue", self.source)
+            result = assess(q.text, cands[:limit], t, self.source)
+            if conflict:
+                result.reason += f" ; {conflict}"
+            return result
+        if tiers == [set()]:
             return GeocodeResult(q.text, "not_found", [], note or "commune inconnue", self.source)
-        matches = self._street_matches(parsed.street, codes)
+        matches: list[tuple[int, float]] = []
         elsewhere = False
-        if not matches and codes is not None:
-            matches = [(i, s * OTHER_COMMUNE_FACTOR) for i, s in self._street_matches(parsed.street, None)]
+        for k, codes in enumerate(tiers):
+            matches = self._street_matches(parsed.street, codes)
+            if matches:
+                if k:  # found with the postcode, not in the commune typed
+                    matches = [(i, sc * OTHER_COMMUNE_FACTOR) for i, sc in matches]
+                break
+        if not matches and parsed.tokens:
+            # a typo can turn an article into an abbreviation ("rue dr la résistance": "dr" read as docteur):
+            # try again without the short words
+            toks = [tk for k, tk in enumerate(parsed.tokens) if k == 0 or len(tk) > 2 or tk[0].isdigit()]
+            alt = street_key(" ".join(toks), folded=True)
+            if alt and alt != parsed.street:
+                for k, codes in enumerate(tiers):
+                    matches = self._street_matches(alt, codes)
+                    if matches:
+                        matches = [(i, sc * (OTHER_COMMUNE_FACTOR if k else 1.0) * 0.97) for i, sc in matches]
+                        break
+        if not matches and tiers[-1] is not None:
+            matches = [(i, sc * OTHER_COMMUNE_FACTOR) for i, sc in self._street_matches(parsed.street, None)]
             elsewhere = bool(matches)
         if not matches:
             reason = "voie introuvable dans l'index BAN local" + (f" ; {note}" if note else "")
             return GeocodeResult(q.text, "not_found", [], reason, self.source)
         cands = []
-        for i, score in sorted(matches, key=lambda m: -m[1])[: max(limit, 8)]:
+        # every homonymous street is checked for the number (not only the first few)
+        for i, score in sorted(matches, key=lambda m: -m[1])[:MAX_STREET_CANDIDATES]:
             s = self.index.streets[i]
             if former and s[6] not in former:
                 score *= FORMER_COMMUNE_FACTOR
@@ -382,6 +469,10 @@ class BanGeocoder:
                 result.quality = "approximate"
         elif note:
             result.reason += f" ; {note}"
+        if conflict:
+            result.reason += f" ; {conflict}"
+            if result.quality == "precise":  # never precise on a postcode the commune contradicts
+                result.quality = "approximate"
         return result
 
     def _label(self, s: tuple, number: str) -> str:
@@ -392,24 +483,27 @@ class BanGeocoder:
         idx = self.index
         s = idx.streets[i]
         name, kind, insee, commune, postcode = s[0], s[2], s[3], s[4], s[5]
-        a, b = int(idx.start[i]), int(idx.end[i])
+        a, b = self._start[i], self._end[i]
         common = dict(citycode=insee, postcode=postcode, city=commune, street=name, oldcitycode=s[6], oldcity=s[7])
         radius = self._radius[i]
         if parsed.housenumber and b > a:
             num = int(parsed.housenumber)
-            nums = idx.numero[a:b]
-            lo, hi = a + int(nums.searchsorted(num, "left")), a + int(nums.searchsorted(num, "right"))
+            numero = self._numero
+            lo = bisect_left(numero, num, a, b)
+            hi = bisect_right(numero, num, lo, b)
             if hi > lo:
                 same = [j for j in range(lo, hi) if idx.rep[j] == parsed.rep]
+                if not same and parsed.rep in _REP_SAME:  # "12 B" typed, only "12 bis" known (or the reverse)
+                    same = [j for j in range(lo, hi) if idx.rep[j] == _REP_SAME[parsed.rep]]
                 j = same[0] if same else lo
                 rep = idx.rep[j]
                 label_num = f"{num} {rep}".strip()
-                return Candidate(float(idx.lon[j]), float(idx.lat[j]), self._label(s, label_num),
+                return Candidate(self._lon[j], self._lat[j], self._label(s, label_num),
                                  round(score * (1.0 if same else NUMBER_SUFFIX_FACTOR), 4), "housenumber",
                                  housenumber=label_num, approximate_number=not same,
                                  radius_m=0.0 if same else 15.0, **common)
             # nearest known number, same side (parity) first
-            diff = abs(nums - num)
+            diff = abs(idx.numero[a:b] - num)
             j = a + int((diff + (diff % 2) * 1_000_000).argmin())
             found = int(idx.numero[j])
             label_num = f"{found} {idx.rep[j]}".strip()

@@ -50,7 +50,7 @@ from ..sources import file_sha256
 from .base import BanIndexMissing
 from .normalize import city_key, normalize_rep, street_key
 
-__all__ = ["import_ban", "load_ban_index", "BanIndex", "BAN_COLUMNS", "REQUIRED_COLUMNS", "index_info", "TABLES"]
+__all__ = ["import_ban", "find_lieux_dits", "load_ban_index", "BanIndex", "BAN_COLUMNS", "REQUIRED_COLUMNS", "index_info", "TABLES"]
 
 #: The 23 columns of the official ``adresses-XX.csv`` (read by name, order not relied on).
 BAN_COLUMNS = (
@@ -141,6 +141,11 @@ def _read_ban(path: Path, communes: set[str], progress=None) -> tuple[dict[tuple
         if len(header) == 1 and "," in header[0]:
             raise DataError(f"{path.name} : séparateur « ; » attendu (fichier BAN officiel adresses-XX.csv.gz)")
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        if missing and "nom_lieu_dit" in header:
+            raise DataError(
+                f"{path.name} : c'est le fichier des lieux-dits de la BAN ; donnez le fichier des adresses "
+                "(adresses-59.csv.gz), avec --lieux-dits pour celui-ci (lu d'office s'il est à côté)"
+            )
         if missing:
             raise DataError(
                 f"{path.name} : ce n'est pas un fichier d'adresses de la BAN (colonnes manquantes : {', '.join(missing)}) ; "
@@ -207,6 +212,101 @@ def _read_ban(path: Path, communes: set[str], progress=None) -> tuple[dict[tuple
     return streets, counts
 
 
+#: Columns of the BAN's ``lieux-dits-XX-beta.csv`` needed here (13 columns in all, read by name).
+LIEUX_DITS_REQUIRED = ("nom_lieu_dit", "code_insee", "nom_commune", "lon", "lat")
+
+
+def find_lieux_dits(addresses: Path) -> Path | None:
+    """The BAN's lieux-dits file next to *addresses* (``adresses-59.csv.gz`` → ``lieux-dits-59-beta.csv.gz``).
+
+    >>> find_lieux_dits(Path("/nowhere/adresses-59.csv.gz")) is None
+    True
+    """
+    import re
+
+    m = re.match(r"adresses-(\w+?)\.csv", addresses.name)
+    if not m:
+        return None
+    for name in (f"lieux-dits-{m.group(1)}-beta.csv.gz", f"lieux-dits-{m.group(1)}-beta.csv",
+                 f"lieux-dits-{m.group(1)}.csv.gz", f"lieux-dits-{m.group(1)}.csv"):
+        candidate = addresses.with_name(name)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_lieux_dits(path: Path, communes: set[str], streets: dict[tuple, _Street], progress=None) -> dict[str, int]:
+    """Add the lieux-dits of the territory (BAN ``lieux-dits-XX-beta.csv``) to *streets*, as localities.
+
+    A lieu-dit already present as a street of the same commune (with numbers) is not added twice.
+    """
+    from ..crs import METRO_LONLAT_BOUNDS
+
+    lo0, la0, lo1, la1 = METRO_LONLAT_BOUNDS
+    known = {(s.insee, s.anc, street_key(s.name)) for s in streets.values()}
+    counts = {"read": 0, "kept": 0, "invalid": 0, "duplicates": 0}
+    raw, text = _open_text(path, progress)
+    try:
+        reader = csv.reader(text, delimiter=";")
+        try:
+            header = [h.strip().lower() for h in next(reader)]
+        except StopIteration:
+            raise DataError(f"{path.name} : fichier vide") from None
+        missing = [c for c in LIEUX_DITS_REQUIRED if c not in header]
+        if missing:
+            raise DataError(
+                f"{path.name} : ce n'est pas un fichier des lieux-dits de la BAN (colonnes manquantes : "
+                f"{', '.join(missing)}) ; attendu : lieux-dits-59-beta.csv.gz"
+            )
+        col = {name: i for i, name in enumerate(header)}
+        i_name, i_insee, i_com, i_lon, i_lat = (col[c] for c in LIEUX_DITS_REQUIRED)
+        i_cp, i_id = col.get("code_postal"), col.get("id")
+        i_anc, i_anc_name = col.get("code_insee_ancienne_commune"), col.get("nom_ancienne_commune")
+        width = len(header)
+        for row in reader:
+            if not row:
+                continue
+            counts["read"] += 1
+            if len(row) < width:
+                counts["invalid"] += 1
+                continue
+            insee = row[i_insee].strip()
+            anc = row[i_anc].strip() if i_anc is not None else ""
+            if insee not in communes and anc not in communes:
+                continue
+            name = row[i_name].strip()
+            try:
+                lon, lat = float(row[i_lon]), float(row[i_lat])
+            except ValueError:
+                counts["invalid"] += 1
+                continue
+            if not name or not (lo0 <= lon <= lo1 and la0 <= lat <= la1):
+                counts["invalid"] += 1
+                continue
+            k = (insee, anc, street_key(name))
+            if k in known:
+                counts["duplicates"] += 1
+                continue
+            known.add(k)
+            st = streets[(insee, anc, name, "ld:" + (row[i_id].strip() if i_id is not None else ""))] = _Street(
+                name, insee, row[i_com].strip(), anc=anc,
+                anc_name=row[i_anc_name].strip() if i_anc_name is not None else "", kind="locality")
+            cp = row[i_cp].strip() if i_cp is not None else ""
+            if cp:
+                st.postcodes[cp] = 1
+            st.numbers.append((LOCALITY_NUMBER, "", lon, lat))
+            counts["kept"] += 1
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path.name} : encodage UTF-8 attendu ({exc})") from None
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise DataError(f"{path.name} : fichier illisible ou tronqué ({exc})") from None
+    except csv.Error as exc:
+        raise DataError(f"{path.name} : CSV illisible ({exc})") from None
+    finally:
+        raw.close()
+    return counts
+
+
 def _street_rows(streets: dict[tuple, _Street]) -> tuple[list[tuple], list[tuple]]:
     srows, nrows = [], []
     for sid, st in enumerate(sorted(streets.values(), key=lambda s: (s.insee, s.anc, s.name))):
@@ -244,6 +344,7 @@ def import_ban(
     communes: Iterable[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
     territory_file=None,
+    lieux_dits: str | os.PathLike | bool | None = None,
 ) -> dict[str, Any]:
     """Import the official BAN address file into the data store; return counts.
 
@@ -255,9 +356,13 @@ def import_ban(
         ``.db`` is written as a plain SQLite file (tests, benchmarks).
     communes : INSEE codes to keep; by default the territory's communes.
     progress : ``progress(bytes_read, total_bytes)`` while reading.
+    lieux_dits : the BAN's lieux-dits file (``lieux-dits-59-beta.csv.gz``,
+        13 columns): its lieux-dits without numbered address become findable.
+        By default (None) the one lying next to *path* is read when present;
+        False: none.
 
     Returns ``{"rows_read", "rows_kept", "rows_invalid", "streets", "numbers",
-    "communes", "store"}``. Raises :class:`~cq_geo.errors.DataError` with a
+    "localities", "lieux_dits_file", "communes", "store"}``. Raises :class:`~cq_geo.errors.DataError` with a
     French message for a file that is not a BAN address file or holds no
     address of the territory.
     """
@@ -275,6 +380,14 @@ def import_ban(
             f"{path.name} : aucune adresse des communes du territoire ({counts['rows_read']} lignes lues) ; "
             "le fichier du département 59 (adresses-59.csv.gz) est attendu"
         )
+    ld_path = None
+    if lieux_dits is None:
+        ld_path = find_lieux_dits(path)
+    elif lieux_dits is not False and lieux_dits is not True:
+        ld_path = Path(lieux_dits)
+        if not ld_path.is_file():
+            raise DataError(f"fichier des lieux-dits introuvable : {ld_path}")
+    ld_counts = _read_lieux_dits(ld_path, wanted, streets, progress) if ld_path is not None else {}
     srows, nrows = _street_rows(streets)
     found = sorted({s.insee for s in streets.values()})
     meta = {
@@ -287,13 +400,19 @@ def import_ban(
         "rows_invalid": counts["rows_invalid"],
         "streets": len(srows),
         "numbers": len(nrows),
+        "localities": sum(1 for r in srows if r[3] == "locality"),
+        "lieux_dits_source": ld_path.name if ld_path is not None else "",
+        "lieux_dits_sha256": file_sha256(ld_path) if ld_path is not None else "",
+        "lieux_dits_kept": ld_counts.get("kept", 0),
         "communes": found,
         "communes_missing": sorted(wanted - set(found)),
         # names and postcodes of the file's other communes: an address there is said to be outside
         "outside_communes": counts["outside"],
     }
     target = _write(store, srows, nrows, meta)
-    out = {k: meta[k] for k in ("rows_read", "rows_kept", "rows_invalid", "streets", "numbers")}
+    out = {k: meta[k] for k in ("rows_read", "rows_kept", "rows_invalid", "streets", "numbers", "localities",
+                                "lieux_dits_kept")}
+    out["lieux_dits_file"] = str(ld_path) if ld_path is not None else ""
     out.update(communes=len(found), communes_missing=meta["communes_missing"], store=str(target))
     return out
 

@@ -284,7 +284,8 @@ def assess(
                            for c in [best] + close if c.city or c.citycode})
         where = f" ({', '.join(communes)})" if len(communes) > 1 else ""
         reason = f"adresse ambiguë : {len(close) + 1} lieux possibles{where} ; précisez la commune ou le code postal"
-        ordered = [best] + close + [c for c in cands[1:] if c not in close]
+        seen = {id(c) for c in close}  # identity, not dataclass equality (O(n²) with many homonyms)
+        ordered = [best] + close + [c for c in cands[1:] if id(c) not in seen]
         return GeocodeResult(query, "ambiguous", ordered, reason, source, score_next)
     rival_score = max([c.score for c in rivals] + ([score_next] if score_next is not None and len(cands) == 1 else []),
                       default=None)

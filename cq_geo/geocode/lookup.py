@@ -130,6 +130,10 @@ def position_warnings(territory, geocoding: GeocodeResult, lookup, thresholds: Q
     le périmètre ». Otherwise a perimeter edge closer than the position's
     uncertainty (``radius_m``) plus ``qpv_check_m`` is reported.
     """
+    import numpy as np
+
+    from ..engine import BOUNDARY, INSIDE
+
     t = thresholds or QualityThresholds()
     best = geocoding.best
     out: list[str] = []
@@ -139,16 +143,16 @@ def position_warnings(territory, geocoding: GeocodeResult, lookup, thresholds: Q
     if len(best.support) >= 2:
         lons = [p[0] for p in best.support] + [best.lon]
         lats = [p[1] for p in best.support] + [best.lat]
-        df = territory.lookup_many(lon=lons, lat=lats)
-        for tier, code_col, name_col in (("qpv", "cq_qpv_code", "cq_qpv_name"), ("poche", "cq_poche", "cq_poche"),
-                                         ("qva", "cq_qva", "cq_qva")):
-            if code_col not in df:
+        arr = territory.lookup_arrays(lon=lons, lat=lats)  # numpy only: also in stock QGIS
+        for tier in ("qpv", "poche", "qva"):
+            if tier not in arr:
                 continue
-            status_col = {"qpv": "cq_qpv_status", "poche": "cq_poche_status", "qva": "cq_qva_status"}[tier]
-            inside = [str(c) if str(s) in ("inside", "boundary") else "" for c, s in zip(df[code_col], df[status_col])]
-            if len(set(inside)) > 1:
-                names = sorted({str(n) for n, c in zip(df[name_col], inside) if c}) or sorted(set(inside) - {""})
-                out.append(f"à vérifier : la voie traverse le périmètre {_TIER_FR[tier]} {', '.join(names)} "
+            status = arr[f"{tier}_status"]
+            kept = np.where((status == INSIDE) | (status == BOUNDARY), arr[tier], -1)
+            if len(set(kept.tolist())) > 1:
+                names = territory.labels(f"{tier}_name")
+                found = sorted({str(names[z]) for z in kept.tolist() if z >= 0})
+                out.append(f"à vérifier : la voie traverse le périmètre {_TIER_FR[tier]} {', '.join(found)} "
                            f"(position de la {kind}, pas du numéro)")
         return out
     radius = float(best.radius_m or 0.0) + t.qpv_check_m
@@ -163,15 +167,14 @@ def position_warnings(territory, geocoding: GeocodeResult, lookup, thresholds: Q
 def _edges_within(territory, x: float, y: float, radius: float) -> list[tuple[str, str, str, float]]:
     """Drawn perimeters (not whole communes) whose edge is within *radius* m of (x, y) in Lambert-93."""
     import numpy as np
-    import shapely
 
-    point = shapely.Point(x, y)
     out = []
     for tier, data in territory.tiers.items():
-        if data.index is None:
+        if data.index is None or not len(data.zones):
             continue
-        dist = shapely.distance(point, data.index.boundaries)
-        for zi in np.flatnonzero(dist <= radius):
+        n = len(data.zones)
+        dist = data.index.distance(np.full(n, float(x)), np.full(n, float(y)), np.arange(n))  # NaN: no geometry
+        for zi in np.flatnonzero(np.nan_to_num(dist, nan=np.inf) <= radius):
             zone = data.zones[int(zi)]
             if zone.geometry == "commune":  # a whole commune: its edge is the commune's (see the commune check)
                 continue

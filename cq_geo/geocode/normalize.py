@@ -56,11 +56,20 @@ STREET_TYPES: dict[str, str] = {
     "cit": "cite", "cite": "cite", "ruelle": "ruelle", "rle": "ruelle", "pont": "pont", "cour": "cour",
     "dom": "domaine", "voie": "voie", "vc": "voie communale", "cd": "chemin departemental",
     "rn": "route nationale", "rd": "route departementale",
+    # the full words (folded): a type written in full is a type too ("82 B Avenue X", "Route de Douai")
+    "avenue": "avenue", "boulevard": "boulevard", "place": "place", "impasse": "impasse", "chemin": "chemin",
+    "route": "route", "allee": "allee", "square": "square", "residence": "residence", "faubourg": "faubourg",
+    "passage": "passage", "quai": "quai", "cours": "cours", "lotissement": "lotissement", "sentier": "sentier",
+    "hameau": "hameau", "promenade": "promenade", "esplanade": "esplanade", "villa": "villa", "traverse": "traverse",
+    "domaine": "domaine", "parvis": "parvis", "clos": "clos", "venelle": "venelle", "mail": "mail",
+    "galerie": "galerie", "carrefour": "carrefour", "dreve": "dreve", "voyette": "voyette", "rang": "rang",
+    "rampe": "rampe", "chaussee": "chaussee", "quartier": "quartier", "cite": "cite", "hlm": "hlm",
+    "giratoire": "giratoire", "rond": "rond", "ferme": "ferme", "ruelle": "ruelle", "sente": "sente",
 }
 #: Title and word abbreviations expanded anywhere in a street or commune name.
 WORDS: dict[str, str] = {
     "st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes",
-    "gal": "general", "gen": "general", "mal": "marechal", "pdt": "president", "pres": "president",
+    "gal": "general", "gen": "general", "mal": "marechal", "pdt": "president",
     "dr": "docteur", "doct": "docteur", "pr": "professeur", "prof": "professeur", "cdt": "commandant",
     "cne": "capitaine", "lt": "lieutenant", "col": "colonel", "mgr": "monseigneur", "abbe": "abbe",
     "ns": "notre", "nd": "notre dame", "fr": "freres", "jj": "jean jacques", "mme": "madame",
@@ -79,6 +88,13 @@ REPETITIONS: dict[str, str] = {
     "f": "f", "g": "g", "h": "h", "a": "a",
 }
 _REP_WORDS = {"bis", "ter", "quater", "quinquies", "quinq", "qua", "quat"}
+#: Words that join the parts of a place name: a commune name right after one of them is not the commune.
+_JOINING = frozenset({"sous", "sur", "les", "lez", "les", "en", "de", "du", "des", "d", "la", "le", "l", "aux", "au",
+                      "saint", "sainte", "st", "ste"})
+#: Words a commune name does not start with ("sous Denain" is the end of "Wavrechain-sous-Denain").
+_NOT_FIRST = frozenset({"sous", "sur", "lez", "en", "de", "du", "des", "d", "aux", "au"})
+#: Words after which a lone letter is the number's suffix ("12 B Le Riez", "12 B Avenue X").
+_AFTER_LETTER = frozenset({"le", "la", "les"})
 _POSTCODE = re.compile(r"^(?:[0-8]\d|9[0-8]|2[ab])\d{3}$")
 _COUNTRY = re.compile(r"[\s,;-]*\bfrance\s*$", re.IGNORECASE)
 _SPLIT_POSTCODE = re.compile(r"(?<![\d\s])(\s+\d{2}) (\d{3})\b(?!\s*\d)")
@@ -217,11 +233,29 @@ def parse_address(text: str, city_keys: Iterable[str] | None = None) -> ParsedAd
     """
     raw = text or ""
     city = ""
-    clean = _COUNTRY.sub("", raw)
-    clean = _SPLIT_POSTCODE.sub(r"\1\2", clean)  # "59 220" -> "59220"
+    clean = _drop_country(raw)
+    clean = _SPLIT_POSTCODE.sub(_join_postcode, clean)  # "59 220" -> "59220", not "Escalier 14 102 rue X"
     # Commas separate the commune from the street when there is no postcode.
     parts = [p for p in re.split(r"[,;\n]+", clean) if fold(p)]
     tokens = fold(clean).split()
+    # where the typed words start: a commune is never cut out of a hyphenated name ("Wavrechain-sous-Denain")
+    starts: set[int] = set()
+    at = 0
+    for chunk in re.split(r"[\s,;]+", clean):
+        n = len(fold(chunk).split())
+        if n:
+            starts.add(at)
+            at += n
+    starts.add(at)
+    if city_keys is not None and tokens and not (_NUMBER.match(tokens[0]) and not _POSTCODE.match(tokens[0])):
+        keys = city_keys if isinstance(city_keys, (set, frozenset, dict)) else set(city_keys)
+        head = _split_city_head(tokens, keys, starts)
+        if head is not None:  # "Denain, 11 avenue du Terril", "59278 Escautpont 5 rue X"
+            pc, city, street_tokens = head
+            number, rep, rest = _take_number(_drop_complement(street_tokens))
+            return ParsedAddress(raw=raw, housenumber=number, rep=rep,
+                                 street=street_key(" ".join(rest), folded=True) if rest else "",
+                                 postcode=pc, city=city, tokens=tuple(rest))
     postcode = ""
     pc_index = -1
     for i, tok in enumerate(tokens):
@@ -235,7 +269,7 @@ def parse_address(text: str, city_keys: Iterable[str] | None = None) -> ParsedAd
             street_tokens = before
             city = ""
             if city_keys is not None:
-                street_tokens, city = _split_city(before, city_keys)
+                street_tokens, city = _split_city(before, city_keys, starts)
     else:
         if len(parts) > 1 and not _looks_like_street(fold(parts[-1]).split()):
             street_tokens = fold(",".join(parts[:-1])).split()
@@ -244,11 +278,11 @@ def parse_address(text: str, city_keys: Iterable[str] | None = None) -> ParsedAd
             if street_tokens and all(_NUMBER.match(t) or t in _REP_WORDS for t in street_tokens):
                 street_tokens, city = street_tokens + city.split(), ""
                 if city_keys is not None:
-                    street_tokens, city = _split_city(street_tokens, city_keys)
+                    street_tokens, city = _split_city(street_tokens, city_keys, starts)
         else:
             street_tokens = tokens
             if city_keys is not None:
-                street_tokens, city = _split_city(tokens, city_keys)
+                street_tokens, city = _split_city(tokens, city_keys, starts)
     number, rep, rest = _take_number(_drop_complement(street_tokens))
     return ParsedAddress(
         raw=raw,
@@ -261,21 +295,49 @@ def parse_address(text: str, city_keys: Iterable[str] | None = None) -> ParsedAd
     )
 
 
+def _drop_country(text: str) -> str:
+    """"…, Denain, France" → "…, Denain"; but "34 rue Anatole France" keeps its street name.
+
+    >>> _drop_country("12 rue X 59220 Denain France"), _drop_country("34 rue Anatole France")
+    ('12 rue X 59220 Denain', '34 rue Anatole France')
+    """
+    m = _COUNTRY.search(text)
+    if m and (re.search(r"[,;\n-]", m.group(0)) or re.search(r"\b\d{5}\b", text[:m.start()])):
+        return text[:m.start()]
+    return text
+
+
+def _join_postcode(m: re.Match) -> str:
+    rest = m.string[m.end():].split(None, 1)
+    if rest and fold(rest[0]) in STREET_TYPES:  # "bât 14 102 rue X": a complement then a house number
+        return m.group(0)
+    return m.group(1) + m.group(2)
+
+
 def _take_number(tokens: list[str]) -> tuple[str, str, list[str]]:
     if not tokens:
         return "", "", []
     m = _NUMBER.match(tokens[0])
     if not m:
-        return "", "", list(tokens)
+        return "", "", _drop_lieu_dit(list(tokens))
     number = str(int(m.group(1)))
     rep = m.group(2) or ""
     rest = list(tokens[1:])
     if not rep and rest and (rest[0] in _REP_WORDS or (len(rest[0]) == 1 and rest[0] in "abcdefght" and len(rest) > 1
-                                                       and rest[1] in STREET_TYPES)):
+                                                       and (rest[1] in STREET_TYPES or rest[1] in _AFTER_LETTER))):
         rep, rest = rest[0], rest[1:]
     if len(rest) > 1 and _NUMBER.match(rest[0]) and rest[1] in STREET_TYPES:  # "12-14 rue X": a range
         rest = rest[1:]
-    return number, normalize_rep(rep), rest
+    return number, normalize_rep(rep), _drop_lieu_dit(rest)
+
+
+def _drop_lieu_dit(tokens: list[str]) -> list[str]:
+    """"lieu-dit Le Bois Brûlé" → "Le Bois Brûlé" (the word says what follows is a lieu-dit)."""
+    if len(tokens) > 2 and tokens[0] == "lieu" and tokens[1] in ("dit", "dits"):
+        return tokens[2:]
+    if len(tokens) > 1 and tokens[0] in ("ld", "lieudit"):
+        return tokens[1:]
+    return tokens
 
 
 def _looks_like_street(tokens: list[str]) -> bool:
@@ -304,19 +366,68 @@ def _drop_complement(tokens: list[str]) -> list[str]:
     return tokens
 
 
-def _split_city(tokens: list[str], city_keys: Iterable[str]) -> tuple[list[str], str]:
-    """Take the longest tail of *tokens* that is a known commune key."""
+def _split_city(tokens: list[str], city_keys: Iterable[str], starts: set[int] | None = None) -> tuple[list[str], str]:
+    """Take the longest tail of *tokens* that is a known commune key (starting a typed word, when *starts* says where
+    the typed words start)."""
     keys = city_keys if isinstance(city_keys, (set, frozenset, dict)) else set(city_keys)
     for n in range(min(6, len(tokens) - 1), 0, -1):
         tail = tokens[-n:]
-        if tail[0].isdigit():
+        if tail[0].isdigit() or tail[0] in _NOT_FIRST or (starts is not None and len(tokens) - n not in starts):
             continue
-        if city_key(" ".join(tail)) in keys and _has_name(tokens[:-n]):
-            return tokens[:-n], " ".join(tail)
+        if city_key(" ".join(tail)) in keys:
+            head = tokens[:-n]
+            if not _has_name(head):
+                # "rue de Lieu-Saint-Amand": the commune's name is the street's name; "Saint-Amand" at its
+                # end is not a commune either
+                return tokens, ""
+            if head[-1] in _JOINING:  # "rue de Wavrechain-sous-Denain": "Denain" ends a longer name
+                continue
+            return head, " ".join(tail)
     return tokens, ""
 
 
 def _has_name(tokens: list[str]) -> bool:
-    """True when *tokens* hold a street name word (not only a number, a street type or articles)."""
+    """True when *tokens* hold a street name word (not only a number, a street type or articles).
+
+    >>> _has_name("12 route de".split()), _has_name("rue du pont".split()), _has_name("12 b".split())
+    (False, True, False)
+    """
     _, _, rest = _take_number(list(tokens))
-    return any(t not in STREET_TYPES and t not in STOP_WORDS and not t.isdigit() for t in rest)
+    if rest and rest[0] in STREET_TYPES:
+        rest = rest[1:]
+    return any(t not in STOP_WORDS and not t.isdigit() and len(t) > 1 for t in rest)
+
+
+def _split_city_head(tokens: list[str], keys, starts: set[int] | None = None) -> tuple[str, str, list[str]] | None:
+    """A commune written first: ``[postcode] commune [postcode] <number or street type> …``.
+
+    Returns (postcode, commune, street tokens) or None.
+
+    >>> _split_city_head("denain 11 avenue du terril".split(), {"denain"})
+    ('', 'denain', ['11', 'avenue', 'du', 'terril'])
+    >>> _split_city_head("59278 escautpont rue haute".split(), {"escautpont"})
+    ('59278', 'escautpont', ['rue', 'haute'])
+    >>> _split_city_head("11 avenue du terril denain".split(), {"denain"}) is None
+    True
+    """
+    i, pc = 0, ""
+    if tokens and _POSTCODE.match(tokens[0]):
+        pc, i = tokens[0], 1
+    for n in range(min(6, len(tokens) - i - 1), 0, -1):
+        head = tokens[i:i + n]
+        if head[0].isdigit():
+            return None
+        if any(t[0].isdigit() for t in head):
+            continue
+        if city_key(" ".join(head)) not in keys or (starts is not None and i + n not in starts):
+            continue
+        j, pc2 = i + n, pc
+        if not pc2 and j < len(tokens) and _POSTCODE.match(tokens[j]):
+            pc2, j = tokens[j], j + 1
+        rest = tokens[j:]
+        if not rest:
+            continue
+        starts_number = bool(_NUMBER.match(rest[0])) and len(rest) > 1 and not _POSTCODE.match(rest[0])
+        if (starts_number or rest[0] in STREET_TYPES) and _has_name(rest):
+            return pc2, " ".join(head), rest
+    return None

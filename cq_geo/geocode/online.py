@@ -13,7 +13,7 @@ The client keeps under the public limit (50 requests/s per IP) with its own
 pace (45/s by default), waits as told by ``Retry-After`` on HTTP 429, retries
 with growing pauses on 5xx answers, cut connections and timeouts, splits batch
 files under 50 MB and 200,000 lines, and checks that every row came back.
-Standard library only (urllib).
+Standard library only (urllib by default; any other HTTP stack through ``transport``).
 
 Examples
 --------
@@ -56,7 +56,7 @@ from .base import (
     assess,
 )
 
-__all__ = ["OnlineGeocoder", "DEFAULT_BASE_URL", "URL_ENV", "MAX_BATCH_BYTES", "MAX_BATCH_LINES"]
+__all__ = ["OnlineGeocoder", "urllib_transport", "DEFAULT_BASE_URL", "URL_ENV", "MAX_BATCH_BYTES", "MAX_BATCH_LINES"]
 
 #: The IGN Géoplateforme geocoder (replaced api-adresse.data.gouv.fr in January 2026).
 DEFAULT_BASE_URL = "https://data.geopf.fr/geocodage"
@@ -128,6 +128,12 @@ class OnlineGeocoder:
     max_429 : how many HTTP 429 answers in a row are waited out before giving up.
     batch_lines, batch_bytes : size of one batch file sent to ``/search/csv``.
     thresholds : the quality model (default from ``CQ_GEO_QUALITY``).
+    transport : how HTTP requests are sent: ``transport(method, url, data,
+        headers, timeout) -> (status, headers, body)`` with lower-case header
+        names, every HTTP status returned (not raised) and :class:`OSError`
+        raised when no complete answer came. Default :func:`urllib_transport`;
+        the QGIS plugin passes one built on QGIS's network stack (proxy and
+        certificates of the user's QGIS settings).
     """
 
     name = "online"
@@ -143,6 +149,7 @@ class OnlineGeocoder:
         batch_bytes: int = 45 * 1024 * 1024,
         thresholds: QualityThresholds | None = None,
         backoff: float = 0.5,
+        transport: Callable[..., tuple[int, dict[str, str], bytes]] | None = None,
     ):
         base = (base_url or os.environ.get(URL_ENV, "").strip() or DEFAULT_BASE_URL).rstrip("/")
         if not base.startswith(("http://", "https://")):
@@ -158,6 +165,8 @@ class OnlineGeocoder:
         self._pacer = _Pacer(rate)
         self.user_agent = f"cq-geo/{__version__} (Contrat Quartiers 2030, CAPH)"
         self.requests_sent = 0
+        #: ``transport(method, url, data, headers, timeout) -> (status, headers, body)``; see :func:`urllib_transport`.
+        self.transport = transport or urllib_transport
 
     @property
     def source(self) -> str:
@@ -170,44 +179,44 @@ class OnlineGeocoder:
     # -- HTTP ------------------------------------------------------------------------------------------
     def _request(self, url: str, data: bytes | None = None, headers: dict[str, str] | None = None,
                  timeout: float | None = None) -> tuple[bytes, dict[str, str]]:
-        """One request with pacing, 429 waits and retries; returns (body, headers)."""
+        """One request with pacing, 429 waits and retries; returns (body, headers with lower-case keys)."""
         attempt = 0
         waits_429 = 0
         last_error = ""
+        method = "POST" if data is not None else "GET"
         while True:
             self._pacer.wait()
-            req = urllib.request.Request(url, data=data, headers={"User-Agent": self.user_agent, **(headers or {})})
             self.requests_sent += 1
+            wait = timeout or self.timeout
             try:
-                with urllib.request.urlopen(req, timeout=timeout or self.timeout) as resp:
-                    body = resp.read()
-                    length = resp.headers.get("Content-Length")
-                    if length is not None and length.isdigit() and int(length) != len(body):
-                        raise OSError(f"réponse incomplète ({len(body)} octets sur {length})")
-                    return body, dict(resp.headers.items())
-            except urllib.error.HTTPError as exc:
-                status = exc.code
-                detail = _error_detail(exc)
+                status, resp_headers, body = self.transport(method, url, data,
+                                                            {"User-Agent": self.user_agent, **(headers or {})}, wait)
+                resp_headers = {str(k).lower(): str(v) for k, v in (resp_headers or {}).items()}
+            except (socket.timeout, TimeoutError) as exc:
+                last_error = f"délai dépassé ({wait:g} s)"
+            except OSError as exc:
+                reason = getattr(exc, "reason", exc)
+                if isinstance(reason, (socket.timeout, TimeoutError)) or "timed out" in str(reason):
+                    last_error = f"délai dépassé ({wait:g} s)"
+                else:
+                    last_error = str(reason)
+            else:
+                if 200 <= status < 300:
+                    return body, resp_headers
+                detail = _error_detail(body)
                 if status == 429:
                     waits_429 += 1
                     if waits_429 > self.max_429:
                         raise OnlineGeocoderError(
                             f"le géocodeur en ligne refuse les requêtes (HTTP 429, trop de requêtes) "
                             f"après {self.max_429} attentes : réessayez plus tard ({self.base_url})"
-                        ) from None
-                    self._pacer.hold(_retry_after(exc.headers.get("Retry-After"), 5.0))
+                        )
+                    self._pacer.hold(_retry_after(resp_headers.get("retry-after"), 5.0))
                     continue
                 if status in _RETRY_STATUSES:
                     last_error = f"HTTP {status}{detail}"
                 else:
-                    raise OnlineGeocoderError(_http_message(status, detail, self.base_url)) from None
-            except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError,
-                    http.client.HTTPException) as exc:
-                reason = getattr(exc, "reason", exc)
-                if isinstance(reason, (socket.timeout, TimeoutError)) or "timed out" in str(reason):
-                    last_error = f"délai dépassé ({timeout or self.timeout:g} s)"
-                else:
-                    last_error = str(reason)
+                    raise OnlineGeocoderError(_http_message(status, detail, self.base_url))
             attempt += 1
             if attempt > self.retries:
                 raise OnlineGeocoderError(
@@ -356,6 +365,39 @@ class OnlineGeocoder:
         return assess(q.text, [cand], self.thresholds, self.source, score_next=_float(row.get("result_score_next")))
 
 
+def urllib_transport(method: str, url: str, data: bytes | None, headers: dict[str, str],
+                     timeout: float) -> tuple[int, dict[str, str], bytes]:
+    """The default transport of :class:`OnlineGeocoder` (standard library ``urllib``).
+
+    Returns ``(status, headers with lower-case keys, body)`` for every HTTP
+    answer, errors included (4xx/5xx are answers, not exceptions); raises
+    :class:`OSError` when no complete answer came (refused or cut connection,
+    timeout, body shorter than its ``Content-Length``).
+
+    >>> urllib_transport("GET", "http://127.0.0.1:9/", None, {}, 0.5)
+    Traceback (most recent call last):
+    ...
+    urllib.error.URLError: <urlopen error [Errno 111] Connection refused>
+    """
+    req = urllib.request.Request(url, data=data, headers=dict(headers or {}), method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            status, resp_headers, body = resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as exc:
+        status, resp_headers = exc.code, exc.headers
+        try:
+            body = exc.read()
+        except (OSError, http.client.HTTPException):
+            body = b""
+    except http.client.HTTPException as exc:  # IncompleteRead, RemoteDisconnected…: not OSError subclasses
+        raise OSError(f"réponse interrompue ({exc.__class__.__name__})") from exc
+    out = {k.lower(): v for k, v in (resp_headers.items() if resp_headers is not None else ())}
+    length = out.get("content-length")
+    if length is not None and length.isdigit() and int(length) != len(body):
+        raise OSError(f"réponse incomplète ({len(body)} octets sur {length})")
+    return int(status), out, body
+
+
 def _check_number(text: str, cand: Candidate) -> None:
     """Flag a candidate whose house number is not the one typed (the server gave another, or the street).
 
@@ -430,7 +472,8 @@ def _candidate(feature: dict[str, Any]) -> Candidate | None:
             lon=float(lon), lat=float(lat), label=str(p.get("label", "")), score=float(p.get("score", 0.0)),
             type=str(p.get("type", "")), citycode=str(p.get("citycode", "") or ""),
             postcode=str(p.get("postcode", "") or ""), city=str(p.get("city", "") or ""),
-            street=str(p.get("street", "") or (p.get("name", "") if p.get("type") == "street" else "") or ""),
+            street=str(p.get("street", "") or (p.get("name", "") if p.get("type") in ("street", "locality") else "")
+                       or ""),
             housenumber=str(p.get("housenumber", "") or ""), oldcitycode=str(p.get("oldcitycode", "") or ""),
             oldcity=str(p.get("oldcity", "") or ""),
         )
@@ -438,17 +481,18 @@ def _candidate(feature: dict[str, Any]) -> Candidate | None:
         return None
 
 
-def _error_detail(exc: urllib.error.HTTPError) -> str:
+def _error_detail(body: bytes | None) -> str:
+    """A short French-friendly detail from an error answer's body (JSON ``message`` or first line)."""
     try:
-        body = exc.read(2000).decode("utf-8", "replace")
+        text = (body or b"")[:2000].decode("utf-8", "replace")
     except Exception:  # noqa: BLE001 - best effort only
         return ""
     try:
-        data = json.loads(body)
-        msg = data.get("description") or data.get("message") or data.get("title") or ""
+        data = json.loads(text)
+        msg = (data.get("description") or data.get("message") or data.get("title") or "") if isinstance(data, dict) else ""
     except ValueError:
-        msg = body.strip().splitlines()[0] if body.strip() else ""
-    return f" : {msg[:200]}" if msg else ""
+        msg = text.strip().splitlines()[0] if text.strip() else ""
+    return f" : {str(msg)[:200]}" if msg else ""
 
 
 def _http_message(status: int, detail: str, base: str) -> str:

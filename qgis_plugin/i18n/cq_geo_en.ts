@@ -4,20 +4,28 @@
 <context>
     <name>CqGeo</name>
     <message>
-        <source>Éligibilité d'une couche de points</source>
-        <translation>Eligibility of a point layer</translation>
+        <source>Territoire</source>
+        <translation>Territory</translation>
     </message>
     <message>
-        <source>Pour chaque point : statut (ok, à vérifier, hors territoire, invalide) et raison en français, commune, équipe, QPV 2024 (statut et distance), poche de pauvreté, ancien quartier de veille active, géographie principale et avertissements. Ajoute les champs cq_ (les mêmes que « cq-geo batch »). Tout système de coordonnées est accepté ; les entités sans géométrie sont gardées, invalides.</source>
-        <translation>For each point: status (ok, to check, outside the territory, invalid) and reason (in French), commune, team, QPV 2024 (status and distance), poche de pauvreté, former quartier de veille active, main geography and warnings. Adds the cq_ fields (the same as « cq-geo batch »). Any coordinate reference system is accepted; features without geometry are kept, invalid.</translation>
+        <source>Géographie d'une couche de points</source>
+        <translation>Geography of a point layer</translation>
+    </message>
+    <message>
+        <source>Analyse</source>
+        <translation>Analysis</translation>
+    </message>
+    <message>
+        <source>Ajoute à chaque point sa géographie du Contrat Quartiers 2030 : commune et statut, équipe, QPV 2024 (statut et distance à la limite), poche de pauvreté, ancien quartier de veille active, géographie principale et avertissements en français (champs cq_). Tout système de coordonnées est accepté ; les entités sans géométrie sont gardées, avec cq_valid faux.</source>
+        <translation>Adds to every point its Contrat Quartiers 2030 geography: commune and status, team, QPV 2024 (status and distance to the limit), poverty pocket, former active-watch neighbourhood, primary geography and warnings (cq_ fields). Any coordinate reference system is accepted; features without geometry are kept, with cq_valid false.</translation>
     </message>
     <message>
         <source>Éligibilité d'une table d'adresses</source>
         <translation>Eligibility of an address table</translation>
     </message>
     <message>
-        <source>Géocode les adresses (géocodeur de cq-geo : hors ligne sur la BAN installée par « cq-geo data import ban », ou en ligne), puis ajoute les champs de « cq-geo batch » : statut, raison, position, qualité du géocodage et géographie (commune, équipe, QPV, poche, ancien QVA). Les adresses non trouvées sont gardées, sans géométrie. Plusieurs champs d'adresse (numéro, voie…) sont joints dans l'ordre choisi.</source>
-        <translation>Geocodes the addresses (cq-geo's geocoder: offline on the BAN installed with « cq-geo data import ban », or online), then adds the fields of « cq-geo batch »: status, reason, position, geocoding quality and geography (commune, team, QPV, poche, former QVA). Addresses not found are kept, without geometry. Several address fields (number, street…) are joined in the chosen order.</translation>
+        <source>Géocode les adresses (hors ligne avec l'index BAN installé depuis le panneau, Données › Installer l'index d'adresses BAN, ou en ligne), puis ajoute statut, raison, position, qualité du géocodage et géographie (commune, équipe, QPV, poche, ancien QVA). Les adresses non trouvées sont gardées, sans géométrie. Plusieurs champs d'adresse (numéro, voie…) sont joints dans l'ordre choisi.</source>
+        <translation>Geocodes the addresses (offline with the BAN index installed from the panel, Data › Install the BAN address index, or online), then adds status, reason, position, geocoding quality and geography (commune, team, QPV, pocket, former QVA). Addresses not found are kept, without geometry. Several address fields (number, street…) are joined in the chosen order.</translation>
     </message>
     <message>
         <source>Charger les couches du territoire</source>
@@ -40,20 +48,20 @@
         <translation>Export the council map</translation>
     </message>
     <message>
-        <source>Écrit la carte HTML du Contrat Quartiers 2030 (fonctionne hors ligne), comme « cq-geo map ».</source>
-        <translation>Writes the Contrat Quartiers 2030 HTML map (works offline), like « cq-geo map ».</translation>
+        <source>Écrit la carte HTML du Contrat Quartiers 2030, qui s'ouvre dans un navigateur sans connexion. Proposé seulement quand ce QGIS a shapely 2.1 (sur le GEOS de QGIS) et pandas.</source>
+        <translation>Writes the Contrat Quartiers 2030 HTML map, which opens in a browser without a connection. Offered only when this QGIS has shapely 2.1 (on QGIS's GEOS) and pandas.</translation>
     </message>
     <message>
-        <source>Importer des données officielles</source>
-        <translation>Import official data</translation>
+        <source>Importer des périmètres</source>
+        <translation>Import perimeters</translation>
     </message>
     <message>
-        <source>Installe un fichier de périmètres dans le magasin de données de cq-geo (GeoPackage) : QPV 2024 de l'ANCT, contours des communes de l'IGN, ou périmètres dessinés par la CAPH (poches, anciens QVA, importés « provisoires »). Le fichier est contrôlé avant l'installation ; en cas de problème le magasin n'est pas modifié. Sans magasin indiqué, celui de l'utilisateur est utilisé (créé au besoin).</source>
-        <translation>Installs a perimeter file into cq-geo's data store (GeoPackage): ANCT's QPV 2024, IGN commune outlines, or perimeters drawn by the CAPH (poches, former QVA, imported as « provisional »). The file is checked before it is installed; on any problem the store is left unchanged. Without a store given, the user's store is used (created if needed).</translation>
+        <source>Données</source>
+        <translation>Data</translation>
     </message>
     <message>
-        <source>Contrat Quartiers 2030</source>
-        <translation>Contrat Quartiers 2030</translation>
+        <source>Installe un fichier de périmètres dans le magasin de données (GeoPackage) : QPV 2024 de l'ANCT, contours des communes de l'IGN, ou périmètres dessinés par la CAPH (poches, anciens QVA, « provisoires »). QGIS lit le fichier (GeoJSON, GeoPackage, shapefile, zip) et le reprojette en Lambert-93 ; il est contrôlé avant l'installation, et en cas de problème le magasin n'est pas modifié. Sans magasin indiqué, celui de l'utilisateur est utilisé (créé au besoin).</source>
+        <translation>Installs a perimeter file into the data store (GeoPackage): ANCT QPV 2024, IGN commune outlines, or perimeters drawn by the CAPH (pockets, former QVA, "provisional"). QGIS reads the file (GeoJSON, GeoPackage, shapefile, zip) and reprojects it to Lambert-93; it is checked before installation, and on any problem the store is left unchanged. Without a store given, the user's store is used (created if needed).</translation>
     </message>
     <message>
         <source>Ce traitement a besoin du module Python pandas, absent de ce QGIS (Windows/OSGeo4W : installer le paquet python3-pandas avec l'installateur OSGeo4W).</source>
@@ -66,10 +74,6 @@
     <message>
         <source>Points avec leur géographie</source>
         <translation>Points with their geography</translation>
-    </message>
-    <message>
-        <source>module de traitement par lot absent : seuls les champs de géographie sont ajoutés (pas cq_status ni cq_reason)</source>
-        <translation>batch module missing: only the geography fields are added (no cq_status nor cq_reason)</translation>
     </message>
     <message>
         <source>Table d'adresses</source>
@@ -212,8 +216,8 @@
         <translation>Download of the official data</translation>
     </message>
     <message>
-        <source>Importer des périmètres</source>
-        <translation>Import perimeters</translation>
+        <source>Installation de l'index d'adresses BAN</source>
+        <translation>Installing the BAN address index</translation>
     </message>
     <message>
         <source>Type de fichier :</source>
@@ -224,12 +228,12 @@
         <translation>Geographic data (*.gpkg *.geojson *.json *.shp *.zip *.kml);;All files (*)</translation>
     </message>
     <message>
-        <source>le magasin de données n'est pas disponible dans cette version de cq-geo</source>
-        <translation>the data store is not available in this version of cq-geo</translation>
+        <source>Fichier d'adresses de la BAN (adresses-59.csv.gz)</source>
+        <translation>BAN address file (adresses-59.csv.gz)</translation>
     </message>
     <message>
-        <source>{label} : en cours…</source>
-        <translation>{label}: running…</translation>
+        <source>Adresses BAN (*.csv.gz *.csv);;Tous les fichiers (*)</source>
+        <translation>BAN addresses (*.csv.gz *.csv);;All files (*)</translation>
     </message>
     <message>
         <source>entité(s)</source>
@@ -240,8 +244,12 @@
         <translation>already up to date</translation>
     </message>
     <message>
-        <source>le magasin de données de cette version de cq-geo ne sait pas faire : {name}</source>
-        <translation>the data store of this version of cq-geo cannot do: {name}</translation>
+        <source>{n} adresses de {c} communes installées</source>
+        <translation>{n} addresses of {c} communes installed</translation>
+    </message>
+    <message>
+        <source>{label} : annulé.</source>
+        <translation>{label}: cancelled.</translation>
     </message>
     <message>
         <source>Communes et équipes</source>
@@ -262,6 +270,10 @@
     <message>
         <source>Sans équipe</source>
         <translation>No team</translation>
+    </message>
+    <message>
+        <source>Contrat Quartiers 2030</source>
+        <translation>Contrat Quartiers 2030</translation>
     </message>
     <message>
         <source>Recherche</source>
@@ -392,8 +404,8 @@
         <translation>online (Géoplateforme)</translation>
     </message>
     <message>
-        <source>Les adresses sont cherchées dans la BAN installée sur ce poste (cq-geo data import ban), ou envoyées au service en ligne</source>
-        <translation>Addresses are looked up in the BAN installed on this computer (cq-geo data import ban), or sent to the online service</translation>
+        <source>Les adresses sont cherchées dans l'index BAN installé sur ce poste (Données › Installer l'index d'adresses BAN…), ou envoyées au service en ligne de la Géoplateforme</source>
+        <translation>Addresses are searched in the BAN index installed on this computer (Data › Install the BAN address index…), or sent to the Géoplateforme online service</translation>
     </message>
     <message>
         <source>Cliquer sur la carte</source>
@@ -416,16 +428,16 @@
         <translation>Zoom to the zone</translation>
     </message>
     <message>
-        <source>Données officielles</source>
-        <translation>Official data</translation>
-    </message>
-    <message>
         <source>Télécharger les données officielles (communes IGN, QPV ANCT)</source>
         <translation>Download the official data (IGN communes, ANCT QPV)</translation>
     </message>
     <message>
         <source>Importer un fichier de périmètres…</source>
         <translation>Import a perimeter file…</translation>
+    </message>
+    <message>
+        <source>Installer l'index d'adresses BAN…</source>
+        <translation>Install the BAN address index…</translation>
     </message>
     <message>
         <source>Contrôler</source>
@@ -452,16 +464,28 @@
         <translation>Read the data store again (after an import or an edit)</translation>
     </message>
     <message>
+        <source>Télécharge les contours des communes (IGN) et les périmètres QPV 2024 (ANCT) et les installe dans le magasin de données</source>
+        <translation>Downloads the commune outlines (IGN) and the QPV 2024 perimeters (ANCT) and installs them in the data store</translation>
+    </message>
+    <message>
+        <source>Installe un fichier de périmètres (QPV, communes, poches, anciens QVA)</source>
+        <translation>Installs a perimeter file (QPV, communes, pockets, former QVA)</translation>
+    </message>
+    <message>
+        <source>Installe l'index d'adresses pour la recherche hors ligne, depuis le fichier adresses-59.csv.gz téléchargé sur adresse.data.gouv.fr</source>
+        <translation>Installs the address index for offline search, from the file adresses-59.csv.gz downloaded from adresse.data.gouv.fr</translation>
+    </message>
+    <message>
         <source>données embarquées</source>
         <translation>embedded data</translation>
     </message>
     <message>
-        <source>Territoire relu.</source>
-        <translation>Territory read again.</translation>
-    </message>
-    <message>
         <source>Réponse copiée dans le presse-papiers.</source>
         <translation>Answer copied to the clipboard.</translation>
+    </message>
+    <message>
+        <source>Recherche d'adresse</source>
+        <translation>Address search</translation>
     </message>
     <message>
         <source>Géocodeur :</source>
@@ -472,12 +496,20 @@
         <translation>store</translation>
     </message>
     <message>
+        <source>Territoire relu.</source>
+        <translation>Territory read again.</translation>
+    </message>
+    <message>
+        <source>recherche annulée</source>
+        <translation>search cancelled</translation>
+    </message>
+    <message>
         <source>Sources</source>
         <translation>Sources</translation>
     </message>
     <message>
-        <source>Géocodage d'adresses indisponible dans cette version de cq-geo : tapez une commune, un code QPV ou des coordonnées.</source>
-        <translation>Address geocoding is not available in this version of cq-geo: type a commune, a QPV code or coordinates.</translation>
+        <source>Recherche de l'adresse « {text} »…</source>
+        <translation>Searching the address "{text}"…</translation>
     </message>
     <message>
         <source>Hors du territoire</source>
@@ -528,6 +560,26 @@
         <translation>Search an address or click on the map.</translation>
     </message>
     <message>
+        <source>Indisponible : {reason}</source>
+        <translation>Unavailable: {reason}</translation>
+    </message>
+    <message>
+        <source>index BAN non installé</source>
+        <translation>BAN index not installed</translation>
+    </message>
+    <message>
+        <source>Le territoire n’est pas chargé</source>
+        <translation>The territory is not loaded</translation>
+    </message>
+    <message>
+        <source>Détail technique</source>
+        <translation>Technical detail</translation>
+    </message>
+    <message>
+        <source>Rien trouvé pour « {text} ».</source>
+        <translation>Nothing found for "{text}".</translation>
+    </message>
+    <message>
         <source>Aucune équipe désignée par le contrat pour cette commune</source>
         <translation>The contract names no team for this commune</translation>
     </message>
@@ -536,12 +588,20 @@
         <translation>layer</translation>
     </message>
     <message>
+        <source>Territoire non chargé</source>
+        <translation>Territory not loaded</translation>
+    </message>
+    <message>
         <source>Adresses non cherchées : {reason}</source>
         <translation>Addresses not searched: {reason}</translation>
     </message>
     <message>
-        <source>Rien trouvé pour</source>
-        <translation>Nothing found for</translation>
+        <source>Adresse non trouvée : {reason}</source>
+        <translation>Address not found: {reason}</translation>
+    </message>
+    <message>
+        <source>Recherche « {text} » : {reason}</source>
+        <translation>Search "{text}": {reason}</translation>
     </message>
     <message>
         <source>Panneau</source>

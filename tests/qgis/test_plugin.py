@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import json
 import math
 import sys
 import time
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SHARED_DATA
+from tests.conftest import ROOT
 
 qgis_core = pytest.importorskip("qgis.core")
 
@@ -87,6 +88,18 @@ def test_zip_holds_plugin_library_data_and_metadata(built_zip):
     assert f"version={__version__}" in meta.splitlines()
     assert "qgisMaximumVersion=4.99" in meta.splitlines()
     assert "hasProcessingProvider=yes" in meta.splitlines()
+    # fit for the official plugin repository: Qt6 flag, icon in the zip, English with French translations
+    import configparser
+
+    parsed = configparser.ConfigParser(interpolation=None)
+    parsed.read_string(meta)
+    general = parsed["general"]
+    assert general["supportsQt6"] == "True"
+    assert f"{PACKAGE}/{general['icon']}" in names
+    for key in ("description", "about", "description[fr]", "about[fr]", "changelog", "tracker", "repository"):
+        assert general.get(key, "").strip(), key
+    assert "pip" in general["about"] and "Dependencies" in general["about"]
+    assert "plugin_dependencies" not in general
     compiled = [n for n in names if n.endswith((".so", ".pyd", ".pyc", ".dll"))]
     assert compiled == []
     # shapely, numpy, pyproj, pandas come from QGIS: never bundled
@@ -356,6 +369,16 @@ def test_zoom_to_zone_frames_the_commune(plugin, qgis_iface):
     assert plugin.dock._rubber.asGeometry().contains(QgsGeometry.fromPointXY(canvas.center()))
 
 
+def _new_store(path):
+    """A new data store, or skip when this cq-geo cannot create one here (no GDAL-free writer, no geopandas)."""
+    from cq_geo.store import open_store
+
+    try:
+        return open_store(path)
+    except ImportError as exc:  # MissingDependency is an ImportError
+        pytest.skip(f"magasin de données non créable ici : {exc}")
+
+
 def _locate(filter_, text):
     locator = QgsLocator()
     clone = filter_.clone()
@@ -410,6 +433,7 @@ def test_panel_search_by_name_coordinates_and_address(plugin, tmp_path, monkeypa
         dock.result = None
         dock.search_edit.setText(text)
         dock.run_search()
+        assert _wait(lambda: dock._search_job is None, 30)  # addresses are geocoded in a QgsTask
         if dock.result is None and not dock.choices.isHidden():
             dock._choose(dock.choices.item(0))
         return dock.result
@@ -421,14 +445,16 @@ def test_panel_search_by_name_coordinates_and_address(plugin, tmp_path, monkeypa
     plugin.iface.messageBar().clear_messages()
     assert search("amand saint").commune["name"].endswith("Saint-Amand")  # Bruille-, Lieu-, Thun-…
     warnings = plugin.iface.messageBar().get_messages(Qgis.MessageLevel.Warning)
-    assert any("Adresses non cherchées" in m and "index BAN absent" in m for m in warnings), warnings
+    assert any("Adresses non cherchées" in m and "index d'adresses BAN non installé" in m
+               and "Installer l'index d'adresses BAN" in m for m in warnings), warnings
+    assert not [m for m in warnings if "cq-geo " in m or "--" in m]  # plugin actions, never CLI commands
     assert search("50,3290 ; 3,3957").commune["name"] == "Denain"  # latitude first, decimal commas
     assert search("728213 7025762").commune["name"] == "Denain"  # Lambert-93
     # an address, through the library's offline geocoder (a synthetic BAN in a store)
     from cq_geo.geocode.ban_index import import_ban
     from cq_geo.store import open_store
 
-    store = open_store(tmp_path / "magasin.gpkg")
+    store = _new_store(tmp_path / "magasin.gpkg")
     import_ban(ROOT / "tests" / "fixtures" / "ban_synthetic" / "adresses-synthetic.csv", store.path)
     monkeypatch.setenv("CQ_GEO_STORE", str(store.path))
     dock.geocoder_combo.setCurrentIndex(dock.geocoder_combo.findData("offline"))
@@ -479,7 +505,6 @@ def test_layers_are_loaded_in_a_styled_group(plugin):
 
 def test_styled_communes_render_in_their_team_colours(plugin):
     """Render the communes layer offscreen: Denain's fill is the Sud colour, Saint-Amand's the Nord one."""
-    import shapely
     from qgis.core import QgsMapRendererParallelJob, QgsMapSettings
     from qgis.PyQt.QtCore import QSize
     from qgis.PyQt.QtGui import QColor
@@ -498,10 +523,10 @@ def test_styled_communes_render_in_their_team_colours(plugin):
     job.start()
     job.waitForFinished()
     image = job.renderedImage()
-    t = plugin.service.territory
+    outlines = plugin.service.outlines
     for insee, team in (("59172", "sud"), ("59526", "nord"), ("59002", "")):
-        inner = shapely.point_on_surface(t.communes.geoms[t.commune_codes.index(insee)])
-        px = settings.mapToPixel().transform(QgsPointXY(inner.x, inner.y))
+        inner = outlines.commune(insee).poleOfInaccessibility(10)[0].asPoint()
+        px = settings.mapToPixel().transform(QgsPointXY(inner.x(), inner.y()))
         got = image.pixelColor(round(px.x()), round(px.y()))
         want = QColor(layers_mod.TEAM_COLOURS[team])
         alpha = (120 if team else 70) / 255
@@ -552,28 +577,39 @@ def _same(got, want, col):
 
 
 def test_batch_points_adds_the_cq_fields(plugin, points_layer):
-    import pandas as pd
+    """numpy only (Territory.lookup_arrays): the same values as the library's answers for each point."""
     import processing
 
-    from cq_geo.batch import RESULT_COLUMNS, batch
-    from cq_geo.territory import LOOKUP_COLUMNS
+    from cq_geo.territory import LOOKUP_COLUMNS, load_territory
 
     out = processing.run("cq_geo:batch_points", {"INPUT": points_layer, "OUTPUT": "memory:"})["OUTPUT"]
     names = out.fields().names()
-    assert names == ["nom"] + RESULT_COLUMNS + LOOKUP_COLUMNS  # the stale cq_team is replaced, not duplicated
+    assert names == ["nom"] + LOOKUP_COLUMNS  # the stale cq_team is replaced, not duplicated
     rows = {f["nom"]: f for f in out.getFeatures()}
     assert set(rows) == {"denain", "saint-amand", "paris", "vide"}
-    # the same answers as the library's batch for the same places
-    where = [DENAIN, SAINT_AMAND, PARIS, (None, None)]
-    expected, _ = batch(pd.DataFrame({"lon": [w[0] for w in where], "lat": [w[1] for w in where]}),
-                        lon_col="lon", lat_col="lat")
-    for i, name in enumerate(("denain", "saint-amand", "paris", "vide")):
-        for col in RESULT_COLUMNS + LOOKUP_COLUMNS:
-            assert _same(rows[name][col], expected[col].iloc[i], col), (name, col, rows[name][col])
+    t = load_territory()
+    for name, where in (("denain", DENAIN), ("saint-amand", SAINT_AMAND), ("paris", PARIS)):
+        r = t.lookup(lon=where[0], lat=where[1]).to_dict()
+        row = rows[name]
+        assert row["cq_commune"] == (r["commune"]["name"] if r["commune"] else "")
+        assert row["cq_team"] == (r["team"]["id"] if r["team"] else "")
+        qpv = [z for z in r["zones"] if z["tier"] == "qpv"]
+        assert row["cq_primary_tier"] == (r["primary"]["tier"] if r["primary"] else "")
+        assert bool(row["cq_valid"])
+        if not qpv:
+            assert row["cq_qpv_code"] == ""
     assert rows["denain"]["cq_commune"] == "Denain" and rows["denain"]["cq_team"] == "sud"
-    assert rows["paris"]["cq_status"] == "outside_territory"
-    assert rows["vide"]["cq_status"] == "invalid" and not rows["vide"]["cq_valid"]
-    assert rows["vide"].geometry().isNull()
+    assert rows["paris"]["cq_commune"] == "" and "hors du territoire" in rows["paris"]["cq_warnings"]
+    assert not rows["vide"]["cq_valid"] and rows["vide"].geometry().isNull()
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        return
+    # with pandas: exactly lookup_many's columns
+    expected = t.lookup_many(lon=[w[0] for w in (DENAIN, SAINT_AMAND, PARIS)], lat=[w[1] for w in (DENAIN, SAINT_AMAND, PARIS)])
+    for i, name in enumerate(("denain", "saint-amand", "paris")):
+        for col in LOOKUP_COLUMNS:
+            assert _same(rows[name][col], expected[col].iloc[i], col), (name, col, rows[name][col])
 
 
 def test_batch_points_in_lambert93_and_cancellation(plugin, points_layer):
@@ -626,35 +662,30 @@ def test_export_map_algorithm(plugin, tmp_path):
     import processing
 
     if QgsApplication.processingRegistry().algorithmById("cq_geo:export_map") is None:
-        pytest.skip("carte pour le conseil absente de cette version de cq-geo")
+        pytest.skip(plugin.service.why_not("webmap") or "carte pour le conseil non proposée")
     res = processing.run("cq_geo:export_map", {"OUTPUT": str(tmp_path / "carte.html")})
     text = Path(res["OUTPUT"]).read_text(encoding="utf-8")
     assert "Denain" in text and "<script src=" not in text
 
 
 def test_import_official_algorithm(plugin, tmp_path):
+    """A SYNTHETIC ANCT-like zip read by QGIS (/vsizip/), reprojected by QGIS, stored by the library."""
     import processing
 
     if QgsApplication.processingRegistry().algorithmById("cq_geo:import_official") is None:
-        pytest.skip("magasin de données absent de cette version de cq-geo")
-    source = SHARED_DATA / "communes_caph_ign2018.geojson"
-    if not source.is_file():
-        pytest.skip("données de référence ../shared/data absentes")
-    pytest.importorskip("geopandas")
-    alg = QgsApplication.processingRegistry().algorithmById("cq_geo:import_official")
-    no_thread = importlib.import_module(f"{PACKAGE}.compat").no_threading_flag()
-    assert alg.flags() & no_thread  # geopandas/pyproj: never in a worker thread beside QGIS's PROJ
-    store = tmp_path / "magasin.gpkg"
-    from sys import modules
+        pytest.skip("import de périmètres absent de cette version de cq-geo")
+    from tests.qgis.synthetic_plain import anct_zip
 
-    kinds = modules[f"{PACKAGE}.data_actions"].IMPORT_KINDS
+    source, _centres = anct_zip(tmp_path / "qpv-synthetique.zip")
+    store = tmp_path / "magasin.gpkg"
+    kinds = sys.modules[f"{PACKAGE}.data_actions"].IMPORT_KINDS
     res = processing.run("cq_geo:import_official", {
-        "INPUT": str(source), "KIND": [k[1] for k in kinds].index("communes"), "STORE": str(store)})
+        "INPUT": str(source), "KIND": [k[0] for k in kinds].index("qpv"), "STORE": str(store)})
     from cq_geo.territory import load_territory
 
     t = load_territory(store=store)
-    assert res["COUNT"] == t.layers["communes"].feature_count == len(t.commune_codes)
-    assert t.layers["communes"].status == "provisional"  # a file imported by hand: « fichier importé » (issue 12)
+    assert res["COUNT"] == t.layers["qpv"].feature_count == 13
+    assert t.layers["qpv"].status == "provisional"  # a file imported by hand: « fichier importé » (issue 12)
     assert res["STORE_PATH"] == str(store)
 
 
@@ -667,7 +698,7 @@ def test_batch_addresses_geocodes_then_adds_the_cq_fields(plugin, tmp_path, monk
     from cq_geo.geocode.ban_index import import_ban
     from cq_geo.store import open_store
 
-    store = open_store(tmp_path / "magasin.gpkg")
+    store = _new_store(tmp_path / "magasin.gpkg")
     import_ban(ROOT / "tests" / "fixtures" / "ban_synthetic" / "adresses-synthetic.csv", store.path)
     monkeypatch.setenv("CQ_GEO_STORE", str(store.path))
     table = QgsVectorLayer("None", "adresses", "memory")
@@ -696,20 +727,18 @@ def test_batch_addresses_geocodes_then_adds_the_cq_fields(plugin, tmp_path, monk
 
 def test_perimeter_drawn_in_the_store_shows_after_refresh(plugin, tmp_path, monkeypatch):
     """Planners draw a poche in the store's GeoPackage in QGIS; « Actualiser » puts it in the answers."""
-    import shapely
-
     from cq_geo.crs import l93_to_lonlat
     from cq_geo.store import open_store
 
     layers_mod = importlib.import_module(f"{PACKAGE}.layers")
-    store = open_store(tmp_path / "magasin.gpkg")
+    store = _new_store(tmp_path / "magasin.gpkg")
     monkeypatch.setenv("CQ_GEO_STORE", str(store.path))
     dock = plugin.dock
     dock.refresh()
     assert store.path.name in dock.status_label.text()
-    t = plugin.service.territory
-    haveluy = t.communes.geoms[t.commune_codes.index("59292")]
-    centre = shapely.point_on_surface(haveluy)
+    haveluy = plugin.service.outlines.commune("59292")
+    p = haveluy.poleOfInaccessibility(10)[0].asPoint()
+    centre = type("P", (), {"x": p.x(), "y": p.y()})
     lon, lat = (float(v) for v in l93_to_lonlat(centre.x, centre.y))
     before = dock.show_lonlat(lon, lat)
     code = "POCHE-HAVELUY-CENTRE"
@@ -735,70 +764,370 @@ def test_perimeter_drawn_in_the_store_shows_after_refresh(plugin, tmp_path, monk
     dock.refresh()
 
 
-def test_panel_import_runs_in_a_task_and_updates_the_status(plugin, tmp_path, monkeypatch):
-    """« Données officielles › Importer… »: the user's choices, the import, then the status line."""
-    source = SHARED_DATA / "communes_caph_ign2018.geojson"
-    if not source.is_file():
-        pytest.skip("données de référence ../shared/data absentes")
-    pytest.importorskip("geopandas")
-    from cq_geo.store import open_store
-
-    data_actions = importlib.import_module(f"{PACKAGE}.data_actions")
-    store = open_store(tmp_path / "magasin.gpkg")
-    monkeypatch.setenv("CQ_GEO_STORE", str(store.path))
-    plugin.dock.refresh()
-    assert "communes <b style='color:#b8860b'>simplifiée" in plugin.dock.status_label.text()
-    label = next(data_actions.tr(k[2]) for k in data_actions.IMPORT_KINDS if k[1] == "communes")
-
-    class UserChoices:  # what the user picks in the two dialogs
+def _user_picks(data_actions, monkeypatch, label, path):
+    class UserChoices:  # what the user picks in the dialogs
         @staticmethod
         def getItem(*args, **kwargs):  # noqa: N802
             return label, True
 
         @staticmethod
         def getOpenFileName(*args, **kwargs):  # noqa: N802
-            return str(source), ""
+            return str(path), ""
 
     monkeypatch.setattr(data_actions, "QInputDialog", UserChoices)
     monkeypatch.setattr(data_actions, "QFileDialog", UserChoices)
-    plugin.dock.import_action.trigger()
-    # a file imported by hand is a « fichier importé », provisional (issue 12)
-    assert _wait(lambda: "communes <b style='color:#e66101'>provisoire" in plugin.dock.status_label.text(), 60)
-    assert plugin.service.territory.layers["communes"].status == "provisional"
+
+
+def test_panel_import_runs_in_a_task_and_refreshes_the_answer(plugin, tmp_path, monkeypatch):
+    """« Données › Importer… » (SYNTHETIC QPV zip): a QgsTask, then the status line and the answer on screen."""
+    if not plugin.service.can("import"):
+        pytest.skip(plugin.service.why_not("import"))
+    data_actions = importlib.import_module(f"{PACKAGE}.data_actions")
+    from cq_geo.crs import l93_to_lonlat
+    from tests.qgis.synthetic_plain import anct_zip
+
+    source, centres = anct_zip(tmp_path / "qpv-synthetique.zip")
+    monkeypatch.setenv("CQ_GEO_STORE", str(tmp_path / "magasin.gpkg"))
+    dock = plugin.dock
+    dock.refresh()
+    lon, lat = (float(v) for v in l93_to_lonlat(*centres["QN05950M"]))
+    before = dock.show_lonlat(lon, lat)  # the answer on screen before the import: QPV unknown
+    assert before["primary"] != {"tier": "qpv", "code": "QN05950M"}
+    label = next(data_actions.tr(k[2]) for k in data_actions.IMPORT_KINDS if k[0] == "qpv")
+    _user_picks(data_actions, monkeypatch, label, source)
+    answers = []
+    dock.answered.connect(answers.append)
+    try:
+        job = plugin.data_action("import")
+        assert isinstance(job, data_actions.Job)  # a QgsTask: the window does not wait
+        assert _wait(lambda: answers, 60)
+    finally:
+        dock.answered.disconnect(answers.append)
+    assert "QPV <b style='color:#c0392b'>absente" not in dock.status_label.text()
+    assert answers[-1]["primary"] == {"tier": "qpv", "code": "QN05950M"}  # the answer was refreshed
+    assert "QN05950M" in dock.answer.toPlainText()
+    monkeypatch.delenv("CQ_GEO_STORE")
+    dock.refresh()
+
+
+def test_panel_download_through_qgis_network_from_a_local_server(plugin, tmp_path, monkeypatch):
+    """« Télécharger les données officielles » with QGIS's network stack, against 127.0.0.1 serving SYNTHETIC files."""
+    import http.server
+    import threading
+
+    if not plugin.service.can("download"):
+        pytest.skip(plugin.service.why_not("download"))
+    from cq_geo.crs import l93_to_lonlat
+    from cq_geo.model import load_definition
+    from cq_geo.paths import baseline_communes_file
+    from cq_geo.sources import SOURCES
+    from tests.qgis.synthetic_plain import anct_zip
+
+    zip_path, centres = anct_zip(tmp_path / "qpv-synthetique.zip")
+    d = load_definition()
+    data = json.loads(baseline_communes_file().read_text(encoding="utf-8"))
+    for f in data["features"]:  # geo.api.gouv.fr's properties
+        insee = f["properties"]["insee"]
+        f["properties"] = {"code": insee, "nom": d.commune_name(insee), "codesPostaux": [], "population": 1}
+    routes = {SOURCES["qpv"].path: zip_path.read_bytes(),
+              SOURCES["communes"].path.format(siren=d.siren): json.dumps(data).encode()}
+    hits = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = routes.get(self.path)
+            hits.append(self.path)
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setenv("CQ_GEO_DATA_GOUV_URL", url)
+    monkeypatch.setenv("CQ_GEO_GEO_API_URL", url)
+    monkeypatch.setenv("CQ_GEO_STORE", str(tmp_path / "magasin.gpkg"))
+    dock = plugin.dock
+    try:
+        dock.refresh()
+        job = plugin.data_action("download")
+        assert _wait(lambda: "QPV <b style='color:#c0392b'>absente" not in dock.status_label.text(), 90), \
+            dock.status_label.text()
+    finally:
+        server.shutdown()
+    assert SOURCES["qpv"].path in hits  # fetched through QGIS's network access manager
+    assert job.exception is None
+    answer = dock.show_lonlat(*(float(v) for v in l93_to_lonlat(*centres["QN05950M"])))
+    assert answer["primary"] == {"tier": "qpv", "code": "QN05950M"}
+    monkeypatch.delenv("CQ_GEO_STORE")
+    dock.refresh()
+
+
+def test_a_download_can_be_cancelled_and_the_window_stays_free(plugin, tmp_path, monkeypatch):
+    """A server that never finishes: the QgsTask is cancelled, nothing is written, the bar says « annulé »."""
+    import http.server
+    import threading
+    import time as _time
+
+    from qgis.core import Qgis
+
+    if not plugin.service.can("download"):
+        pytest.skip(plugin.service.why_not("download"))
+    stop = threading.Event()
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Length", "10000000")
+            self.end_headers()
+            while not stop.is_set():
+                try:
+                    self.wfile.write(b"x" * 1024)
+                    self.wfile.flush()
+                except OSError:
+                    return
+                _time.sleep(0.05)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setenv("CQ_GEO_DATA_GOUV_URL", url)
+    monkeypatch.setenv("CQ_GEO_GEO_API_URL", url)
+    store = tmp_path / "magasin.gpkg"
+    monkeypatch.setenv("CQ_GEO_STORE", str(store))
+    bar = plugin.iface.messageBar()
+    bar.clear_messages()
+    try:
+        job = plugin.data_action("download")
+        assert _wait(lambda: job.progress() > 0 or job.status() == job.TaskStatus.Running, 20)
+        job.cancel()
+        assert _wait(lambda: job not in sys.modules[f"{PACKAGE}.data_actions"]._TASKS, 30)
+    finally:
+        stop.set()
+        server.shutdown()
+    assert not store.exists()
+    assert any("annulé" in m for m in bar.get_messages(Qgis.MessageLevel.Info)), bar.get_messages(Qgis.MessageLevel.Info)
     monkeypatch.delenv("CQ_GEO_STORE")
     plugin.dock.refresh()
 
 
-def test_panel_download_from_a_local_server_installs_official_qpv(plugin, tmp_path, monkeypatch):
-    """« Télécharger les données officielles » against a real HTTP server on 127.0.0.1 serving SYNTHETIC files."""
-    pytest.importorskip("geopandas")
-    from cq_geo.store import open_store
-    from tests.unit import synthetic_qpv as syn
-    from tests.unit.store_fixtures import lonlat_of
-    from tests.unit.test_store_download import COMMUNES_PATH, QPV_PATH, Server
-
-    records = syn.qpv_records(syn.Layout())
-    zip_path = syn.anct_zip(records, tmp_path / "qpv-synthetique.zip")
-    store = open_store(tmp_path / "magasin.gpkg")
-    monkeypatch.setenv("CQ_GEO_STORE", str(store.path))
+def test_a_failed_search_clears_the_stale_answer(plugin):
     dock = plugin.dock
-    with Server() as server:
-        server.routes[QPV_PATH] = (zip_path.read_bytes(), "ok")
-        server.routes[COMMUNES_PATH] = (syn.communes_geojson_bytes(), "ok")
-        monkeypatch.setenv("CQ_GEO_DATA_GOUV_URL", server.url)
-        monkeypatch.setenv("CQ_GEO_GEO_API_URL", server.url + "/")
-        dock.refresh()
-        assert "QPV <b style='color:#c0392b'>absente" in dock.status_label.text()
-        dock.download_action.trigger()
-        assert _wait(lambda: "QPV <b style='color:#1a9641'>officielle" in dock.status_label.text(), 90)
-        assert server.hits.get(QPV_PATH) == 1
-    denain = next(geom for props, geom in records if props["code_qp"] == "QN05950M")
-    answer = dock.show_lonlat(*lonlat_of(denain))
-    assert answer["primary"] == {"tier": "qpv", "code": "QN05950M"}
-    zone = next(z for z in answer["zones"] if z["code"] == "QN05950M")
-    assert zone["status"] == "inside" and zone["geometry_status"] == "official"
+    dock.show_lonlat(*DENAIN)
+    assert dock.result is not None and "Denain" in dock.answer.toPlainText()
+    dock.search_edit.setText("zzzz introuvable qqqq")
+    dock.run_search()
+    assert _wait(lambda: dock._search_job is None, 30)
+    assert dock.result is None and "Denain" not in dock.answer.toPlainText()
+    assert not dock.copy_button.isEnabled() and dock._rubber is None
+
+
+def test_layers_legend_matches_the_map_and_group_goes_below_the_users_layers(plugin):
+    from qgis.core import QgsLayerTreeModel
+
+    QgsProject.instance().removeAllMapLayers()
+    root = QgsProject.instance().layerTreeRoot()
+    root.removeAllChildren()
+    mine = QgsVectorLayer("Point?crs=EPSG:4326", "Mes sites", "memory")
+    QgsProject.instance().addMapLayer(mine)
+    layers = plugin.load_layers()
+    assert [c.name() for c in root.children()] == ["Mes sites", "Contrat Quartiers 2030"]
+    model = QgsLayerTreeModel(root)
+    node = root.findLayer(layers["communes"].id())
+    legend = [n.data(Qt.ItemDataRole.DisplayRole) for n in model.layerLegendNodes(node)]
+    teams = [t.name for t in plugin.service.territory.definition.teams.values()]
+    assert legend == teams + ["Sans équipe"]
+    QgsProject.instance().removeAllMapLayers()
+    root.removeAllChildren()
+
+
+def test_capabilities_grey_what_this_qgis_cannot_do(plugin):
+    service = plugin.service
+    caps = service.caps
+    for name in ("numpy", "pandas", "shapely", "store", "ban", "import", "webmap", "batch_points"):
+        assert name in caps, name
+    dock = plugin.dock
+    assert dock.ban_action.isEnabled() == service.can("ban_import")
+    registry = QgsApplication.processingRegistry()
+    assert (registry.algorithmById("cq_geo:export_map") is not None) == service.can("webmap")
+    assert (registry.algorithmById("cq_geo:batch_addresses") is not None) == service.can("batch_addresses")
+    for cap in caps.values():
+        if not cap.available:
+            assert cap.reason and "cq-geo data" not in cap.reason and "--" not in cap.reason
+    if not service.can("ban"):
+        tip = dock.geocoder_combo.model().item(0).toolTip()
+        assert "Installer l'index d'adresses BAN" in tip
+    provider = registry.providerById("cq_geo")
+    groups = {a.group() for a in provider.algorithms()}
+    assert provider.name() not in groups  # not « Contrat Quartiers 2030 › Contrat Quartiers 2030 »
+    for alg in provider.algorithms():
+        assert alg.shortHelpString() and alg.helpUrl().endswith(".md#traitements") or alg.helpUrl() == ""
+
+
+def test_an_unreadable_store_is_explained_and_nothing_raises(plugin, tmp_path, monkeypatch):
+    from qgis.core import Qgis
+
+    bad = tmp_path / "abime.gpkg"
+    bad.write_bytes(b"SQLite format 3\x00" + b"\x13" * 2048)
+    monkeypatch.setenv("CQ_GEO_STORE", str(bad))
+    bar = plugin.iface.messageBar()
+    bar.clear_messages()
+    dock = plugin.dock
+    dock.refresh()
+    assert not plugin.service.loaded
+    assert "Territoire non chargé" in dock.status_label.text()
+    text = dock.answer.toPlainText()
+    assert "ne peut pas être lu" in text and "Que faire" in text and str(bad) in text
+    assert len(bar.get_messages(Qgis.MessageLevel.Critical)) == 1
+    generation = plugin.service.generation
+    clone = plugin.locator_filter.clone()  # no disk, no load, no exception
+    assert plugin.service.generation == generation and clone is not None
+    assert _locate(plugin.locator_filter, "denain") == []
+    assert dock.show_lonlat(*DENAIN) is None  # the click explains, it does not raise
+    assert len(bar.get_messages(Qgis.MessageLevel.Critical)) == 1
     monkeypatch.delenv("CQ_GEO_STORE")
     dock.refresh()
+    assert plugin.service.loaded and "Territoire non chargé" not in dock.status_label.text()
+
+
+class _GeocodeServer:
+    """An addok-like /search on 127.0.0.1 answering one SYNTHETIC address in Denain (GeocodeJSON)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        self.hits = []
+        hits = self.hits
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                hits.append(self.path)
+                body = json.dumps({"type": "FeatureCollection", "features": [{
+                    "type": "Feature", "geometry": {"type": "Point", "coordinates": list(DENAIN)},
+                    "properties": {"label": "2 Rue des Essais Synthétiques 59220 Denain", "score": 0.97,
+                                   "housenumber": "2", "street": "Rue des Essais Synthétiques", "type": "housenumber",
+                                   "postcode": "59220", "citycode": "59172", "city": "Denain", "name": "2 Rue des Essais"},
+                }]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self):
+        self.server.shutdown()
+
+
+def _needs_transport_hook():
+    import inspect
+
+    from cq_geo.geocode.online import OnlineGeocoder
+
+    if "transport" not in inspect.signature(OnlineGeocoder).parameters:
+        pytest.skip("OnlineGeocoder sans transport= dans cette version de cq-geo")
+
+
+def test_online_geocoder_goes_through_qgis_network(plugin):
+    """``transport=`` of the library's online geocoder, built on QgsBlockingNetworkRequest."""
+    _needs_transport_hook()
+    from cq_geo.geocode.online import OnlineGeocoder
+
+    net = importlib.import_module(f"{PACKAGE}.net")
+    server = _GeocodeServer()
+    try:
+        result = OnlineGeocoder(server.url, transport=net.transport, retries=0).geocode("2 rue des essais denain")
+    finally:
+        server.close()
+    assert server.hits and server.hits[0].startswith("/search")
+    assert result.candidates[0].citycode == "59172"
+    # no answer at all (closed port): OSError, which the geocoder turns into its French error
+    with pytest.raises(OSError):
+        net.transport("GET", "http://127.0.0.1:9/search?q=x", None, {}, 2.0)
+
+
+def test_panel_online_search_runs_in_a_task(plugin, monkeypatch):
+    """The online geocoder is asked in a QgsTask: run_search returns at once, the answer comes after."""
+    _needs_transport_hook()
+    dock = plugin.dock
+    server = _GeocodeServer()
+    monkeypatch.setenv("CQ_GEO_GEOCODER_URL", server.url)
+    plugin.service.reload()
+    try:
+        dock.geocoder_combo.setCurrentIndex(dock.geocoder_combo.findData("online"))
+        dock.search_edit.setText("2 rue des essais synthetiques denain")
+        dock.run_search()
+        assert dock._search_job is not None  # still running: the window is free
+        assert "Recherche de l'adresse" in dock.answer.toPlainText()
+        assert _wait(lambda: dock._search_job is None, 30)
+        if dock.result is None and not dock.choices.isHidden():
+            dock._choose(dock.choices.item(0))
+        assert dock.result is not None and dock.result.commune["name"] == "Denain"
+        assert server.hits
+    finally:
+        server.close()
+        dock.geocoder_combo.setCurrentIndex(dock.geocoder_combo.findData("offline"))
+        monkeypatch.delenv("CQ_GEO_GEOCODER_URL")
+        plugin.service.reload()
+
+
+def test_shapely_is_used_only_when_recent_and_on_qgis_geos(plugin, monkeypatch):
+    """Debian's python3-shapely 1.8.5 is too old; a pip wheel brings its own GEOS (it crashed QGIS)."""
+    import types
+
+    from qgis.core import Qgis
+
+    service = importlib.import_module(f"{PACKAGE}.service")
+    monkeypatch.setattr(service, "_has_module", lambda name: True)
+    old = types.SimpleNamespace(__version__="1.8.5", geos_version=(3, 11, 1))
+    monkeypatch.setitem(sys.modules, "shapely", old)
+    cap = service.shapely_capability()
+    assert not cap.available and "1.8.5" in cap.reason and "trop ancien" in cap.reason
+    wheel = types.SimpleNamespace(__version__="2.1.2", geos_version=(3, 13, 0))
+    monkeypatch.setitem(sys.modules, "shapely", wheel)
+    cap = service.shapely_capability()
+    assert not cap.available and "GEOS 3.13" in cap.reason and "plante" in cap.reason
+    same = types.SimpleNamespace(__version__="2.1.2", geos_version=(Qgis.geosVersionMajor(), Qgis.geosVersionMinor(), 0))
+    monkeypatch.setitem(sys.modules, "shapely", same)
+    assert service.shapely_capability().available
+
+
+def test_errors_are_french_in_the_message_bar(plugin):
+    from qgis.core import Qgis
+
+    log = importlib.import_module(f"{PACKAGE}.log")
+    bar = plugin.iface.messageBar()
+    bar.clear_messages()
+    try:
+        import shapely_absent_module  # noqa: F401
+    except ImportError as exc:
+        log.error(exc, "Essai")
+    shown = bar.get_messages(Qgis.MessageLevel.Critical)
+    assert shown == ["Contrat Quartiers 2030:Essai : le module Python « shapely_absent_module » est absent de ce QGIS"]
+
+
+def test_plugin_words_replace_command_line_hints():
+    log = importlib.import_module(f"{PACKAGE}.log")
+    for text in ("appartenance à un QPV inconnue (cq-geo data update)",
+                 "index BAN absent : téléchargez adresses-59.csv.gz puis : cq-geo data import ban adresses-59.csv.gz",
+                 "vérifiez la connexion, ou utilisez le géocodeur hors ligne (--geocoder offline)"):
+        out = log.plugin_words(text)
+        assert "cq-geo " not in out and "--" not in out, out
+        assert "panneau" in out
 
 
 def test_search_module_doctests():
@@ -832,7 +1161,8 @@ def test_unload_leaves_nothing_behind(plugin, qgis_iface):
     qgis_iface.deregisterLocatorFilter.assert_called_with(filter_)
     assert qgis_iface.mapCanvas().mapTool() is not tool
     assert not [item for item in ours if item in qgis_iface.mapCanvas().scene().items()]
-    assert not [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]
+    left = [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]
+    assert not left, left
     assert plugin.dock is None and plugin.actions == [] and plugin.locator_filter is None
 
 

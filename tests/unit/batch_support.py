@@ -57,7 +57,8 @@ def commune_points(territory) -> dict[str, tuple[float, float]]:
     import shapely
 
     out = {}
-    for code, inner in zip(territory.commune_codes, territory.communes.inner):
+    inners = shapely.buffer(territory.communes.geoms, -territory.communes.edge_m, quad_segs=8)
+    for code, inner in zip(territory.commune_codes, inners):
         if inner is None or shapely.is_empty(inner):
             continue
         p = shapely.point_on_surface(inner)

@@ -251,3 +251,71 @@ def test_online_street_answer_near_a_perimeter_is_flagged(server):
     assert any("position approximative (voie)" in w and "limite du QPV" in w for w in answer.warnings), answer.warnings
     precise = lookup_address(territory, "10 Rue Longue de l'Essai, Denain", _client(server))
     assert precise.geocoding.quality == "precise" and not any("limite du QPV" in w for w in precise.warnings)
+
+
+# -- the public transport hook (INTERFACES.md 3: the QGIS plugin passes its own HTTP stack) ---------------------------
+def _http_client_transport(calls):
+    """Another real HTTP stack (http.client, not urllib), recording what the client asks for."""
+    import http.client
+    import urllib.parse
+
+    def transport(method, url, data, headers, timeout):
+        calls.append((method, url, dict(headers), timeout, len(data or b"")))
+        u = urllib.parse.urlsplit(url)
+        con = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+        try:
+            con.request(method, u.path + (f"?{u.query}" if u.query else ""), body=data, headers=headers)
+            resp = con.getresponse()
+            try:
+                body = resp.read()
+            except http.client.HTTPException as exc:
+                raise OSError(f"cut: {exc}") from exc
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
+        finally:
+            con.close()
+
+    return transport
+
+
+def test_transport_hook_carries_every_request(server):
+    calls = []
+    g = _client(server, transport=_http_client_transport(calls))
+    r = g.geocode("12 bis rue des Essais 59220 Denain")
+    assert r.quality == "precise" and r.best.citycode == "59172"
+    method, url, headers, timeout, _ = calls[0]
+    assert method == "GET" and url.startswith(f"{server.url}/search?") and timeout == 2.0
+    assert headers["User-Agent"].startswith("cq-geo/")
+    rows = g.geocode_many([AddressQuery(q) for q in BATCH[:4]], refine=False)
+    assert [x.quality for x in rows] == [x.quality for x in _client(server).geocode_many(BATCH[:4], refine=False)]
+    post = [c for c in calls if c[0] == "POST"]
+    assert post and post[0][1] == f"{server.url}/search/csv" and post[0][2]["Content-Type"].startswith("multipart/")
+    assert post[0][3] == 20.0 and post[0][4] > 0  # a batch file gets 10 times the timeout
+
+
+def test_transport_hook_statuses_and_failures(server):
+    calls = []
+    server.faults = [("429", 0.2), ("500",), ("short",)]
+    g = _client(server, transport=_http_client_transport(calls))
+    t0 = time.monotonic()
+    assert g.geocode("12 rue des Essais Denain").quality == "precise"
+    assert len(calls) == 4 and time.monotonic() - t0 >= 0.2  # 429 waited out, 500 and the cut body retried
+    server.faults = [("400",)]
+    with pytest.raises(OnlineGeocoderError, match="HTTP 400.*3 and 200 chars"):
+        g.geocode("12 rue des Essais Denain")
+
+    def down(method, url, data, headers, timeout):
+        raise OSError("réseau coupé (test)")
+
+    with pytest.raises(OnlineGeocoderError, match="injoignable.*réseau coupé"):
+        _client(server, transport=down, retries=1).geocode("12 rue des Essais Denain")
+
+
+def test_default_transport_returns_http_errors_as_answers(server):
+    from cq_geo.geocode.online import urllib_transport
+
+    server.faults = [("429", 7)]
+    status, headers, body = urllib_transport("GET", f"{server.url}/search?q=rue", None, {}, 2.0)
+    assert status == 429 and headers["retry-after"] == "7" and b"Too Many" in body
+    server.faults = [("short",)]
+    with pytest.raises(OSError):
+        urllib_transport("GET", f"{server.url}/search?q=rue+des+essais", None, {}, 2.0)
