@@ -1,10 +1,12 @@
 -- cq-geo shared store: the lookup in SQL, with the tolerances of the Python engine (cq_geo/engine.py).
 -- Placeholders: @S@ schema. Idempotent (run again by init-shared --upgrade).
 --
--- cq_lookup_index holds, per zone, the polygons the Python engine builds (cq_geo.engine.ZoneIndex): the zone,
--- shrunk by edge_m (inner), grown by edge_m (edge) and by near_m (outer), buffers with 8 segments per quarter
--- circle. It is rebuilt by cq_refresh_lookup_index() in the writer's transaction (after each cq-geo change, and
--- after each statement of a direct edit in QGIS), so a lookup only ever sees committed perimeters.
+-- The rules of the Python engine (cq_geo/engine.py), exact: with d the distance from the point to the zone's
+-- boundary, « inside » = in the zone and d > edge_m, « boundary » = d <= edge_m, « near » = outside and
+-- d <= near_m. cq_lookup_index holds, per zone, its geometry, boundary, tolerances and, for the spatial index,
+-- its bounding box grown by near_m (outer_g). It is rebuilt by cq_refresh_lookup_index() in the writer's
+-- transaction (after each cq-geo change, and after each statement of a direct edit in QGIS), so a lookup only
+-- ever sees committed perimeters.
 
 -- (edge_m, near_m) per geometry status: filled by cq-geo from cq_geo.layers.DEFAULT_TOLERANCES
 CREATE TABLE IF NOT EXISTS @S@.cq_tolerances (status text PRIMARY KEY, edge_m double precision NOT NULL,
@@ -14,8 +16,7 @@ CREATE TABLE IF NOT EXISTS @S@.cq_lookup_index (
     kind text NOT NULL, ord integer NOT NULL, code text NOT NULL, name text NOT NULL DEFAULT '',
     geometry_status text NOT NULL DEFAULT '', edge_m double precision, near_m double precision,
     communes text[] NOT NULL DEFAULT '{}', shared boolean NOT NULL DEFAULT false, missing boolean NOT NULL DEFAULT false,
-    geom geometry(Geometry, 2154), inner_g geometry(Geometry, 2154), edge_g geometry(Geometry, 2154),
-    outer_g geometry(Geometry, 2154), boundary_g geometry(Geometry, 2154),
+    geom geometry(Geometry, 2154), outer_g geometry(Geometry, 2154), boundary_g geometry(Geometry, 2154),
     PRIMARY KEY (kind, ord));
 -- zones without a perimeter (answers « unknown » in their communes), small: read once per lookup
 CREATE TABLE IF NOT EXISTS @S@.cq_missing_zones (kind text NOT NULL, code text NOT NULL, communes text[] NOT NULL,
@@ -76,15 +77,11 @@ BEGIN
         LIMIT 1
     ) g ON true
     WHERE z.tier IN ('qpv', 'poche', 'qva');
-    UPDATE @S@.cq_lookup_index SET
-        inner_g = CASE WHEN edge_m > 0 THEN ST_Buffer(geom, -edge_m, 'quad_segs=8') ELSE ST_Buffer(geom, 0, 'quad_segs=8') END,
-        edge_g = ST_Buffer(geom, edge_m, 'quad_segs=8'),
-        outer_g = ST_Buffer(geom, near_m, 'quad_segs=8'),
-        boundary_g = ST_Boundary(geom)
+    UPDATE @S@.cq_lookup_index SET outer_g = ST_Expand(ST_Envelope(geom), near_m), boundary_g = ST_Boundary(geom)
     WHERE geom IS NOT NULL;
-    -- every QPV grown by the search radius (500 m): the nearest QPV of outside points
-    INSERT INTO @S@.cq_lookup_index (kind, ord, code, geom, edge_m, near_m, boundary_g, outer_g, inner_g, edge_g)
-    SELECT 'qpv_search', ord, code, geom, 0, 500, boundary_g, ST_Buffer(geom, 500, 'quad_segs=8'), inner_g, edge_g
+    -- every QPV within the search radius (500 m): the nearest QPV of outside points
+    INSERT INTO @S@.cq_lookup_index (kind, ord, code, geom, edge_m, near_m, boundary_g, outer_g)
+    SELECT 'qpv_search', ord, code, geom, 0, 500, boundary_g, ST_Expand(ST_Envelope(geom), 500)
     FROM @S@.cq_lookup_index WHERE kind = 'qpv' AND NOT missing;
     DELETE FROM @S@.cq_missing_zones;
     INSERT INTO @S@.cq_missing_zones SELECT kind, code, communes, shared FROM @S@.cq_lookup_index WHERE missing;
@@ -116,22 +113,8 @@ CREATE OR REPLACE FUNCTION @S@.cq_status_name(s integer) RETURNS text LANGUAGE s
     SELECT (ARRAY['outside', 'near', 'boundary', 'inside', 'unknown'])[s + 1]
 $$;
 
--- every zone of *k* closer than its near_m to p: (ord, code, status, in_zone)
-CREATE OR REPLACE FUNCTION @S@.cq_pairs(k text, p geometry)
-RETURNS TABLE (ord integer, code text, status integer, in_zone boolean) LANGUAGE sql STABLE AS $$
-    SELECT i.ord, i.code,
-           CASE WHEN ST_Intersects(i.inner_g, p) AND ST_Contains(i.inner_g, p) THEN 3
-                WHEN ST_Intersects(i.edge_g, p) THEN 2 ELSE 1 END,
-           ST_Contains(i.inner_g, p) OR ST_Intersects(i.geom, p)
-    FROM @S@.cq_lookup_index i
-    WHERE i.kind = k AND NOT i.missing AND ST_Intersects(i.outer_g, p)
-$$;
-
--- the best zone of *k* for p: inside > boundary (in the zone first) > near; on a tie the first zone
-CREATE OR REPLACE FUNCTION @S@.cq_best(k text, p geometry)
-RETURNS TABLE (ord integer, code text, status integer, in_zone boolean) LANGUAGE sql STABLE AS $$
-    SELECT * FROM @S@.cq_pairs(k, p) x ORDER BY x.status * 2 + x.in_zone::integer DESC, x.ord LIMIT 1
-$$;
+DROP FUNCTION IF EXISTS @S@.cq_best(text, geometry);
+DROP FUNCTION IF EXISTS @S@.cq_pairs(text, geometry);
 
 -- The answer for one point (any SRID; Lambert-93 metres are used as is):
 --   tier, zone_code, status: the zone that applies (priority qpv > poche > qva) and its status
@@ -156,17 +139,24 @@ BEGIN
     p := CASE WHEN ST_SRID(pt) = 2154 THEN pt WHEN ST_SRID(pt) = 0 THEN ST_SetSRID(pt, 2154)
               ELSE ST_Transform(pt, 2154) END;
     -- one index scan: every zone whose tolerance band holds the point
-    FOR r IN SELECT c.kind, c.ord, c.code, c.st,
-                    c.st = 3 OR (c.kind NOT IN ('outline', 'qpv_search') AND ST_Intersects(c.geom, p)) AS inz
-             FROM (SELECT i.kind, i.ord, i.code, i.geom,
-                          CASE WHEN i.kind IN ('outline', 'qpv_search') THEN 1
-                               WHEN ST_Intersects(i.inner_g, p) THEN 3 WHEN ST_Intersects(i.edge_g, p) THEN 2 ELSE 1 END AS st
+    FOR r IN SELECT c.kind, c.ord, c.code, c.inz,
+                    CASE WHEN c.kind IN ('outline', 'qpv_search') THEN CASE WHEN c.d <= c.near_m THEN 1 ELSE 0 END
+                         WHEN c.inz AND c.d > c.edge_m THEN 3 WHEN c.d <= c.edge_m THEN 2
+                         WHEN NOT c.inz AND c.d <= c.near_m THEN 1 ELSE 0 END AS st
+             FROM (SELECT i.kind, i.ord, i.code, i.edge_m, i.near_m, ST_Intersects(i.geom, p) AS inz,
+                          CASE WHEN i.kind = 'outline' AND ST_Intersects(i.geom, p) THEN 0
+                               ELSE ST_Distance(i.boundary_g, p) END AS d
                    FROM @S@.cq_lookup_index i WHERE ST_Intersects(i.outer_g, p) AND NOT i.missing) c LOOP
+        IF r.st = 0 THEN
+            CONTINUE;
+        END IF;
         IF r.kind = 'outline' THEN
             near_outline := true;
             CONTINUE;
         ELSIF r.kind = 'qpv_search' THEN
-            search_codes := search_codes || r.code;
+            IF NOT r.inz THEN
+                search_codes := search_codes || r.code;
+            END IF;
             CONTINUE;
         END IF;
         k := array_position(kinds, r.kind);
