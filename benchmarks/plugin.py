@@ -44,7 +44,6 @@ def _save_small(image, path: Path) -> None:
 
 def _legend(image, layers) -> None:
     """Draw a small legend from the layers' own symbols in the top-left corner of *image*."""
-    from qgis.core import QgsRenderContext
     from qgis.PyQt.QtCore import QRectF, QSize
     from qgis.PyQt.QtGui import QColor, QFont, QPainter
 
@@ -140,18 +139,22 @@ def main(argv=None) -> int:
     with zipfile.ZipFile(zip_path) as zf:
         zf.extractall(plugins)
 
-    from qgis.core import QgsApplication, QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsPointXY, \
-        QgsProject, QgsRectangle
+    from qgis.core import (
+        QgsApplication,
+        QgsCoordinateReferenceSystem,
+        QgsCoordinateTransform,
+        QgsPointXY,
+        QgsProject,
+        QgsRectangle,
+    )
 
     app = QgsApplication([], True)
     app.initQgis()
-    from qgis.gui import QgsMapCanvas
+    import qgis.utils
+    from qgis.gui import QgsMapCanvas, QgsMessageBar
     from qgis.PyQt.QtCore import QPoint, QSize, Qt
     from qgis.PyQt.QtTest import QTest
     from qgis.PyQt.QtWidgets import QMainWindow
-
-    import qgis.utils
-    from qgis.gui import QgsMessageBar
 
     main_window = QMainWindow()
     canvas = QgsMapCanvas(main_window)

@@ -31,11 +31,11 @@ __all__ = [
 ]
 
 
-def load_territory(store=None, territory_file=None):
+def load_territory(store=None, territory_file=None, *, territory=None):
     """Load the territory and its geometries; see :func:`cq_geo.territory.load_territory`."""
     from .territory import load_territory as _load
 
-    return _load(store=store, territory_file=territory_file)
+    return _load(store=store, territory_file=territory_file, territory=territory)
 
 
 def load_definition(path=None):

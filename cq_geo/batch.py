@@ -11,7 +11,7 @@ in the same order, with their columns untouched, plus:
 ``cq_lon``/``cq_lat`` the position used (WGS84), empty when there is none
 ``cq_geocode_*``      score, type and quality of the geocoder's answer (address rows), and
                       the candidate communes of an ambiguous address
-lookup columns        :data:`cq_geo.territory.LOOKUP_COLUMNS` (commune, team, QPV…)
+lookup columns        :attr:`cq_geo.territory.Territory.lookup_columns` (commune, team, one set per tier…)
 ===================== ==========================================================
 
 and a :class:`~cq_geo.batch_summary.BatchSummary` (counts by status, QPV, tier,
@@ -24,7 +24,7 @@ The rules of ``cq_status`` (docs/traitement-par-lot.md):
                        Lambert-93 numbers in lon/lat columns (or degrees in x/y),
                        swapped lat/lon, point outside metropolitan France, empty address
 ``not_found``          the geocoder found nothing usable
-``outside_territory``  a valid position outside the CAPH
+``outside_territory``  a valid position outside the territory (the agglomeration of the file)
 ``to_check``           an approximate or ambiguous geocode (an ambiguous address gets no
                        position, commune or zone of its own), a point on the limit of
                        (or near, or in an unknown perimeter for) the geography that
@@ -62,6 +62,8 @@ from pathlib import Path
 from typing import Any, Callable, NamedTuple, Sequence
 
 from .errors import CqGeoError
+from .vocabulary import BATCH_STATUS_FR as STATUS_FR  # the status codes and their words: one place
+from .vocabulary import BATCH_STATUSES as STATUSES
 
 __all__ = [
     "batch",
@@ -80,16 +82,6 @@ __all__ = [
     "SIDE_SUFFIXES",
 ]
 
-#: Values of ``cq_status``, in the order of the summaries.
-STATUSES = ("ok", "to_check", "not_found", "invalid", "outside_territory")
-#: French labels of the statuses (summaries, docs).
-STATUS_FR = {
-    "ok": "réponse sûre",
-    "to_check": "à vérifier",
-    "not_found": "adresse introuvable",
-    "invalid": "ligne invalide",
-    "outside_territory": "hors du territoire de la CAPH",
-}
 #: Columns added before the lookup columns.
 RESULT_COLUMNS = [
     "cq_status",
@@ -102,11 +94,6 @@ RESULT_COLUMNS = [
     "cq_geocode_candidates",
 ]
 _QUALITY_FR = {"approximate": "géocodage approximatif", "ambiguous": "adresse ambiguë"}
-_TIER_ANSWER = {
-    "qpv": ("dans le QPV {name} ({code})", "sur la limite du QPV {name} ({code})"),
-    "poche": ("dans la poche de pauvreté {name}", "sur la limite de la poche de pauvreté {name}"),
-    "qva": ("dans l'ancien quartier de veille active {name}", "sur la limite de l'ancien quartier de veille active {name}"),
-}
 #: Geocoded rows sent to the geocoder at once (and written to the resume cache together).
 GEOCODE_CHUNK = 200
 
@@ -456,13 +443,12 @@ def _candidates_text(entry: dict, territory) -> str:
         if code in d.communes:
             out.append(f"{d.commune_name(code)} ({code})")
         elif code:
-            out.append(f"{city or 'commune'} ({code}, hors CAPH)")
+            out.append(f"{city or 'commune'} ({code}, hors {territory.vocabulary.agglo})")
         elif city:
             out.append(city)
     return ", ".join(out) if out else ""
 
 
-_CROSS_TIER = {"qpv": "du QPV", "poche": "de la poche de pauvreté", "qva": "de l'ancien quartier de veille active"}
 _CROSS_KIND = {"housenumber": "du numéro le plus proche", "street": "de la voie", "locality": "du lieu-dit",
                "municipality": "de la commune"}
 
@@ -494,11 +480,7 @@ def _street_crossings(territory, results) -> list[str]:
     own = np.array(owner)
     starts = np.flatnonzero(np.r_[True, own[1:] != own[:-1]])
     ends = np.r_[starts[1:], len(own)]
-    cols = {
-        "qpv": ("cq_qpv_code", "cq_qpv_name", "cq_qpv_status"),
-        "poche": ("cq_poche", "cq_poche", "cq_poche_status"),
-        "qva": ("cq_qva", "cq_qva", "cq_qva_status"),
-    }
+    cols = {tier: _tier_cols(tier) for tier in territory.tier_ids}
     found: dict[int, list[str]] = {}
     for tier, (code_col, name_col, status_col) in cols.items():
         status = df[status_col].astype(str).to_numpy()
@@ -510,7 +492,7 @@ def _street_crossings(territory, results) -> list[str]:
                 zone = sorted({n for n, c in zip(names[a:b].tolist(), inside[a:b].tolist()) if c})
                 kind = _CROSS_KIND.get(results[i].best.type, "de la voie")
                 found.setdefault(i, []).append(
-                    f"la voie traverse le périmètre {_CROSS_TIER[tier]} {', '.join(zone)} (position {kind}, pas du numéro)"
+                    f"la voie traverse le périmètre {territory.vocabulary.crossing(tier)} {', '.join(zone)} (position {kind}, pas du numéro)"
                 )
     for i, texts in found.items():
         out[i] = "; ".join(texts)
@@ -592,13 +574,20 @@ def pseudonym_ids(identities, salt: str):
 
 
 # -- status and reason --------------------------------------------------------------------------------
-def _warning_names(territory) -> dict[str, str]:
-    """Territory warning text → flag name."""
-    return {text: name for name, text in territory._texts.items()}
+def _tier_cols(tier: str) -> tuple[str, str, str]:
+    """(code, name, status) lookup columns of *tier* (a local tier's column holds the zone's name)."""
+    from .model import REGULATORY_TIER
+
+    if tier == REGULATORY_TIER:
+        return f"cq_{tier}_code", f"cq_{tier}_name", f"cq_{tier}_status"
+    return f"cq_{tier}", f"cq_{tier}", f"cq_{tier}_status"
 
 
-def _decide(row: dict, text_to_flag: dict[str, str]) -> tuple[str, str]:
-    """Status and French reason of one distinct combination of answers."""
+def _decide(row: dict, territory) -> tuple[str, str]:
+    """Status and French reason of one distinct combination of answers (flags from ``cq_flags``)."""
+    vocab = territory.vocabulary
+    texts = territory.vocabulary.warning_texts()
+    agglo, of_agglo = vocab.agglo, vocab.of_agglo
     if row["pre"]:
         return "invalid", row["pre"]
     quality = row["quality"]
@@ -613,7 +602,7 @@ def _decide(row: dict, text_to_flag: dict[str, str]) -> tuple[str, str]:
         where = f" ; lieux possibles : {row['cands']}" if first and first not in head else ""
         return "to_check", (f"{head}{where} — aucune commune ni zone retenue : précisez l'adresse "
                             "(numéro, commune, code postal)")
-    flags = {text_to_flag.get(w, w) for w in row["warnings"].split("; ") if w}
+    flags = set(territory.warning_names(int(row["flags"] or 0)))
     if not row["valid"]:
         if "swapped" in flags:
             return "invalid", "latitude et longitude semblent inversées"
@@ -634,39 +623,41 @@ def _decide(row: dict, text_to_flag: dict[str, str]) -> tuple[str, str]:
         if city and city in row["definition"].communes:
             issues.append(f"l'adresse est à {row['definition'].commune_name(city)} selon la base d'adresses, "
                           "mais la position tombe hors du territoire")
-            return "to_check", "hors du territoire de la CAPH selon la position — à vérifier : " + "; ".join(issues)
+            return "to_check", f"hors du territoire {of_agglo} selon la position — à vérifier : " + "; ".join(issues)
         if "territory_edge" in flags:
-            issues.append(row["texts"]["territory_edge"])
-            return "to_check", "hors du territoire de la CAPH, tout près de sa limite — à vérifier : " + "; ".join(issues)
-        return "outside_territory", "hors du territoire de la CAPH"
+            issues.append(texts["territory_edge"])
+            return "to_check", (f"hors du territoire {of_agglo}, tout près de sa limite — à vérifier : "
+                                + "; ".join(issues))
+        return "outside_territory", f"hors du territoire {of_agglo}"
     answer = None
-    for tier in ("qpv", "poche", "qva"):
+    tier_ids = territory.tier_ids
+    from .model import REGULATORY_TIER as regulatory
+
+    for tier in tier_ids:
         status = row[f"{tier}_status"]
-        name = row["qpv_name"] if tier == "qpv" else row[tier]
+        is_q = tier == regulatory
         if status in ("inside", "boundary"):
-            answer = _TIER_ANSWER[tier][status == "boundary"].format(name=name, code=row["qpv_code"])
+            answer = vocab.answer(tier, status, name=row[f"{tier}_name"], code=row[f"{tier}_code"] if is_q else "")
             if status == "boundary":
-                issues.append(row["texts"]["qpv_boundary" if tier == "qpv" else f"{tier}_edge"])
-            if tier == "qpv" and "qpv_not_official" in flags:
-                issues.append(row["texts"]["qpv_not_official"])
+                issues.append(texts["qpv_boundary" if is_q else f"{tier}_edge"])
+            if is_q and "qpv_not_official" in flags:
+                issues.append(texts["qpv_not_official"])
             break
         if status == "near":
-            issues.append(row["texts"]["qpv_near" if tier == "qpv" else f"{tier}_edge"])
+            issues.append(texts["qpv_near" if is_q else f"{tier}_edge"])
         elif status == "unknown":
-            issues.append(row["texts"][f"{tier}_unknown"])
+            issues.append(texts[f"{tier}_unknown"])
     if answer is None:  # « hors » only the tiers known here, the unknown ones named (never « hors » and « inconnu »)
-        known = [t for t in ("qpv", "poche", "qva") if row[f"{t}_status"] != "unknown"]
-        short = {"qpv": "QPV", "poche": "poche de pauvreté", "qva": "ancien quartier de veille active"}
-        answer = ("hors " + ", ".join(short[t] for t in known)).replace(", ancien", " et ancien") if known else ""
-        answer = " ; ".join(x for x in (answer, ", ".join(f"{short[t]} inconnu{'e' if t == 'poche' else ''}" for t in (
-            "qpv", "poche", "qva") if t not in known)) if x)
+        known = [t for t in tier_ids if row[f"{t}_status"] != "unknown"]
+        answer = vocab.outside_all(known)
+        answer = " ; ".join(x for x in (answer, ", ".join(vocab.unknown(t) for t in tier_ids if t not in known)) if x)
     for flag in ("territory_edge", "commune_edge"):
         if flag in flags:
-            issues.append(row["texts"][flag])
+            issues.append(texts[flag])
     city = row.get("citycode", "")
     if city and city != row["insee"]:
         d = row["definition"]
-        name = d.commune_name(city) if city in d.communes else f"commune {city}, hors CAPH"
+        name = d.commune_name(city) if city in d.communes else f"commune {city}, hors {agglo}"
         issues.append(f"l'adresse est à {name} selon la base d'adresses, la position tombe à {row['commune']}")
     answer = f"{row['commune']} : {answer}" if row["commune"] else answer
     if issues:
@@ -709,28 +700,28 @@ def _status_and_reason(lookup, pre, quality, greason, territory, citycode=None, 
 
     parts = {
         "pre": pre, "quality": quality, "greason": greason, "citycode": citycode, "gwarn": gwarn, "cands": cands,
-        "valid": lookup["cq_valid"].to_numpy(), "warnings": lookup["cq_warnings"],
-        "commune": lookup["cq_commune"], "insee": lookup["cq_commune_insee"], "qpv_code": lookup["cq_qpv_code"], "qpv_name": lookup["cq_qpv_name"],
-        "qpv_status": lookup["cq_qpv_status"], "poche": lookup["cq_poche"], "poche_status": lookup["cq_poche_status"],
-        "qva": lookup["cq_qva"], "qva_status": lookup["cq_qva_status"],
+        "valid": lookup["cq_valid"].to_numpy(), "flags": lookup["cq_flags"].to_numpy(),
+        "commune": lookup["cq_commune"], "insee": lookup["cq_commune_insee"],
     }
+    for tier in territory.tier_ids:
+        code_col, name_col, status_col = _tier_cols(tier)
+        parts.update({f"{tier}_code": lookup[code_col], f"{tier}_name": lookup[name_col],
+                      f"{tier}_status": lookup[status_col]})
     for name in ("citycode", "gwarn", "cands"):
         if parts[name] is None:
             del parts[name]
     coded = {name: _codes(values) for name, values in parts.items()}
     group, first = _combine([c for c, _ in coded.values()])
-    text_to_flag = _warning_names(territory)
     status_codes = np.zeros(len(first), dtype="int8")
     reasons: list[str] = []
     for g, row_i in enumerate(first):
-        row: dict[str, Any] = {"texts": territory._texts, "citycode": "", "gwarn": "", "cands": "",
-                               "definition": territory.definition}
+        row: dict[str, Any] = {"citycode": "", "gwarn": "", "cands": "", "definition": territory.definition}
         for name, (codes, cats) in coded.items():
             c = codes[row_i]
             value = cats[c] if c >= 0 else ""
             row[name] = "" if value is None or (isinstance(value, float) and value != value) else value
         row["valid"] = bool(row["valid"])
-        status, reason = _decide(row, text_to_flag)
+        status, reason = _decide(row, territory)
         status_codes[g] = STATUSES.index(status)
         reasons.append(reason)
     status = pd.Categorical.from_codes(status_codes[group], categories=pd.Index(STATUSES))
@@ -792,7 +783,6 @@ def batch(
     import pandas as pd
 
     from .batch_summary import build_summary
-    from .territory import LOOKUP_COLUMNS
 
     if not isinstance(data, pd.DataFrame):
         raise BatchError("batch() attend un pandas.DataFrame")
@@ -817,7 +807,7 @@ def batch(
         )
     if pseudonymise and not salt:
         raise BatchError("--pseudonymise demande un sel (--salt)")
-    taken = [c for c in data.columns if str(c) in set(RESULT_COLUMNS + LOOKUP_COLUMNS + ["cq_id"])]
+    taken = [c for c in data.columns if str(c) in set(RESULT_COLUMNS + territory.lookup_columns + ["cq_id"])]
     if taken:
         raise BatchError(
             f"le tableau contient déjà des colonnes de résultat ({', '.join(map(str, taken[:5]))}) : "
@@ -951,12 +941,12 @@ def batch(
 
     # -- lookup ---------------------------------------------------------------------------------------
     if x_col is not None:
-        lookup = territory.lookup_many(x=xs, y=ys)
+        lookup = territory.lookup_many(x=xs, y=ys, flags=True)
         from .crs import l93_to_lonlat
 
         lon, lat = l93_to_lonlat(xs, ys)
     else:
-        lookup = territory.lookup_many(lon=lon, lat=lat)
+        lookup = territory.lookup_many(lon=lon, lat=lat, flags=True)
     valid = lookup["cq_valid"].to_numpy()
     status, reason = _status_and_reason(lookup, _cat(pre), _cat(quality), _cat(greason), territory,
                                         _cat(gcity) if by_address else None, _cat(gwarn) if by_address else None,
@@ -990,7 +980,7 @@ def batch(
         del new["cq_lon"], new["cq_lat"]
     for name, values in new.items():
         out[name] = values
-    for name in LOOKUP_COLUMNS:
+    for name in territory.lookup_columns:
         out[name] = lookup[name].to_numpy() if name in ("cq_valid", "cq_qpv_distance_m") else lookup[name].array
     summarise = partial(build_summary, out.copy(deep=False), territory, first_row_number=first_row_number,
                         pseudonymised=pseudonymise, identity_cols=[] if pseudonymise else used_cols)
@@ -1305,9 +1295,7 @@ def batch_file(
     notes = notes_before + list(table.notes)
     say(f"{len(table.data):,} lignes lues (".replace(",", " ") + f"{table.format.upper()}"
         + (f", {table.encoding}, séparateur {table.delimiter!r}" if table.format == "csv" else "") + ")")
-    from .territory import LOOKUP_COLUMNS
-
-    taken = [c for c in table.header if str(c) in set(RESULT_COLUMNS + LOOKUP_COLUMNS + ["cq_id"])]
+    taken = [c for c in table.header if str(c) in set(RESULT_COLUMNS + territory.lookup_columns + ["cq_id"])]
     if taken:
         raise BatchError(
             f"le fichier contient déjà des colonnes de résultat ({', '.join(map(str, taken[:5]))}) : "

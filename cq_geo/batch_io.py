@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .cells import DANGER_RE, ILLEGAL_XLSX, neutralise_text, xlsx_text  # noqa: F401 - part of this module's API
 from .errors import CqGeoError
 from .xlsx import MAX_ROWS as _XLSX_SHEET_ROWS
 
@@ -64,19 +65,12 @@ __all__ = [
 
 #: Data rows an XLSX sheet can hold (its 1 048 576 rows, less the header).
 XLSX_MAX_ROWS = _XLSX_SHEET_ROWS - 1
-_DANGER = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
-#: Control characters a spreadsheet drops or shows as nothing (all but tab, LF, CR); XLSX cannot hold them.
-_CONTROL = "".join(chr(c) for c in range(32) if chr(c) not in "\t\n\r")
-#: A cell (in a NUL-joined column) that may start a formula, leading control characters skipped.
-_DANGER_RE = re.compile(r"(?:^|\x00)[\x00-\x08\x0b\x0c\x0e-\x1f]*[=+\-@\t\r]")
 #: Pieces of rows joined at once when writing a CSV (a megabyte or so).
 _WRITE_ITEMS = 16384
 #: Rows formatted and written together by the CSV copy writer.
 _WRITE_ROWS = 65536
 #: Bytes written between two requests to the system to start writing them to disk.
 _WRITEBACK_BYTES = 32 << 20
-_ILLEGAL_XLSX = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
 class BatchFileError(CqGeoError, ValueError):
@@ -589,39 +583,9 @@ def _fill_uncached_formulas(rows: list[list[str]], ws, notes: list[str]) -> None
 
 
 # -- formula injection -------------------------------------------------------------------------------
-def neutralise_text(value: str) -> str:
-    r"""Prefix with ``'`` a text a spreadsheet would run as a formula; numbers are left alone.
-
-    Leading control characters (NUL…), which a spreadsheet drops before reading
-    the cell, are removed first from such a cell: ``"\x00=1+1"`` gives ``"'=1+1"``.
-
-    >>> neutralise_text("\x00=1+1"), neutralise_text("\x01abc")
-    ("'=1+1", '\x01abc')
-    """
-    if not value:
-        return value
-    if value[0] in _CONTROL:
-        core = value.lstrip(_CONTROL)
-        if core and core[0] in _DANGER and not _NUMBER.fullmatch(core):
-            return "'" + core
-        return value
-    if value[0] in _DANGER and not _NUMBER.fullmatch(value):
-        return "'" + value
-    return value
-
-
-def xlsx_text(value: str) -> str:
-    """Text for an XLSX cell: neutralised, without the control characters XLSX cannot hold.
-
-    >>> xlsx_text("=a\\x00b")
-    "'=ab"
-    """
-    return neutralise_text(_ILLEGAL_XLSX.sub("", value))
-
-
 def _neutralise_strings(values: list[str]) -> list[str]:
     """:func:`neutralise_text` on a list; a single C-level scan skips clean columns."""
-    if not values or not _DANGER_RE.search("\x00".join(values)):
+    if not values or not DANGER_RE.search("\x00".join(values)):
         return values
     return [neutralise_text(v) for v in values]
 
@@ -923,7 +887,6 @@ def _categorical_combos(block, delimiter: str, encoding: str | None = None):
     """``(texts, key)``: the text of each combination of categories of *block* (object
     array), and the combination of each row (see :func:`_categorical_block`)."""
     import numpy as np
-    import pandas as pd
 
     block = [_as_categorical(s) for s in block]
     key, first = combination_key([s.cat.codes.to_numpy() for s in block])

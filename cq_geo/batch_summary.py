@@ -28,7 +28,6 @@ from typing import Any
 
 __all__ = ["BatchSummary", "build_summary", "fr_int", "fr_pct"]
 
-_TIER_FR = {"qpv": "QPV 2024", "poche": "Poche de pauvreté", "qva": "Ancien quartier de veille active"}
 #: Rows listed in the printed summary (the files list them all; the HTML up to HTML_ROWS).
 TEXT_ROWS = 20
 HTML_ROWS = 5000
@@ -282,12 +281,14 @@ def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool
     import numpy as np
     import pandas as pd
 
-    from .batch import STATUS_FR, STATUSES
+    from .vocabulary import BATCH_STATUS_FR as STATUS_FR
+    from .vocabulary import BATCH_STATUSES as STATUSES
 
     total = len(out)
     status = pd.Categorical(out["cq_status"].array, categories=list(STATUSES))
     counts = {s: int(c) for s, c in zip(STATUSES, np.bincount(status.codes[status.codes >= 0], minlength=len(STATUSES)))}
-    by_status = _count_table([STATUS_FR[s] for s in STATUSES], [counts[s] for s in STATUSES], total, "Statut")
+    status_fr = dict(STATUS_FR, outside_territory=f"hors du territoire {territory.vocabulary.of_agglo}")
+    by_status = _count_table([status_fr[s] for s in STATUSES], [counts[s] for s in STATUSES], total, "Statut")
     by_status.insert(1, "Code", list(STATUSES))
 
     placed = _isin(out["cq_status"], ["ok", "to_check"]) & out["cq_valid"].to_numpy(dtype=bool)
@@ -295,8 +296,8 @@ def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool
 
     # -- by tier -------------------------------------------------------------------------------------
     labels, values = [], []
-    for t, label in _TIER_FR.items():
-        labels.append(label)
+    for t in territory.tier_ids:
+        labels.append(territory.vocabulary.heading(t))
         values.append(int((in_territory & _isin(out["cq_primary_tier"], [t])).sum()))
     labels.append("Aucune (hors géographie prioritaire)")
     values.append(int((in_territory & _isin(out["cq_primary_tier"], [""])).sum()))
@@ -362,10 +363,10 @@ def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool
     check = np.flatnonzero(_isin(out["cq_status"], ["to_check", "not_found", "invalid"]))
     to_check = pd.DataFrame({
         "Ligne": (check + first_row_number).astype(int),
-        "Statut": _texts(out["cq_status"].iloc[check], STATUS_FR),
+        "Statut": _texts(out["cq_status"].iloc[check], status_fr),
         "Raison": _texts(out["cq_reason"].iloc[check]),
     })
-    own_id = _id_column(out, identity_cols)
+    own_id = id_column(out, identity_cols)
     if own_id is not None:  # the user's own identifier, to find the row in their file (after « Ligne »)
         to_check.insert(1, own_id, _texts(out[own_id].iloc[check]))
     if pseudonymised and "cq_id" in out.columns:
@@ -415,14 +416,14 @@ _ID_NAME = __import__("re").compile(
     r"([ _.\-].*)?$", __import__("re").IGNORECASE)
 
 
-def _id_column(out, identity_cols=()) -> str | None:
+def id_column(out, identity_cols=()) -> str | None:
     """The user's identifier column: named like one (id, n° dossier, référence…), not an address or
     coordinate column, and not a cq_ column. ``None`` when there is none.
 
     >>> import pandas as pd
-    >>> _id_column(pd.DataFrame({"N° dossier": [1], "adresse": ["x"], "cq_status": ["ok"]}))
+    >>> id_column(pd.DataFrame({"N° dossier": [1], "adresse": ["x"], "cq_status": ["ok"]}))
     'N° dossier'
-    >>> _id_column(pd.DataFrame({"adresse": ["x"], "cq_id": ["ab"]})) is None
+    >>> id_column(pd.DataFrame({"adresse": ["x"], "cq_id": ["ab"]})) is None
     True
     """
     skip = {str(c) for c in identity_cols}
@@ -458,7 +459,7 @@ def provenance_lines(territory, now=None) -> list[tuple[str, str]]:
     from ._version import __version__
     from .report import LAYER_STATUS_FR
 
-    names = {"communes": "Communes", "qpv": "QPV 2024", "poche": "Poches de pauvreté", "qva": "Anciens QVA"}
+    names = {"communes": "Communes", **{t: territory.vocabulary.layer_name(t) for t in territory.tier_ids}}
     now = now or _dt.datetime.now()
     lines = [("Date", now.strftime("%d/%m/%Y %H:%M")), ("Logiciel", f"cq-geo {__version__}")]
     for key, info in territory.layers.items():

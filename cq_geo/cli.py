@@ -27,6 +27,8 @@ import json
 import sys
 from typing import Callable
 
+from .cli_common import add_store_arguments, write_fiche_answer  # noqa: F401 - used by the command modules
+
 __all__ = ["main", "build_parser", "COMMANDS", "COMMAND_MODULES", "add_store_arguments", "FrenchArgumentParser"]
 
 #: argparse's English messages (Python 3.11 to 3.13) in French.
@@ -137,16 +139,6 @@ class FrenchArgumentParser(argparse.ArgumentParser):
         raise UsageError(self, message)
 
 
-def add_store_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--store",
-        metavar="CHEMIN",
-        help="magasin de données (GeoPackage) ; par défaut CQ_GEO_STORE, puis le magasin de l'utilisateur, "
-        "puis les données embarquées",
-    )
-    p.add_argument("--territory-file", metavar="TOML", help="autre fichier de définition du territoire")
-
-
 def _lookup_args(p: argparse.ArgumentParser) -> None:
     from .cli_geocode import add_geocoder_arguments
 
@@ -161,15 +153,6 @@ def _lookup_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fiche", metavar="FICHE.html",
                    help="écrire aussi la fiche d'éligibilité (une page A4 imprimable, lisible hors ligne)")
     add_store_arguments(p)
-
-
-def _write_fiche(args: argparse.Namespace, territory, answer: dict, typed: str) -> None:
-    """``--fiche``: the eligibility sheet of this answer (said on stderr, the answer stays on stdout)."""
-    if getattr(args, "fiche", None):
-        from .fiche import write_fiche
-
-        path = write_fiche(args.fiche, territory, answer, typed=typed)
-        print(f"cq-geo : fiche d'éligibilité écrite : {path}", file=sys.stderr)
 
 
 def _number(value: str | None, name: str) -> float | None:
@@ -230,7 +213,7 @@ def _run_lookup(args: argparse.Namespace) -> int:
     else:
         result = territory.lookup(x=x, y=y)
     typed = f"lon {args.lon}, lat {args.lat}" if lon is not None else f"x {args.x}, y {args.y} (Lambert-93)"
-    _write_fiche(args, territory, result.to_dict(), typed)
+    write_fiche_answer(args, territory, result.to_dict(), typed)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -263,7 +246,8 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
 
 
 #: Modules that add sub-commands (each defines a ``COMMANDS`` dict like the one above).
-COMMAND_MODULES: list[str] = ["cq_geo.cli_data", "cq_geo.cli_map", "cq_geo.cli_geocode", "cq_geo.cli_batch"]
+COMMAND_MODULES: list[str] = ["cq_geo.cli_data", "cq_geo.cli_map", "cq_geo.cli_geocode", "cq_geo.cli_batch",
+                               "cq_geo.cli_territory"]
 
 
 def all_commands() -> dict[str, tuple[str, Callable, Callable]]:
@@ -333,6 +317,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        from .paths import select_territory, territory_dir
+
+        # --territory: every load of this run uses that folder (and its own user store)
+        select_territory(territory_dir(args.territory) if getattr(args, "territory", None) else None)
         if as_json and getattr(args, "_generic_json", False):
             return _run_generic_json(args)
         return args._run(args)

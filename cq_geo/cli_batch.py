@@ -98,7 +98,6 @@ class _Bar:
 
 def run(args: argparse.Namespace) -> int:
     from .batch import batch_file
-
     from .store import refuse_store_output
 
     refuse_store_output(args.output, args.store)  # never write over the data store (issue 12)

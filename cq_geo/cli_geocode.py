@@ -37,7 +37,7 @@ def add_geocoder_arguments(p: argparse.ArgumentParser, with_none: bool = False) 
 
 
 def _geocode_args(p: argparse.ArgumentParser) -> None:
-    from .cli import add_store_arguments
+    from .cli_common import add_store_arguments
 
     p.add_argument("address", metavar="ADRESSE", help="adresse, ex. « 12 rue Jean Jaurès 59220 Denain »")
     p.add_argument("--postcode", default="", metavar="CP", help="filtrer par code postal")
@@ -72,7 +72,7 @@ def _run_geocode(args: argparse.Namespace) -> int:
 
 
 def _ban_import_args(p: argparse.ArgumentParser) -> None:
-    from .cli import add_store_arguments
+    from .cli_common import add_store_arguments
 
     p.add_argument("file", metavar="FICHIER",
                    help="fichier des adresses de la BAN du département (adresses-59.csv.gz, "
@@ -86,9 +86,8 @@ def _ban_import_args(p: argparse.ArgumentParser) -> None:
 
 def run_ban_import(args: argparse.Namespace) -> int:
     """Import the BAN file named by ``args.file`` into the store (``args.store``); print a French report."""
-    from .progress import tqdm_fr as tqdm
-
     from .geocode.ban_index import import_ban
+    from .progress import tqdm_fr as tqdm
 
     bar = tqdm(total=None, unit="o", unit_scale=True, unit_divisor=1024, desc="lecture BAN", disable=None,
                leave=False, file=sys.stderr)
@@ -140,9 +139,9 @@ def run_address_lookup(args: argparse.Namespace) -> int:
     territory = load_territory(store=args.store, territory_file=args.territory_file)
     answer = lookup_address(territory, args.address, geocoder, limit=args.limit)
     if getattr(args, "fiche", None):
-        from .cli import _write_fiche
+        from .cli_common import write_fiche_answer
 
-        _write_fiche(args, territory, answer.to_dict(), args.address)
+        write_fiche_answer(args, territory, answer.to_dict(), args.address)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -54,10 +54,9 @@ def run(args: argparse.Namespace) -> int:
     import json
     import time
 
+    from .store import refuse_store_output
     from .territory import load_territory
     from .webmap import DEFAULT_SIMPLIFY_M, export_map
-
-    from .store import refuse_store_output
 
     refuse_store_output(args.output, args.store)  # never write over the data store (issue 12)
     start = time.perf_counter()

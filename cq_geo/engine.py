@@ -34,6 +34,11 @@ the grid rows), with ``h`` the cells' half-diagonal:
   ``u + |P - centre|`` of the centre matter (a handful). Whether it is in the
   zone follows from the centre's state and the edges crossed by the path
   point → (centre x, point y) → centre, which stays in the cell.
+- these cells are split into :data:`SUB` × :data:`SUB` sub-cells
+  (:meth:`ZoneIndex._sub_cover`): a sub-cell whose points' distances, bounded
+  by its centre's exact distance ± its half-diagonal, lie on one side of every
+  threshold is decided as a whole; the others get their own, shorter list,
+  referenced to their centre, and are tested as above.
 
 A few points (under :data:`SMALL_BATCH`) skip the grid: each is tested
 against every edge of the zones whose bounding box (grown by ``near_m``) holds
@@ -72,6 +77,12 @@ STATUS_NAMES = ("outside", "near", "boundary", "inside", "unknown")
 SMALL_BATCH = 2000
 #: Pairs (point, edge) evaluated per numpy pass (memory ~ 100 bytes each).
 _CHUNK_PAIRS = 1 << 19
+#: Mixed cells are split into SUB x SUB sub-cells, decided at once where they can be.
+SUB = 4
+#: Undecided sub-cells of a cell with at most this many edges keep the cell's list.
+_SHORT_LIST = 3
+#: Slack (m) on the bounds of a sub-cell's distances (rounding of the points' own distances is ~1e-9 m).
+_SLACK_M = 1e-6
 #: A cell centre closer than this to an edge is not used as a reference (its points get a full ray test).
 _DEGENERATE_M = 1e-4
 _COVER_LOCK = threading.Lock()
@@ -184,6 +195,7 @@ class _EdgeLists:
     def __init__(self, zone, cx, cy, state, start, count, edges, ax, ay, bx, by, de=None):
         self.zone, self.cx, self.cy, self.state = zone, cx, cy, state
         self.start, self.count = start, count
+        self.edges, self.de = edges, de
         # distance of each listed edge from the reference point, increasing within an entry: a point
         # P needs only the edges with de <= d(P, nearest edge of the reference) + |P - reference|
         self.key = None
@@ -476,7 +488,8 @@ class ZoneIndex:
         edge_m, near_m = self.edge_m[gzone], self.near_m[gzone]
         g_inside = gstate & (dc - h > edge_m) & (not self.distances)
         g_near = (~gstate & (dc - h > edge_m) & (dc + h <= near_m)) if self.whole_near else np.zeros(len(gkey), bool)
-        mixed = ~(g_inside | g_near)
+        g_out = ~gstate & (dc - h > near_m)  # only with distances (else such cells hold no edge)
+        mixed = ~(g_inside | g_near | g_out)
         far_inside = zstate & ~np.isin(zkey, gkey)
         full = np.concatenate((zkey[far_inside], gkey[g_inside]))
         full.sort()
@@ -501,11 +514,118 @@ class ZoneIndex:
         zone_, cx_, cy_, st_, cnt_, edges_, de_ = (np.concatenate([part[i] for part in lists]) for i in range(7))
         start_ = np.cumsum(cnt_) - cnt_
         mixed_lists = _EdgeLists(zone_, cx_, cy_, st_, start_, cnt_, edges_, self._ax, self._ay, self._bx, self._by, de_)
-        return {
+        out = {
             "full_zone": (full // ncell).astype("int32"), "full_cell": full % ncell,
             "near_zone": (nearc // ncell).astype("int32"), "near_cell": nearc % ncell,
             "mixed_cell": entry_cell, "mixed": mixed_lists,
         }
+        out.update(self._sub_cover(grid, mixed_lists, entry_cell, len(mg)))
+        return out
+
+    def _sub_decide(self, zone, lo, hi, st):
+        """Status shared by every point of sub-cells whose distances lie in [lo, hi] (-1: none).
+
+        The state *st* holds for every point where ``lo > 0`` (which each decision needs).
+        """
+        lo = lo - _SLACK_M
+        hi = hi + _SLACK_M
+        edge_m, near_m = self.edge_m[zone], self.near_m[zone]
+        status = np.full(len(lo), -1, dtype="int64")
+        status[~st & (lo > near_m)] = OUTSIDE
+        if self.sides and not self.distances:
+            status[st & (lo > edge_m)] = INSIDE
+        if self.whole_near and not self.distances:
+            status[~st & (lo > edge_m) & (hi <= near_m)] = NEAR
+            status[(hi <= edge_m) & (lo > 0)] = BOUNDARY  # wholly on the side of the centre
+        return status
+
+    def _sub_cover(self, grid: GridSpec, lists: _EdgeLists, entry_cell, n_ref: int) -> dict:
+        """Second level inside the mixed cells: :data:`SUB` × :data:`SUB` sub-cells per entry.
+
+        The exact distance ``ds`` of each sub-cell's centre to the zone (and its
+        state) bounds the distance of each of its points within ``ds ± hs`` (``hs``
+        the sub-cell's half-diagonal): sub-cells on one side of every threshold
+        (0, ``edge_m``, ``near_m``) are decided at once, as whole cells are. The
+        others become entries of their own, referenced to their centre, with the
+        edges of their cell's list within ``ds + 2 hs`` of it (shorter lists). The
+        first *n_ref* entries of *lists* have a reference point (the others,
+        around a degenerate centre, are kept as they are).
+        """
+        s2 = SUB * SUB
+        ne = len(entry_cell)
+        n = grid.n
+        hs = grid.half_diagonal / SUB
+        ox = grid.minx + (entry_cell % n) * grid.dx
+        oy = grid.miny + (entry_cell // n) * grid.dy
+        k = np.arange(s2)
+        sx = (ox[:, None] + ((k % SUB) + 0.5) * (grid.dx / SUB)).ravel()
+        sy = (oy[:, None] + ((k // SUB) + 0.5) * (grid.dy / SUB)).ravel()
+        parent = np.repeat(np.arange(ne), s2)
+        code = parent.astype("int64") + 0  # >= 0: entry (parents for now); < 0: decided, -1 - status
+        sub_in = np.zeros(ne * s2, dtype=bool)
+        # the distance-only search (no sides) decides few sub-cells: its cells' lists serve as they are
+        todo = np.flatnonzero(parent < n_ref) if self.sides else np.zeros(0, dtype="int64")
+        if len(todo):
+            # first from the cell centre's distance dc (exact): the sub-cell's points are within
+            # dc ± (r + hs), r the distance between the centres
+            pt = parent[todo]
+            r = np.hypot(sx[todo] - lists.cx[pt], sy[todo] - lists.cy[pt])
+            dc = lists.de[lists.start[pt]]
+            status = self._sub_decide(lists.zone[pt], dc - r - hs, dc + r + hs, lists.state[pt])
+            decided = status >= 0
+            code[todo[decided]] = -1 - status[decided]
+            sub_in[todo[decided]] = lists.state[pt[decided]] & (status[decided] != OUTSIDE)
+            todo = todo[~decided]
+        if len(todo):
+            # then from the sub-cell centre's own exact distance ds and state: ds ± hs
+            d2, st = self._evaluate(lists, sx[todo], sy[todo], parent[todo], self.sides)
+            ds = np.sqrt(d2)
+            status = self._sub_decide(lists.zone[parent[todo]], ds - hs, ds + hs, st)
+            decided = status >= 0
+            code[todo[decided]] = -1 - status[decided]
+            sub_in[todo[decided]] = st[decided] & (status[decided] != OUTSIDE)
+            # undecided sub-cells with a usable centre: their own entries
+            own = np.flatnonzero(~decided & (ds >= _DEGENERATE_M) & (lists.count[parent[todo]] > _SHORT_LIST))
+            u_idx, u_par, u_ds, u_st = todo[own], parent[todo[own]], ds[own], st[own]
+            i0 = lists.start[u_par]
+            r = np.hypot(sx[u_idx] - lists.cx[u_par], sy[u_idx] - lists.cy[u_par])
+            base = u_par * lists.width
+            limit = base + np.minimum(u_ds + 2 * hs + r + 1e-6, lists.width - 1.0)
+            cnt = np.clip(np.searchsorted(lists.key, limit, side="right") - i0, 1, lists.count[u_par])
+            first = np.cumsum(cnt) - cnt
+            pos = np.repeat(i0 - first, cnt) + np.arange(int(cnt.sum()))
+            px, py = np.repeat(sx[u_idx], cnt), np.repeat(sy[u_idx], cnt)
+            de = np.sqrt(_segment_d2(px, py, lists.ax[pos], lists.ay[pos], lists.dx[pos], lists.dy[pos], lists.il2[pos]))
+            which = np.repeat(np.arange(len(own)), cnt)
+            keep = de <= u_ds[which] + 2 * hs + 1e-9  # can hold the nearest edge of a point of the sub-cell
+            pos, de, which = pos[keep], de[keep], which[keep]
+            order = np.argsort(which * (2.0 * float(de.max(initial=0.0)) + 1.0) + de)  # by sub-cell, nearest first
+            pos, de, which = pos[order], de[order], which[order]
+            ucount = np.bincount(which, minlength=len(own))
+            code[u_idx] = np.arange(len(own))
+            # the parents still referenced (degenerate centres, degenerate sub-centres)
+            rest = code >= 0
+            rest[u_idx] = False
+            used = np.flatnonzero(np.bincount(code[rest], minlength=ne))
+            remap = np.full(ne, -1, dtype="int64")
+            remap[used] = len(own) + np.arange(len(used))
+            code[rest] = remap[code[rest]]
+            zone_ = np.concatenate((lists.zone[u_par], lists.zone[used]))
+            cx_ = np.concatenate((sx[u_idx], lists.cx[used]))
+            cy_ = np.concatenate((sy[u_idx], lists.cy[used]))
+            st_ = np.concatenate((u_st, lists.state[used]))
+            pcount = lists.count[used]
+            ppos = np.repeat(lists.start[used] - (np.cumsum(pcount) - pcount), pcount) + np.arange(int(pcount.sum()))
+            cnt_ = np.concatenate((ucount, pcount))
+            edges_ = np.concatenate((lists.edges[pos], lists.edges[ppos]))
+            de_ = np.concatenate((de, lists.de[ppos]))
+            start_ = np.cumsum(cnt_) - cnt_
+            sub_lists = _EdgeLists(zone_, cx_, cy_, st_, start_, cnt_, edges_, self._ax, self._ay, self._bx, self._by,
+                                   de_)
+        else:
+            sub_lists = lists
+        return {"sub_code": code.astype("int32"), "sub_in": sub_in, "sub_lists": sub_lists,
+                "sub_ox": ox, "sub_oy": oy}
 
     def _centre_states(self, grid: GridSpec, ax, ay, bx, by, ez):
         """Sorted keys ``zone * n² + cell`` of the cells whose centre lies in a zone's bounding
@@ -586,7 +706,30 @@ class ZoneIndex:
             keep = only[p]
             p, which = p[keep], which[keep]
         if len(p):
-            d2, inside = self._evaluate(lists, pts.x[p], pts.y[p], which, self.sides)
+            px, py = pts.x[p], pts.y[p]
+            g = pts.grid
+            sc = px - c["sub_ox"][which]
+            sc *= SUB / g.dx
+            sr = py - c["sub_oy"][which]
+            sr *= SUB / g.dy
+            sub = np.clip(sc, 0, SUB - 1).astype("int64")  # a point on a sub-cell's side may go either way
+            sub += np.clip(sr, 0, SUB - 1).astype("int64") * SUB
+            sub += which * (SUB * SUB)
+            code = c["sub_code"][sub]
+            dec = code < 0
+            if dec.any():
+                sd = np.flatnonzero(dec)
+                st = (-1 - code[sd]).astype("int8")
+                ok = st > OUTSIDE
+                sd, st = sd[ok], st[ok]
+                parts.append((p[sd], lists.zone[which[sd]], st, c["sub_in"][sub[sd]], np.full(len(sd), np.nan)))
+                ev = np.flatnonzero(~dec)
+                p, px, py, which = p[ev], px[ev], py[ev], code[ev]
+            else:
+                which = code
+            lists = c["sub_lists"]
+        if len(p):
+            d2, inside = self._evaluate(lists, px, py, which, self.sides)
             zone = lists.zone[which]
             status, in_zone, d = self._status(zone, d2, inside)
             keep = status > OUTSIDE

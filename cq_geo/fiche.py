@@ -42,7 +42,6 @@ FICHE_STATUS_FR = {
     "outside": "dehors",
     "unknown": "inconnu (périmètre absent)",
 }
-_TIER_FR = {"qpv": "QPV 2024", "poche": "Poche de pauvreté", "qva": "Ancien quartier de veille active"}
 _LAYER_FR = {"communes": "Limites des communes", "qpv": "QPV 2024", "poche": "Poches de pauvreté",
              "qva": "Anciens quartiers de veille active"}
 _GEOMETRY_FR = {"official": "officiel", "validated": "validé", "provisional": "provisoire", "simplified": "simplifié",
@@ -217,8 +216,9 @@ def _map_svg(territory, shapes, x: float, y: float, nearest: list[tuple[str, Any
             fill = {"nord": "#0072b2", "sud": "#e69f00"}.get(team.id, "#009e73") if team else "#ffffff"
             out.append(f'<path d="{_path(polys, x0, y1)}" fill="{fill}" fill-opacity="{0.3 if team else 0.5}" '
                        f'fill-rule="evenodd" stroke="#566573" stroke-width="{sw * 1.2:.1f}"/>')
-    for tier in ("qva", "poche", "qpv"):
-        fill, alpha, stroke, weight, dash = _STYLE[tier]
+    for tier in reversed(definition.tier_ids):  # the QPV drawn on top
+        colour = definition.tiers[tier].colour or "#7f8c8d"
+        fill, alpha, stroke, weight, dash = _STYLE.get(tier, (colour, 0.45, colour, 1.6, "2 3"))
         for zone, polys in shapes.get(tier, []):
             if not visible(polys):
                 continue
@@ -262,55 +262,72 @@ def _map_svg(territory, shapes, x: float, y: float, nearest: list[tuple[str, Any
 
 
 # -- texts -----------------------------------------------------------------------------------------------------------
-def answer_sentence(answer: dict) -> tuple[str, str]:
+def answer_sentence(answer: dict, vocabulary=None) -> tuple[str, str]:
     """(kind, French sentence) summing up a lookup answer: ``eligible``, ``check`` or ``no``.
 
-    Never says « hors » a tier whose perimeter is unknown at this place.
+    Never says « hors » a tier whose perimeter is unknown at this place. The words come from
+    *vocabulary* (:class:`cq_geo.vocabulary.Vocabulary`; the embedded territory's by default).
 
     >>> answer_sentence({"commune": {"name": "Abscon"}, "zones": [{"tier": "poche", "status": "unknown",
     ...     "name": "Abscon : Cité de la République", "code": "P"}], "primary": None, "layers": {}})
     ('check', 'Abscon : hors QPV et hors ancien QVA ; poche de pauvreté inconnue (périmètre « Abscon : Cité de la République » non disponible)')
     """
+    if vocabulary is None:
+        from .model import load_definition
+        from .vocabulary import Vocabulary
+
+        vocabulary = Vocabulary(load_definition())
+    d = vocabulary.definition
+    order = d.tier_ids
     commune = answer.get("commune")
     if commune is None:
-        return "no", "Adresse hors du territoire de la Communauté d'Agglomération de La Porte du Hainaut"
+        return "no", f"Adresse hors du territoire {vocabulary.of_agglo_long}"
     zones = answer.get("zones") or []
     primary = answer.get("primary")
     where = commune["name"]
     by_status = {s: [z for z in zones if z["status"] == s] for s in ("inside", "boundary", "near", "unknown")}
-    short = {"qpv": "QPV", "poche": "poche de pauvreté", "qva": "ancien QVA"}
+
+    def brief(t: str) -> str:  # « QPV », « poche de pauvreté », « ancien QVA »
+        label = d.tiers[t].short_label
+        return label if label[1:2].isupper() else label[:1].lower() + label[1:]
+
+    def unknown_text(t: str) -> str:
+        return f"{brief(t)} inconnu{'e' if d.tiers[t].feminine else ''}"
+
+    def article(t: str) -> str:
+        noun = d.tiers[t].noun
+        return "l’" if noun[:1].lower() in "aeiouyéèêàâîôûh" else ("la " if d.tiers[t].feminine else "le ")
+
     if primary:
         zone = next((z for z in zones if z["code"] == primary["code"]), None)
         if zone and zone["status"] == "inside":
-            text = (f"{where} : dans {('le ' if zone['tier'] == 'qpv' else 'la ' if zone['tier'] == 'poche' else 'l’')}"
-                    f"{_TIER_FR[zone['tier']]} « {zone['name']} » ({zone['code']})")
-            order = ("qpv", "poche", "qva")
+            text = f"{where} : dans {article(zone['tier'])}{vocabulary.heading(zone['tier'])} « {zone['name']} » ({zone['code']})"
             higher = [z for z in by_status["unknown"] if order.index(z["tier"]) < order.index(zone["tier"])]
             if not higher:
                 return "eligible", text
             tiers = sorted({z["tier"] for z in higher}, key=order.index)
             names = ", ".join(f"« {z['name']} »" for z in higher)
-            unknown = " et ".join(f"{short[t]} inconnu{'e' if t == 'poche' else ''}" for t in tiers)
+            unknown = " et ".join(unknown_text(t) for t in tiers)
             return "check", f"{text} ; {unknown} (périmètre{'s' if len(higher) > 1 else ''} {names} non disponible" \
                             f"{'s' if len(higher) > 1 else ''})"
     if by_status["boundary"]:
         z = by_status["boundary"][0]
-        return "check", f"{where} : sur la limite de {_TIER_FR[z['tier']]} « {z['name']} » : à vérifier sur place"
+        return "check", f"{where} : sur la limite de {vocabulary.heading(z['tier'])} « {z['name']} » : à vérifier sur place"
     unknown_tiers = {z["tier"] for z in by_status["unknown"]}
-    known = [t for t in ("qpv", "poche", "qva") if t not in unknown_tiers]
+    known = [t for t in order if t not in unknown_tiers]
     if unknown_tiers:
         z = by_status["unknown"][0]
-        outs = " et ".join(f"hors {short[t]}" for t in known)
-        unknown = ", ".join(f"{short[t]} inconnu{'e' if t == 'poche' else ''}" for t in ("qpv", "poche", "qva")
-                            if t in unknown_tiers)
+        outs = " et ".join(f"hors {brief(t)}" for t in known)
+        unknown = ", ".join(unknown_text(t) for t in order if t in unknown_tiers)
         return "check", f"{where} : {outs + ' ; ' if outs else ''}{unknown} (périmètre « {z['name']} » non disponible)"
-    return "no", f"{where} : hors QPV, hors poche de pauvreté et hors ancien QVA"
+    outs = [f"hors {brief(t)}" for t in order]
+    return "no", f"{where} : " + (", ".join(outs[:-1]) + " et " + outs[-1] if len(outs) > 1 else outs[0])
 
 
 def _tier_rows(territory, answer: dict, x: float, y: float, shapes) -> tuple[list[str], list]:
     zones = answer.get("zones") or []
     rows, nearest = [], []
-    for tier in ("qpv", "poche", "qva"):
+    for tier in territory.definition.tier_ids:
         listed = [z for z in zones if z["tier"] == tier]
         layer = (answer.get("layers") or {}).get(tier, {})
         candidates = []
@@ -346,7 +363,7 @@ def _tier_rows(territory, answer: dict, x: float, y: float, shapes) -> tuple[lis
                              _GEOMETRY_FR.get(layer.get("status", ""), layer.get("status", ""))))
             else:
                 rows.append((tier, "dehors", "", "", _GEOMETRY_FR.get(layer.get("status", ""), "")))
-    html_rows = [f"<tr><th>{_esc(_TIER_FR[t])}</th><td class='st st-{_esc(s.split()[0])}'>{_esc(s)}</td><td>{_esc(z)}</td>"
+    html_rows = [f"<tr><th>{_esc(territory.vocabulary.heading(t))}</th><td class='st st-{_esc(s.split()[0])}'>{_esc(s)}</td><td>{_esc(z)}</td>"
                  f"<td>{_esc(d)}</td><td>{_esc(g)}</td></tr>" for t, s, z, d, g in rows]
     return html_rows, nearest
 
@@ -410,13 +427,13 @@ def fiche_html(territory, answer: dict, *, geocoding: dict | None = None, typed:
     x, y = float(p["x"]), float(p["y"])
     d = territory.definition
     shapes = shapes if shapes is not None else _zone_shapes(territory)
-    kind, sentence = answer_sentence(answer)
+    kind, sentence = answer_sentence(answer, territory.vocabulary)
     tier_rows, nearest = _tier_rows(territory, answer, x, y, shapes)
 
     parts = ["<!DOCTYPE html><html lang='fr'><head><meta charset='utf-8'>",
              "<meta name='viewport' content='width=device-width, initial-scale=1.0'>",
              f"<title>Fiche d'éligibilité — {_esc(typed or sentence)}</title><style>{_CSS}</style></head><body>",
-             f"<h1>Fiche d'éligibilité — Contrat Quartiers 2030</h1>",
+             "<h1>Fiche d'éligibilité — Contrat Quartiers 2030</h1>",
              f"<div class='sub'>{_esc(d.name)} — établie le {_fr_date(day)} à {stamp}</div>"]
     # address
     parts.append("<h2>Adresse</h2><table>")
@@ -523,9 +540,9 @@ def write_fiches(results, folder, territory=None, *, address_cols: str | list[st
     """
     import re
 
-    from .batch_summary import _id_column
+    from .batch_summary import id_column
     from .errors import CqGeoError
-    from .webmap import _read_table
+    from .webmap import read_results_table
 
     if territory is None:
         from .territory import load_territory
@@ -534,14 +551,14 @@ def write_fiches(results, folder, territory=None, *, address_cols: str | list[st
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = Path(results)
-    df = _read_table(path)
+    df = read_results_table(path)
     lower = {str(c).lower(): c for c in df.columns}
     if "cq_lon" not in lower or "cq_lat" not in lower:
         raise CqGeoError(f"{path.name} : colonnes cq_lon/cq_lat introuvables (un résultat de cq-geo batch est attendu)")
     if isinstance(address_cols, str):
         address_cols = [c.strip() for c in address_cols.split(",") if c.strip()]
     address_cols = [c for c in (address_cols or []) if c in df.columns]
-    own_id = _id_column(df)
+    own_id = id_column(df)
     first = 1 if path.suffix.lower() == ".gpkg" else 2
     shapes = _zone_shapes(territory)
     written = skipped = 0

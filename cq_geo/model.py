@@ -32,6 +32,7 @@ from .errors import TerritoryFileError
 
 __all__ = [
     "TIERS",
+    "REGULATORY_TIER",
     "GEOMETRY_STATUSES",
     "Commune",
     "Tier",
@@ -44,8 +45,15 @@ __all__ = [
     "suggest",
 ]
 
-#: The three geography tiers, by priority (QPV > poche > former QVA).
+#: The tiers of the embedded CAPH file, by priority (QPV > poche > former QVA). Only a default
+#: for documentation: the code reads ``Definition.tier_ids`` (any tier declared in the file).
 TIERS = ("qpv", "poche", "qva")
+#: The regulatory tier every territory has (the national QPV list, by decree).
+REGULATORY_TIER = "qpv"
+_TIER_ID = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+#: Colours given to tiers whose file names none (map, plugin), by position.
+DEFAULT_COLOURS = ("#c0392b", "#e67e22", "#2e86c1", "#8e44ad", "#16a085", "#7f8c8d")
 #: Status of a layer's or zone's geometry, from the most to the least reliable.
 GEOMETRY_STATUSES = ("official", "validated", "provisional", "simplified", "approximate", "missing")
 
@@ -78,6 +86,36 @@ class Tier:
     contract_count: int | None = None
     contract_communes: int | None = None
     note: str = ""
+    population_is_approximate: bool = False
+    #: French forms used by every face (lookup texts, batch reasons, summary, map, plugin)
+    plural: str = ""  # « poches de pauvreté »
+    feminine: bool = False  # « inconnue », « la poche » vs « le QPV »
+    name: str = ""  # the common noun, lower case: « poche de pauvreté »
+    colour: str = ""  # map and plugin colour, #rrggbb
+    edge_m: float | None = None  # tolerances of its perimeters when the file says them
+    near_m: float | None = None
+    teams: bool = True  # the team routing (commune -> team) applies to its zones
+    heading: str = ""  # title in tables (« QPV 2024 », « Poche de pauvreté »)
+    layer_name: str = ""  # title of its layer (« Poches de pauvreté »)
+
+    @property
+    def noun(self) -> str:
+        """The common noun (« poche de pauvreté », « QPV »)."""
+        return self.name or self.short_label
+
+    @property
+    def the(self) -> str:
+        """« la poche de pauvreté », « le QPV », « l'ancien quartier … »."""
+        n = self.noun
+        if n[:1].lower() in "aeiouyéèêàâîôûh" and n[:1]:
+            return "l'" + n
+        return ("la " if self.feminine else "le ") + n
+
+    @property
+    def of_the(self) -> str:
+        """« de la poche de pauvreté », « du QPV », « de l'ancien quartier … »."""
+        t = self.the
+        return "du " + t[3:] if t.startswith("le ") else "de " + t
 
 
 @dataclass(frozen=True)
@@ -155,6 +193,19 @@ class Definition:
     leads: dict[str, Lead]
     open_questions: list[dict[str, str]] = field(default_factory=list)
     source_path: Path | None = None
+    departements: tuple[str, ...] = ()
+    #: territory-specific texts ([texts] of the file), e.g. ``contract`` (the contract's name)
+    texts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def tier_ids(self) -> tuple[str, ...]:
+        """The tiers declared by the file, by priority (1 = strongest)."""
+        return tuple(sorted(self.tiers, key=lambda t: (self.tiers[t].priority, t)))
+
+    @property
+    def local_tier_ids(self) -> tuple[str, ...]:
+        """The tiers whose perimeters the territory draws itself (all but the regulatory QPV)."""
+        return tuple(t for t in self.tier_ids if t != REGULATORY_TIER)
 
     # -- lookups -----------------------------------------------------------
     def zones_of(self, tier: str) -> list[Zone]:
@@ -254,6 +305,56 @@ class _Checker:
             raise TerritoryFileError(f"{self.where} : {len(self.problems)} problème(s) dans la définition du territoire :\n{lines}")
 
 
+def _parse_tiers(ck: "_Checker", raw_tiers: dict) -> dict[str, Tier]:
+    """The ``[tiers.<id>]`` tables: any id, the regulatory ``qpv`` required, unique priorities."""
+    tiers: dict[str, Tier] = {}
+    if REGULATORY_TIER not in raw_tiers:
+        ck.add(f"[tiers.{REGULATORY_TIER}] : table manquante (le niveau réglementaire des QPV est obligatoire)")
+    for pos, (tier_id, t) in enumerate(raw_tiers.items()):
+        ctx = f"[tiers.{tier_id}]"
+        if not _TIER_ID.match(tier_id):
+            ck.add(f"{ctx} : identifiant de niveau invalide (minuscules, chiffres, _ ; 20 caractères au plus)")
+            continue
+        if not isinstance(t, dict):
+            ck.add(f"{ctx} : doit être une table")
+            continue
+        colour = ck.get(t, "colour", str, ctx, default="") or DEFAULT_COLOURS[pos % len(DEFAULT_COLOURS)]
+        if not _COLOUR.match(colour):
+            ck.add(f"{ctx} : couleur invalide {colour!r} (forme #rrggbb)")
+        tol = {}
+        for key in ("edge_m", "near_m"):
+            v = t.get(key)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0):
+                ck.add(f"{ctx} : « {key} » doit être un nombre de mètres positif (trouvé : {v!r})")
+                v = None
+            tol[key] = None if v is None else float(v)
+        short = ck.get(t, "short_label", str, ctx, default=tier_id)
+        tiers[tier_id] = Tier(
+            id=tier_id,
+            label=ck.get(t, "label", str, ctx),
+            short_label=short,
+            priority=ck.get(t, "priority", int, ctx),
+            regulatory=bool(t.get("regulatory", False)),
+            population=ck.get(t, "population", int, ctx, required=False),
+            contract_count=ck.get(t, "contract_count", int, ctx, required=False),
+            contract_communes=ck.get(t, "contract_communes", int, ctx, required=False),
+            note=ck.get(t, "note", str, ctx, default=""),
+            population_is_approximate=bool(t.get("population_is_approximate", False)),
+            name=ck.get(t, "name", str, ctx, default=""),
+            plural=ck.get(t, "plural", str, ctx, default="") or (ck.get(t, "name", str, ctx, default="") or short) + "s",
+            feminine=bool(t.get("feminine", False)),
+            colour=colour,
+            teams=bool(t.get("teams", True)),
+            heading=ck.get(t, "heading", str, ctx, default=""),
+            layer_name=ck.get(t, "layer_name", str, ctx, default=""),
+            **tol,
+        )
+    prio = [t.priority for t in tiers.values()]
+    if len(set(prio)) != len(prio):
+        ck.add("[tiers] : deux niveaux ont la même priorité (chaque « priority » doit être unique)")
+    return tiers
+
+
 def parse_definition(data: dict[str, Any], where: str = "territoire") -> Definition:
     """Validate a parsed TOML document and build a :class:`Definition`."""
     ck = _Checker(where)
@@ -290,28 +391,8 @@ def parse_definition(data: dict[str, Any], where: str = "territoire") -> Definit
         if insee not in communes:
             ck.add(f"{ctx} : commune {insee!r} absente de la liste des communes{suggest(insee, communes)}")
 
-    tiers: dict[str, Tier] = {}
-    raw_tiers = ck.get(data, "tiers", dict, "racine")
-    for tier_id in TIERS:
-        t = raw_tiers.get(tier_id)
-        ctx = f"[tiers.{tier_id}]"
-        if not isinstance(t, dict):
-            ck.add(f"{ctx} : table manquante")
-            continue
-        tiers[tier_id] = Tier(
-            id=tier_id,
-            label=ck.get(t, "label", str, ctx),
-            short_label=ck.get(t, "short_label", str, ctx, default=tier_id),
-            priority=ck.get(t, "priority", int, ctx),
-            regulatory=bool(t.get("regulatory", False)),
-            population=ck.get(t, "population", int, ctx, required=False),
-            contract_count=ck.get(t, "contract_count", int, ctx, required=False),
-            contract_communes=ck.get(t, "contract_communes", int, ctx, required=False),
-            note=ck.get(t, "note", str, ctx, default=""),
-        )
-    for tier_id in raw_tiers:
-        if tier_id not in TIERS:
-            ck.add(f"[tiers.{tier_id}] : niveau inconnu{suggest(tier_id, TIERS)} (niveaux : {', '.join(TIERS)})")
+    tiers = _parse_tiers(ck, ck.get(data, "tiers", dict, "racine"))
+    tier_ids = tuple(sorted(tiers, key=lambda i: tiers[i].priority))
 
     zones: list[Zone] = []
     seen_codes: set[str] = set()
@@ -323,8 +404,8 @@ def parse_definition(data: dict[str, Any], where: str = "territoire") -> Definit
         code = ck.get(z, "code", str, ctx)
         ctx = f"[[zones]] n° {i + 1} ({code})"
         tier = ck.get(z, "tier", str, ctx)
-        if tier not in TIERS:
-            ck.add(f"{ctx} : niveau {tier!r} inconnu{suggest(tier, TIERS)} (niveaux : {', '.join(TIERS)})")
+        if tier not in tiers:
+            ck.add(f"{ctx} : niveau {tier!r} inconnu{suggest(tier, tier_ids)} (niveaux : {', '.join(tier_ids)})")
         if code in seen_codes:
             ck.add(f"{ctx} : code de zone en double")
         seen_codes.add(code)
@@ -410,8 +491,8 @@ def parse_definition(data: dict[str, Any], where: str = "territoire") -> Definit
             ck.add(f"{ctx} : axe {axis!r} inconnu{suggest(axis, axes)}")
         lead_tiers = tuple(str(x) for x in ck.get(item, "tiers", list, ctx, default=[]))
         for tier in lead_tiers:
-            if tier not in TIERS:
-                ck.add(f"{ctx} : niveau {tier!r} inconnu{suggest(tier, TIERS)}")
+            if tier not in tiers:
+                ck.add(f"{ctx} : niveau {tier!r} inconnu{suggest(tier, tier_ids)}")
         leads[lead_id] = Lead(
             id=lead_id, title=ck.get(item, "title", str, ctx), team=team, orientation=orientation,
             orientation_detail=ck.get(item, "orientation_detail", str, ctx, default=""),
@@ -426,6 +507,15 @@ def parse_definition(data: dict[str, Any], where: str = "territoire") -> Definit
             continue
         questions.append({"id": str(q.get("id", f"q{i + 1}")), "text": q["text"]})
 
+    deps = terr.get("departements", terr.get("departement", []))
+    deps = [deps] if isinstance(deps, str) else deps
+    if not isinstance(deps, list) or not all(isinstance(d, str) and re.match(r"^(\d{2,3}|2[AB])$", d) for d in deps):
+        ck.add(f"[territory] : « departement(s) » doit être un code ou une liste de codes (trouvé : {deps!r})")
+        deps = []
+    texts = data.get("texts", {})
+    if not isinstance(texts, dict) or not all(isinstance(v, str) for v in texts.values()):
+        ck.add("[texts] : doit être une table de textes")
+        texts = {}
     ck.raise_if_any()
     return Definition(
         id=ck.get(terr, "id", str, "[territory]", default="territoire"),
@@ -441,4 +531,6 @@ def parse_definition(data: dict[str, Any], where: str = "territoire") -> Definit
         teams=teams,
         leads=leads,
         open_questions=questions,
+        departements=tuple(deps),
+        texts=dict(texts),
     )

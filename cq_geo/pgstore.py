@@ -391,7 +391,7 @@ class PgChange:
         raise DataError(_NO_SIDE_TABLES)
 
     def run(self, cur) -> None:
-        from .store import LAYER_COLUMNS, CODE_COLUMN, _column_value, polygons_wkb
+        from .store import CODE_COLUMN, LAYER_COLUMNS, _column_value, polygons_wkb
 
         schema = self.store.schema
         author = next((a for a in self.authors if a and a != "cq-geo"), "") or (self.authors[0] if self.authors else "")
@@ -800,7 +800,7 @@ def pull(url: str, local=None, territory_file=None) -> dict[str, Any]:
     The copy records where it comes from and when (table ``cq_shared_copy``;
     ``cq-geo data status`` says how old it is). Returns what was copied.
     """
-    from .store import LAYERS, CODE_COLUMN, _geometry_changes, now_iso, open_store
+    from .store import CODE_COLUMN, LAYERS, _geometry_changes, now_iso, open_store
 
     if shared_url(local) or (local is None and shared_url(None)):
         raise DataError("data pull copie le magasin partagé dans un GeoPackage local : indiquez-le avec "

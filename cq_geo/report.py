@@ -26,7 +26,6 @@ LAYER_STATUS_FR = {
     "approximate": "approximative",
     "missing": "absente",
 }
-_TIER_FR = {"qpv": "QPV 2024", "poche": "Poche de pauvreté", "qva": "Ancien quartier de veille active"}
 
 
 def _int(n) -> str:
@@ -50,6 +49,7 @@ def _metres(value) -> str:
 def lookup_text(result: "LookupResult") -> str:
     """The answer as a few French lines."""
     p = result.point
+    heading = result.vocabulary.heading if result.vocabulary is not None else str
     lines = [f"Point : lon {p['lon']:.6f}, lat {p['lat']:.6f} (Lambert-93 x {p['x']:.1f}, y {p['y']:.1f})"]
     if result.commune:
         c = result.commune
@@ -59,7 +59,7 @@ def lookup_text(result: "LookupResult") -> str:
         lines.append(f"Commune : hors du territoire ({result.territory['name']})")
     if result.primary:
         zone = next(z for z in result.zones if z["code"] == result.primary["code"])
-        lines.append(f"Géographie principale : {_TIER_FR[zone['tier']]} — {zone['name']} ({zone['code']})")
+        lines.append(f"Géographie principale : {heading(zone['tier'])} — {zone['name']} ({zone['code']})")
     else:
         lines.append("Géographie principale : aucune")
     if result.zones:
@@ -69,7 +69,7 @@ def lookup_text(result: "LookupResult") -> str:
             if z["distance_m"] is not None:
                 dist = (", sur la limite" if z["distance_m"] < 0.05
                         else f", à {_metres(z['distance_m'])} de la limite")
-            lines.append(f"  - {_TIER_FR[z['tier']]} {z['name']} ({z['code']}) : {STATUS_FR[z['status']]}{dist}")
+            lines.append(f"  - {heading(z['tier'])} {z['name']} ({z['code']}) : {STATUS_FR[z['status']]}{dist}")
     if result.team:
         lines.append(f"Équipe : {result.team['name']}")
         for lead in result.team["leads"]:
@@ -131,11 +131,11 @@ def territory_check(territory: "Territory") -> dict[str, Any]:
         pop_whole = sum(d.communes[z.communes[0]].population or 0 for z in whole)
         populations[tier_id] = {
             "contract": tier.population,
-            "approximate": tier_id == "poche",
+            "approximate": bool(tier.population_is_approximate),
             "whole_communes": pop_whole if whole else None,
         }
-    qva = populations["qva"]
-    if qva["whole_communes"] and qva["contract"] and qva["whole_communes"] > qva["contract"]:
+    qva = populations.get("qva", {})
+    if qva.get("whole_communes") and qva["contract"] and qva["whole_communes"] > qva["contract"]:
         notes.append(
             f"anciens QVA : les communes entières comptent {_int(qva['whole_communes'])} habitants (population "
             f"municipale actuelle), le contrat {_int(qva['contract'])} : vérifier la notion de « tous les quartiers »"

@@ -153,9 +153,15 @@ _MAX_BYTES = 600 * 2**20
 _MIN_BYTES = 64
 
 
-def source_url(layer: str, base_urls: dict[str, str] | None = None, siren: str = "200042190") -> str:
-    """Full URL of *layer*'s official source (base URL from *base_urls*, the environment, or the default)."""
+def source_url(layer: str, base_urls: dict[str, str] | None = None, siren: str | None = None) -> str:
+    """Full URL of *layer*'s official source (base URL from *base_urls*, the environment, or the default).
+
+    *siren*: the EPCI whose communes are asked for; by default the selected territory file's."""
     src = SOURCES[layer]
+    if siren is None and "{siren}" in src.path:
+        from .model import load_definition
+
+        siren = load_definition().siren
     base = (base_urls or {}).get(src.base) or os.environ.get(_BASE_ENV[src.base], "").strip() or BASE_URLS[src.base]
     return base.rstrip("/") + src.path.format(siren=siren)
 

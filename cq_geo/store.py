@@ -83,7 +83,6 @@ import os
 import shutil
 import signal
 import sqlite3
-import struct
 import sys
 import threading
 import time
@@ -93,7 +92,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from .errors import DataError, MissingDependency
+from .errors import DataError
 from .layers import LayerInfo
 from .model import GEOMETRY_STATUSES, TIERS
 

@@ -28,57 +28,36 @@ import numpy as np
 
 from .crs import METRO_L93_BOUNDS, METRO_LONLAT_BOUNDS, l93_to_lonlat, lonlat_to_l93
 from .engine import (
-    BOUNDARY, INSIDE, NEAR, OUTSIDE, SMALL_BATCH, STATUS_NAMES, UNKNOWN, GridSpec, SortedPoints, ZoneIndex, outline_edges,
+    BOUNDARY,
+    INSIDE,
+    NEAR,
+    OUTSIDE,
+    SMALL_BATCH,
+    STATUS_NAMES,
+    UNKNOWN,
+    GridSpec,
+    SortedPoints,
+    ZoneIndex,
+    outline_edges,
 )
 from .errors import DataError, InvalidCoordinates
 from .gpkg import Polygons, as_polygons
 from .layers import DEFAULT_TOLERANCES, LayerInfo
-from .model import GEOMETRY_STATUSES, TIERS, Definition, Zone
+from .model import GEOMETRY_STATUSES, REGULATORY_TIER, TIERS, Definition, Zone
+from .vocabulary import Vocabulary, lookup_columns
 
-__all__ = ["Territory", "LookupResult", "load_territory", "LOOKUP_COLUMNS", "WARNINGS"]
+__all__ = ["Territory", "LookupResult", "load_territory", "LOOKUP_COLUMNS"]
 
-#: Columns added by :meth:`Territory.lookup_many` (and by the batch files).
-LOOKUP_COLUMNS = [
-    "cq_valid",
-    "cq_commune_insee",
-    "cq_commune",
-    "cq_commune_status",
-    "cq_team",
-    "cq_qpv_code",
-    "cq_qpv_name",
-    "cq_qpv_status",
-    "cq_qpv_distance_m",
-    "cq_poche",
-    "cq_poche_status",
-    "cq_qva",
-    "cq_qva_status",
-    "cq_primary_tier",
-    "cq_warnings",
-]
+#: Columns added by :meth:`Territory.lookup_many` for the embedded CAPH tiers (and by the batch
+#: files); a territory with other tiers has its own list in :attr:`Territory.lookup_columns`.
+LOOKUP_COLUMNS = lookup_columns(TIERS)
 
-# Warning flags (bit positions) and their French texts: the single source of
-# the wording used by lookup, lookup_many, the CLI and the batch files.
-_W = [
-    ("invalid", "coordonnées manquantes ou non numériques"),
-    ("not_france", "point hors de la France métropolitaine"),
-    ("swapped", "latitude et longitude semblent inversées"),
-    ("outside", "point hors du territoire de la CAPH"),
-    ("territory_edge", "à la limite du territoire de la CAPH (contours simplifiés) : à vérifier"),
-    ("commune_edge", "près d'une limite communale (contours précis à ±{commune_edge} m) : commune et équipe à vérifier"),
-    ("no_team", "commune sans équipe dans le tableau de gouvernance du contrat"),
-    ("qpv_unknown", "périmètres QPV non installés pour ce secteur : appartenance à un QPV inconnue (cq-geo data update)"),
-    ("qpv_boundary", "sur la limite d'un QPV : à vérifier"),
-    ("qpv_near", "à moins de {qpv_near} m d'un QPV : à vérifier"),
-    ("qpv_shared", "QPV partagé avec une commune hors CAPH"),
-    ("qpv_not_official", "périmètre QPV non officiel : réponse provisoire"),
-    ("poche_unknown", "périmètre de poche de pauvreté non dessiné dans cette commune : appartenance inconnue"),
-    ("poche_edge", "près de la limite d'une poche de pauvreté : à vérifier"),
-    ("qva_unknown", "périmètre d'ancien quartier de veille active non dessiné dans cette commune : appartenance inconnue"),
-    ("qva_edge", "près de la limite d'un ancien quartier de veille active : à vérifier"),
-]
-_FLAG = {name: 1 << i for i, (name, _) in enumerate(_W)}
-#: Warning texts by flag name (some hold ``{…}`` fields filled per territory).
-WARNINGS = dict(_W)
+# Warning flags: bit positions of the flags every territory has (the first twelve, fixed);
+# each local tier adds ``{tier}_unknown`` and ``{tier}_edge`` after them (see
+# :meth:`cq_geo.vocabulary.Vocabulary.warning_names`). The French texts are the vocabulary's.
+_BASE_FLAGS = ("invalid", "not_france", "swapped", "outside", "territory_edge", "commune_edge", "no_team",
+               "qpv_unknown", "qpv_boundary", "qpv_near", "qpv_shared", "qpv_not_official")
+_FLAG = {name: 1 << i for i, name in enumerate(_BASE_FLAGS)}
 
 
 class _OutlineIndex(ZoneIndex):
@@ -109,8 +88,8 @@ def _with_whole_zones(pairs, commune_pairs, to_zone: np.ndarray):
 
 
 def _set(flags: np.ndarray, mask: np.ndarray, bit: int) -> None:
-    """``flags[mask] |= bit`` without building the index of *mask*."""
-    np.bitwise_or(flags, bit, out=flags, where=mask)
+    """``flags[mask] |= bit`` without building the index of *mask* (``where=`` is slower)."""
+    np.bitwise_or(flags, mask * np.int64(bit), out=flags)
 
 
 def _zone_status_rank(status: str) -> int:
@@ -141,6 +120,8 @@ class LookupResult:
     layers: dict[str, dict[str, Any]]
     thematic_leads: list[dict[str, Any]] = field(default_factory=list)
     qpv_leads: list[dict[str, Any]] = field(default_factory=list)
+    #: the territory's words (not in the JSON): the faces render text with it
+    vocabulary: Any = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (keys: point, territory, commune, team, zones, primary, warnings, layers, …)."""
@@ -206,7 +187,7 @@ class Territory:
             raise DataError("aucun contour de commune du territoire n'est disponible")
         self._commune_pos = {c: i for i, c in enumerate(self.commune_codes)}
         cgeoms = [as_polygons(commune_geoms[c]) or Polygons([]) for c in self.commune_codes]
-        self.communes = ZoneIndex(cgeoms, commune_info.edge_m, commune_info.near_m)
+        self.communes = ZoneIndex(cgeoms, commune_info.edge_m, commune_info.near_m, whole_near=True)
         # the territory's outline: the commune edges not shared by two communes (for points
         # outside every commune, the distance to them is the distance to the territory)
         self.outline = _OutlineIndex([Polygons([p for c in cgeoms for p in c.polygons])], 0.0, self.neighbour_m,
@@ -221,7 +202,9 @@ class Territory:
 
         self.tiers: dict[str, _TierData] = {}
         self._whole_zones: dict[str, np.ndarray] = {}  # per tier: commune -> its whole-commune zone (-1)
-        for tier in TIERS:
+        self.tier_ids = definition.tier_ids
+        self.lookup_columns = lookup_columns(self.tier_ids)
+        for tier in self.tier_ids:
             zones, geoms, statuses, edges, nears, missing, whole = [], [], [], [], [], [], []
             for z in definition.zones_of(tier):
                 if z.geometry == "commune" and z.code not in zone_geoms:
@@ -236,6 +219,9 @@ class Territory:
                     geom, status = zone_geoms[z.code]
                     geom = as_polygons(geom)
                     edge, near = DEFAULT_TOLERANCES.get(status, DEFAULT_TOLERANCES["approximate"])
+                    tdef = definition.tiers[tier]
+                    edge = tdef.edge_m if tdef.edge_m is not None else edge
+                    near = tdef.near_m if tdef.near_m is not None else near
                     info = layer_infos.get(tier)
                     if info is not None and info.status == status:
                         edge, near = info.edge_m, info.near_m
@@ -250,7 +236,7 @@ class Territory:
             info = layer_infos.get(tier) or self._derive_info(tier, statuses, zones)
             info.missing_zones = [z.code for z in missing]
             info.feature_count = len(zones)
-            index = ZoneIndex(geoms, edges, nears, distances=tier == "qpv") if zones else None
+            index = ZoneIndex(geoms, edges, nears, distances=tier == REGULATORY_TIER) if zones else None
             self.tiers[tier] = _TierData(tier, zones, statuses, missing, index, info)
             # whole-commune zones (same edges, same tolerances as their commune): on the grid their
             # statuses are the commune layer's, not computed a second time
@@ -278,13 +264,15 @@ class Territory:
         box = (np.nanmin(bounds[:, 0]), np.nanmin(bounds[:, 1]), np.nanmax(bounds[:, 2]), np.nanmax(bounds[:, 3]))
         self.grid = GridSpec(box, GRID_CELLS)  # for large batches (cell covers built on first use)
         self._one_cell = GridSpec(box, 1)  # for a few points
-        self._texts = {
-            name: text.format(
-                commune_edge=f"{commune_info.edge_m:g}",
-                qpv_near=f"{(self.tiers['qpv'].info.near_m or 10):g}",
-            )
-            for name, text in _W
-        }
+        self.vocabulary = Vocabulary(definition, commune_edge_m=commune_info.edge_m,
+                                     qpv_near_m=self.tiers[REGULATORY_TIER].info.near_m or 10)
+        #: flag name -> bit (the base flags, then two per local tier)
+        self.flags = {name: 1 << i for i, name in enumerate(self.vocabulary.warning_names())}
+        assert tuple(self.flags)[:len(_BASE_FLAGS)] == _BASE_FLAGS
+        if len(self.flags) > 62:
+            raise DataError(f"trop de niveaux de géographie ({len(self.tier_ids)}) : 25 au plus")
+        self._texts = self.vocabulary.warning_texts()
+        self._primary_labels = np.array(list(self.tier_ids) + [""], dtype=object)
 
     # -- construction helpers ---------------------------------------------------
     def _derive_info(self, tier: str, statuses: list[str], zones: list[Zone]) -> LayerInfo:
@@ -412,6 +400,9 @@ class Territory:
                     if neighbour is None:
                         neighbour = (self.outline.best(pts=pts).status >= NEAR) & ~in_territory
                     unknown |= neighbour
+            if tier == REGULATORY_TIER and not data.zones and not data.missing:
+                # a territory file that lists no QPV yet (cq-geo territory init): never « hors QPV »
+                unknown |= in_territory
             unknown &= status < BOUNDARY
             zone = np.where(unknown, -1, zone)
             status = np.where(unknown, UNKNOWN, status).astype("int8")
@@ -419,7 +410,7 @@ class Territory:
             zone[~valid] = -1
             tiers[tier] = {"zone": zone, "status": status}
             if unknown.any():
-                _set(flags, unknown, _FLAG[f"{tier}_unknown"])
+                _set(flags, unknown, self.flags[f"{tier}_unknown"])
 
         # QPV: distances, nearest QPV when outside, specific warnings
         q = tiers["qpv"]
@@ -456,13 +447,13 @@ class Territory:
             not_official = np.array([s != "official" for s in qdata.statuses] + [False])
             _set(flags, in_q & not_official[zs], _FLAG["qpv_not_official"])
         q["distance"] = dist
-        for tier in ("poche", "qva"):
+        for tier in self.definition.local_tier_ids:
             t = tiers[tier]
-            _set(flags, (t["status"] == BOUNDARY) | (t["status"] == NEAR), _FLAG[f"{tier}_edge"])
+            _set(flags, (t["status"] == BOUNDARY) | (t["status"] == NEAR), self.flags[f"{tier}_edge"])
 
-        primary = np.full(n, -1, dtype="int8")  # position in TIERS, -1 for none
-        for i in reversed(range(len(TIERS))):  # lowest priority first, overwritten by higher ones
-            s = tiers[TIERS[i]]["status"]
+        primary = np.full(n, -1, dtype="int8")  # position in tier_ids, -1 for none
+        for i in reversed(range(len(self.tier_ids))):  # lowest priority first, overwritten by higher ones
+            s = tiers[self.tier_ids[i]]["status"]
             primary[(s == INSIDE) | (s == BOUNDARY)] = i
         return {
             "valid": valid, "commune": commune, "commune_status": np.where(valid, com.status, OUTSIDE),
@@ -528,7 +519,7 @@ class Territory:
           ``labels(tier)``, the zone codes, -1 for none) and ``{tier}_status`` (int8);
         - ``qpv_distance_m`` (float64): distance to the limit of the QPV of
           ``qpv`` (the nearest one within ``qpv_search_m`` for points outside), NaN for none;
-        - ``primary_tier`` (int8): index into :data:`~cq_geo.model.TIERS`, -1 for none;
+        - ``primary_tier`` (int8): index into :attr:`tier_ids`, -1 for none;
         - ``flags`` (int64): warning bits, read with :meth:`warning_names` /
           :meth:`warning_texts`.
 
@@ -556,10 +547,10 @@ class Territory:
             "commune": r["commune"].astype("int32"),
             "commune_status": r["commune_status"].astype("int8"),
         }
-        for tier in TIERS:
+        for tier in self.tier_ids:
             t = r["tiers"][tier]
             zone = t["zone"]
-            if tier != "qpv":
+            if tier != REGULATORY_TIER:
                 zone = np.where((t["status"] == INSIDE) | (t["status"] == BOUNDARY), zone, -1)
             out[tier] = zone.astype("int32")
             out[f"{tier}_status"] = t["status"].astype("int8")
@@ -569,7 +560,7 @@ class Territory:
         if codes:
             out["commune_insee"] = self.labels("commune")[out["commune"]]
             out["team"] = self.labels("team")[out["commune"]]
-            for tier in TIERS:
+            for tier in self.tier_ids:
                 out[f"{tier}_code"] = self.labels(tier)[out[tier]]
             out["primary_tier_name"] = self.labels("primary_tier")[out["primary_tier"]]
         return out
@@ -591,7 +582,7 @@ class Territory:
         if kind == "team":
             return self._team_of_commune.copy()
         if kind == "primary_tier":
-            return _PRIMARY_LABELS.copy()
+            return self._primary_labels.copy()
         tier, _, name = kind.partition("_")
         if tier in self.tiers and name in ("", "name"):
             return np.array([z.name if name else z.code for z in self.tiers[tier].zones] + [""], dtype=object)
@@ -599,14 +590,17 @@ class Territory:
 
     def warning_names(self, mask) -> list[str]:
         """Names of the warning bits set in *mask* (a ``flags`` value of :meth:`lookup_arrays`)."""
-        return [name for name, bit in _FLAG.items() if int(mask) & bit]
+        return [name for name, bit in self.flags.items() if int(mask) & bit]
 
     def warning_texts(self, mask) -> list[str]:
         """French texts of the warning bits set in *mask* (as in ``cq_warnings``)."""
         return self._warning_texts(int(mask))
 
-    def lookup_many(self, lon=None, lat=None, *, x=None, y=None):
-        """Classify many points at once; returns a pandas DataFrame of :data:`LOOKUP_COLUMNS`.
+    def lookup_many(self, lon=None, lat=None, *, x=None, y=None, flags: bool = False):
+        """Classify many points at once; returns a pandas DataFrame of :attr:`lookup_columns`.
+
+        With *flags*, also ``cq_flags`` (int64): the warning bits (names with
+        :meth:`warning_names`), for faces that render their own texts.
 
         Give ``lon``/``lat`` (WGS84 degrees) or ``x``/``y`` (Lambert-93 metres)
         as sequences of equal length. Invalid rows are not an error: they come
@@ -646,20 +640,22 @@ class Territory:
         cols["cq_qpv_name"] = _categorical(np.array([z.name for z in qz] + [""], dtype=object), q["zone"])
         cols["cq_qpv_status"] = status_col(q["status"], valid)
         cols["cq_qpv_distance_m"] = np.round(q["distance"], 1)
-        for tier in ("poche", "qva"):
+        for tier in self.definition.local_tier_ids:
             t = r["tiers"][tier]
             zs = self.tiers[tier].zones
             shown = np.where((t["status"] == INSIDE) | (t["status"] == BOUNDARY), t["zone"], -1)
             cols[f"cq_{tier}"] = _categorical(np.array([z.name for z in zs] + [""], dtype=object), shown)
             cols[f"cq_{tier}_status"] = status_col(t["status"], valid)
-        cols["cq_primary_tier"] = _categorical(_PRIMARY_LABELS, r["primary"], present_only=True)
+        cols["cq_primary_tier"] = _categorical(self._primary_labels, r["primary"], present_only=True)
         cols["cq_warnings"] = self._warning_column(r["flags"])
+        if flags:
+            cols["cq_flags"] = r["flags"]
         if index is not None and len(index) != len(valid):
             index = None
         return pd.DataFrame(cols, index=index)
 
     def _warning_texts(self, mask: int) -> list[str]:
-        return [self._texts[name] for name, bit in _FLAG.items() if mask & bit]
+        return [self._texts[name] for name, bit in self.flags.items() if mask & bit]
 
     def _warning_column(self, flags: np.ndarray):
         import pandas as pd
@@ -742,10 +738,10 @@ class Territory:
                             "distance_m": None, "geometry_status": "missing",
                             "communes": list(mz.communes), "other_communes": [o[0] for o in mz.other_communes],
                         })
-        zones.sort(key=lambda z: (TIERS.index(z["tier"]), -_STATUS_ORDER[z["status"]], z["distance_m"] or 0.0))
+        zones.sort(key=lambda z: (self.tier_ids.index(z["tier"]), -_STATUS_ORDER[z["status"]], z["distance_m"] or 0.0))
 
         primary = None
-        ptier = _PRIMARY_LABELS[r["primary"][0]]
+        ptier = self._primary_labels[r["primary"][0]]
         if ptier:
             zi = int(r["tiers"][ptier]["zone"][0])
             primary = {"tier": ptier, "code": self.tiers[ptier].zones[zi].code}
@@ -764,6 +760,7 @@ class Territory:
             layers=self._layer_dicts(),
             thematic_leads=[lead.to_dict(d) for lead in d.thematic_leads()] if c >= 0 else [],
             qpv_leads=qpv_leads,
+            vocabulary=self.vocabulary,
         )
 
     def _zone_entry(self, data: _TierData, zi: int, status: int, x: float, y: float) -> dict[str, Any]:
@@ -790,13 +787,11 @@ def _as_float_array(values) -> np.ndarray:
     try:
         arr = np.asarray(values, dtype="float64")
     except (TypeError, ValueError):
-        arr = np.array([_to_float(v) for v in np.ravel(np.asarray(values, dtype=object))], dtype="float64")
+        arr = np.array([to_float(v) for v in np.ravel(np.asarray(values, dtype=object))], dtype="float64")
         arr = arr.reshape(np.shape(values))
     return arr
 
 
-#: ``cq_primary_tier`` labels, by position in TIERS (-1: the last, none).
-_PRIMARY_LABELS = np.array(list(TIERS) + [""], dtype=object)
 
 #: Cells per side of the grid over the territory (large batches): about 100 m cells.
 GRID_CELLS = int(__import__("os").environ.get("CQ_GEO_GRID", "320"))
@@ -831,7 +826,7 @@ def _concat_parts(parts: list[dict]) -> dict:
     }
 
 
-def _to_float(value) -> float:
+def to_float(value) -> float:
     try:
         return float(str(value).replace(",", ".").strip())
     except (TypeError, ValueError):
@@ -861,14 +856,19 @@ def _categorical(labels: np.ndarray, index: np.ndarray, present_only: bool = Fal
     return pd.Categorical.from_codes(codes, categories=pd.Index(uniq))
 
 
-def load_territory(store=None, territory_file=None) -> Territory:
+def load_territory(store=None, territory_file=None, *, territory=None) -> Territory:
     """Load the territory: its definition and the best geometries available.
 
     Parameters
     ----------
     store : path of a data store (GeoPackage, see ``cq-geo data``); by default
         ``CQ_GEO_STORE``, then the user's store, then the embedded baseline.
-    territory_file : another territory definition (TOML) than the embedded one.
+    territory_file : another territory definition (TOML) than the embedded one,
+        paired with the selected territory's commune outlines.
+    territory : a territory folder (``territory.toml`` + ``communes_baseline.geojson``,
+        written by ``cq-geo territory init``); by default ``--territory`` /
+        ``CQ_GEO_TERRITORY``, then the embedded CAPH. Its user store is its own
+        (``cq-geo-<id>.gpkg``).
 
     Examples
     --------
@@ -878,14 +878,24 @@ def load_territory(store=None, territory_file=None) -> Territory:
     """
     from .layers import load_baseline_communes
     from .model import load_definition
-    from .paths import resolve_store
+    from .paths import baseline_communes_file, resolve_store
+    from .paths import territory_file as _territory_file
+
+    if territory is not None and territory_file is None:
+        territory_file = _territory_file(territory)
+    elif territory is None and territory_file is not None:
+        from pathlib import Path
+
+        beside = Path(territory_file).parent
+        if (beside / "communes_baseline.geojson").is_file():  # a territory folder's file: its own outlines
+            territory = beside
     from .pgstore import shared_url
 
     if shared_url(store):  # the shared store (PostGIS): its committed state
         from .pgstore import load_shared_territory
 
         return load_shared_territory(shared_url(store), territory_file=territory_file)
-    path, origin = resolve_store(store)
+    path, origin = resolve_store(store, territory)
     if path is not None and origin == "environment" and not path.is_file():
         path = None  # CQ_GEO_STORE names the store to create: embedded data until the first import (data status)
     if path is not None:
@@ -900,5 +910,5 @@ def load_territory(store=None, territory_file=None) -> Territory:
             raise DataError(f"lecture du magasin de données {path} non disponible dans cette version") from exc
         return load_store_territory(path, territory_file=territory_file)
     definition = load_definition(territory_file)
-    geoms, info = load_baseline_communes(polygons=True)
+    geoms, info = load_baseline_communes(baseline_communes_file(territory), polygons=True)
     return Territory(definition, geoms, info)

@@ -80,7 +80,7 @@ POINT_CATEGORIES = [
     ("qpv", "Dans un QPV", "#d55e00"),
     ("poche", "Dans une poche de pauvreté", "#332288"),
     ("qva", "Dans un ancien QVA", "#56b4e9"),
-    ("none", "CAPH, hors géographie prioritaire", "#999999"),
+    ("none", "Dans le territoire, hors géographie prioritaire", "#999999"),
     ("to_check", "À vérifier", "#ffffff"),
     ("outside", "Hors du territoire", "#661100"),
 ]
@@ -107,7 +107,17 @@ _TIER_STYLE = {
 }
 #: Colour of the former-QVA hatching lines.
 QVA_HATCH_COLOUR = "#661100"
-_TIER_LAYER_NAMES = {"qpv": "QPV 2024", "poche": "Poches de pauvreté", "qva": "Anciens quartiers de veille active"}
+
+
+def _tier_style(definition, tier: str) -> dict:
+    """Leaflet style of a tier's zones: the measured styles of the CAPH tiers, else one from the
+    tier's colour in the territory file (solid outline, dotted when its priority is low)."""
+    if tier in _TIER_STYLE:
+        return _TIER_STYLE[tier]
+    colour = definition.tiers[tier].colour
+    return {"color": colour, "fillColor": colour, "fillOpacity": 0.45, "weight": 2, "dashArray": "2 3"}
+
+
 _CHORO_COLOURS = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
 _MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
            "novembre", "décembre"]
@@ -438,7 +448,7 @@ class _Results:
         return self.category >= 0
 
 
-def _read_table(path: Path):
+def read_results_table(path: Path):
     import pandas as pd
 
     suffix = path.suffix.lower()
@@ -516,14 +526,14 @@ def read_results(results, territory) -> _Results:
     """
     import pandas as pd
 
-    from .territory import _to_float
+    from .territory import to_float
 
     source, first_row = "table", 1
     if not isinstance(results, pd.DataFrame):
         path = Path(results)
         if not path.is_file():
             raise MapInputError(f"fichier de résultats introuvable : {path}")
-        df = _read_table(path)
+        df = read_results_table(path)
         source = path.name
         first_row = 1 if path.suffix.lower() == ".gpkg" else 2
     else:
@@ -540,14 +550,14 @@ def read_results(results, territory) -> _Results:
         try:
             return np.asarray(values, dtype="float64")
         except (TypeError, ValueError):
-            return np.array([_to_float(v) if str(v).strip() not in ("", "nan", "None") else np.nan for v in values],
+            return np.array([to_float(v) if str(v).strip() not in ("", "nan", "None") else np.nan for v in values],
                             dtype="float64")
 
     lon, lat = floats(lon_col), floats(lat_col)
     n = len(df)
     have = {c: _column(df, c) for c in ("cq_status", "cq_primary_tier", "cq_commune_insee", "cq_commune",
-                                         "cq_qpv_code", "cq_qpv_name", "cq_qpv_status", "cq_poche", "cq_qva",
-                                         "cq_reason", "cq_warnings")}
+                                         "cq_qpv_code", "cq_qpv_name", "cq_qpv_status", "cq_reason",
+                                         "cq_warnings", *(f"cq_{t}" for t in territory.definition.local_tier_ids))}
     need_lookup = any(have[c] is None for c in ("cq_status", "cq_primary_tier", "cq_commune_insee", "cq_qpv_code"))
     looked = None
     if need_lookup and n:  # classify the points the way ``cq-geo batch`` does (same statuses, same reasons)
@@ -586,8 +596,8 @@ def read_results(results, territory) -> _Results:
             category[i] = _CAT_INDEX["outside"]
         else:
             category[i] = _CAT_INDEX.get(str(tier[i]).strip().lower() or "none", _CAT_INDEX["none"])
-    zone = np.array([" ; ".join(v for v in vals if v) for vals in zip(text("cq_qpv_name"), text("cq_poche"),
-                                                                         text("cq_qva"))], dtype=object)
+    zone_cols = ["cq_qpv_name"] + [f"cq_{t}" for t in territory.definition.local_tier_ids]
+    zone = np.array([" ; ".join(v for v in vals if v) for vals in zip(*(text(c) for c in zone_cols))], dtype=object)
     reason = text("cq_reason") if (have["cq_reason"] is not None or looked is not None) else text("cq_warnings")
     qpv_code = text("cq_qpv_code")
     if have["cq_qpv_status"] is not None or looked is not None:
@@ -724,7 +734,6 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
     import shapely
 
     from ._version import __version__
-    from .model import TIERS
 
     folium, OfflineMap, JsLayer, Script, Element = _classes()
     if territory is None:
@@ -795,7 +804,7 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
         tid = team.id if team else ""
         team_count[tid] = team_count.get(tid, 0) + 1
         geo_lines = []
-        for tier in TIERS:
+        for tier in d.tier_ids:
             zs = [z for z in zones_by_commune.get(code, []) if z.tier == tier]
             if not zs:
                 continue
@@ -836,10 +845,10 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
 
     # -- tiers (lowest priority first, so the QPV are drawn on top) -------------------------------------
     tier_layers = {}
-    for tier in reversed(TIERS):
+    for tier in reversed(d.tier_ids):
         data = territory.tiers[tier]
         info = data.info
-        label = _TIER_LAYER_NAMES.get(tier, d.tiers[tier].short_label)
+        label = territory.vocabulary.layer_name(tier)
         if data.index is None:
             name = f"{label} — périmètres non installés"
         elif data.missing:
@@ -863,7 +872,7 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
                 rows = [
                     ("Code", _esc(z.code)),
                     ("Commune(s)", communes),
-                    ("Hors CAPH", others),
+                    (f"Hors {territory.vocabulary.agglo}", others),
                     ("Population", f"{_fr_int(z.population)} hab." if z.population else ""),
                     ("Équipe", _esc(", ".join(teams)) if teams else "aucune équipe territoriale"),
                     ("Chefs de projet", _leads_html(d, leads)),
@@ -875,7 +884,7 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
                 feats.append({"type": "Feature", "id": z.code, "geometry": _lonlat_geojson(shape),
                               "properties": {"code": z.code, "name": z.name,
                                              "popup": _popup(z.name, rows, d.tiers[tier].label)}})
-            style = dict(_TIER_STYLE[tier])
+            style = dict(_tier_style(d, tier))
             folium.GeoJson({"type": "FeatureCollection", "features": feats}, style_function=lambda f, s=style: s,
                            on_each_feature=bind, className=f"cq-zone cq-{tier}",
                            highlight_function=lambda f: {"weight": 4}).add_to(group)
@@ -1018,16 +1027,16 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
         legend.append(f"<div class='cq-leg-row'>{_swatch(_NO_TEAM_COLOUR, _NO_TEAM_OPACITY, '#566573', 1.5, '3 2')}"
                       f"Sans équipe territoriale ({_plural(team_count[''], 'commune')})</div>")
     legend.append("<div class='cq-leg-h'>Géographie prioritaire</div>")
-    missing_text = {"qpv": "périmètres QPV non installés", "poche": "périmètres des poches de pauvreté non installés",
-                    "qva": "périmètres des anciens QVA non installés"}
-    for tier in TIERS:
+    for tier in d.tier_ids:
         data = territory.tiers[tier]
-        style = _TIER_STYLE[tier]
-        label = _TIER_LAYER_NAMES.get(tier, d.tiers[tier].short_label)
+        style = _tier_style(d, tier)
+        label = territory.vocabulary.layer_name(tier)
+        missing = ("périmètres QPV non installés" if tier == "qpv"
+                   else f"périmètres des {d.tiers[tier].plural} non installés")
         total = len(data.zones) + len(data.missing)
         if data.index is None:
             legend.append(f"<div class='cq-leg-row'><span class='cq-sw cq-sw-missing'></span><span>{_esc(label)} : "
-                          f"<span class='cq-missing'>{missing_text[tier]}</span></span></div>")
+                          f"<span class='cq-missing'>{_esc(missing)}</span></span></div>")
             legend.append(f"<div class='cq-leg-note'>{_plural(total, 'zone')} dans le contrat, aucune dessinée"
                           "</div>")
             continue
@@ -1075,8 +1084,8 @@ def make_map(territory=None, results=None, title: str | None = None, *, subtitle
 
     # sources: plain French for the audience; the technical provenance in a folded « détails techniques »
     plain_names = {"communes": "Limites des communes", "qpv": "Quartiers prioritaires (QPV 2024)",
-                   "poche": "Poches de pauvreté", "qva": "Anciens quartiers de veille active"}
-    layer_names = {"communes": "Communes", "qpv": "QPV 2024", "poche": "Poches de pauvreté", "qva": "Anciens QVA"}
+                   **{t: territory.vocabulary.layer_name(t) for t in d.local_tier_ids}}
+    layer_names = {"communes": "Communes", **{t: territory.vocabulary.layer_name(t) for t in d.tier_ids}}
     plain, technical = [], []
     for key, info in territory.layers.items():
         name = plain_names.get(key, key)

@@ -26,7 +26,7 @@ Cells
 -----
 * numbers (ints, floats) are numbers; NaN, infinities and None are empty cells;
 * booleans are the texts « oui » / « non »;
-* everything else is text, passed through :func:`cq_geo.batch_io.xlsx_text`:
+* everything else is text, passed through :func:`cq_geo.cells.xlsx_text`:
   control characters XLSX cannot hold are dropped and a text a spreadsheet
   would run as a formula gets a leading apostrophe. A cell is never a
   formula. Texts are XML-escaped, keep leading and trailing spaces
@@ -184,12 +184,12 @@ def _clip(text: str) -> str:
 
 
 def _clean_many(texts: list[str]) -> list[str]:
-    """:func:`~cq_geo.batch_io.xlsx_text` on each text (one scan of the lot when all are clean), cut to a cell."""
-    from .batch_io import _DANGER_RE, _ILLEGAL_XLSX, xlsx_text
+    """:func:`~cq_geo.cells.xlsx_text` on each text (one scan of the lot when all are clean), cut to a cell."""
+    from .cells import DANGER_RE, ILLEGAL_XLSX, xlsx_text
 
     if not texts:
         return texts
-    if _ILLEGAL_XLSX.search("\n".join(texts)) or _DANGER_RE.search("\x00".join(texts)):
+    if ILLEGAL_XLSX.search("\n".join(texts)) or DANGER_RE.search("\x00".join(texts)):
         texts = [xlsx_text(t) for t in texts]
     if max(map(len, texts)) > MAX_TEXT // 2:
         texts = [_clip(t) for t in texts]

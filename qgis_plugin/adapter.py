@@ -87,20 +87,23 @@ def fields_for(columns) -> QgsFields:
     return fields
 
 
-def lookup_columns() -> list[str]:
-    """:data:`cq_geo.territory.LOOKUP_COLUMNS`: what :meth:`Territory.lookup_many` adds."""
+def lookup_columns(territory=None) -> list[str]:
+    """What :meth:`Territory.lookup_many` adds: *territory*'s columns (one set per tier of its file),
+    :data:`cq_geo.territory.LOOKUP_COLUMNS` without one."""
+    if territory is not None:
+        return list(territory.lookup_columns)
     from cq_geo.territory import LOOKUP_COLUMNS
 
     return list(LOOKUP_COLUMNS)
 
 
-def batch_columns() -> list[str] | None:
+def batch_columns(territory=None) -> list[str] | None:
     """The columns ``cq-geo batch`` adds (status, reason, position, geocoding, lookup), or None without batch."""
     try:
         from cq_geo.batch import RESULT_COLUMNS
     except ImportError:
         return None
-    return list(RESULT_COLUMNS) + lookup_columns()
+    return list(RESULT_COLUMNS) + lookup_columns(territory)
 
 
 def lookup_fields() -> QgsFields:
@@ -151,12 +154,11 @@ def array_columns(territory, arrays: dict) -> dict[str, list]:
         "cq_qpv_name": labelled("qpv_name", arrays["qpv"]),
         "cq_qpv_status": statuses(arrays["qpv_status"]),
         "cq_qpv_distance_m": [None if not np.isfinite(v) else round(float(v), 1) for v in arrays["qpv_distance_m"]],
-        "cq_poche": labelled("poche_name", arrays["poche"]),
-        "cq_poche_status": statuses(arrays["poche_status"]),
-        "cq_qva": labelled("qva_name", arrays["qva"]),
-        "cq_qva_status": statuses(arrays["qva_status"]),
-        "cq_primary_tier": labelled("primary_tier", arrays["primary_tier"]),
     }
+    for tier in territory.definition.local_tier_ids:  # every tier of the territory file
+        cols[f"cq_{tier}"] = labelled(f"{tier}_name", arrays[tier])
+        cols[f"cq_{tier}_status"] = statuses(arrays[f"{tier}_status"])
+    cols["cq_primary_tier"] = labelled("primary_tier", arrays["primary_tier"])
     texts: dict[int, str] = {}
     warnings = []
     for mask in np.asarray(arrays["flags"]).tolist():

@@ -189,7 +189,7 @@ class BatchPointsAlgorithm(CqAlgorithm):
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
         territory = _territory()
-        columns = adapter.lookup_columns()
+        columns = adapter.lookup_columns(territory)
         fields, kept = output_fields(source.fields(), adapter.fields_for(columns))
         sink, dest_id = self.parameterAsSink(
             parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs())
@@ -288,7 +288,7 @@ class BatchAddressesAlgorithm(CqAlgorithm):
         city = self.parameterAsString(parameters, self.CITY, context) or None
         mode = self.MODES[self.parameterAsEnum(parameters, self.MODE, context)]
         territory = _territory()
-        columns = adapter.batch_columns()
+        columns = adapter.batch_columns(territory)
         fields, kept = output_fields(source.fields(), adapter.fields_for(columns))
         sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, compat.wkb_point(),
                                              QgsCoordinateReferenceSystem(adapter.WGS84))

@@ -57,7 +57,7 @@ def import_path(path, kind: str, tier, store_path: Path, *, origin="file", url=N
                           described=source.described)
 
 
-def download_and_import(store_path: Path, feedback=None, layers=("communes", "qpv")) -> list:
+def download_and_import(store_path: Path, feedback=None, layers=("communes", "qpv"), siren=None) -> list:
     """Download the official layers with QGIS's network stack, then import them (``origin="download"``)."""
     from cq_geo.sources import source_url
 
@@ -66,7 +66,7 @@ def download_and_import(store_path: Path, feedback=None, layers=("communes", "qp
     reports = []
     with tempfile.TemporaryDirectory(prefix="cq-geo-") as tmp:
         for i, layer in enumerate(layers):
-            url = source_url(layer)
+            url = source_url(layer, siren=siren)  # siren: the loaded territory's (read in the main thread)
             if feedback is not None:
                 feedback.setProgress(100.0 * i / len(layers))
             path, digest = net.download(url, Path(tmp), feedback)
@@ -142,6 +142,30 @@ class Job(QgsTask):
                 _TASKS.remove(self)
 
 
+def cancel_all(wait_s: float = 10.0) -> int:
+    """Cancel the plugin's running jobs (unload, QGIS closing) and wait up to *wait_s* s for
+    them to stop: a job left running would keep QGIS from exiting. Returns how many were running."""
+    import time
+
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    jobs = list(_TASKS)
+    for job in jobs:
+        job.cancel()
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and any(_active(job) for job in jobs):
+        QCoreApplication.processEvents()
+        time.sleep(0.02)
+    return len(jobs)
+
+
+def _active(job) -> bool:
+    try:
+        return job.status() not in (QgsTask.TaskStatus.Complete, QgsTask.TaskStatus.Terminated)
+    except RuntimeError:  # the C++ task is already deleted
+        return False
+
+
 def start(label: str, work, done) -> Job:
     """Run *work* in a QgsTask; *done(job, ok)* in the main thread afterwards."""
     job = Job(label, work, done)
@@ -176,7 +200,11 @@ def run(plugin, what: str):
     store_path = service.target_store()
     if what == "download":
         label = tr("Téléchargement des données officielles")
-        return start(label, lambda task: download_and_import(store_path, task), _finish(plugin, label))
+        try:  # the loaded territory's SIREN (read here, in the main thread)
+            siren = service.territory.definition.siren
+        except Exception:  # noqa: BLE001 - not loaded: the library reads the territory file
+            siren = None
+        return start(label, lambda task: download_and_import(store_path, task, siren=siren), _finish(plugin, label))
     if what == "ban":
         path, _filter = QFileDialog.getOpenFileName(
             main, tr("Fichier d'adresses de la BAN (adresses-59.csv.gz)"), "",

@@ -29,7 +29,7 @@ LAMBERT93 = "EPSG:2154"
 WGS84 = "EPSG:4326"
 #: The column holding each store layer's code (as cq_geo.store.CODE_COLUMN).
 CODE_COLUMN = {"communes": "insee", "qpv": "code_qp", "qpv2015": "code_qp", "poche": "code", "qva": "code"}
-TIERS = ("qpv", "poche", "qva")
+TIERS = ("qpv", "poche", "qva")  # the CAPH's, when no definition is at hand
 
 
 def _code_columns() -> dict[str, str]:
@@ -91,8 +91,8 @@ def load_outlines(definition, store_path: Path | None) -> Outlines:
     if store_path is not None and Path(store_path).is_file():
         cols = _code_columns()
         out.communes = read_layer(f"{store_path}|layername=communes", cols["communes"])
-        for tier in TIERS:
-            for code, g in read_layer(f"{store_path}|layername={tier}", cols[tier]).items():
+        for tier in (definition.tier_ids if definition is not None else TIERS):  # the tiers of the file
+            for code, g in read_layer(f"{store_path}|layername={tier}", cols.get(tier, "code")).items():
                 out.zones[code] = g
                 out.zone_tier[code] = tier
         out.origin = "store"
@@ -102,7 +102,7 @@ def load_outlines(definition, store_path: Path | None) -> Outlines:
         out.communes = read_layer(str(baseline_communes_file()), "insee", to_l93=True)
         out.origin = "baseline" if not out.zones else out.origin
     if definition is not None:
-        for tier in TIERS:
+        for tier in definition.tier_ids:
             for zone in definition.zones_of(tier):
                 if zone.code not in out.zones and zone.geometry == "commune" and zone.communes \
                         and zone.communes[0] in out.communes:

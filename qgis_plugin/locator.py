@@ -24,8 +24,8 @@ import json
 from qgis.core import Qgis, QgsLocatorFilter, QgsLocatorResult
 
 from . import search
-from .translation import tr
 from .log import error, log
+from .translation import tr
 
 MIN_LENGTH = 2
 #: The prefix users type. QGIS ignores a plugin's own prefix shorter than three

@@ -82,8 +82,14 @@ def transport(method: str, url: str, data: bytes | None, headers: dict | None, t
 
 
 def download(url: str, dest_dir: Path, feedback: QgsFeedback | None = None, progress=None,
-             max_bytes: int = 600 * 2**20) -> tuple[Path, str]:
-    """Download *url* into a new file of *dest_dir*; returns ``(path, sha256)``. French errors (OSError/ValueError)."""
+             max_bytes: int = 600 * 2**20, idle_timeout: float = 60.0) -> tuple[Path, str]:
+    """Download *url* into a new file of *dest_dir*; returns ``(path, sha256)``. French errors (OSError/ValueError).
+
+    The transfer stops when nothing arrives for *idle_timeout* seconds (a server that hangs)."""
+    from cq_geo.sources import allowed_hosts, check_url, looks_like_html
+
+    allowed = allowed_hosts(url)
+    check_url(url, allowed)  # the download rules of cq_geo.sources: HTTPS, official hosts or configured mirrors
     task = feedback
     feedback = _qgs_feedback(feedback)
     req = QgsBlockingNetworkRequest()
@@ -91,7 +97,9 @@ def download(url: str, dest_dir: Path, feedback: QgsFeedback | None = None, prog
         progress = lambda done, total: task.setProgress(100.0 * done / total) if total else None  # noqa: E731
     if progress is not None:
         req.downloadProgress.connect(lambda done, total: progress(int(done), int(total) if total > 0 else None))
-    err = req.get(_request(url, None, None), True, feedback)
+    if feedback is not None and feedback.isCanceled():  # cancelled before the request: it would not see it
+        raise Canceled()
+    err = req.get(_request(url, None, idle_timeout), True, feedback)
     if feedback is not None and feedback.isCanceled():
         raise Canceled()
     reply = req.reply()
@@ -101,7 +109,14 @@ def download(url: str, dest_dir: Path, feedback: QgsFeedback | None = None, prog
                       f"et le proxy (Préférences › Options › Réseau) — {url}")
     if status >= 400:
         raise OSError(f"téléchargement refusé par le serveur : HTTP {status} pour {url}")
+    final = reply.url().toString() if hasattr(reply, "url") else ""
+    if final and final != url:
+        check_url(final, allowed)  # QGIS followed redirects: the data must come from an allowed place too
     body = bytes(reply.content())
+    content_type = _headers(reply).get("content-type", "")
+    if looks_like_html(body[:2048], content_type):
+        raise OSError(f"le serveur a envoyé une page web au lieu des données (maintenance, erreur ou portail "
+                      f"d'accès) : {final or url}")
     if len(body) < 64:
         raise ValueError(f"fichier téléchargé trop petit ({len(body)} octets) : {url}")
     if len(body) > max_bytes:
@@ -114,6 +129,6 @@ def download(url: str, dest_dir: Path, feedback: QgsFeedback | None = None, prog
     fd, tmp = tempfile.mkstemp(prefix=".download-", suffix=".part", dir=dest_dir)
     with os.fdopen(fd, "wb") as fh:
         fh.write(body)
-    final = dest_dir / f"download-{digest[:12]}{suffix}"
-    os.replace(tmp, final)
-    return final, digest
+    target = dest_dir / f"download-{digest[:12]}{suffix}"
+    os.replace(tmp, target)
+    return target, digest

@@ -26,8 +26,8 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from . import adapter, compat, search
-from .translation import tr
 from .log import bar, guarded, plugin_words
+from .translation import tr
 
 STATUS_COLOURS = {
     "inside": "#1a9641", "boundary": "#e66101", "near": "#b8860b", "outside": "#777777", "unknown": "#7b3294",
@@ -102,7 +102,7 @@ def answer_html(result: dict) -> str:
     if primary:
         zone = next((z for z in result["zones"] if z["code"] == primary["code"]), None)
         name = zone["name"] if zone else primary["code"]
-        out.append(f"<p><b>{_esc(tr('Géographie principale'))} :</b> {_esc(tw[primary['tier']])} — "
+        out.append(f"<p><b>{_esc(tr('Géographie principale'))} :</b> {_esc(tw.get(primary['tier'], primary['tier']))} — "
                    f"{_esc(name)} <small>({_esc(primary['code'])})</small></p>")
     else:
         out.append(f"<p><b>{_esc(tr('Géographie principale'))} :</b> {_esc(tr('aucune'))}</p>")
@@ -115,7 +115,7 @@ def answer_html(result: dict) -> str:
             geom = "" if z["geometry_status"] in ("official", "validated") else \
                 f" <small>[{_esc(tr('couche'))} {_esc(lsw.get(z['geometry_status'], z['geometry_status']))}]</small>"
             rows.append(
-                f"<tr><td>{_esc(tw[z['tier']])}</td><td>{_esc(z['name'])} <small>{_esc(z['code'])}</small>{geom}</td>"
+                f"<tr><td>{_esc(tw.get(z['tier'], z['tier']))}</td><td>{_esc(z['name'])} <small>{_esc(z['code'])}</small>{geom}</td>"
                 f"<td style='color:{colour}'><b>{_esc(ssw.get(z['status'], z['status']))}</b></td>"
                 f"<td align='right'>{_esc(metres(z['distance_m']))}</td></tr>"
             )

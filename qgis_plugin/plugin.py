@@ -10,9 +10,9 @@ from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
 from . import log as plugin_log
-from .translation import tr
 from .log import bar, error, guarded, log
 from .service import TerritoryService
+from .translation import tr
 
 PLUGIN_DIR = Path(__file__).resolve().parent
 MENU = "Contrat Quartiers 2030"
@@ -246,6 +246,9 @@ class CqGeoPlugin:
             forget_bundled_library()
 
     def _unload(self) -> None:
+        from . import data_actions
+
+        data_actions.cancel_all()  # a download or import still running would keep QGIS from exiting
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None

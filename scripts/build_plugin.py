@@ -21,7 +21,6 @@ Usage: ``python scripts/build_plugin.py [--output dist/cq_geo_qgis.zip] [--no-ve
 from __future__ import annotations
 
 import argparse
-import io
 import re
 import subprocess
 import sys

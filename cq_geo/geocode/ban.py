@@ -45,10 +45,10 @@ import re
 from bisect import bisect_left, bisect_right
 from typing import Callable, Iterable
 
-from .base import AddressQuery, Candidate, GeocodeResult, QualityThresholds, assess
 from . import _fuzzy
 from .ban_index import BanIndex, commune_keys, load_ban_index
-from .normalize import _POSTCODE, STREET_TYPES, ParsedAddress, city_key, fold, parse_address, street_key
+from .base import AddressQuery, Candidate, GeocodeResult, QualityThresholds, assess
+from .normalize import POSTCODE_RE, STREET_TYPES, ParsedAddress, city_key, fold, parse_address, street_key
 
 __all__ = ["BanGeocoder"]
 
@@ -371,8 +371,8 @@ class BanGeocoder:
         if _HOUSE_NUMBER.search(text):  # a house number: not a commune alone (fast way out)
             return None
         tokens = fold(text).split()
-        postcodes = [t for t in tokens if _POSTCODE.match(t)]
-        rest = " ".join(t for t in tokens if not _POSTCODE.match(t))
+        postcodes = [t for t in tokens if POSTCODE_RE.match(t)]
+        rest = " ".join(t for t in tokens if not POSTCODE_RE.match(t))
         if len(postcodes) > 1 or not rest:
             return None
         key = city_key(rest)

@@ -369,16 +369,20 @@ def import_ban(
     path = Path(path)
     if not path.is_file():
         raise DataError(f"fichier BAN introuvable : {path}")
+    deps: tuple[str, ...] = ()
     if communes is None:
         from ..model import load_definition
 
-        communes = load_definition(territory_file).communes
+        definition = load_definition(territory_file)
+        communes, deps = definition.communes, definition.departements
     wanted = {str(c) for c in communes}
     streets, counts = _read_ban(path, wanted, progress)
     if not counts["rows_kept"]:
         raise DataError(
             f"{path.name} : aucune adresse des communes du territoire ({counts['rows_read']} lignes lues) ; "
-            "le fichier du département 59 (adresses-59.csv.gz) est attendu"
+            + (f"le fichier du département {deps[0]} (adresses-{deps[0]}.csv.gz) est attendu" if len(deps) == 1 else
+               "les fichiers des départements " + ", ".join(f"adresses-{d}.csv.gz" for d in deps) + " sont attendus"
+               if deps else "le fichier du département du territoire (adresses-XX.csv.gz) est attendu")
         )
     ld_path = None
     if lieux_dits is None:

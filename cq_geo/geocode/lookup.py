@@ -50,7 +50,6 @@ GEOCODER_ENV = "CQ_GEO_GEOCODER"
 GEOCODERS = ("offline", "online", "none")
 QUALITY_FR = {"precise": "précise", "approximate": "approximative", "ambiguous": "ambiguë", "not_found": "introuvable"}
 TYPE_FR = {"housenumber": "numéro", "street": "voie", "locality": "lieu-dit", "municipality": "commune"}
-_TIER_FR = {"qpv": "du QPV", "poche": "de la poche de pauvreté", "qva": "de l'ancien quartier de veille active"}
 
 
 def get_geocoder(kind: str | None = None, store=None, base_url: str | None = None,
@@ -144,7 +143,7 @@ def position_warnings(territory, geocoding: GeocodeResult, lookup, thresholds: Q
         lons = [p[0] for p in best.support] + [best.lon]
         lats = [p[1] for p in best.support] + [best.lat]
         arr = territory.lookup_arrays(lon=lons, lat=lats)  # numpy only: also in stock QGIS
-        for tier in ("qpv", "poche", "qva"):
+        for tier in territory.tier_ids:
             if tier not in arr:
                 continue
             status = arr[f"{tier}_status"]
@@ -152,13 +151,13 @@ def position_warnings(territory, geocoding: GeocodeResult, lookup, thresholds: Q
             if len(set(kept.tolist())) > 1:
                 names = territory.labels(f"{tier}_name")
                 found = sorted({str(names[z]) for z in kept.tolist() if z >= 0})
-                out.append(f"à vérifier : la voie traverse le périmètre {_TIER_FR[tier]} {', '.join(found)} "
+                out.append(f"à vérifier : la voie traverse le périmètre {territory.vocabulary.crossing(tier)} {', '.join(found)} "
                            f"(position de la {kind}, pas du numéro)")
         return out
     radius = float(best.radius_m or 0.0) + t.qpv_check_m
     for tier, code, name, d in _edges_within(territory, lookup.point["x"], lookup.point["y"], radius):
         out.append(f"à vérifier : position approximative ({kind}) à {_distance_text(d)} de la limite "
-                   f"{_TIER_FR.get(tier, tier)} {name} ({code}) : la réponse peut changer au vrai numéro")
+                   f"{territory.vocabulary.crossing(tier)} {name} ({code}) : la réponse peut changer au vrai numéro")
     if best.type == "municipality":
         out.append("position de la commune seulement : l'appartenance à une zone ne peut pas être décidée")
     return out

@@ -63,8 +63,8 @@ STREET_TYPES: dict[str, str] = {
     "hameau": "hameau", "promenade": "promenade", "esplanade": "esplanade", "villa": "villa", "traverse": "traverse",
     "domaine": "domaine", "parvis": "parvis", "clos": "clos", "venelle": "venelle", "mail": "mail",
     "galerie": "galerie", "carrefour": "carrefour", "dreve": "dreve", "voyette": "voyette", "rang": "rang",
-    "rampe": "rampe", "chaussee": "chaussee", "quartier": "quartier", "cite": "cite", "hlm": "hlm",
-    "giratoire": "giratoire", "rond": "rond", "ferme": "ferme", "ruelle": "ruelle", "sente": "sente",
+    "rampe": "rampe", "chaussee": "chaussee", "quartier": "quartier", "hlm": "hlm",
+    "giratoire": "giratoire", "rond": "rond", "ferme": "ferme", "sente": "sente",
 }
 #: Title and word abbreviations expanded anywhere in a street or commune name.
 WORDS: dict[str, str] = {
@@ -95,7 +95,7 @@ _JOINING = frozenset({"sous", "sur", "les", "lez", "les", "en", "de", "du", "des
 _NOT_FIRST = frozenset({"sous", "sur", "lez", "en", "de", "du", "des", "d", "aux", "au"})
 #: Words after which a lone letter is the number's suffix ("12 B Le Riez", "12 B Avenue X").
 _AFTER_LETTER = frozenset({"le", "la", "les"})
-_POSTCODE = re.compile(r"^(?:[0-8]\d|9[0-8]|2[ab])\d{3}$")
+POSTCODE_RE = re.compile(r"^(?:[0-8]\d|9[0-8]|2[ab])\d{3}$")
 _COUNTRY = re.compile(r"[\s,;-]*\bfrance\s*$", re.IGNORECASE)
 _SPLIT_POSTCODE = re.compile(r"(?<![\d\s])(\s+\d{2}) (\d{3})\b(?!\s*\d)")
 _NUMBER = re.compile(r"^(\d{1,5})(bis|ter|quater|quinquies|[a-ht])?$")
@@ -247,7 +247,7 @@ def parse_address(text: str, city_keys: Iterable[str] | None = None) -> ParsedAd
             starts.add(at)
             at += n
     starts.add(at)
-    if city_keys is not None and tokens and not (_NUMBER.match(tokens[0]) and not _POSTCODE.match(tokens[0])):
+    if city_keys is not None and tokens and not (_NUMBER.match(tokens[0]) and not POSTCODE_RE.match(tokens[0])):
         keys = city_keys if isinstance(city_keys, (set, frozenset, dict)) else set(city_keys)
         head = _split_city_head(tokens, keys, starts)
         if head is not None:  # "Denain, 11 avenue du Terril", "59278 Escautpont 5 rue X"
@@ -259,7 +259,7 @@ def parse_address(text: str, city_keys: Iterable[str] | None = None) -> ParsedAd
     postcode = ""
     pc_index = -1
     for i, tok in enumerate(tokens):
-        if _POSTCODE.match(tok) and not (i == 0 and len(tokens) > 1 and tokens[1] in STREET_TYPES):
+        if POSTCODE_RE.match(tok) and not (i == 0 and len(tokens) > 1 and tokens[1] in STREET_TYPES):
             postcode, pc_index = tok, i
     if pc_index >= 0:
         before, after = tokens[:pc_index], tokens[pc_index + 1:]
@@ -411,7 +411,7 @@ def _split_city_head(tokens: list[str], keys, starts: set[int] | None = None) ->
     True
     """
     i, pc = 0, ""
-    if tokens and _POSTCODE.match(tokens[0]):
+    if tokens and POSTCODE_RE.match(tokens[0]):
         pc, i = tokens[0], 1
     for n in range(min(6, len(tokens) - i - 1), 0, -1):
         head = tokens[i:i + n]
@@ -422,12 +422,12 @@ def _split_city_head(tokens: list[str], keys, starts: set[int] | None = None) ->
         if city_key(" ".join(head)) not in keys or (starts is not None and i + n not in starts):
             continue
         j, pc2 = i + n, pc
-        if not pc2 and j < len(tokens) and _POSTCODE.match(tokens[j]):
+        if not pc2 and j < len(tokens) and POSTCODE_RE.match(tokens[j]):
             pc2, j = tokens[j], j + 1
         rest = tokens[j:]
         if not rest:
             continue
-        starts_number = bool(_NUMBER.match(rest[0])) and len(rest) > 1 and not _POSTCODE.match(rest[0])
+        starts_number = bool(_NUMBER.match(rest[0])) and len(rest) > 1 and not POSTCODE_RE.match(rest[0])
         if (starts_number or rest[0] in STREET_TYPES) and _has_name(rest):
             return pc2, " ".join(head), rest
     return None

@@ -163,7 +163,7 @@ class OnlineGeocoder:
         self.thresholds = thresholds or QualityThresholds.from_env()
         self.backoff = float(backoff)
         self._pacer = _Pacer(rate)
-        self.user_agent = f"cq-geo/{__version__} (Contrat Quartiers 2030, CAPH)"
+        self.user_agent = f"cq-geo/{__version__} (Contrat Quartiers 2030)"
         self.requests_sent = 0
         #: ``transport(method, url, data, headers, timeout) -> (status, headers, body)``; see :func:`urllib_transport`.
         self.transport = transport or urllib_transport
@@ -192,7 +192,7 @@ class OnlineGeocoder:
                 status, resp_headers, body = self.transport(method, url, data,
                                                             {"User-Agent": self.user_agent, **(headers or {})}, wait)
                 resp_headers = {str(k).lower(): str(v) for k, v in (resp_headers or {}).items()}
-            except (socket.timeout, TimeoutError) as exc:
+            except (socket.timeout, TimeoutError):
                 last_error = f"délai dépassé ({wait:g} s)"
             except OSError as exc:
                 reason = getattr(exc, "reason", exc)

@@ -236,7 +236,6 @@ class Driver:
         widget, rows = self._locate("cq denain")
         # choose the result « Denain » as a user would (Enter on it): the panel answers
         from qgis.PyQt.QtCore import Qt
-        from qgis.PyQt.QtWidgets import QTreeView
 
         view = self._results_view()
         model = view.model() if view is not None else None

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.pg_support import pg_cluster, shared_url  # noqa: F401  (fixtures)
+from tests.unit import pg_support
+
+pg_cluster = pg_support.pg_cluster  # fixtures
+shared_url = pg_support.shared_url
 
 pytestmark = pytest.mark.qgis
 

@@ -325,7 +325,8 @@ def test_click_in_another_crs_gives_the_same_answer(plugin, qgis_iface):
 
 
 def test_a_click_outside_france_goes_to_the_message_bar_not_into_qgis(plugin, qgis_iface):
-    from qgis.core import Qgis, QgsApplication as App
+    from qgis.core import Qgis
+    from qgis.core import QgsApplication as App
 
     canvas = qgis_iface.mapCanvas()
     centre = _canvas_at(canvas, 20.0, 0.0)  # Gulf of Guinea
@@ -452,7 +453,6 @@ def test_panel_search_by_name_coordinates_and_address(plugin, tmp_path, monkeypa
     assert search("728213 7025762").commune["name"] == "Denain"  # Lambert-93
     # an address, through the library's offline geocoder (a synthetic BAN in a store)
     from cq_geo.geocode.ban_index import import_ban
-    from cq_geo.store import open_store
 
     store = _new_store(tmp_path / "magasin.gpkg")
     import_ban(ROOT / "tests" / "fixtures" / "ban_synthetic" / "adresses-synthetic.csv", store.path)
@@ -612,6 +612,85 @@ def test_batch_points_adds_the_cq_fields(plugin, points_layer):
             assert _same(rows[name][col], expected[col].iloc[i], col), (name, col, rows[name][col])
 
 
+def _synthetic_territory_folder(folder: Path) -> tuple[float, float]:
+    """A territory folder as `cq-geo territory init` writes it (SYNTHETIC: two made-up square communes
+    99101/99102 near the Lambert-93 origin, a fourth-priority tier « friche »); numpy only (no shapely here).
+    Returns a (lon, lat) inside commune 99102."""
+    from cq_geo.crs import l93_to_lonlat
+
+    x0, y0 = 700_000.0, 6_600_000.0
+    feats = []
+    for insee, dx in (("99101", 1000.0), ("99102", 0.0)):
+        xs = [x0 + dx, x0 + dx + 1000, x0 + dx + 1000, x0 + dx, x0 + dx]
+        ys = [y0, y0, y0 + 1000, y0 + 1000, y0]
+        lon, lat = l93_to_lonlat(xs, ys)
+        feats.append({"type": "Feature", "properties": {"insee": insee, "name": insee},
+                      "geometry": {"type": "Polygon", "coordinates": [[[float(a), float(b)] for a, b in zip(lon, lat)]]}})
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "communes_baseline.geojson").write_text(json.dumps({
+        "type": "FeatureCollection", "features": feats,
+        "cq_geo": {"layer": "communes", "status": "simplified", "source": "synthétique", "edge_m": 100.0,
+                   "near_m": 150.0}}), encoding="utf-8")
+    (folder / "territory.toml").write_text("""schema_version = 1
+zones = []
+orientations = []
+axes = []
+teams = []
+leads = []
+
+[territory]
+id = "synthetique"
+name = "Communauté d'agglomération Synthétique"
+short_name = "Synthétique"
+siren = "999000001"
+departements = ["99"]
+communes = [
+  { insee = "99101", name = "Synthé-Est", postcodes = ["99100"], population = 1200 },
+  { insee = "99102", name = "Synthé-Ouest", postcodes = ["99100"], population = 800 },
+]
+
+[tiers.qpv]
+label = "QPV"
+name = "QPV"
+priority = 1
+
+[tiers.friche]
+label = "Friche urbaine synthétique"
+name = "friche urbaine"
+plural = "friches urbaines"
+feminine = true
+priority = 4
+
+[texts]
+of_agglomeration = "de Synthétique"
+""", encoding="utf-8")
+    lon, lat = l93_to_lonlat([x0 + 500], [y0 + 500])
+    return float(lon[0]), float(lat[0])
+
+
+def test_batch_points_on_another_territory(plugin, tmp_path, monkeypatch):
+    """CQ_GEO_TERRITORY selects another territory folder (issue 16): the plugin classifies a layer with
+    that territory's communes and the columns of its own tiers (no cq_poche/cq_qva, a cq_friche)."""
+    import processing
+
+    lon, lat = _synthetic_territory_folder(tmp_path / "synthetique")
+    monkeypatch.setenv("CQ_GEO_TERRITORY", str(tmp_path / "synthetique"))
+    layer = QgsVectorLayer("Point?crs=EPSG:4326&field=nom:string", "points", "memory")
+    feats = []
+    for name, (x, y) in (("ouest", (lon, lat)), ("denain", DENAIN)):
+        f = QgsFeature(layer.fields())
+        f.setAttributes([name])
+        f.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x, y)))
+        feats.append(f)
+    layer.dataProvider().addFeatures(feats)
+    out = processing.run("cq_geo:batch_points", {"INPUT": layer, "OUTPUT": "memory:"})["OUTPUT"]
+    names = out.fields().names()
+    assert "cq_friche" in names and "cq_qva" not in names and "cq_poche" not in names
+    rows = {f["nom"]: f for f in out.getFeatures()}
+    assert rows["ouest"]["cq_commune_insee"] == "99102"
+    assert rows["denain"]["cq_commune"] == "" and "hors du territoire de Synthétique" in rows["denain"]["cq_warnings"]
+
+
 def test_batch_points_in_lambert93_and_cancellation(plugin, points_layer):
     import processing
 
@@ -696,7 +775,6 @@ def test_batch_addresses_geocodes_then_adds_the_cq_fields(plugin, tmp_path, monk
         pytest.skip("géocodage ou traitement par lot absent de cette version de cq-geo")
     from cq_geo.batch import RESULT_COLUMNS
     from cq_geo.geocode.ban_index import import_ban
-    from cq_geo.store import open_store
 
     store = _new_store(tmp_path / "magasin.gpkg")
     import_ban(ROOT / "tests" / "fixtures" / "ban_synthetic" / "adresses-synthetic.csv", store.path)
@@ -728,7 +806,6 @@ def test_batch_addresses_geocodes_then_adds_the_cq_fields(plugin, tmp_path, monk
 def test_perimeter_drawn_in_the_store_shows_after_refresh(plugin, tmp_path, monkeypatch):
     """Planners draw a poche in the store's GeoPackage in QGIS; « Actualiser » puts it in the answers."""
     from cq_geo.crs import l93_to_lonlat
-    from cq_geo.store import open_store
 
     layers_mod = importlib.import_module(f"{PACKAGE}.layers")
     store = _new_store(tmp_path / "magasin.gpkg")
@@ -904,12 +981,15 @@ def test_a_download_can_be_cancelled_and_the_window_stays_free(plugin, tmp_path,
     monkeypatch.setenv("CQ_GEO_STORE", str(store))
     bar = plugin.iface.messageBar()
     bar.clear_messages()
+    job = None
     try:
         job = plugin.data_action("download")
-        assert _wait(lambda: job.progress() > 0 or job.status() == job.TaskStatus.Running, 20)
+        assert _wait(lambda: job.progress() > 0 or job.status() == job.TaskStatus.Running, 60)
         job.cancel()
         assert _wait(lambda: job not in sys.modules[f"{PACKAGE}.data_actions"]._TASKS, 30)
     finally:
+        if job is not None:  # also when an assertion failed: never leave the download running
+            job.cancel()
         stop.set()
         server.shutdown()
     assert not store.exists()
@@ -1180,3 +1260,41 @@ def test_headless_processing_only(plugin):
     assert QgsApplication.processingRegistry().algorithmById("cq_geo:batch_points") is not None
     headless.unload()
     assert QgsApplication.processingRegistry().providerById("cq_geo") is None
+
+
+def test_plugin_download_refuses_web_pages_and_forbidden_addresses(plugin, tmp_path):
+    """The plugin's own downloader (QGIS network) follows cq_geo.sources' rules: a web page instead of data
+    (maintenance, captive portal) is said as such, an address the rules refuse is never requested."""
+    import http.server
+    import importlib
+    import threading
+
+    from cq_geo.errors import CqGeoError
+
+    net = importlib.import_module(f"{PACKAGE}.net")
+    hits = []
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            hits.append(self.path)
+            body = b"<!DOCTYPE html><html><body>Maintenance en cours</body></html>" * 3
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(OSError, match="page web au lieu des données"):
+            net.download(f"http://127.0.0.1:{server.server_address[1]}/qpv.zip", tmp_path)
+        assert hits == ["/qpv.zip"]
+        with pytest.raises(CqGeoError, match="adresse refusée"):
+            net.download("http://example.org/qpv.zip", tmp_path)  # plain HTTP to another machine
+    finally:
+        server.shutdown()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("download-")]

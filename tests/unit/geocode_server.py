@@ -63,7 +63,8 @@ class GeocodeServer(ThreadingHTTPServer):
         self.requests: list[tuple[str, float]] = []  # (path, time)
         self.csv_lines: list[int] = []  # data lines received per batch file
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        # a short poll: shutdown() returns within 50 ms instead of the default 0.5 s
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self) -> str:
@@ -71,6 +72,15 @@ class GeocodeServer(ThreadingHTTPServer):
 
     def start(self) -> "GeocodeServer":
         self._thread.start()
+        return self
+
+    def reset(self, order: str = "geopf") -> "GeocodeServer":
+        """Forget the faults and requests of the previous test (one server per test module)."""
+        with self._lock:
+            self.order = order
+            self.faults.clear()
+            self.requests.clear()
+            self.csv_lines.clear()
         return self
 
     def stop(self) -> None:

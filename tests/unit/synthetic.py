@@ -26,9 +26,12 @@ DEFINITION = {
         ],
     },
     "tiers": {
-        "qpv": {"label": "QPV synthétique", "priority": 1, "contract_count": 1, "contract_communes": 1},
-        "poche": {"label": "Poche synthétique", "priority": 2},
-        "qva": {"label": "QVA synthétique", "priority": 3},
+        "qpv": {"label": "QPV synthétique", "short_label": "QPV", "name": "QPV", "plural": "QPV", "priority": 1,
+                "contract_count": 1, "contract_communes": 1},
+        "poche": {"label": "Poche synthétique", "short_label": "Poche de pauvreté", "name": "poche de pauvreté",
+                  "plural": "poches de pauvreté", "feminine": True, "priority": 2},
+        "qva": {"label": "QVA synthétique", "short_label": "Ancien QVA", "name": "ancien quartier de veille active",
+                "plural": "anciens quartiers de veille active", "priority": 3},
     },
     "zones": [
         {"tier": "qpv", "code": "QN09901S", "name": "QPV synthétique", "communes": ["99001"], "geometry": "perimeter"},

@@ -134,7 +134,7 @@ def anct_zip(records, path: Path, *, with_shp: bool = True) -> Path:
         gj = write(frame(records, "EPSG:4326"), tmp / "QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson", "GeoJSON")
         members = [(gj, "GEOJSON/" + gj.name)]
         if with_shp:
-            shp = write(frame(records), tmp / "QP2024_France_hexagonale_LB93.shp", "ESRI Shapefile")
+            write(frame(records), tmp / "QP2024_France_hexagonale_LB93.shp", "ESRI Shapefile")
             for f in sorted(tmp.glob("QP2024_France_hexagonale_LB93.*")):
                 members.append((f, "SHP/" + f.name))
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -337,8 +337,9 @@ def admin_express_gpkg(path: Path) -> Path:
     Layers ``arrondissement``, ``commune`` (long lower-case names ``code_insee``, ``nom_officiel``),
     ``commune_associee_ou_deleguee`` and ``departement``; geometry: the embedded baseline outlines.
     """
-    import geopandas as gpd
     import json as _json
+
+    import geopandas as gpd
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

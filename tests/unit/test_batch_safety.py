@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 
 import cq_geo
-from cq_geo.batch import GeocodeCache, batch_file, side_file
+from cq_geo.batch import batch_file, side_file
 from cq_geo.batch_io import BatchFileError, neutralise_text, read_table, stale_partials
 from cq_geo.cli import main
 

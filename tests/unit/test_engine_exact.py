@@ -85,6 +85,9 @@ def compare(name, polys, edge_m, near_m, x, y, grids, report, reference=True):
     few = np.arange(min(len(x), SMALL_BATCH - 1))
     runs = [("grid", g, np.arange(len(x)), index) for g in grids] + [("few", None, few, index)]
     runs.append(("grid, distances to near_m", grids[0], np.arange(len(x)), lean))
+    # cells and sub-cells decided at once as near or boundary too (the commune layer's index)
+    whole = ZoneIndex(polys, edge_m, near_m, whole_near=True)
+    runs += [("grid, whole cells near", g, np.arange(len(x)), whole) for g in grids]
     for kind, grid, sub, idx in runs:
         got = idx.pairs(x[sub], y[sub]) if grid is None else idx.pairs(pts=SortedPoints(x, y, grid))
         go = np.lexsort((got.zone, sub[got.point]))
@@ -97,7 +100,7 @@ def compare(name, polys, edge_m, near_m, x, y, grids, report, reference=True):
         d = got.distance[go]
         ok = ~np.isnan(d)
         assert ok.mean() > (0.2 if idx is index else 0.0) and np.abs(d[ok] - rd[want][ok]).max() < 0.01, label
-        if idx is lean:  # its distances stop at near_m
+        if idx is not index:  # their distances stop at near_m
             assert not (d[ok] > near_m[gz[ok]]).any()
     dist = index.distance(x[rp], y[rp], rz)
     assert np.abs(dist - rd).max() < 0.01, f"{name}: distance()"

@@ -27,11 +27,17 @@ def engine(tmp_path_factory):
     return BanGeocoder.from_store(db, thresholds=QualityThresholds())
 
 
-@pytest.fixture
-def server(engine):
+@pytest.fixture(scope="module")
+def module_server(engine):
+    """One local server for the whole module (starting and stopping one per test cost seconds)."""
     srv = GeocodeServer(engine).start()
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def server(module_server):
+    return module_server.reset()
 
 
 def _client(server, **kw) -> OnlineGeocoder:
@@ -140,27 +146,24 @@ BATCH = ["12 rue des Essais 59220 Denain", "7 rue des Essais", "5 allee du coeur
 
 
 @pytest.mark.parametrize("order", ["geopf", "legacy"])
-def test_batch_csv_reads_columns_by_name_and_matches_single_answers(engine, order):
-    server = GeocodeServer(engine, order=order).start()
-    try:
-        g = _client(server)
-        seen = []
-        many = g.geocode_many([AddressQuery(t) for t in BATCH], progress=lambda d, t: seen.append((d, t)))
-        posts = [p for p, _ in server.requests if p.endswith("/search/csv")]
-        assert len(posts) == 1 and seen[-1] == (len(BATCH), len(BATCH))
-        assert len(many) == len(BATCH)
-        for text, res in zip(BATCH, many):
-            single = engine.geocode(text) if text else None
-            if single is None or single.best is None:
-                assert res.quality == "not_found"
-                continue
-            assert res.best.label == single.best.label
-            assert (res.best.lon, res.best.lat) == pytest.approx((single.best.lon, single.best.lat))
-            assert res.quality == single.quality, text  # ambiguous rows are asked again one by one
-        assert many[1].quality == "ambiguous"
-        assert any("/search?" in p for p, _ in server.requests)  # the refine step
-    finally:
-        server.stop()
+def test_batch_csv_reads_columns_by_name_and_matches_single_answers(engine, module_server, order):
+    server = module_server.reset(order=order)
+    g = _client(server)
+    seen = []
+    many = g.geocode_many([AddressQuery(t) for t in BATCH], progress=lambda d, t: seen.append((d, t)))
+    posts = [p for p, _ in server.requests if p.endswith("/search/csv")]
+    assert len(posts) == 1 and seen[-1] == (len(BATCH), len(BATCH))
+    assert len(many) == len(BATCH)
+    for text, res in zip(BATCH, many):
+        single = engine.geocode(text) if text else None
+        if single is None or single.best is None:
+            assert res.quality == "not_found"
+            continue
+        assert res.best.label == single.best.label
+        assert (res.best.lon, res.best.lat) == pytest.approx((single.best.lon, single.best.lat))
+        assert res.quality == single.quality, text  # ambiguous rows are asked again one by one
+    assert many[1].quality == "ambiguous"
+    assert any("/search?" in p for p, _ in server.requests)  # the refine step
 
 
 def test_batch_is_split_under_the_limits(server):

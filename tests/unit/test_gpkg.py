@@ -10,7 +10,14 @@ import pytest
 
 from cq_geo.errors import DataError
 from cq_geo.gpkg import (
-    Polygons, as_polygons, gpkg_blob_wkb, read_geojson, read_gpkg_blob, read_wkb, register_sql_functions, to_gpkg_blob,
+    Polygons,
+    as_polygons,
+    gpkg_blob_wkb,
+    read_geojson,
+    read_gpkg_blob,
+    read_wkb,
+    register_sql_functions,
+    to_gpkg_blob,
 )
 
 shapely = pytest.importorskip("shapely")

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from cq_geo.errors import DataError, InvalidCoordinates
 from cq_geo.crs import l93_to_lonlat
+from cq_geo.errors import DataError, InvalidCoordinates
 
 from . import synthetic as s
 
@@ -125,14 +125,14 @@ def test_commune_without_team_is_null_with_warning(terr):
 
 def test_shared_qpv_is_flagged(terr):
     r = terr.lookup(x=X0 + 1500, y=Y0 + 500)
-    assert "QPV partagé avec une commune hors CAPH" in r.warnings
+    assert "QPV partagé avec une commune hors SYN" in r.warnings  # the agglomeration named by the file
 
 
 def test_point_outside_territory_is_a_valid_answer(terr):
     r = terr.lookup(x=X0 + 5000, y=Y0 + 5000)
     assert r.commune is None and r.team is None and r.primary is None
     assert r.territory["inside"] is False
-    assert "point hors du territoire de la CAPH" in r.warnings
+    assert "point hors du territoire de la SYN" in r.warnings
 
 
 def test_commune_edge_warns(terr):

@@ -92,7 +92,7 @@ def test_the_legend_draws_those_colours(tmp_path):
     import pandas as pd
 
     from cq_geo.territory import load_territory
-    from cq_geo.webmap import TEAM_FILL_OPACITY, _TEAM_COLOURS, export_map
+    from cq_geo.webmap import _TEAM_COLOURS, TEAM_FILL_OPACITY, export_map
 
     territory = load_territory()
     html = export_map(tmp_path / "c.html", territory, results=pd.DataFrame({"lon": [3.3957, 2.35], "lat": [50.329, 48.85]}),

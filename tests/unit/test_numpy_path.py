@@ -9,7 +9,6 @@ the index kept by lookup_many (issue 13: results assigned to a filtered DataFram
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import tempfile
 from pathlib import Path

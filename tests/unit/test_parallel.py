@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 import cq_geo
+from cq_geo import batch_io
 from cq_geo import territory as territory_module
 from cq_geo.batch import batch_file
-from cq_geo import batch_io
 
 from . import synthetic as s
 

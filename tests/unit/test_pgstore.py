@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cq_geo.errors import DataError
+from . import pg_support
 
-from .pg_support import pg_cluster, shared_url  # noqa: F401  (fixtures)
+pg_cluster = pg_support.pg_cluster  # fixtures
+shared_url = pg_support.shared_url
 
 pytest.importorskip("geopandas")
 from . import synthetic_qpv as syn  # noqa: E402

@@ -1,12 +1,11 @@
 """Commune and team assignment with REAL outlines (IGN, read from ../shared/data, never copied)."""
 
-import json
 
 import numpy as np
 import pytest
 import shapely
 
-from cq_geo.crs import l93_to_lonlat, lonlat_to_l93
+from cq_geo.crs import l93_to_lonlat
 from cq_geo.layers import LayerInfo, read_geojson_l93
 from cq_geo.model import load_definition
 from cq_geo.territory import Territory
@@ -32,7 +31,9 @@ def interior_points(reference, margin, per_commune, seed=11):
             x, y = rng.uniform(minx, maxx, 200), rng.uniform(miny, maxy, 200)
             ok = shapely.contains_xy(inner, x, y)
             take = np.flatnonzero(ok)[: per_commune - got]
-            xs.extend(x[take]); ys.extend(y[take]); codes.extend([insee] * len(take))
+            xs.extend(x[take])
+            ys.extend(y[take])
+            codes.extend([insee] * len(take))
             got += len(take)
     return np.array(xs), np.array(ys), codes
 

@@ -75,7 +75,8 @@ class Server:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # a short poll: shutdown() returns within 50 ms instead of the default 0.5 s
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self):
         self.thread.start()
@@ -87,10 +88,18 @@ class Server:
         self.thread.join(5)
 
 
-@pytest.fixture
-def server():
+@pytest.fixture(scope="module")
+def module_server():
+    """One local server for the whole module (one per test cost seconds of start and shutdown)."""
     with Server() as s:
         yield s
+
+
+@pytest.fixture
+def server(module_server):
+    module_server.routes.clear()
+    module_server.hits.clear()
+    return module_server
 
 
 def test_download_ok_with_progress(server, synth_files, tmp_path):

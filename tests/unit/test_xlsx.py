@@ -289,7 +289,7 @@ def openpyxl_write_xlsx(data, path, sheet_name="Résultats"):
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    from cq_geo.batch_io import _ILLEGAL_XLSX, _column_texts
+    from cq_geo.batch_io import ILLEGAL_XLSX, _column_texts
 
     def _xlsx_cells(series):
         dtype = series.dtype
@@ -301,7 +301,7 @@ def openpyxl_write_xlsx(data, path, sheet_name="Résultats"):
         if pd.api.types.is_integer_dtype(dtype):
             return series.tolist()
         texts = _column_texts(series, ".")
-        if _ILLEGAL_XLSX.search("".join(texts)):
+        if ILLEGAL_XLSX.search("".join(texts)):
             texts = [xlsx_text(t) for t in texts]
         return [t if t != "" else None for t in texts]
 
