@@ -81,8 +81,33 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
 
     r = sub.add_parser("rollback", help="revenir à l'état précédent du magasin",
                        description="Restaure l'état du magasin d'avant la dernière modification "
-                                   "(une deuxième fois : annule le retour).")
+                                   "(une deuxième fois : annule le retour). Magasin partagé : --to ÉTAT revient "
+                                   "à n'importe quel état de l'historique (cq-geo data history).")
+    r.add_argument("--to", type=int, metavar="ÉTAT", help="magasin partagé : état à restaurer (cq-geo data history)")
     add_store_arguments(r)
+
+    h = sub.add_parser("history", help="historique des modifications (qui, quand, quoi)",
+                       description="Historique des modifications du magasin : qui, quand, quelle zone, quel statut. "
+                                   "Magasin partagé : les états auxquels data rollback --to peut revenir.")
+    h.add_argument("code", nargs="?", metavar="CODE", help="une seule zone")
+    h.add_argument("--json", action="store_true", help="historique en JSON")
+    add_store_arguments(h)
+
+    s = sub.add_parser("init-shared", help="créer le magasin partagé PostgreSQL/PostGIS de l'équipe",
+                       description="Crée dans PostgreSQL/PostGIS le schéma du territoire (tables, contraintes, index, "
+                                   "historique, fonction cq_lookup) et les rôles lecteur et éditeur. Sans danger à "
+                                   "relancer : dit ce qu'il a créé. Mot de passe : ~/.pgpass ou pg_service.conf, "
+                                   "jamais dans l'adresse.")
+    s.add_argument("url", metavar="ADRESSE", help="postgresql://utilisateur@serveur/base ou service=NOM")
+    s.add_argument("--upgrade", action="store_true", help="migrer un schéma créé par une version plus ancienne")
+    s.add_argument("--territory-file", metavar="TOML", help="autre fichier de définition du territoire")
+
+    pl = sub.add_parser("pull", help="copier le magasin partagé dans le GeoPackage local (travail hors ligne)",
+                        description="Copie les couches du magasin partagé dans le magasin local (GeoPackage), avec "
+                                    "leur provenance : les réponses marchent ensuite sans réseau ; data status dit "
+                                    "l'âge de la copie.")
+    pl.add_argument("url", metavar="ADRESSE", help="postgresql://utilisateur@serveur/base ou service=NOM")
+    add_store_arguments(pl)
     p.set_defaults(_data_parser=p)
 
 
@@ -93,6 +118,7 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     return {
         "status": _status, "update": _update, "import": _import, "validate-zone": _validate, "rollback": _rollback,
+        "history": _history, "init-shared": _init_shared, "pull": _pull,
     }[action](args)
 
 
@@ -108,7 +134,7 @@ def _new_or_existing_store(args):
     if it fails)."""
     from .store import store_at
 
-    yield store_at(args.store)
+    yield store_at(args.store, territory_file=args.territory_file)
 
 
 def _status(args) -> int:
@@ -155,8 +181,13 @@ def _update(args) -> int:
         )
     for rep in reports:
         print(rep.to_text())
-    print(f"Magasin : {store.path}")
+    print(f"Magasin : {_where(store)}")
     return 0
+
+
+def _where(store) -> str:
+    """The store as shown to the user (the shared store's address never holds a password)."""
+    return str(store) if hasattr(store, "label") else str(store.path)
 
 
 def _import(args) -> int:
@@ -184,7 +215,7 @@ def _import(args) -> int:
         print(json.dumps(rep.to_dict(), ensure_ascii=False, indent=2))
     else:
         print(rep.to_text())
-        print(f"Magasin : {store.path}")
+        print(f"Magasin : {_where(store)}")
     return 0
 
 
@@ -198,12 +229,71 @@ def _validate(args) -> int:
 
 
 def _rollback(args) -> int:
+    from .errors import DataError
     from .store import store_at
 
-    store = store_at(args.store)  # whatever the current file holds: only the previous state is checked
+    store = store_at(args.store, territory_file=args.territory_file)  # whatever the file holds: only the previous state is checked
+    if hasattr(store, "changes"):  # the shared store: any state of the history
+        done = store.rollback(to=args.to)
+        t = done["to"]
+        print(f"Magasin partagé {store} revenu à l'état {t['change']} ({t['at']}, {t['description']}) : "
+              f"{done['undone']} modification(s) de ligne annulée(s)")
+        print("(ce retour est lui-même enregistré : cq-geo data rollback l'annule)")
+        return 0
+    if args.to is not None:
+        raise DataError("--to ne sert qu'avec le magasin partagé (PostgreSQL) : un GeoPackage garde un seul état "
+                        "précédent")
     store.rollback()
     print(f"Magasin restauré à son état précédent : {store.path}")
     print("(une nouvelle commande cq-geo data rollback annule ce retour)")
+    return 0
+
+
+def _history(args) -> int:
+    from .store import open_store
+
+    store = open_store(args.store, create=False, territory_file=args.territory_file)
+    rows = store.history(args.code)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return 0
+    for r in rows:
+        state = f"état {r['change']} " if "change" in r else ""
+        who = r.get("author") or ""
+        if r.get("db_user") and r["db_user"] != who:
+            who += f" (compte {r['db_user']})"
+        print(f"{r['at']}  {state}{r['layer']:<8} {r['code']:<28} {r['action']:<12} {r['status']:<12} {who}"
+              + (f" — {r['description']}" if r.get("description") else ""))
+    if not rows:
+        print("aucune modification enregistrée" + (f" pour {args.code}" if args.code else ""))
+    return 0
+
+
+def _init_shared(args) -> int:
+    from .errors import DataError
+    from .pgstore import init_shared, init_shared_text, is_shared
+
+    if not is_shared(args.url):
+        raise DataError(f"adresse PostgreSQL attendue (postgresql://utilisateur@serveur/base ou service=NOM), "
+                        f"reçu : {args.url!r}")
+    print(init_shared_text(init_shared(args.url, territory_file=args.territory_file, upgrade=args.upgrade)))
+    return 0
+
+
+def _pull(args) -> int:
+    from .errors import DataError
+    from .pgstore import is_shared, pull
+
+    if not is_shared(args.url):
+        raise DataError(f"adresse PostgreSQL attendue (postgresql://utilisateur@serveur/base ou service=NOM), "
+                        f"reçu : {args.url!r}")
+    rep = pull(args.url, args.store, territory_file=args.territory_file)
+    print(f"Copie de {rep['from']} (schéma {rep['schema']}, état {rep['state']} du {rep['state_at']}) dans {rep['to']}")
+    for layer, c in rep["layers"].items():
+        changed = ", ".join(f"{label} : {', '.join(v)}" for label, v in (("ajoutées", c["added"]),
+                            ("remplacées", c["replaced"]), ("retirées", c["removed"])) if v)
+        print(f"- {layer} : {c['features']} entité(s)" + (f" ({changed})" if changed else ""))
+    print("Les réponses utilisent maintenant cette copie, sans réseau ; cq-geo data status dit son âge.")
     return 0
 
 

@@ -1235,7 +1235,11 @@ def open_store(path: str | os.PathLike | None = None, create: bool = True, terri
     With *create*, a missing store is created and seeded from the embedded
     baseline; without, a missing store raises :class:`~cq_geo.errors.DataError`.
     """
-    store = store_at(path)
+    store = store_at(path, territory_file=territory_file)
+    if not isinstance(store, Store):  # the shared store (PostGIS): created by data init-shared
+        if not store.exists():
+            store.create()
+        return store
     store.recover_if_needed()
     if not store.exists():
         if not create:
@@ -1246,9 +1250,17 @@ def open_store(path: str | os.PathLike | None = None, create: bool = True, terri
     return store
 
 
-def store_at(path: str | os.PathLike | None = None) -> Store:
-    """The :class:`Store` at *path* / ``CQ_GEO_STORE`` / the user's data directory, without creating or checking it."""
+def store_at(path: str | os.PathLike | None = None, territory_file=None) -> Store:
+    """The :class:`Store` at *path* / ``CQ_GEO_STORE`` / the user's data directory, without creating or checking it.
+
+    A ``postgresql://…`` or ``service=…`` address gives the shared store (:class:`cq_geo.pgstore.PgStore`).
+    """
     from .paths import default_store_path, resolve_store
+    from .pgstore import PgStore, shared_url
+
+    url = shared_url(path)
+    if url:
+        return PgStore(url, territory_file=territory_file)
 
     resolved, _origin = resolve_store(path)
     return Store(resolved if resolved is not None else default_store_path())
@@ -1257,6 +1269,8 @@ def store_at(path: str | os.PathLike | None = None) -> Store:
 def protected_paths(store=None) -> list[Path]:
     """The files of the current store that no output may overwrite (store, previous state, lock, journal)."""
     s = store if isinstance(store, Store) else store_at(store)
+    if not isinstance(s, Store):  # shared store: no local file to protect
+        return []
     return [s.path, s.previous_path, s.lock_path, s.journal_path]
 
 
@@ -1316,12 +1330,10 @@ def load_store_territory(path: str | os.PathLike, territory_file=None):
     lists them).
     """
     from .model import load_definition
-    from .territory import Territory
 
     path = Path(path)
     Store(path).recover_if_needed()
     definition = load_definition(territory_file)
-    known = {z.code: z for z in definition.zones}
     try:
         con = _connect_ro(path)
     except sqlite3.Error as exc:
@@ -1337,6 +1349,15 @@ def load_store_territory(path: str | os.PathLike, territory_file=None):
     finally:
         con.close()
 
+    return territory_from_rows(meta, commune_rows, tier_rows, definition, path)
+
+
+def territory_from_rows(meta, commune_rows, tier_rows, definition, label):
+    """The :class:`~cq_geo.territory.Territory` from a store's metadata and rows (GeoPackage or shared store)."""
+    from .territory import Territory
+
+    path = label
+    known = {z.code: z for z in definition.zones}
     commune_geoms = {r["insee"]: r["geometry"] for r in commune_rows if r["geometry"] is not None}
     commune_info = _info_from_row("communes", meta.get("communes"))
     if not commune_geoms:
@@ -1897,39 +1918,10 @@ def _todo(layer: str, store_opt: str) -> str:
     }[layer]
 
 
-def status_report(store_path=None, territory_file=None) -> dict[str, Any]:
-    """What is installed, layer by layer, and what is missing with the command that fixes it.
-
-    Works without a store (then it describes the embedded baseline).
-    """
-    from .model import load_definition
-    from .paths import default_store_path, resolve_store
+def status_layer_entries(meta, rows, definition, store_opt: str) -> list[dict[str, Any]]:
+    """The per-layer entries of the status report (GeoPackage or shared store)."""
     from .report import LAYER_STATUS_FR
 
-    definition = load_definition(territory_file)
-    resolved, origin = resolve_store(store_path)
-    path = resolved if resolved is not None else default_store_path()
-    store = Store(path)
-    store_opt = f" --store {path}" if origin == "argument" else ""
-    store.recover_if_needed()
-    exists = store.exists()
-    damaged = ""
-    if exists:
-        try:
-            validate_store_file(path)
-            meta = store.metadata()
-            present = set(store.layers())
-            rows = {layer: store.polygon_rows(layer) for layer in LAYERS if layer in present}
-            history_count = len(store.polygon_rows(HISTORY_LAYER))
-        except DataError as exc:
-            return _damaged_report(store, origin, str(exc), store_opt)
-    else:
-        from .layers import load_baseline_communes
-
-        geoms, info = load_baseline_communes()
-        meta = {"communes": {**info.to_dict(), "imported_at": "", "note": "contours embarqués (aucun magasin)"}}
-        rows = {"communes": [{"insee": c} for c in geoms]}
-        history_count = 0
     layers = []
     for layer in LAYERS:
         m = meta.get(layer) or {}
@@ -1961,6 +1953,49 @@ def status_report(store_path=None, territory_file=None) -> dict[str, Any]:
             if entry["provisional"]:
                 entry["todo"].append(f"cq-geo data validate-zone CODE --by NOM{store_opt}")
         layers.append(entry)
+    return layers
+
+
+def status_report(store_path=None, territory_file=None) -> dict[str, Any]:
+    """What is installed, layer by layer, and what is missing with the command that fixes it.
+
+    Works without a store (then it describes the embedded baseline).
+    """
+    from .pgstore import shared_url
+
+    if shared_url(store_path):  # the shared store (PostGIS)
+        from .pgstore import shared_status_report
+
+        return shared_status_report(shared_url(store_path), territory_file=territory_file)
+    from .model import load_definition
+    from .paths import default_store_path, resolve_store
+    from .report import LAYER_STATUS_FR
+
+    definition = load_definition(territory_file)
+    resolved, origin = resolve_store(store_path)
+    path = resolved if resolved is not None else default_store_path()
+    store = Store(path)
+    store_opt = f" --store {path}" if origin == "argument" else ""
+    store.recover_if_needed()
+    exists = store.exists()
+    damaged = ""
+    if exists:
+        try:
+            validate_store_file(path)
+            meta = store.metadata()
+            present = set(store.layers())
+            rows = {layer: store.polygon_rows(layer) for layer in LAYERS if layer in present}
+            history_count = len(store.polygon_rows(HISTORY_LAYER))
+        except DataError as exc:
+            return _damaged_report(store, origin, str(exc), store_opt)
+    else:
+        from .layers import load_baseline_communes
+
+        geoms, info = load_baseline_communes()
+        meta = {"communes": {**info.to_dict(), "imported_at": "", "note": "contours embarqués (aucun magasin)"}}
+        rows = {"communes": [{"insee": c} for c in geoms]}
+        history_count = 0
+    layers = status_layer_entries(meta, rows, definition, store_opt)
     # what the answers rest on (whole-commune zones take the commune outlines)
     if exists:
         territory = load_store_territory(path, territory_file=territory_file)
@@ -1984,7 +2019,15 @@ def status_report(store_path=None, territory_file=None) -> dict[str, Any]:
         "history_count": history_count,
         "layers": layers,
         "create_with": "" if exists else f"cq-geo data update{store_opt}",
+        "shared_copy": _shared_copy(path) if exists else None,
     }
+
+
+def _shared_copy(path):
+    """Origin and age of a local copy of the shared store (``cq-geo data pull``), else None."""
+    from .pgstore import copy_age
+
+    return copy_age(path)
 
 
 def _damaged_report(store: Store, origin: str, problem: str, store_opt: str) -> dict[str, Any]:
@@ -2028,8 +2071,17 @@ def status_text(report: dict[str, Any]) -> str:
         else:
             lines.append(f"  (absent : les réponses utilisent les données embarquées ; il sera créé par "
                          f"{report['create_with']} ou par un import)")
+    elif report.get("shared"):  # the shared store (PostGIS)
+        last = report.get("last_change") or {}
+        lines.append(f"  magasin partagé : {report['changes']} état(s) dans l'historique, dernier le {last.get('at', '')} "
+                     f"({last.get('description', '')}, {last.get('author', '')}) : cq-geo data history, "
+                     "cq-geo data rollback [--to ÉTAT]")
     elif report["previous_state"]:
         lines.append(f"  état précédent conservé ({report['previous_modified']}) : cq-geo data rollback pour le restaurer")
+    if report.get("shared_copy"):
+        c = report["shared_copy"]
+        lines.append(f"  copie du magasin partagé {c['source']} (état {c['state']} du {c['state_at']}) faite le "
+                     f"{c['pulled_at']}, il y a {c['age_text']} : cq-geo data pull pour la rafraîchir")
     for e in report["layers"]:
         head = f"- {e['layer']} : {e['status_fr']}, {e['feature_count']} entité(s)"
         if e["vintage"]:

@@ -889,6 +889,12 @@ def load_territory(store=None, territory_file=None, *, territory=None) -> Territ
         beside = Path(territory_file).parent
         if (beside / "communes_baseline.geojson").is_file():  # a territory folder's file: its own outlines
             territory = beside
+    from .pgstore import shared_url
+
+    if shared_url(store):  # the shared store (PostGIS): its committed state
+        from .pgstore import load_shared_territory
+
+        return load_shared_territory(shared_url(store), territory_file=territory_file)
     path, origin = resolve_store(store, territory)
     if path is not None and origin == "environment" and not path.is_file():
         path = None  # CQ_GEO_STORE names the store to create: embedded data until the first import (data status)
