@@ -64,8 +64,6 @@ __all__ = ["is_shared", "shared_url", "safe_label", "check_no_password", "connec
 SCHEMA_VERSION = 1
 _SQL_DIR = Path(__file__).resolve().parent / "sql"
 _PREFIXES = ("postgresql://", "postgres://")
-_HELD: dict = {}
-_HELD_GUARD = threading.Lock()
 
 
 # -- addresses ----------------------------------------------------------------------------------
@@ -496,24 +494,17 @@ class PgStore:
     @contextlib.contextmanager
     def writing(self, timeout: float | None = None, notice: Callable[[str], None] | None = None):
         """Hold the writers' advisory lock of the schema (re-entrant in a thread); a waiting writer is told so."""
-        from .store import LOCK_TIMEOUT_ENV
+        from .store import LOCK_TIMEOUT_ENV, drop_lock, hold_lock, lock_timeout, reenter_lock
 
         key = (self.url, self.schema, threading.get_ident())
-        with _HELD_GUARD:
-            held = _HELD.get(key)
-            if held is not None:
-                held[1] += 1
+        held = reenter_lock(key)
         if held is not None:
             try:
                 yield self
             finally:
                 held[1] -= 1
             return
-        if timeout is None:
-            try:
-                timeout = float(os.environ.get(LOCK_TIMEOUT_ENV, "") or 600)
-            except ValueError:
-                timeout = 600.0
+        timeout = lock_timeout(timeout)
         con = connect(self.url, application_name="cq-geo (verrou d'écriture)")
         con.autocommit = True
         try:
@@ -537,13 +528,11 @@ class PgStore:
                         raise DataError(f"le magasin partagé {self.label} est toujours en cours de modification après "
                                         f"{timeout:.0f} s : réessayez plus tard (délai : variable {LOCK_TIMEOUT_ENV})")
                     time.sleep(0.1)
-            with _HELD_GUARD:
-                _HELD[key] = [con, 1]
+            hold_lock(key, con)
             try:
                 yield self
             finally:
-                with _HELD_GUARD:
-                    _HELD.pop(key, None)
+                drop_lock(key)
         finally:
             con.close()  # ends the session: the lock goes with it (also when the process is killed)
 

@@ -637,8 +637,41 @@ def _register_attributes(con: sqlite3.Connection, name: str, description: str = 
 
 
 # -- one writer at a time; commits through a journal -----------------------------------------------
-_HELD: dict[tuple[str, int], list] = {}  # (lock path, thread) -> [fd, depth]
+_HELD: dict[tuple, list] = {}  # (lock path or shared-store id…, thread) -> [handle, depth]
 _HELD_GUARD = threading.Lock()
+
+
+def lock_timeout(timeout: float | None = None) -> float:
+    """How long a writer waits for the lock: *timeout*, else ``CQ_GEO_LOCK_TIMEOUT``, else 600 s."""
+    if timeout is not None:
+        return timeout
+    try:
+        return float(os.environ.get(LOCK_TIMEOUT_ENV, "") or 600)
+    except ValueError:
+        return 600.0
+
+
+def reenter_lock(key: tuple) -> list | None:
+    """The writers' lock this thread already holds under *key*, one level deeper; None if not held.
+
+    Shared by the GeoPackage store and the PostGIS store (their keys differ in shape)."""
+    with _HELD_GUARD:
+        held = _HELD.get(key)
+        if held is not None:
+            held[1] += 1
+    return held
+
+
+def hold_lock(key: tuple, handle) -> None:
+    """Record that this thread now holds the writers' lock under *key*."""
+    with _HELD_GUARD:
+        _HELD[key] = [handle, 1]
+
+
+def drop_lock(key: tuple) -> None:
+    """Forget the writers' lock held under *key*."""
+    with _HELD_GUARD:
+        _HELD.pop(key, None)
 
 
 def _lock_fd(fd: int, blocking: bool) -> bool:
@@ -740,21 +773,14 @@ class Store:
         except OSError as exc:
             raise DataError(f"impossible de créer le dossier du magasin {self.path.parent} ({exc})") from exc
         key = (str(self.lock_path.resolve()), threading.get_ident())
-        with _HELD_GUARD:
-            held = _HELD.get(key)
-            if held is not None:
-                held[1] += 1
+        held = reenter_lock(key)
         if held is not None:
             try:
                 yield self
             finally:
                 held[1] -= 1
             return
-        if timeout is None:
-            try:
-                timeout = float(os.environ.get(LOCK_TIMEOUT_ENV, "") or 600)
-            except ValueError:
-                timeout = 600.0
+        timeout = lock_timeout(timeout)
         try:
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
@@ -778,15 +804,13 @@ class Store:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
                 os.write(fd, str(os.getpid()).encode())
-            with _HELD_GUARD:
-                _HELD[key] = [fd, 1]
+            hold_lock(key, fd)
             try:
                 self._recover()
                 self._clean_stale()
                 yield self
             finally:
-                with _HELD_GUARD:
-                    _HELD.pop(key, None)
+                drop_lock(key)
                 with contextlib.suppress(OSError):
                     os.ftruncate(fd, 0)
                 _unlock_fd(fd)
