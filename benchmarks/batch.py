@@ -38,7 +38,7 @@ BAN_FIXTURE = ROOT / "tests" / "fixtures" / "ban_synthetic" / "adresses-syntheti
 def make_coordinates(path: Path, n: int, territory) -> None:
     import shapely
 
-    from cq_geo.crs import l93_to_lonlat
+    from cq_geo.geo.crs import l93_to_lonlat
 
     b = shapely.total_bounds(territory.communes.geoms)
     rng = np.random.default_rng(2030)
@@ -98,7 +98,7 @@ def main() -> int:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
 
     import cq_geo
-    from cq_geo.batch import batch_file
+    from cq_geo.bulk.run import batch_file
 
     territory = cq_geo.load_territory()
     lines = [f"# {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC — {platform.machine()}, {os.cpu_count()} cœurs, "
@@ -127,7 +127,7 @@ def main() -> int:
         import subprocess
 
         cli_out = OUT / "coordonnees_cli.csv"
-        from cq_geo.batch import side_file
+        from cq_geo.bulk.run import side_file
 
         for f in (cli_out, side_file(cli_out, "summary_xlsx"), side_file(cli_out, "summary_html")):
             f.unlink(missing_ok=True)

@@ -39,8 +39,8 @@ import shapely
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cq_geo.crs import l93_to_lonlat  # noqa: E402
-from cq_geo.layers import load_baseline_communes  # noqa: E402
+from cq_geo.geo.crs import l93_to_lonlat  # noqa: E402
+from cq_geo.geo.layers import load_baseline_communes  # noqa: E402
 from cq_geo.model import load_definition  # noqa: E402
 from cq_geo.territory import Territory  # noqa: E402
 
@@ -154,7 +154,7 @@ def main() -> int:
 
     cli = []
     exe = ROOT / ".venv" / "bin" / "cq-geo"
-    command = [str(exe)] if exe.is_file() else [sys.executable, "-m", "cq_geo.cli"]
+    command = [str(exe)] if exe.is_file() else [sys.executable, "-m", "cq_geo.cli.main"]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     for _ in range(5):
         t = time.perf_counter()

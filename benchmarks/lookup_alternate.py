@@ -29,7 +29,7 @@ import shapely  # noqa: E402
 from lookup import synthetic_territory  # noqa: E402
 
 import cq_geo  # noqa: E402
-from cq_geo.crs import l93_to_lonlat  # noqa: E402
+from cq_geo.geo.crs import l93_to_lonlat  # noqa: E402
 
 assert cq_geo.__file__.startswith(root), cq_geo.__file__
 t = synthetic_territory()

@@ -34,9 +34,9 @@ import shapely
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cq_geo.crs import l93_to_lonlat  # noqa: E402
+from cq_geo.geo.crs import l93_to_lonlat  # noqa: E402
+from cq_geo.maps.webmap import DEFAULT_SIMPLIFY_M, export_map  # noqa: E402
 from cq_geo.territory import load_territory  # noqa: E402
-from cq_geo.webmap import DEFAULT_SIMPLIFY_M, export_map  # noqa: E402
 
 
 def demo_points(territory, n: int, seed: int = 2026):

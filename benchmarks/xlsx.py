@@ -1,4 +1,4 @@
-"""Benchmark of the XLSX writer (:mod:`cq_geo.xlsx`): the batch summary and a batch output.
+"""Benchmark of the XLSX writer (:mod:`cq_geo.bulk.xlsx`): the batch summary and a batch output.
 
 1. The summary of a 1 000 000-row coordinate batch (``<nom>.resume.xlsx``:
    « Synthèse » and « À vérifier », 143 325 rows × 5 columns): target < 2 s.
@@ -60,15 +60,15 @@ def main() -> int:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
 
     import cq_geo
-    from cq_geo.batch_io import read_table, write_xlsx
+    from cq_geo.bulk.io import read_table, write_xlsx
 
     try:
-        from cq_geo import xlsx as xlsx_module
-    except ImportError:  # the openpyxl writer (before cq_geo.xlsx): measured as it is
+        from cq_geo.bulk import xlsx as xlsx_module
+    except ImportError:  # the openpyxl writer (before cq_geo.bulk.xlsx): measured as it is
         xlsx_module = None
     if xlsx_module is not None and args.niveau is not None:
         xlsx_module.COMPRESSLEVEL = args.niveau
-    level = "openpyxl" if xlsx_module is None else f"cq_geo.xlsx, compression {xlsx_module.COMPRESSLEVEL}"
+    level = "openpyxl" if xlsx_module is None else f"cq_geo.bulk.xlsx, compression {xlsx_module.COMPRESSLEVEL}"
 
     if not SOURCE.exists():
         sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -76,7 +76,7 @@ def main() -> int:
 
         make_coordinates(SOURCE, 1_000_000, cq_geo.load_territory())
     table = read_table(SOURCE)
-    batch = importlib.import_module("cq_geo.batch").batch  # (cq_geo.batch is also a function)
+    batch = importlib.import_module("cq_geo.bulk.run").batch  # (cq_geo.bulk.run is also a function)
     data, summary = batch(table.data, lon_col="lon", lat_col="lat")
 
     lines = [f"# {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC — {platform.machine()}, {os.cpu_count()} cœurs, "

@@ -46,7 +46,7 @@ def load_definition(path=None):
 
 
 def batch(data, **options):
-    """Eligibility of every row of a DataFrame: ``(enriched DataFrame, summary)``; see :func:`cq_geo.batch.batch`."""
-    from .batch import batch as _batch
+    """Eligibility of every row of a DataFrame: ``(enriched DataFrame, summary)``; see :func:`cq_geo.bulk.run.batch`."""
+    from .bulk.run import batch as _batch
 
     return _batch(data, **options)

@@ -2,7 +2,7 @@
 
 :func:`load_territory` gives a :class:`Territory`; :meth:`Territory.lookup`
 answers for one point, :meth:`Territory.lookup_many` for arrays of points
-(vectorised, see :mod:`cq_geo.engine`). Both rest on the same classification,
+(vectorised, see :mod:`cq_geo.geo.engine`). Both rest on the same classification,
 so they always agree.
 
 Examples
@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from .crs import METRO_L93_BOUNDS, METRO_LONLAT_BOUNDS, l93_to_lonlat, lonlat_to_l93
-from .engine import (
+from .errors import DataError, InvalidCoordinates
+from .geo.crs import METRO_L93_BOUNDS, METRO_LONLAT_BOUNDS, l93_to_lonlat, lonlat_to_l93
+from .geo.engine import (
     BOUNDARY,
     INSIDE,
     NEAR,
@@ -40,9 +41,8 @@ from .engine import (
     ZoneIndex,
     outline_edges,
 )
-from .errors import DataError, InvalidCoordinates
-from .gpkg import Polygons, as_polygons
-from .layers import DEFAULT_TOLERANCES, LayerInfo
+from .geo.gpkg import Polygons, as_polygons
+from .geo.layers import DEFAULT_TOLERANCES, LayerInfo
 from .model import GEOMETRY_STATUSES, REGULATORY_TIER, TIERS, Definition, Zone
 from .vocabulary import Vocabulary, lookup_columns
 
@@ -75,7 +75,7 @@ class _OutlineIndex(ZoneIndex):
 
 def _with_whole_zones(pairs, commune_pairs, to_zone: np.ndarray):
     """*pairs* of a tier plus its whole-commune zones, from the commune layer's pairs (grouped by zone)."""
-    from .engine import Pairs
+    from .geo.engine import Pairs
 
     zone = to_zone[commune_pairs.zone]
     sel = zone >= 0
@@ -527,7 +527,7 @@ class Territory:
         ``team``, ``qpv_code``, ``poche_code``, ``qva_code`` (``''`` for none) and
         ``primary_tier_name`` (about 15 ms more per million points each).
 
-        Status codes index :data:`~cq_geo.engine.STATUS_NAMES` (``outside``,
+        Status codes index :data:`~cq_geo.geo.engine.STATUS_NAMES` (``outside``,
         ``near``, ``boundary``, ``inside``, ``unknown``). A poche or QVA is given
         only when the point is ``inside`` or on the ``boundary`` of the zone; a QPV
         also when it is ``near`` (and the nearest QPV of an outside point).
@@ -876,7 +876,7 @@ def load_territory(store=None, territory_file=None, *, territory=None) -> Territ
     >>> t.layers["communes"].status, t.layers["qpv"].status
     ('simplified', 'missing')
     """
-    from .layers import load_baseline_communes
+    from .geo.layers import load_baseline_communes
     from .model import load_definition
     from .paths import baseline_communes_file, resolve_store
     from .paths import territory_file as _territory_file
@@ -889,10 +889,10 @@ def load_territory(store=None, territory_file=None, *, territory=None) -> Territ
         beside = Path(territory_file).parent
         if (beside / "communes_baseline.geojson").is_file():  # a territory folder's file: its own outlines
             territory = beside
-    from .pgstore import shared_url
+    from .data.pgstore import shared_url
 
     if shared_url(store):  # the shared store (PostGIS): its committed state
-        from .pgstore import load_shared_territory
+        from .data.pgstore import load_shared_territory
 
         return load_shared_territory(shared_url(store), territory_file=territory_file)
     path, origin = resolve_store(store, territory)
@@ -905,7 +905,7 @@ def load_territory(store=None, territory_file=None, *, territory=None) -> Territ
                 f"({'option --store' if origin == 'argument' else 'variable CQ_GEO_STORE'})"
             )
         try:
-            from .store import load_store_territory
+            from .data.store import load_store_territory
         except ImportError as exc:  # the store arrives with the data-store issue
             raise DataError(f"lecture du magasin de données {path} non disponible dans cette version") from exc
         return load_store_territory(path, territory_file=territory_file)

@@ -30,7 +30,7 @@ from .model import REGULATORY_TIER, Definition
 
 __all__ = ["Vocabulary", "lookup_columns", "tier_columns", "BATCH_STATUSES", "BATCH_STATUS_FR"]
 
-#: Values of ``cq_status`` in the batch outputs (:mod:`cq_geo.batch`).
+#: Values of ``cq_status`` in the batch outputs (:mod:`cq_geo.bulk.run`).
 BATCH_STATUSES = ("ok", "to_check", "not_found", "invalid", "outside_territory")
 #: French labels of the statuses (summaries, docs); « hors du territoire » is completed with the
 #: agglomeration's name by the faces (:attr:`Vocabulary.of_agglo`).

@@ -9,10 +9,10 @@ from qgis.PyQt.QtCore import QCoreApplication, Qt, QTranslator
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
-from . import log as plugin_log
-from .log import bar, error, guarded, log
-from .service import TerritoryService
-from .translation import tr
+from .core import log as plugin_log
+from .core.log import bar, error, guarded, log
+from .core.service import TerritoryService
+from .core.translation import tr
 
 PLUGIN_DIR = Path(__file__).resolve().parent
 MENU = "Contrat Quartiers 2030"
@@ -53,9 +53,9 @@ class CqGeoPlugin:
     def initProcessing(self):  # noqa: N802
         try:
             if self.provider is None:
-                from .provider import CqGeoProvider
+                from .processing import provider  # package-level import: QGIS then unloads the subpackage too
 
-                self.provider = CqGeoProvider()
+                self.provider = provider.CqGeoProvider()
                 QgsApplication.processingRegistry().addProvider(self.provider)
         except Exception as exc:  # noqa: BLE001 - never raise into QGIS
             self.provider = None
@@ -72,9 +72,10 @@ class CqGeoPlugin:
             error(exc, tr("Extension Contrat Quartiers 2030"))
 
     def _init_gui(self) -> None:
-        from .locator import CqGeoLocatorFilter
-        from .maptool import IdentifyGeographyTool
-        from .panel import CqGeoDock
+        from .gui import locator, maptool, panel  # package-level import: QGIS then unloads the subpackage too
+
+        CqGeoLocatorFilter, IdentifyGeographyTool, CqGeoDock = (
+            locator.CqGeoLocatorFilter, maptool.IdentifyGeographyTool, panel.CqGeoDock)
 
         icon = QIcon(str(PLUGIN_DIR / "icons" / "icon.svg"))
         main = self.iface.mainWindow()
@@ -112,11 +113,11 @@ class CqGeoPlugin:
             self.iface.addPluginToVectorMenu(MENU, action)
             self.actions.append(action)
 
-        from .locator import preset_prefix
+        from .gui.locator import preset_prefix
 
         preset_prefix()
-        from . import net
-        from .panel import geocoder_mode
+        from .core import net
+        from .gui.panel import geocoder_mode
 
         self.locator_filter = CqGeoLocatorFilter(self.service, on_trigger=self.locator_triggered,
                                                  geocoder_mode=geocoder_mode(), transport=net.transport)
@@ -137,8 +138,8 @@ class CqGeoPlugin:
 
     def _on_reload(self, service) -> None:
         """After every (re)load, main thread: outlines and search index, locator, panel, one message if it failed."""
-        from . import search
-        from .geometry import centres, load_outlines
+        from .core import search
+        from .core.geometry import centres, load_outlines
 
         if service.loaded:
             try:
@@ -190,7 +191,7 @@ class CqGeoPlugin:
         elif what == "check":
             self.run_check()
         elif what in ("download", "import", "ban"):
-            from . import data_actions
+            from .core import data_actions
 
             return data_actions.run(self, what)
 
@@ -202,13 +203,13 @@ class CqGeoPlugin:
         # the territory's layers already in the project show the new data (same place in the Layers panel)
         from qgis.core import QgsProject
 
-        from .layers import GROUP_NAME
+        from .core.layers import GROUP_NAME
 
         if self.iface is not None and QgsProject.instance().layerTreeRoot().findGroup(GROUP_NAME) is not None:
             self.load_layers()
 
     def load_layers(self):
-        from .layers import add_to_project, build_layers
+        from .core.layers import add_to_project, build_layers
 
         if self.service.try_territory() is None:
             bar(self.service.load_error.text(), Qgis.MessageLevel.Critical, 10)
@@ -222,8 +223,8 @@ class CqGeoPlugin:
     def run_check(self) -> str:
         from cq_geo.report import check_text
 
-        from .log import plugin_words
-        from .panel import _esc
+        from .core.log import plugin_words
+        from .gui.panel import _esc
 
         if self.service.try_territory() is None:
             self.show_panel(True)
@@ -246,7 +247,7 @@ class CqGeoPlugin:
             forget_bundled_library()
 
     def _unload(self) -> None:
-        from . import data_actions
+        from .core import data_actions
 
         data_actions.cancel_all()  # a download or import still running would keep QGIS from exiting
         if self.provider is not None:

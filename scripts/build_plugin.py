@@ -169,7 +169,7 @@ def source_strings() -> list[str]:
     import ast
 
     found = []
-    for path in sorted((ROOT / "qgis_plugin").glob("*.py")):
+    for path in sorted((ROOT / "qgis_plugin").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):

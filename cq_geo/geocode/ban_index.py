@@ -45,8 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from ..data.sources import file_sha256
 from ..errors import DataError
-from ..sources import file_sha256
 from .base import BanIndexMissing
 from .normalize import city_key, normalize_rep, street_key
 
@@ -124,7 +124,7 @@ class _Street:
 
 def _read_ban(path: Path, communes: set[str], progress=None) -> tuple[dict[tuple, _Street], dict[str, Any]]:
     """Read the BAN CSV; return streets of the territory and counts (with the communes outside it)."""
-    from ..crs import METRO_LONLAT_BOUNDS
+    from ..geo.crs import METRO_LONLAT_BOUNDS
 
     lo0, la0, lo1, la1 = METRO_LONLAT_BOUNDS
     streets: dict[tuple, _Street] = {}
@@ -240,7 +240,7 @@ def _read_lieux_dits(path: Path, communes: set[str], streets: dict[tuple, _Stree
 
     A lieu-dit already present as a street of the same commune (with numbers) is not added twice.
     """
-    from ..crs import METRO_LONLAT_BOUNDS
+    from ..geo.crs import METRO_LONLAT_BOUNDS
 
     lo0, la0, lo1, la1 = METRO_LONLAT_BOUNDS
     known = {(s.insee, s.anc, street_key(s.name)) for s in streets.values()}
@@ -439,7 +439,7 @@ def _write(store, srows, nrows, meta) -> Path:
             con.close()
         os.replace(tmp, target)
         return target
-    from ..store import open_store
+    from ..data.store import open_store
 
     st = open_store(store, create=True)
     with st.change(f"index BAN ({meta['source']})") as work:

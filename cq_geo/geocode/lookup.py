@@ -133,7 +133,7 @@ def position_warnings(territory, geocoding: GeocodeResult, lookup, thresholds: Q
     """
     import numpy as np
 
-    from ..engine import BOUNDARY, INSIDE
+    from ..geo.engine import BOUNDARY, INSIDE
 
     t = thresholds or QualityThresholds()
     best = geocoding.best

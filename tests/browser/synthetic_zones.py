@@ -12,7 +12,7 @@ import numpy as np
 import shapely
 from shapely import box
 
-from cq_geo.layers import load_baseline_communes
+from cq_geo.geo.layers import load_baseline_communes
 from cq_geo.model import load_definition
 from cq_geo.territory import Territory
 
@@ -56,7 +56,7 @@ def territory_with_synthetic_zones() -> Territory:
 
 def random_points(territory, n: int, seed: int = 6):
     """*n* WGS84 points: about a fifth inside synthetic QPV squares, the rest spread over the territory's box."""
-    from cq_geo.crs import l93_to_lonlat
+    from cq_geo.geo.crs import l93_to_lonlat
 
     rng = np.random.default_rng(seed)
     x0, y0, x1, y1 = shapely.total_bounds(territory.outline.geoms)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cq_geo.cli import main
+from cq_geo.cli.main import main
 from cq_geo.territory import load_territory
 
 from .test_map_browser import CHROMIUM
@@ -94,8 +94,8 @@ def geocoder(tmp_path_factory):
 
 
 def test_sheet_for_a_geocoded_address_inside_a_synthetic_qpv(tmp_path, geocoder):
-    from cq_geo.fiche import write_fiche
     from cq_geo.geocode.lookup import lookup_address
+    from cq_geo.maps.fiche import write_fiche
 
     from .synthetic_zones import territory_with_synthetic_zones
 
@@ -115,7 +115,7 @@ def test_sheet_for_a_geocoded_address_inside_a_synthetic_qpv(tmp_path, geocoder)
 
 
 def test_answer_never_contradicts_itself():
-    from cq_geo.fiche import answer_sentence
+    from cq_geo.maps.fiche import answer_sentence
 
     territory = load_territory()
     abscon = territory.lookup(lon=3.2968, lat=50.3330).to_dict()  # poche perimeter not installed here

@@ -22,8 +22,8 @@ import pytest
 pytest.importorskip("folium")
 pytest.importorskip("xstatic.pkg.leaflet")
 
+from cq_geo.maps.webmap import POINT_CATEGORIES, export_map  # noqa: E402
 from cq_geo.territory import load_territory  # noqa: E402
-from cq_geo.webmap import POINT_CATEGORIES, export_map  # noqa: E402
 
 from .synthetic_zones import random_points, territory_with_synthetic_zones  # noqa: E402
 

@@ -25,7 +25,7 @@ pytest.importorskip("folium")
 pytest.importorskip("xstatic.pkg.leaflet")
 PIL = pytest.importorskip("PIL")
 
-from cq_geo.webmap import MAP_BACKGROUND, export_map  # noqa: E402
+from cq_geo.maps.webmap import MAP_BACKGROUND, export_map  # noqa: E402
 
 from .synthetic_zones import territory_with_synthetic_zones  # noqa: E402
 from .test_map_browser import CHROMIUM, chromium  # noqa: E402

@@ -269,7 +269,7 @@ class Driver:
         p = self.plugin()
         from qgis.PyQt.QtWidgets import QFileDialog, QInputDialog
 
-        module = __import__(f"{PACKAGE}.data_actions", fromlist=["IMPORT_KINDS"])
+        module = __import__(f"{PACKAGE}.core.data_actions", fromlist=["IMPORT_KINDS"])
         label = next(module.tr(k[2]) for k in module.IMPORT_KINDS if k[0] == "qpv")
         saved = (QInputDialog.getItem, QFileDialog.getOpenFileName)
         QInputDialog.getItem = staticmethod(lambda *a, **k: (label, True))

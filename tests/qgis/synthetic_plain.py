@@ -20,7 +20,7 @@ STEP = 600.0
 
 
 def _rings_l93(geometry: dict) -> list[np.ndarray]:
-    from cq_geo.crs import lonlat_to_l93
+    from cq_geo.geo.crs import lonlat_to_l93
 
     polys = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
     out = []
@@ -73,7 +73,7 @@ class Layout:
 
 
 def square_lonlat(x: float, y: float, half: float = HALF) -> list[list[float]]:
-    from cq_geo.crs import l93_to_lonlat
+    from cq_geo.geo.crs import l93_to_lonlat
 
     xs = np.array([x - half, x + half, x + half, x - half, x - half])
     ys = np.array([y - half, y - half, y + half, y + half, y - half])

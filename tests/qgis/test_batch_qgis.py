@@ -14,7 +14,7 @@ def test_batch_geopackage_opens_in_qgis(qgis_app, tmp_path, crs):
     from qgis.core import QgsVectorLayer, QgsWkbTypes
 
     import cq_geo
-    from cq_geo.batch import batch_file
+    from cq_geo.bulk.run import batch_file
     from tests.unit.batch_support import commune_points
 
     lon, lat = commune_points(cq_geo.load_territory())["59172"]

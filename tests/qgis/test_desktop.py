@@ -43,7 +43,7 @@ def plugin_zip(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def synthetic_qpv(tmp_path_factory):
-    from cq_geo.crs import l93_to_lonlat
+    from cq_geo.geo.crs import l93_to_lonlat
     from tests.qgis.synthetic_plain import anct_zip
 
     path, centres = anct_zip(tmp_path_factory.mktemp("qpv") / "qpv-synthetique.zip")
@@ -57,11 +57,11 @@ def _problems(report: dict) -> list:
 
 def test_a_planners_session_in_qgis_desktop(plugin_zip, synthetic_qpv, tmp_path):
     """Install, open the panel, click at Denain, locator « cq denain » and « mairies », import, click, layers, quit."""
-    import cq_geo.store
+    import cq_geo.data.store
 
     qpv_file, qpv_point = synthetic_qpv
     # the import from QGIS needs the library's store.import_records (issue 12); without it, the rest runs
-    can_import = hasattr(cq_geo.store, "import_records")
+    can_import = hasattr(cq_geo.data.store, "import_records")
     steps = ["install", "user_layer", "open_panel", "click_denain", "locator_cq_denain", "locator_mairies"] + (
         ["import_synthetic_qpv", "click_qpv"] if can_import else []) + ["load_layers", "quit"]
     run = run_desktop({"zip": str(plugin_zip), "steps": steps, "qpv_file": str(qpv_file), "qpv_point": qpv_point},

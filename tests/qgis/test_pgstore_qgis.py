@@ -21,10 +21,10 @@ SCHEMA = "cq_caph"
 
 
 def _layer(pg_cluster, url, table, user):
-    """The layer as the plugin opens it: cq_geo.pgstore.qgis_layer_sources (no password: libpq's own files)."""
+    """The layer as the plugin opens it: cq_geo.data.pgstore.qgis_layer_sources (no password: libpq's own files)."""
     from qgis.core import QgsVectorLayer
 
-    from cq_geo.pgstore import qgis_layer_sources
+    from cq_geo.data.pgstore import qgis_layer_sources
 
     db = url.split("/")[3].split("?")[0]
     source = dict(qgis_layer_sources(pg_cluster.url(db, user)))[table]
@@ -37,8 +37,8 @@ def test_an_edit_in_qgis_shows_in_the_history_and_goes_back_to_provisional(qgis_
                                                                             pg_cluster, tmp_path):
     from qgis.core import QgsFeatureRequest, QgsGeometry
 
-    from cq_geo.pgstore import PgStore
-    from cq_geo.store import import_local, validate_zone
+    from cq_geo.data.pgstore import PgStore
+    from cq_geo.data.store import import_local, validate_zone
     from cq_geo.territory import load_territory
     from tests.unit import synthetic_qpv as syn
 

@@ -80,7 +80,7 @@ def test_zip_holds_plugin_library_data_and_metadata(built_zip):
         names = set(zf.namelist())
         meta = zf.read(f"{PACKAGE}/metadata.txt").decode("utf-8")
     assert {n.split("/")[0] for n in names} == {PACKAGE}
-    for needed in ("__init__.py", "plugin.py", "adapter.py", "cq_geo/__init__.py", "cq_geo/territory.py",
+    for needed in ("__init__.py", "plugin.py", "core/adapter.py", "gui/panel.py", "processing/provider.py", "cq_geo/__init__.py", "cq_geo/territory.py",
                    "data/boundaries/territory.toml", "data/boundaries/communes_baseline.geojson",
                    "_vendor/platformdirs/__init__.py", "_vendor/tqdm/__init__.py", "_vendor/tomli/__init__.py",
                    "LICENSE"):
@@ -372,7 +372,7 @@ def test_zoom_to_zone_frames_the_commune(plugin, qgis_iface):
 
 def _new_store(path):
     """A new data store, or skip when this cq-geo cannot create one here (no GDAL-free writer, no geopandas)."""
-    from cq_geo.store import open_store
+    from cq_geo.data.store import open_store
 
     try:
         return open_store(path)
@@ -509,7 +509,7 @@ def test_styled_communes_render_in_their_team_colours(plugin):
     from qgis.PyQt.QtCore import QSize
     from qgis.PyQt.QtGui import QColor
 
-    layers_mod = importlib.import_module(f"{PACKAGE}.layers")
+    layers_mod = importlib.import_module(f"{PACKAGE}.core.layers")
     layers = plugin.load_layers()
     communes = layers["communes"]
     settings = QgsMapSettings()
@@ -616,7 +616,7 @@ def _synthetic_territory_folder(folder: Path) -> tuple[float, float]:
     """A territory folder as `cq-geo territory init` writes it (SYNTHETIC: two made-up square communes
     99101/99102 near the Lambert-93 origin, a fourth-priority tier « friche »); numpy only (no shapely here).
     Returns a (lon, lat) inside commune 99102."""
-    from cq_geo.crs import l93_to_lonlat
+    from cq_geo.geo.crs import l93_to_lonlat
 
     x0, y0 = 700_000.0, 6_600_000.0
     feats = []
@@ -757,7 +757,7 @@ def test_import_official_algorithm(plugin, tmp_path):
 
     source, _centres = anct_zip(tmp_path / "qpv-synthetique.zip")
     store = tmp_path / "magasin.gpkg"
-    kinds = sys.modules[f"{PACKAGE}.data_actions"].IMPORT_KINDS
+    kinds = sys.modules[f"{PACKAGE}.core.data_actions"].IMPORT_KINDS
     res = processing.run("cq_geo:import_official", {
         "INPUT": str(source), "KIND": [k[0] for k in kinds].index("qpv"), "STORE": str(store)})
     from cq_geo.territory import load_territory
@@ -773,7 +773,7 @@ def test_batch_addresses_geocodes_then_adds_the_cq_fields(plugin, tmp_path, monk
 
     if QgsApplication.processingRegistry().algorithmById("cq_geo:batch_addresses") is None:
         pytest.skip("géocodage ou traitement par lot absent de cette version de cq-geo")
-    from cq_geo.batch import RESULT_COLUMNS
+    from cq_geo.bulk.run import RESULT_COLUMNS
     from cq_geo.geocode.ban_index import import_ban
 
     store = _new_store(tmp_path / "magasin.gpkg")
@@ -805,9 +805,9 @@ def test_batch_addresses_geocodes_then_adds_the_cq_fields(plugin, tmp_path, monk
 
 def test_perimeter_drawn_in_the_store_shows_after_refresh(plugin, tmp_path, monkeypatch):
     """Planners draw a poche in the store's GeoPackage in QGIS; « Actualiser » puts it in the answers."""
-    from cq_geo.crs import l93_to_lonlat
+    from cq_geo.geo.crs import l93_to_lonlat
 
-    layers_mod = importlib.import_module(f"{PACKAGE}.layers")
+    layers_mod = importlib.import_module(f"{PACKAGE}.core.layers")
     store = _new_store(tmp_path / "magasin.gpkg")
     monkeypatch.setenv("CQ_GEO_STORE", str(store.path))
     dock = plugin.dock
@@ -859,8 +859,8 @@ def test_panel_import_runs_in_a_task_and_refreshes_the_answer(plugin, tmp_path, 
     """« Données › Importer… » (SYNTHETIC QPV zip): a QgsTask, then the status line and the answer on screen."""
     if not plugin.service.can("import"):
         pytest.skip(plugin.service.why_not("import"))
-    data_actions = importlib.import_module(f"{PACKAGE}.data_actions")
-    from cq_geo.crs import l93_to_lonlat
+    data_actions = importlib.import_module(f"{PACKAGE}.core.data_actions")
+    from cq_geo.geo.crs import l93_to_lonlat
     from tests.qgis.synthetic_plain import anct_zip
 
     source, centres = anct_zip(tmp_path / "qpv-synthetique.zip")
@@ -894,10 +894,10 @@ def test_panel_download_through_qgis_network_from_a_local_server(plugin, tmp_pat
 
     if not plugin.service.can("download"):
         pytest.skip(plugin.service.why_not("download"))
-    from cq_geo.crs import l93_to_lonlat
+    from cq_geo.data.sources import SOURCES
+    from cq_geo.geo.crs import l93_to_lonlat
     from cq_geo.model import load_definition
     from cq_geo.paths import baseline_communes_file
-    from cq_geo.sources import SOURCES
     from tests.qgis.synthetic_plain import anct_zip
 
     zip_path, centres = anct_zip(tmp_path / "qpv-synthetique.zip")
@@ -986,7 +986,7 @@ def test_a_download_can_be_cancelled_and_the_window_stays_free(plugin, tmp_path,
         job = plugin.data_action("download")
         assert _wait(lambda: job.progress() > 0 or job.status() == job.TaskStatus.Running, 60)
         job.cancel()
-        assert _wait(lambda: job not in sys.modules[f"{PACKAGE}.data_actions"]._TASKS, 30)
+        assert _wait(lambda: job not in sys.modules[f"{PACKAGE}.core.data_actions"]._TASKS, 30)
     finally:
         if job is not None:  # also when an assertion failed: never leave the download running
             job.cancel()
@@ -1142,7 +1142,7 @@ def test_online_geocoder_goes_through_qgis_network(plugin):
     _needs_transport_hook()
     from cq_geo.geocode.online import OnlineGeocoder
 
-    net = importlib.import_module(f"{PACKAGE}.net")
+    net = importlib.import_module(f"{PACKAGE}.core.net")
     server = _GeocodeServer()
     try:
         result = OnlineGeocoder(server.url, transport=net.transport, retries=0).geocode("2 rue des essais denain")
@@ -1186,7 +1186,7 @@ def test_shapely_is_used_only_when_recent_and_on_qgis_geos(plugin, monkeypatch):
 
     from qgis.core import Qgis
 
-    service = importlib.import_module(f"{PACKAGE}.service")
+    service = importlib.import_module(f"{PACKAGE}.core.service")
     monkeypatch.setattr(service, "_has_module", lambda name: True)
     old = types.SimpleNamespace(__version__="1.8.5", geos_version=(3, 11, 1))
     monkeypatch.setitem(sys.modules, "shapely", old)
@@ -1204,7 +1204,7 @@ def test_shapely_is_used_only_when_recent_and_on_qgis_geos(plugin, monkeypatch):
 def test_errors_are_french_in_the_message_bar(plugin):
     from qgis.core import Qgis
 
-    log = importlib.import_module(f"{PACKAGE}.log")
+    log = importlib.import_module(f"{PACKAGE}.core.log")
     bar = plugin.iface.messageBar()
     bar.clear_messages()
     try:
@@ -1216,7 +1216,7 @@ def test_errors_are_french_in_the_message_bar(plugin):
 
 
 def test_plugin_words_replace_command_line_hints():
-    log = importlib.import_module(f"{PACKAGE}.log")
+    log = importlib.import_module(f"{PACKAGE}.core.log")
     for text in ("appartenance à un QPV inconnue (cq-geo data update)",
                  "index BAN absent : téléchargez adresses-59.csv.gz puis : cq-geo data import ban adresses-59.csv.gz",
                  "vérifiez la connexion, ou utilisez le géocodeur hors ligne (--geocoder offline)"):
@@ -1228,7 +1228,7 @@ def test_plugin_words_replace_command_line_hints():
 def test_search_module_doctests():
     import doctest
 
-    result = doctest.testmod(importlib.import_module(f"{PACKAGE}.search"))
+    result = doctest.testmod(importlib.import_module(f"{PACKAGE}.core.search"))
     assert result.attempted >= 3 and result.failed == 0
 
 
@@ -1278,7 +1278,7 @@ def test_headless_processing_only(plugin):
 
 
 def test_plugin_download_refuses_web_pages_and_forbidden_addresses(plugin, tmp_path):
-    """The plugin's own downloader (QGIS network) follows cq_geo.sources' rules: a web page instead of data
+    """The plugin's own downloader (QGIS network) follows cq_geo.data.sources' rules: a web page instead of data
     (maintenance, captive portal) is said as such, an address the rules refuse is never requested."""
     import http.server
     import importlib
@@ -1286,7 +1286,7 @@ def test_plugin_download_refuses_web_pages_and_forbidden_addresses(plugin, tmp_p
 
     from cq_geo.errors import CqGeoError
 
-    net = importlib.import_module(f"{PACKAGE}.net")
+    net = importlib.import_module(f"{PACKAGE}.core.net")
     hits = []
 
     class Page(http.server.BaseHTTPRequestHandler):

@@ -14,7 +14,7 @@ pytest.importorskip("geopandas")
 
 @pytest.fixture
 def filled_store(tmp_path):
-    from cq_geo.store import import_local, import_official, open_store
+    from cq_geo.data.store import import_local, import_official, open_store
     from tests.unit import synthetic_qpv as syn
 
     store = open_store(tmp_path / "cq-geo.gpkg")
@@ -67,7 +67,7 @@ def test_store_written_with_sqlite_alone_works_in_qgis(qgis_app, filled_store):
     for a spatial filter, and an edit made in QGIS (GDAL's triggers) keeps the store valid for cq-geo."""
     from qgis.core import QgsFeatureRequest, QgsRectangle, QgsVectorLayer
 
-    from cq_geo.store import validate_store_file
+    from cq_geo.data.store import validate_store_file
 
     path = filled_store.path
     qpv = QgsVectorLayer(f"{path}|layername=qpv", "qpv", "ogr")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cq_geo.crs import l93_to_lonlat
+from cq_geo.geo.crs import l93_to_lonlat
 from cq_geo.geocode.base import AddressQuery, Candidate, GeocodeResult
 
 

@@ -139,7 +139,7 @@ def pg_cluster():
 @pytest.fixture
 def shared_url(pg_cluster):
     """A fresh database initialised with ``cq-geo data init-shared``; its URL."""
-    from cq_geo.pgstore import init_shared
+    from cq_geo.data.pgstore import init_shared
 
     db = pg_cluster.new_database()
     url = pg_cluster.url(db)

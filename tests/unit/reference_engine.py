@@ -1,6 +1,6 @@
 """REFERENCE ONLY (tests): the former lookup engine on shapely buffers, until issue 11.
 
-cq_geo.engine now computes the statuses exactly with numpy alone; this copy of
+cq_geo.geo.engine now computes the statuses exactly with numpy alone; this copy of
 the former engine is kept for tests/unit/test_engine_exact.py, which checks
 that the two differ only where the buffers' approximation says they may.
 

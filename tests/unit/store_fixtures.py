@@ -16,14 +16,14 @@ __all__ = ["synth_files", "store_template", "store", "sha", "lonlat_of"]
 
 
 def sha(path) -> str:
-    from cq_geo.sources import file_sha256
+    from cq_geo.data.sources import file_sha256
 
     return file_sha256(path)
 
 
 def lonlat_of(geom):
     """(lon, lat) of a point well inside *geom* (Lambert-93)."""
-    from cq_geo.crs import l93_to_lonlat
+    from cq_geo.geo.crs import l93_to_lonlat
 
     p = geom.representative_point() if geom.geom_type != "MultiPolygon" else geom.geoms[0].representative_point()
     lon, lat = l93_to_lonlat(p.x, p.y)
@@ -104,7 +104,7 @@ def _make_synth_files(d: Path) -> dict:
 def store_template(tmp_path_factory) -> Path:
     """A freshly seeded store, created once; tests get copies."""
     pytest.importorskip("geopandas")
-    from cq_geo.store import open_store
+    from cq_geo.data.store import open_store
 
     if "template" not in _CACHE:
         _CACHE["template"] = open_store(tmp_path_factory.mktemp("template") / "cq-geo.gpkg").path
@@ -114,7 +114,7 @@ def store_template(tmp_path_factory) -> Path:
 @pytest.fixture
 def store(store_template, tmp_path):
     """A fresh seeded store (a copy of the template) in the test's folder."""
-    from cq_geo.store import Store
+    from cq_geo.data.store import Store
 
     path = tmp_path / "store" / "cq-geo.gpkg"
     path.parent.mkdir()

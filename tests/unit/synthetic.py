@@ -10,7 +10,7 @@ import copy
 
 from shapely import box
 
-from cq_geo.layers import LayerInfo
+from cq_geo.geo.layers import LayerInfo
 from cq_geo.model import parse_definition
 from cq_geo.territory import Territory
 

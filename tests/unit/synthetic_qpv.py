@@ -22,8 +22,8 @@ import numpy as np
 import shapely
 from shapely import box
 
-from cq_geo.crs import lonlat_to_l93
-from cq_geo.layers import load_baseline_communes
+from cq_geo.geo.crs import lonlat_to_l93
+from cq_geo.geo.layers import load_baseline_communes
 from cq_geo.model import load_definition
 
 HALF = 120.0  # half side of a synthetic square (m)

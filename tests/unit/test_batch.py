@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import cq_geo
-from cq_geo.batch import STATUSES, BatchError, GeocodeCache, batch
-from cq_geo.crs import l93_to_lonlat, lonlat_to_l93
+from cq_geo.bulk.run import STATUSES, BatchError, GeocodeCache, batch
+from cq_geo.geo.crs import l93_to_lonlat, lonlat_to_l93
 from cq_geo.territory import LOOKUP_COLUMNS
 
 from . import synthetic as s

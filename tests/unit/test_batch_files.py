@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 import cq_geo
-from cq_geo.batch import BatchError, batch_file
-from cq_geo.batch_io import BatchFileError, read_table
-from cq_geo.cli import main
+from cq_geo.bulk.io import BatchFileError, read_table
+from cq_geo.bulk.run import BatchError, batch_file
+from cq_geo.cli.main import main
 
 from .batch_support import TableGeocoder, commune_points, random_points_in
 
@@ -253,7 +253,7 @@ def test_geopackage_points(tmp_path, terr, pts, crs):
     if crs == 4326:
         assert (p.x, p.y) == pytest.approx((lon, lat), abs=1e-6)
     else:
-        from cq_geo.crs import lonlat_to_l93
+        from cq_geo.geo.crs import lonlat_to_l93
 
         assert (p.x, p.y) == pytest.approx(tuple(float(v) for v in lonlat_to_l93(lon, lat)), abs=0.05)
 
@@ -422,7 +422,7 @@ def test_decimal_comma_with_comma_delimiter_stays_valid_csv(tmp_path):
     """--decimal , on a comma-separated file: float cells are quoted, the file parses back."""
     import csv
 
-    from cq_geo.batch import batch_file
+    from cq_geo.bulk.run import batch_file
 
     src = tmp_path / "virgules.csv"
     src.write_text("id,lon,lat\n1,3.3957,50.3290\n2,3.2956,50.3284\n", encoding="utf-8")

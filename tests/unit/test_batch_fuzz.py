@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from cq_geo.batch import side_file
-from cq_geo.cli import main
+from cq_geo.bulk.run import side_file
+from cq_geo.cli.main import main
 
 from .batch_support import commune_points
 

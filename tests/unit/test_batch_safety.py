@@ -24,9 +24,9 @@ import pandas as pd
 import pytest
 
 import cq_geo
-from cq_geo.batch import batch_file, side_file
-from cq_geo.batch_io import BatchFileError, neutralise_text, read_table, stale_partials
-from cq_geo.cli import main
+from cq_geo.bulk.io import BatchFileError, neutralise_text, read_table, stale_partials
+from cq_geo.bulk.run import batch_file, side_file
+from cq_geo.cli.main import main
 
 from .batch_support import TableGeocoder, commune_points
 
@@ -238,7 +238,7 @@ def test_pseudonymised_resume_cache_is_salted_and_removed(tmp_path, terr, pts):
                    encoding="utf-8")
     table = {f"{i} rue des essais 59220 denain": (*pts["59172"], "precise", "housenumber", 0.95) for i in range(1, n + 1)}
     out = tmp_path / "partage.csv"
-    with pytest.raises(cq_geo.batch.BatchError, match="--resume"):
+    with pytest.raises(cq_geo.bulk.run.BatchError, match="--resume"):
         batch_file(src, out, address_cols="adresse", geocoder=TableGeocoder(table, fail_after=250), territory=terr,
                    pseudonymise=True, salt="sel secret")
     cache = side_file(out, "cache")
@@ -251,7 +251,7 @@ def test_pseudonymised_resume_cache_is_salted_and_removed(tmp_path, terr, pts):
     for i in (1, 2, 3):
         unsalted = hashlib.sha256("\x1f".join(("test-table", f"{i} rue des Essais 59220 Denain", "", "")).encode()).hexdigest()
         assert unsalted[:32] not in keys
-    with pytest.raises(cq_geo.batch.BatchError, match="autre sel"):
+    with pytest.raises(cq_geo.bulk.run.BatchError, match="autre sel"):
         batch_file(src, out, address_cols="adresse", geocoder=TableGeocoder(table), territory=terr,
                    pseudonymise=True, salt="un autre sel", resume=True)
     again = TableGeocoder(table)
@@ -347,7 +347,7 @@ def test_read_only_folder_and_immutable_output(tmp_path, pts, capsys):
 _FULL_DISK = r"""
 set -u
 mount -t tmpfs -o size=256k cq-geo-test "$D" || exit 97
-"$PY" -m cq_geo.cli batch "$SRC" -o "$D/sortie.csv" --lon-col lon --lat-col lat -q
+"$PY" -m cq_geo.cli.main batch "$SRC" -o "$D/sortie.csv" --lon-col lon --lat-col lat -q
 echo "code=$?"
 ls -A "$D"
 """
@@ -357,7 +357,7 @@ _SIZE_LIMIT = r"""
 set -u
 trap '' XFSZ
 ulimit -f 512
-"$PY" -m cq_geo.cli batch "$SRC" -o "$D/sortie.csv" --lon-col lon --lat-col lat -q
+"$PY" -m cq_geo.cli.main batch "$SRC" -o "$D/sortie.csv" --lon-col lon --lat-col lat -q
 echo "code=$?"
 ls -A "$D"
 """
@@ -389,7 +389,7 @@ def test_disk_full_is_said_and_leaves_no_partial_file(tmp_path, terr):
 
 
 def test_write_error_messages():
-    from cq_geo.batch_io import write_error
+    from cq_geo.bulk.io import write_error
 
     for code, words in ((errno.ENOSPC, "disque plein"), (errno.EFBIG, "disque plein"), (errno.EACCES, "écriture refusée"),
                         (errno.EROFS, "écriture refusée"), (errno.EISDIR, "est un dossier"), (errno.ENOENT, "introuvable")):
@@ -412,7 +412,7 @@ def test_damaged_or_binary_resume_cache(tmp_path, terr, pts, capsys):
     table = {"12 rue des essais denain": (*pts["59172"], "precise", "housenumber", 0.9)}
     for content in (b"\x00\x01\xff\xfe\x89PNG binaire", b"pas du json\n", b'{"cq_geo_geocode_cache": 2}\n\xff\xfe\n'):
         cache.write_bytes(content)
-        with pytest.raises(cq_geo.batch.BatchError, match="illisible|autre géocodeur|abîmé"):
+        with pytest.raises(cq_geo.bulk.run.BatchError, match="illisible|autre géocodeur|abîmé"):
             batch_file(src, out, address_cols="adresse", geocoder=TableGeocoder(table), territory=terr, resume=True)
         assert cache.read_bytes() == content and not out.exists()
     # without --resume, an interrupted run's file is not replaced silently either
@@ -455,7 +455,7 @@ def test_resume_cache_entries_are_validated(tmp_path, terr, pts):
     src.write_text("adresse\n" + "".join(f"{i} rue des Essais 59220 Denain\n" for i in range(1, n + 1)), encoding="utf-8")
     table = {f"{i} rue des essais 59220 denain": (*pts["59172"], "precise", "housenumber", 0.95) for i in range(1, n + 1)}
     out = tmp_path / "sortie.csv"
-    with pytest.raises(cq_geo.batch.BatchError):
+    with pytest.raises(cq_geo.bulk.run.BatchError):
         batch_file(src, out, address_cols="adresse", geocoder=TableGeocoder(table, fail_after=250), territory=terr)
     cache = side_file(out, "cache")
     lines = cache.read_text(encoding="utf-8").splitlines()
@@ -602,7 +602,7 @@ def test_killed_run_leaves_old_or_complete_output_and_its_temporary_file_is_clea
     src.write_text("nom;lon;lat\n" + "".join(f"s{i};{lon};{lat}\n" for i in range(300_000)), encoding="utf-8")
     out = tmp_path / "sortie.csv"
     out.write_text("ancien résultat\n", encoding="utf-8")
-    cmd = [sys.executable, "-m", "cq_geo.cli", "batch", str(src), "-o", str(out), "--lon-col", "lon", "--lat-col", "lat",
+    cmd = [sys.executable, "-m", "cq_geo.cli.main", "batch", str(src), "-o", str(out), "--lon-col", "lon", "--lat-col", "lat",
            "-q", "--overwrite", "--no-summary-files"]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     caught = None
@@ -633,7 +633,7 @@ def test_killed_run_leaves_old_or_complete_output_and_its_temporary_file_is_clea
 
 
 def test_cache_vocabulary_agrees_with_the_geocoder():
-    from cq_geo.batch import _QUALITIES, _RESULT_TYPES
+    from cq_geo.bulk.run import _QUALITIES, _RESULT_TYPES
     from cq_geo.geocode.base import QUALITIES, RESULT_TYPES
 
     assert tuple(_QUALITIES) == tuple(QUALITIES) and tuple(_RESULT_TYPES) == tuple(RESULT_TYPES)

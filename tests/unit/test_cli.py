@@ -12,7 +12,7 @@ from tests.conftest import ROOT
 
 def cq(*args, env=None):
     return subprocess.run(
-        [sys.executable, "-m", "cq_geo.cli", *args], capture_output=True, text=True, cwd=ROOT,
+        [sys.executable, "-m", "cq_geo.cli.main", *args], capture_output=True, text=True, cwd=ROOT,
         env={**os.environ, **(env or {})}, timeout=120,
     )
 

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from cq_geo.cli import build_parser, main
+from cq_geo.cli.main import build_parser, main
 from tests.conftest import ROOT
 
 #: English texts of argparse (Python 3.11–3.13) that must never reach a user.
@@ -148,9 +148,9 @@ def test_swapped_lon_lat_suggests_the_fix(capsys):
 def test_geocode_not_found_exits_2_in_json_as_in_text(tmp_path):
     pytest.importorskip("numpy")
     env_store = str(tmp_path / "vide.gpkg")
-    text = subprocess.run([sys.executable, "-m", "cq_geo.cli", "geocode", "zzz qqq", "--store", env_store],
+    text = subprocess.run([sys.executable, "-m", "cq_geo.cli.main", "geocode", "zzz qqq", "--store", env_store],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
-    as_json = subprocess.run([sys.executable, "-m", "cq_geo.cli", "geocode", "zzz qqq", "--store", env_store, "--json"],
+    as_json = subprocess.run([sys.executable, "-m", "cq_geo.cli.main", "geocode", "zzz qqq", "--store", env_store, "--json"],
                              capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert text.returncode == as_json.returncode == 2, (text.stderr, as_json.stdout)
     json.loads(as_json.stdout)
@@ -158,7 +158,7 @@ def test_geocode_not_found_exits_2_in_json_as_in_text(tmp_path):
 
 
 def test_real_subprocess_help_and_error():
-    p = subprocess.run([sys.executable, "-m", "cq_geo.cli", "lookup", "--lon"], capture_output=True, text=True,
+    p = subprocess.run([sys.executable, "-m", "cq_geo.cli.main", "lookup", "--lon"], capture_output=True, text=True,
                        cwd=ROOT, timeout=120)
     assert p.returncode == 2 and "usage : cq-geo lookup" in p.stderr and english_in(p.stderr) == []
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cq_geo.crs import l93_to_lonlat, lonlat_to_l93
+from cq_geo.geo.crs import l93_to_lonlat, lonlat_to_l93
 
 
 def test_matches_pyproj_over_metropolitan_france():

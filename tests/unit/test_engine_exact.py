@@ -2,7 +2,7 @@
 
 For a point and a zone, with d = shapely.distance(point, boundary of the zone):
 inside = covered by the zone and d > edge_m; boundary = d <= edge_m; near = not
-covered and d <= near_m; outside otherwise. cq_geo.engine must give IDENTICAL
+covered and d <= near_m; outside otherwise. cq_geo.geo.engine must give IDENTICAL
 statuses (and "in the zone" flags), and distances within 1 cm.
 
 The former engine (shapely buffers, 8 segments per quarter circle: bands exact
@@ -25,9 +25,9 @@ import pytest
 
 shapely = pytest.importorskip("shapely")
 
-from cq_geo.engine import BOUNDARY, INSIDE, NEAR, OUTSIDE, SMALL_BATCH, GridSpec, SortedPoints, ZoneIndex  # noqa: E402
-from cq_geo.gpkg import Polygons, as_polygons  # noqa: E402
-from cq_geo.layers import load_baseline_communes, read_geojson_polygons  # noqa: E402
+from cq_geo.geo.engine import BOUNDARY, INSIDE, NEAR, OUTSIDE, SMALL_BATCH, GridSpec, SortedPoints, ZoneIndex  # noqa: E402
+from cq_geo.geo.gpkg import Polygons, as_polygons  # noqa: E402
+from cq_geo.geo.layers import load_baseline_communes, read_geojson_polygons  # noqa: E402
 
 from . import reference_engine  # noqa: E402
 

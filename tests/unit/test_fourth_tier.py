@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from shapely import box
 
-from cq_geo.engine import STATUS_NAMES
-from cq_geo.layers import LayerInfo
+from cq_geo.geo.engine import STATUS_NAMES
+from cq_geo.geo.layers import LayerInfo
 from cq_geo.model import parse_definition
 from cq_geo.territory import Territory
 from tests.unit import synthetic
@@ -68,8 +68,8 @@ def test_lookup_arrays_and_many(terr):
 
 def test_batch_summary_and_map(terr):
     pd = pytest.importorskip("pandas")
-    from cq_geo.batch import batch
-    from cq_geo.batch_summary import build_summary
+    from cq_geo.bulk.run import batch
+    from cq_geo.bulk.summary import build_summary
 
     data = pd.DataFrame({"x": [IN_FRICHE[0], X0 + 500, X0 + 1500], "y": [IN_FRICHE[1], Y0 + 500, Y0 + 900]})
     out, summary = batch(data, territory=terr, x_col="x", y_col="y")
@@ -82,14 +82,14 @@ def test_batch_summary_and_map(terr):
 
     pytest.importorskip("folium")
     pytest.importorskip("xstatic.pkg.leaflet")
-    from cq_geo.webmap import make_map, map_html
+    from cq_geo.maps.webmap import make_map, map_html
 
     html = map_html(make_map(terr, tiles=False, date="2026-11-27"))
     assert "Friches urbaines (1)" in html and "#aa00aa" in html and "cq-friche" in html
 
 
 def test_eligibility_sheet_has_a_row_for_the_fourth_tier(terr):
-    from cq_geo.fiche import fiche_html
+    from cq_geo.maps.fiche import fiche_html
 
     answer = terr.lookup(x=IN_FRICHE[0], y=IN_FRICHE[1]).to_dict()
     html = fiche_html(terr, answer)

@@ -323,8 +323,8 @@ def store_with_ban(tmp_path_factory, ban_gz):
 
 
 def test_index_lives_in_the_store(store_with_ban):
+    from cq_geo.data.store import validate_store_file
     from cq_geo.geocode.ban_index import index_info
-    from cq_geo.store import validate_store_file
     from cq_geo.territory import load_territory
 
     validate_store_file(store_with_ban)
@@ -338,7 +338,7 @@ def _territory_with_qpv_on_long_street():
     """The baseline territory plus a SYNTHETIC QPV covering the first half of « Rue Longue de l'Essai »."""
     import shapely
 
-    from cq_geo.layers import load_baseline_communes
+    from cq_geo.geo.layers import load_baseline_communes
     from cq_geo.model import load_definition
     from cq_geo.territory import Territory
 
@@ -424,7 +424,7 @@ def test_ambiguous_lookup_is_never_resolved(geocoder, baseline_territory):
 # -- command line ------------------------------------------------------------------------------------------
 def test_cli_import_geocode_lookup(tmp_path, ban_gz, capsys):
     pytest.importorskip("geopandas")
-    from cq_geo.cli import main
+    from cq_geo.cli.main import main
 
     store = tmp_path / "s.gpkg"
     assert main(["ban-import", str(ban_gz), "--store", str(store)]) == 0
@@ -463,7 +463,7 @@ def test_cli_import_geocode_lookup(tmp_path, ban_gz, capsys):
 
 
 def test_cli_without_index(tmp_path, capsys):
-    from cq_geo.cli import main
+    from cq_geo.cli.main import main
 
     assert main(["geocode", "12 rue des essais denain", "--store", str(tmp_path / "none.gpkg")]) == 2
     assert "cq-geo data import ban" in capsys.readouterr().err

@@ -231,7 +231,7 @@ def test_offline_is_the_default(monkeypatch, tmp_path):
 def test_cli_online(server, capsys):
     import json
 
-    from cq_geo.cli import main
+    from cq_geo.cli.main import main
 
     assert main(["geocode", "12 rue des Essais 59220 Denain", "--geocoder", "online", "--geocoder-url", server.url,
                  "--json"]) == 0

@@ -1,4 +1,4 @@
-"""cq_geo.gpkg: WKB and GeoPackage blobs to numpy rings and back, against shapely and GDAL (pyogrio)."""
+"""cq_geo.geo.gpkg: WKB and GeoPackage blobs to numpy rings and back, against shapely and GDAL (pyogrio)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cq_geo.errors import DataError
-from cq_geo.gpkg import (
+from cq_geo.geo.gpkg import (
     Polygons,
     as_polygons,
     gpkg_blob_wkb,

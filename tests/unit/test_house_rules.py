@@ -30,7 +30,7 @@ HEAVY = "{'qgis', 'PyQt5', 'geopandas', 'folium', 'shapely', 'pandas', 'pyproj',
 
 @pytest.mark.parametrize(
     "statement",
-    ["import cq_geo, cq_geo.cli", "from cq_geo.cli import build_parser; build_parser()"],
+    ["import cq_geo, cq_geo.cli.main", "from cq_geo.cli.main import build_parser; build_parser()"],
     ids=["import", "cli-help"],
 )
 def test_start_is_light(statement):

@@ -15,17 +15,17 @@ PACKAGE = ROOT / "cq_geo"
 
 #: Import cycles still there (each a pair of modules importing one another), both through store.py,
 #: which the PostGIS issue (17) is reworking. Gone: batch↔batch_summary (status words in
-#: cq_geo.vocabulary), batch_io↔xlsx (cell safety in cq_geo.cells), cli↔cli_geocode (shared options in
-#: cq_geo.cli_common), report↔territory (a type-only import).
+#: cq_geo.vocabulary), batch_io↔xlsx (cell safety in cq_geo.bulk.cells), cli↔cli_geocode (shared options in
+#: cq_geo.cli.common), report↔territory (a type-only import).
 KNOWN_CYCLES = {
-    frozenset({"cq_geo.sources", "cq_geo.store"}),
-    frozenset({"cq_geo.store", "cq_geo.territory"}),
-    frozenset({"cq_geo.pgstore", "cq_geo.store"}),  # issue 17: store selects the shared store, which reuses store
+    frozenset({"cq_geo.data.sources", "cq_geo.data.store"}),
+    frozenset({"cq_geo.data.store", "cq_geo.territory"}),
+    frozenset({"cq_geo.data.pgstore", "cq_geo.data.store"}),  # issue 17: store selects the shared store, which reuses store
 }
 #: Private names still imported across modules (store.py is being reworked by the PostGIS issue).
-KNOWN_PRIVATE = {("cq_geo.sources", "cq_geo.store._shapely"), ("cq_geo.sources", "cq_geo.store._bounds")}
+KNOWN_PRIVATE = {("cq_geo.data.sources", "cq_geo.data.store._shapely"), ("cq_geo.data.sources", "cq_geo.data.store._bounds")}
 # issue 17: the shared store (pgstore) reuses the GeoPackage store's helpers (to make public when they move)
-KNOWN_PRIVATE |= {("cq_geo.pgstore", f"cq_geo.store.{n}") for n in (
+KNOWN_PRIVATE |= {("cq_geo.data.pgstore", f"cq_geo.data.store.{n}") for n in (
     "_baseline_polygons", "_column_value", "_connect_ro", "_crash_point", "_geometry_changes", "_info_from_row",
     "_polys_of", "_tables")}
 

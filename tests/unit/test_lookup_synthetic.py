@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from cq_geo.crs import l93_to_lonlat
 from cq_geo.errors import DataError, InvalidCoordinates
+from cq_geo.geo.crs import l93_to_lonlat
 
 from . import synthetic as s
 

@@ -19,8 +19,8 @@ import itertools
 import numpy as np
 import pytest
 
+from cq_geo.maps.webmap import POINT_CATEGORIES, POINT_SHAPES, legend_colour_groups
 from cq_geo.model import load_definition
-from cq_geo.webmap import POINT_CATEGORIES, POINT_SHAPES, legend_colour_groups
 
 MACHADO_2009 = {
     "protanopie": np.array([[0.152286, 1.052583, -0.204868],
@@ -60,7 +60,7 @@ def worst_pairs(groups: dict[str, dict[str, str]]) -> list[tuple[float, str, str
 
 
 def test_the_simulation_reproduces_the_issue_with_the_old_palette():
-    from cq_geo.webmap import MAP_BACKGROUND, _over
+    from cq_geo.maps.webmap import MAP_BACKGROUND, _over
 
     sud = _over("#e67e22", 0.42, MAP_BACKGROUND)
     old = {"Points": {"QPV": "#c0392b", "poche": "#8e44ad", "QVA": "#1e8449", "hors": "#5d6d7e",
@@ -79,7 +79,7 @@ def test_map_colours_stay_apart_for_colour_blind_readers():
 
 def test_every_category_has_a_non_colour_cue_too():
     assert len(set(POINT_SHAPES)) == len(POINT_CATEGORIES)  # one marker shape per point category
-    from cq_geo.webmap import _TIER_STYLE
+    from cq_geo.maps.webmap import _TIER_STYLE
 
     outlines = {(s["weight"], s.get("dashArray")) for s in _TIER_STYLE.values()}
     assert len(outlines) == len(_TIER_STYLE)  # one outline style per tier
@@ -91,8 +91,8 @@ def test_the_legend_draws_those_colours(tmp_path):
     pytest.importorskip("xstatic.pkg.leaflet")
     import pandas as pd
 
+    from cq_geo.maps.webmap import _TEAM_COLOURS, TEAM_FILL_OPACITY, export_map
     from cq_geo.territory import load_territory
-    from cq_geo.webmap import _TEAM_COLOURS, TEAM_FILL_OPACITY, export_map
 
     territory = load_territory()
     html = export_map(tmp_path / "c.html", territory, results=pd.DataFrame({"lon": [3.3957, 2.35], "lat": [50.329, 48.85]}),

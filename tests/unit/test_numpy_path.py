@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import cq_geo
-from cq_geo.engine import STATUS_NAMES
+from cq_geo.geo.engine import STATUS_NAMES
 
 from .store_fixtures import *  # noqa: F401,F403
 from .store_fixtures import lonlat_of
@@ -33,7 +33,7 @@ t = cq_geo.load_territory()
 r = t.lookup(lon=float(sys.argv[1]), lat=float(sys.argv[2]))
 a = t.lookup_arrays(lon=[float(sys.argv[1])] * 3000, lat=[float(sys.argv[2])] * 3000)
 import os, tempfile
-from cq_geo.fiche import write_fiche  # the eligibility sheet (a button of the QGIS panel) too
+from cq_geo.maps.fiche import write_fiche  # the eligibility sheet (a button of the QGIS panel) too
 sheet = write_fiche(os.path.join(tempfile.mkdtemp(), "fiche.html"), t, r.to_dict()).read_text(encoding="utf-8")
 print(json.dumps({
     "sheet": "<svg" in sheet and r.to_dict()["commune"]["name"] in sheet,
@@ -78,7 +78,7 @@ def test_embedded_data_in_system_python():
 
 @pytest.mark.parametrize("where", ["environment", "user"])
 def test_store_with_qpv_in_system_python(store, synth_files, capsys, where):
-    from cq_geo.cli import main
+    from cq_geo.cli.main import main
 
     assert main(["data", "import", "qpv", str(synth_files["zip"]), "--store", str(store.path)]) == 0
     capsys.readouterr()
@@ -132,7 +132,7 @@ def test_lookup_arrays_agree_with_lookup_many(baseline_territory):
 def test_whole_commune_zones_from_the_commune_layer():
     """On the grid, whole-commune zones (former QVA) take the commune layer's statuses instead of a
     second computation: the answers are those of the tier's own index."""
-    from cq_geo.crs import l93_to_lonlat
+    from cq_geo.geo.crs import l93_to_lonlat
 
     fast, slow = cq_geo.load_territory(), cq_geo.load_territory()
     assert (fast._whole_zones["qva"] >= 0).sum() == 11

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 import cq_geo
-from cq_geo import batch_io
 from cq_geo import territory as territory_module
-from cq_geo.batch import batch_file
+from cq_geo.bulk import io as batch_io
+from cq_geo.bulk.run import batch_file
 
 from . import synthetic as s
 
@@ -93,9 +93,9 @@ def test_chunked_copy_writes_the_same_bytes(tmp_path, monkeypatch):
 
 
 def test_large_file_warms_up_the_territory_while_reading(tmp_path, monkeypatch):
-    import cq_geo.batch  # noqa: F401
+    import cq_geo.bulk.run  # noqa: F401
 
-    batch_module = __import__("sys").modules["cq_geo.batch"]
+    batch_module = __import__("sys").modules["cq_geo.bulk.run"]
     monkeypatch.setattr(batch_module, "_LARGE_FILE_BYTES", 0)
     src = tmp_path / "petit.csv"
     src.write_text("id;lon;lat\n1;3,3957;50,329\n", encoding="utf-8")
@@ -121,9 +121,9 @@ def test_fresh_territories_in_threads_do_not_crash(monkeypatch):
 def test_summary_files_appear_only_with_the_output(tmp_path, monkeypatch):
     """The summary files are written beside the output while it is written, under temporary
     names: a failed output leaves neither them nor any partial file."""
-    import cq_geo.batch  # noqa: F401
+    import cq_geo.bulk.run  # noqa: F401
 
-    batch_module = __import__("sys").modules["cq_geo.batch"]
+    batch_module = __import__("sys").modules["cq_geo.bulk.run"]
     src = tmp_path / "entree.csv"
     src.write_text("id;lon;lat\n1;3,3957;50,329\n2;2,35;48,85\n", encoding="utf-8")
 
@@ -131,7 +131,7 @@ def test_summary_files_appear_only_with_the_output(tmp_path, monkeypatch):
         raise OSError("disque plein")
 
     monkeypatch.setattr(batch_module, "_write_output", broken)
-    from cq_geo.batch_io import BatchFileError
+    from cq_geo.bulk.io import BatchFileError
 
     with pytest.raises(BatchFileError, match="disque plein"):
         batch_file(src, tmp_path / "sortie.csv", lon_col="lon", lat_col="lat")
@@ -145,7 +145,7 @@ def test_summary_files_appear_only_with_the_output(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
 def test_write_progress_reaches_every_row(tmp_path, monkeypatch, suffix):
-    from cq_geo import xlsx
+    from cq_geo.bulk import xlsx
 
     monkeypatch.setattr(batch_io, "_WRITE_ROWS", 4)
     monkeypatch.setattr(xlsx, "CHUNK_ROWS", 4)

@@ -30,7 +30,7 @@ SCHEMA = "cq_caph"
 def cli(*args, env=None, check=True):
     """Run the real CLI (this checkout's cq_geo) in a subprocess."""
     e = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    p = subprocess.run([sys.executable, "-m", "cq_geo.cli", *args], capture_output=True, text=True, env=e, timeout=300)
+    p = subprocess.run([sys.executable, "-m", "cq_geo.cli.main", *args], capture_output=True, text=True, env=e, timeout=300)
     if check and p.returncode != 0:
         raise AssertionError(f"cq-geo {' '.join(args)} → {p.returncode}\n{p.stdout}\n{p.stderr}")
     return p
@@ -60,7 +60,7 @@ def _filled(url, files):
 
 
 def _rows(url, layer):
-    from cq_geo.pgstore import PgStore
+    from cq_geo.data.pgstore import PgStore
 
     return {r[{"qpv": "code_qp"}.get(layer, "code")]: r for r in PgStore(url).polygon_rows(layer)}
 
@@ -122,7 +122,7 @@ def test_constraints_refuse_bad_geometries_and_codes(shared_url):
 
 # -- data commands, history, validation, rollback ------------------------------------------------------
 def test_data_commands_history_validation_and_rollback_to_any_state(shared_url, files):
-    from cq_geo.pgstore import PgStore
+    from cq_geo.data.pgstore import PgStore
 
     url = _filled(shared_url, files)
     status = cli("data", "status", "--store", url).stdout
@@ -189,7 +189,7 @@ def test_edit_in_sql_goes_back_to_provisional_and_only_validate_zone_validates(s
     con.close()
     rows = _rows(url, "poche")
     assert rows["POCHE-HAVELUY-CENTRE"]["status"] == "provisional" and rows["POCHE-HAVELUY-CENTRE"]["validated_by"] == ""
-    from cq_geo.pgstore import PgStore
+    from cq_geo.data.pgstore import PgStore
 
     last = PgStore(url).history("POCHE-HAVELUY-CENTRE")[-1]
     assert (last["action"], last["status"], last["author"], last["db_user"]) == (
@@ -237,7 +237,7 @@ def test_reader_role_cannot_write_but_gets_answers(shared_url, files, pg_cluster
 def test_two_writers_at_once_lose_no_change(shared_url, files):
     url = _filled(shared_url, files)
     env = {"CQ_GEO_LOCK_TIMEOUT": "120"}
-    procs = [subprocess.Popen([sys.executable, "-m", "cq_geo.cli", "data", "validate-zone", code, "--by", who,
+    procs = [subprocess.Popen([sys.executable, "-m", "cq_geo.cli.main", "data", "validate-zone", code, "--by", who,
                                "--store", url], env={**os.environ, "PYTHONPATH": str(ROOT), **env},
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for code, who in (("POCHE-HAVELUY-CENTRE", "Alice"), ("POCHE-ABSCON-REPUBLIQUE", "Bob"))]
@@ -249,7 +249,7 @@ def test_two_writers_at_once_lose_no_change(shared_url, files):
 
 
 def test_a_waiting_writer_is_told_and_gives_up_after_the_timeout(shared_url):
-    from cq_geo.pgstore import PgStore
+    from cq_geo.data.pgstore import PgStore
 
     store = PgStore(shared_url)
     held = threading.Event()
@@ -274,7 +274,7 @@ def test_a_waiting_writer_is_told_and_gives_up_after_the_timeout(shared_url):
 
 
 def test_a_killed_import_leaves_no_half_state(shared_url, files):
-    from cq_geo.pgstore import PgStore
+    from cq_geo.data.pgstore import PgStore
 
     url = _filled(shared_url, files)
     store = PgStore(url)
@@ -428,8 +428,8 @@ def test_cq_lookup_in_sql_agrees_with_the_python_engine_on_100000_points(shared_
 
 def test_data_update_on_the_shared_store(shared_url, monkeypatch, capsys, tmp_path):
     """``cq-geo data update`` (local HTTP server) installs the official layers in one transaction."""
-    from cq_geo.cli import main
-    from cq_geo.pgstore import PgStore
+    from cq_geo.cli.main import main
+    from cq_geo.data.pgstore import PgStore
     from cq_geo.territory import load_territory
 
     from .test_store_download import COMMUNES_PATH, QPV_PATH, Server

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import shapely
 
-from cq_geo.crs import l93_to_lonlat
-from cq_geo.layers import LayerInfo, read_geojson_l93
+from cq_geo.geo.crs import l93_to_lonlat
+from cq_geo.geo.layers import LayerInfo, read_geojson_l93
 from cq_geo.model import load_definition
 from cq_geo.territory import Territory
 

@@ -17,7 +17,7 @@ pytest.importorskip("geopandas")
 def test_new_store_is_seeded_from_the_baseline(store):
     import pyogrio
 
-    from cq_geo.layers import load_baseline_communes
+    from cq_geo.geo.layers import load_baseline_communes
 
     geoms, info = load_baseline_communes()
     layers = dict(pyogrio.list_layers(store.path))
@@ -42,8 +42,8 @@ def test_new_store_is_seeded_from_the_baseline(store):
 
 
 def test_open_store_creates_at_the_user_location(tmp_path, monkeypatch):
+    from cq_geo.data.store import open_store
     from cq_geo.paths import default_store_path
-    from cq_geo.store import open_store
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home"))
     assert not default_store_path().exists()
@@ -59,7 +59,7 @@ def test_open_store_creates_at_the_user_location(tmp_path, monkeypatch):
 
 
 def test_store_territory_matches_the_baseline_answers(store, baseline_territory):
-    from cq_geo.store import load_store_territory
+    from cq_geo.data.store import load_store_territory
 
     t = load_store_territory(store.path)
     a = t.lookup(lon=3.3957, lat=50.3290).to_dict()
@@ -132,7 +132,7 @@ def test_validate_store_file_rejects_a_foreign_geopackage(tmp_path):
     import geopandas as gpd
     import shapely
 
-    from cq_geo.store import load_store_territory, validate_store_file
+    from cq_geo.data.store import load_store_territory, validate_store_file
 
     p = tmp_path / "autre.gpkg"
     gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.box(0, 0, 1, 1)], crs=2154).to_file(p, layer="x")
@@ -149,7 +149,7 @@ def test_validate_store_file_rejects_a_foreign_geopackage(tmp_path):
 def test_cli_lookup_reads_the_store(store, capsys):
     import json
 
-    from cq_geo.cli import main
+    from cq_geo.cli.main import main
 
     with store.change("qva marqué") as work:
         work.set_metadata("communes", vintage="millésime d'essai")
@@ -163,7 +163,7 @@ def test_cli_lookup_reads_the_store(store, capsys):
 def test_status_without_store_describes_the_baseline(tmp_path, capsys):
     import json
 
-    from cq_geo.cli import main
+    from cq_geo.cli.main import main
 
     target = tmp_path / "absent.gpkg"
     assert main(["data", "status", "--json", "--store", str(target)]) == 0

@@ -103,7 +103,7 @@ def server(module_server):
 
 
 def test_download_ok_with_progress(server, synth_files, tmp_path):
-    from cq_geo.sources import download
+    from cq_geo.data.sources import download
 
     body = Path(synth_files["zip"]).read_bytes()
     server.routes["/f.zip"] = (body, "ok")
@@ -119,7 +119,7 @@ def test_download_ok_with_progress(server, synth_files, tmp_path):
 
 
 def test_download_retries_500_then_succeeds(server, synth_files, tmp_path):
-    from cq_geo.sources import download
+    from cq_geo.data.sources import download
 
     body = Path(synth_files["zip"]).read_bytes()
     server.routes["/flaky.zip"] = (body, "flaky:2")
@@ -132,7 +132,7 @@ def test_download_retries_500_then_succeeds(server, synth_files, tmp_path):
 
 
 def test_download_truncated_response_is_refused(server, synth_files, tmp_path):
-    from cq_geo.sources import download
+    from cq_geo.data.sources import download
 
     server.routes["/cut.zip"] = (Path(synth_files["zip"]).read_bytes(), "truncate")
     with pytest.raises(DataError, match="tronquée"):
@@ -142,7 +142,7 @@ def test_download_truncated_response_is_refused(server, synth_files, tmp_path):
 
 
 def test_download_404_fails_at_once_and_http_elsewhere_is_refused(server, tmp_path):
-    from cq_geo.sources import download
+    from cq_geo.data.sources import download
 
     with pytest.raises(DataError, match="HTTP 404"):
         download(server.url + "/absent", tmp_path, retries=3, backoff=5)
@@ -153,8 +153,8 @@ def test_download_404_fails_at_once_and_http_elsewhere_is_refused(server, tmp_pa
 
 def test_data_update_end_to_end(server, synth_files, store, monkeypatch, capsys):
     """``cq-geo data update``: both layers from the local server; the answers change; a re-run changes nothing."""
-    from cq_geo.cli import main
-    from cq_geo.store import load_store_territory
+    from cq_geo.cli.main import main
+    from cq_geo.data.store import load_store_territory
 
     from . import synthetic_qpv as syn
 
@@ -184,7 +184,7 @@ def test_data_update_end_to_end(server, synth_files, store, monkeypatch, capsys)
 
 
 def test_data_update_truncated_leaves_store_unchanged(server, synth_files, store, capsys):
-    from cq_geo.cli import main
+    from cq_geo.cli.main import main
 
     server.routes["/cut.zip"] = (Path(synth_files["zip"]).read_bytes(), "truncate")
     before = sha(store.path)
@@ -197,7 +197,7 @@ def test_data_update_truncated_leaves_store_unchanged(server, synth_files, store
 
 
 def test_data_update_checks_expected_sha256(server, synth_files, store, capsys):
-    from cq_geo.cli import main
+    from cq_geo.cli.main import main
 
     server.routes["/q.zip"] = (Path(synth_files["zip"]).read_bytes(), "ok")
     before = sha(store.path)
@@ -212,7 +212,7 @@ def test_data_update_checks_expected_sha256(server, synth_files, store, capsys):
 
 def test_data_update_wrong_content_refused(server, store, capsys):
     """The server answers something that is not a QPV file (an HTML page): refused, store unchanged."""
-    from cq_geo.cli import main
+    from cq_geo.cli.main import main
 
     server.routes["/page"] = (b"<html><body>" + b"maintenance " * 20 + b"</body></html>", "ok")
     before = sha(store.path)
@@ -229,7 +229,7 @@ MAINTENANCE = (b"<!DOCTYPE html><html><head><title>Maintenance</title></head><bo
 
 def test_a_web_page_instead_of_data_is_named_as_such(server, store, monkeypatch, capsys):
     """A maintenance page / captive portal (HTTP 200, HTML) used to end in « download-….bin : format non pris en charge »."""
-    from cq_geo.cli import main
+    from cq_geo.cli.main import main
 
     server.routes[QPV_PATH] = (MAINTENANCE, "html")
     monkeypatch.setenv("CQ_GEO_DATA_GOUV_URL", server.url)
@@ -240,7 +240,7 @@ def test_a_web_page_instead_of_data_is_named_as_such(server, store, monkeypatch,
     assert "format non pris en charge" not in err
     assert sha(store.path) == before
     # the same page served without a Content-Type saying so is recognised by its first bytes
-    from cq_geo.sources import download
+    from cq_geo.data.sources import download
 
     server.routes["/page"] = (MAINTENANCE, "ok")
     with pytest.raises(DataError, match="page web"):
@@ -250,7 +250,7 @@ def test_a_web_page_instead_of_data_is_named_as_such(server, store, monkeypatch,
 def test_offline_update_says_how_to_install_by_hand(store, monkeypatch, capsys):
     import socket
 
-    from cq_geo.cli import main
+    from cq_geo.cli.main import main
 
     with socket.socket() as s:  # a port nobody listens on: connection refused, as offline
         s.bind(("127.0.0.1", 0))
@@ -267,7 +267,7 @@ def test_offline_update_says_how_to_install_by_hand(store, monkeypatch, capsys):
                                     "ftp://127.0.0.1/qpv.zip"])
 def test_every_redirect_hop_is_checked(server, synth_files, tmp_path, target):
     """A redirect to a scheme or host the download rules refuse is not followed (no request is sent there)."""
-    from cq_geo.sources import download
+    from cq_geo.data.sources import download
 
     server.routes["/r"] = (b"", "redirect:" + target)
     with pytest.raises(DataError, match="adresse refusée"):
@@ -276,7 +276,7 @@ def test_every_redirect_hop_is_checked(server, synth_files, tmp_path, target):
 
 
 def test_redirect_within_the_allowed_hosts_is_followed(server, synth_files, tmp_path):
-    from cq_geo.sources import download
+    from cq_geo.data.sources import download
 
     body = Path(synth_files["zip"]).read_bytes()
     server.routes["/static/qpv.zip"] = (body, "ok")

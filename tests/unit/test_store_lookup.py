@@ -21,7 +21,7 @@ def _answer(capsys, main, lon, lat, store):
 
 
 def test_answer_before_and_after_import(store, synth_files, capsys):
-    from cq_geo.cli import main
+    from cq_geo.cli.main import main
 
     recs = {p["code_qp"]: g for p, g in synth_files["records"]}
     lon, lat = lonlat_of(recs["QN05950M"])
@@ -60,7 +60,7 @@ def test_answer_before_and_after_import(store, synth_files, capsys):
 
 def test_shared_qpv_outside_the_territory(store, synth_files):
     """A point in the part of a shared QPV that lies outside the territory (synthetic square beyond the outline)."""
-    from cq_geo.store import import_official, load_store_territory
+    from cq_geo.data.store import import_official, load_store_territory
 
     import_official(store, "qpv", synth_files["gpkg"])
     geom = {p["code_qp"]: g for p, g in synth_files["records"]}["QN05920M"]
@@ -76,7 +76,7 @@ def test_shared_qpv_outside_the_territory(store, synth_files):
 def test_lookup_many_uses_the_store(store, synth_files):
     import numpy as np
 
-    from cq_geo.store import import_official, load_store_territory
+    from cq_geo.data.store import import_official, load_store_territory
 
     import_official(store, "qpv", synth_files["geojson"])
     recs = [(p["code_qp"], g) for p, g in synth_files["records"] if p["insee_com"][:5] in

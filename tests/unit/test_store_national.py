@@ -45,7 +45,7 @@ def national(tmp_path_factory):
                                              ("zip_gpkg_comma", "GPKG/QP2024_France_Hexagonale_Outre_Mer_WGS84.gpkg")])
 def test_national_file_with_corsica_and_overseas_codes_imports(store, national, variant, member, capsys):
     """Was: « code(s) QPV invalide(s) : QN02A01M » — the code check ran on the whole national file."""
-    from cq_geo.cli import main
+    from cq_geo.cli.main import main
 
     assert main(["data", "import", "qpv", str(national[variant]), "--store", str(store.path)]) == 0
     out = capsys.readouterr().out
@@ -58,7 +58,7 @@ def test_national_file_with_corsica_and_overseas_codes_imports(store, national, 
 
 
 def test_code_patterns_of_the_real_file():
-    from cq_geo.sources import _QPV2015, _QPV2024
+    from cq_geo.data.sources import _QPV2015, _QPV2024
 
     for code in ("QN05950M", "QN02A01M", "QN02A03N", "QN02B02M", "QN97101M", "QN97414I", "QN97651C", "QN97302N"):
         assert _QPV2024.match(code), code
@@ -69,7 +69,7 @@ def test_code_patterns_of_the_real_file():
 
 def test_a_bad_code_among_the_rows_kept_is_refused(store, tmp_path):
     """Only the rows kept for the territory are checked — but they are."""
-    from cq_geo.store import import_official
+    from cq_geo.data.store import import_official
 
     recs = syn.qpv_records(syn.Layout())
     recs = [({**p, "code_qp": "QN5950M"} if p["code_qp"] == "QN05950M" else p, g) for p, g in recs]
@@ -83,7 +83,7 @@ def test_a_bad_code_among_the_rows_kept_is_refused(store, tmp_path):
 
 def test_admin_express_geopackage_layer_chosen_by_name(store, national, capsys):
     """Was: the first polygon layer (``arrondissement``) was read → « aucune commune du territoire »."""
-    from cq_geo.cli import main
+    from cq_geo.cli.main import main
 
     assert main(["data", "import", "communes", str(national["admin_express"]), "--store", str(store.path)]) == 0
     out = capsys.readouterr().out
@@ -93,7 +93,7 @@ def test_admin_express_geopackage_layer_chosen_by_name(store, national, capsys):
 
 def test_shifted_perimeters_are_refused(store, national, capsys):
     """A QPV file whose perimeters do not touch the communes they list (35 km east) is not installed."""
-    from cq_geo.cli import main
+    from cq_geo.cli.main import main
 
     before = sha(store.path)
     assert main(["data", "import", "qpv", str(national["shifted"]), "--store", str(store.path)]) == 2
@@ -104,9 +104,9 @@ def test_shifted_perimeters_are_refused(store, national, capsys):
 
 
 def test_official_only_from_the_official_source_or_a_known_checksum(store, national, monkeypatch, capsys):
-    from cq_geo import sources
-    from cq_geo.cli import main
-    from cq_geo.store import import_official
+    from cq_geo.cli.main import main
+    from cq_geo.data import sources
+    from cq_geo.data.store import import_official
 
     rep = import_official(store, "qpv", national["zip"])
     assert rep.status == "provisional" and not rep.official
@@ -122,7 +122,7 @@ def test_official_only_from_the_official_source_or_a_known_checksum(store, natio
 
 
 def test_update_from_the_local_server_is_official_and_another_url_is_not(store, national, monkeypatch, capsys):
-    from cq_geo.cli import main
+    from cq_geo.cli.main import main
 
     with Server() as server:
         body = national["zip"].read_bytes()
@@ -163,7 +163,7 @@ import sys
 for name in ("shapely", "geopandas", "pyogrio", "pandas", "pyproj", "fiona"):
     sys.modules[name] = None  # as in the QGIS people have: no shapely, pandas, pyogrio
 import json, pathlib
-from cq_geo import store as st
+from cq_geo.data import store as st
 from cq_geo.errors import DataError
 args = json.loads(sys.argv[1])
 recs = {k: [(p, bytes.fromhex(w)) for p, w in v] for k, v in args["records"].items()}
@@ -188,8 +188,8 @@ def test_import_records_without_shapely_pandas_or_gdal(tmp_path):
     import shapely
     import shapely.affinity
 
-    from cq_geo.sources import source_url
-    from cq_geo.store import load_store_territory, validate_store_file
+    from cq_geo.data.sources import source_url
+    from cq_geo.data.store import load_store_territory, validate_store_file
 
     layout = syn.Layout()
     qpv = syn.qpv_records(layout)
@@ -233,6 +233,6 @@ def test_import_records_without_shapely_pandas_or_gdal(tmp_path):
 
 
 def syn_rows(path, layer):
-    from cq_geo.store import Store
+    from cq_geo.data.store import Store
 
     return Store(path).rows(layer)

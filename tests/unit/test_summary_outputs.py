@@ -10,7 +10,7 @@ openpyxl = pytest.importorskip("openpyxl")
 pd = pytest.importorskip("pandas")
 
 from cq_geo._version import __version__  # noqa: E402
-from cq_geo.batch import batch_file  # noqa: E402
+from cq_geo.bulk.run import batch_file  # noqa: E402
 from cq_geo.territory import load_territory  # noqa: E402
 
 from .batch_support import commune_points  # noqa: E402
@@ -81,7 +81,7 @@ def test_shares_are_numbers_in_the_xlsx_and_french_in_the_html(files):
 
 def test_batch_reason_never_says_outside_and_unknown_for_the_same_tier():
     """Abscon: the poche perimeter is not installed, so the row is not « hors … poche de pauvreté »."""
-    from cq_geo.batch import batch
+    from cq_geo.bulk.run import batch
 
     out, _ = batch(pd.DataFrame({"lon": ["3.2968"], "lat": ["50.333"]}), lon_col="lon", lat_col="lat")
     reason = out["cq_reason"].iloc[0]

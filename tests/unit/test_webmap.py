@@ -13,8 +13,8 @@ import pytest
 pytest.importorskip("folium")
 pytest.importorskip("xstatic.pkg.leaflet")
 
-from cq_geo.cli import main  # noqa: E402
-from cq_geo.webmap import MapInputError, export_map, make_map, map_html, read_results  # noqa: E402
+from cq_geo.cli.main import main  # noqa: E402
+from cq_geo.maps.webmap import MapInputError, export_map, make_map, map_html, read_results  # noqa: E402
 from tests.browser.synthetic_zones import random_points, territory_with_synthetic_zones  # noqa: E402
 
 
@@ -239,7 +239,7 @@ def test_batch_output_file_gives_the_same_map_points(tmp_path, synthetic):
     """A `cq-geo batch` output (cq_status, cq_reason…) and the bare coordinates give the same categories."""
     import pandas as pd
 
-    from cq_geo.batch import batch
+    from cq_geo.bulk.run import batch
 
     lon, lat = random_points(synthetic, 300, seed=3)
     table = pd.DataFrame({"nom": [f"ligne {i}" for i in range(300)], "lon": lon, "lat": lat})
@@ -258,7 +258,7 @@ def test_map_file_follows_the_umask(tmp_path):
     import os
     import stat
 
-    from cq_geo.webmap import export_map
+    from cq_geo.maps.webmap import export_map
 
     old = os.umask(0o022)
     try:

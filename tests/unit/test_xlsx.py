@@ -1,4 +1,4 @@
-"""The XLSX writer (cq_geo.xlsx): files read back by openpyxl and pandas, every XML part well-formed,
+"""The XLSX writer (cq_geo.bulk.xlsx): files read back by openpyxl and pandas, every XML part well-formed,
 the same cells as the openpyxl writer it replaces."""
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from lxml import etree
 from openpyxl import load_workbook
 
 import cq_geo
-from cq_geo import xlsx
-from cq_geo.batch_io import XLSX_MAX_ROWS, BatchFileError, read_table, write_xlsx, xlsx_text
+from cq_geo.bulk import xlsx
+from cq_geo.bulk.io import XLSX_MAX_ROWS, BatchFileError, read_table, write_xlsx, xlsx_text
 
 from .batch_support import commune_points
 
 ROOT = Path(__file__).resolve().parents[2]
-batch = importlib.import_module("cq_geo.batch").batch  # (cq_geo.batch is also a function)
+batch = importlib.import_module("cq_geo.bulk.run").batch  # (cq_geo.bulk.run is also a function)
 
 REQUIRED = ["[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml",
             "xl/sharedStrings.xml"]
@@ -224,7 +224,7 @@ def test_zip64_parts_still_read(tmp_path, monkeypatch):
 
 
 def test_row_limit_and_atomic_output(tmp_path, monkeypatch):
-    import cq_geo.batch_io as bio
+    import cq_geo.bulk.io as bio
 
     path = tmp_path / "sortie.xlsx"
     path.write_bytes(b"ancien")
@@ -289,7 +289,7 @@ def openpyxl_write_xlsx(data, path, sheet_name="Résultats"):
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    from cq_geo.batch_io import ILLEGAL_XLSX, _column_texts
+    from cq_geo.bulk.io import ILLEGAL_XLSX, _column_texts
 
     def _xlsx_cells(series):
         dtype = series.dtype
@@ -326,7 +326,7 @@ def openpyxl_write_summary(self, path):
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    from cq_geo.batch_summary import _cell_text
+    from cq_geo.bulk.summary import _cell_text
 
     def _xlsx_rows(ws, table, bold):
         header = []
@@ -419,7 +419,7 @@ def test_no_openpyxl_writing_left_and_light_import():
     for path in (ROOT / "cq_geo").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"from openpyxl import .*\bWorkbook\b|WriteOnlyCell|openpyxl\.Workbook\b", text), path
-    code = "import sys, cq_geo.xlsx; print(sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'pandas', 'openpyxl', 'lxml'}))"
+    code = "import sys, cq_geo.bulk.xlsx; print(sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'pandas', 'openpyxl', 'lxml'}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -447,7 +447,7 @@ def _soffice_sheets(path: Path, out_dir: Path) -> dict[str, list[list[str]]]:
 
 def test_libreoffice_reads_the_batch_output_and_summary(tmp_path, terr):
     """The files a planner opens: LibreOffice Calc (a real spreadsheet) reads every cell as written."""
-    from cq_geo.batch import batch_file
+    from cq_geo.bulk.run import batch_file
 
     src = tmp_path / "entree.csv"
     src.write_text(

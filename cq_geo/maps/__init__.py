@@ -1,0 +1,1 @@
+"""What people print or show: the offline council web map (``webmap``) and the eligibility sheet (``fiche``)."""
