@@ -193,10 +193,10 @@ def sql_tier_ids(definition) -> tuple[str, ...]:
     ids = tuple(definition.tier_ids)
     bad = [t for t in ids if not _SQL_TIER_ID.match(t) or t in _RESERVED_TIER_IDS or t.startswith("cq_")]
     if bad:
-        raise DataError(f"niveau(x) {', '.join(repr(t) for t in bad)} du fichier de territoire inutilisable(s) dans le "
-                        "magasin partagé : un identifiant de niveau s'écrit en minuscules, chiffres et _, commence par "
-                        "une lettre, ne commence pas par « cq_ » et n'est pas "
-                        + ", ".join(sorted(_RESERVED_TIER_IDS)))
+        raise DataError(f"niveau(x) {', '.join(f'« {t} »' for t in bad)} du fichier de territoire : identifiant "
+                        "inutilisable dans le magasin partagé (il s'écrit en minuscules, chiffres et _, commence par "
+                        "une lettre, ne commence pas par « cq_ » et n'est pas l'un de "
+                        + ", ".join(sorted(_RESERVED_TIER_IDS)) + ") : renommez-le dans le fichier")
     if REGULATORY_TIER not in ids:
         raise DataError(f"le fichier de territoire doit déclarer le niveau « {REGULATORY_TIER} »")
     return ids
