@@ -610,7 +610,6 @@ class PgStore:
         self.url = str(url).strip()
         check_no_password(self.url)
         from .model import load_definition
-
         from .store import store_layers
 
         self.definition = load_definition(territory_file)

@@ -114,6 +114,7 @@ __all__ = [
     "protected_paths",
     "LAYERS",
     "LOCAL_TIERS",
+    "store_layers",
     "METADATA_TABLE",
     "HISTORY_LAYER",
     "worst_status",
@@ -1580,8 +1581,8 @@ def _kind_and_layer(kind: str, tier: str | None, local_tiers=LOCAL_TIERS) -> tup
         return "local", kind
     if kind == "local":
         if tier not in local_tiers:
-            raise DataError(f"niveau {tier!r} non importable localement{suggest(str(tier), local_tiers)} "
-                            f"({' ou '.join(local_tiers)})")
+            names = ", ".join(local_tiers[:-1]) + (" ou " if len(local_tiers) > 1 else "") + local_tiers[-1]
+            raise DataError(f"niveau {tier!r} non importable localement{suggest(str(tier), local_tiers)} ({names})")
         return "local", tier
     if kind not in ("qpv", "qpv2015", "communes"):
         raise DataError(f"type d'import inconnu : {kind!r} (qpv, qpv2015, communes ou local)")
@@ -1764,7 +1765,6 @@ def import_local(store: Store, path, tier: str, *, name_field: str | None = None
     *accept_overlap*. All problems are listed in one :class:`DataError`.
     """
     from . import sources
-
     from .model import load_definition
 
     _kind_and_layer("local", tier, load_definition(territory_file).local_tier_ids)
@@ -2041,8 +2041,9 @@ def status_report(store_path=None, territory_file=None) -> dict[str, Any]:
         try:
             validate_store_file(path)
             meta = store.metadata()
-            present = set(store.layers())
-            rows = {layer: store.polygon_rows(layer) for layer in LAYERS if layer in present}
+            listed = store_layers(definition)  # the tiers of the territory file too
+            present = set(store.layers()) | (set(meta) & set(listed))
+            rows = {layer: store.polygon_rows(layer) for layer in listed if layer in present}
             history_count = len(store.polygon_rows(HISTORY_LAYER))
         except DataError as exc:
             return _damaged_report(store, origin, str(exc), store_opt)
@@ -2053,7 +2054,7 @@ def status_report(store_path=None, territory_file=None) -> dict[str, Any]:
         meta = {"communes": {**info.to_dict(), "imported_at": "", "note": "contours embarqués (aucun magasin)"}}
         rows = {"communes": [{"insee": c} for c in geoms]}
         history_count = 0
-    layers = status_layer_entries(meta, rows, definition, store_opt)
+    layers = status_layer_entries(meta, rows, definition, store_opt, layers=store_layers(definition))
     # what the answers rest on (whole-commune zones take the commune outlines)
     if exists:
         territory = load_store_territory(path, territory_file=territory_file)
