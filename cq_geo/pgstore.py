@@ -67,7 +67,7 @@ from .errors import DataError, MissingDependency
 
 __all__ = ["is_shared", "shared_url", "safe_label", "check_no_password", "connect", "init_shared", "PgStore",
            "load_shared_territory", "pull", "schema_name", "qgis_layer_sources", "role_names", "SCHEMA_VERSION", "shared_status_report",
-           "sql_tier_ids", "lookup_columns"]
+           "sql_tier_ids", "lookup_columns", "schema_layers"]
 
 #: Version of the shared schema written by this cq-geo (``cq_schema.version``); ``init-shared --upgrade`` migrates.
 #: 2: the tiers come from the territory file (``cq_tiers``, one table per tier, ``cq_lookup`` columns per tier).
@@ -200,6 +200,20 @@ def sql_tier_ids(definition) -> tuple[str, ...]:
     if REGULATORY_TIER not in ids:
         raise DataError(f"le fichier de territoire doit déclarer le niveau « {REGULATORY_TIER} »")
     return ids
+
+
+def schema_layers(definition) -> tuple[str, ...]:
+    """The spatial tables of the territory's shared schema: ``communes``, ``qpv``, ``qpv2015``, then one per
+    locally drawn tier of the territory file, by priority.
+
+    >>> from cq_geo.model import load_definition
+    >>> schema_layers(load_definition())
+    ('communes', 'qpv', 'qpv2015', 'poche', 'qva')
+    """
+    from .model import REGULATORY_TIER
+
+    return ("communes", REGULATORY_TIER, "qpv2015") + tuple(t for t in sql_tier_ids(definition)
+                                                            if t != REGULATORY_TIER)
 
 
 def lookup_columns(definition) -> list[str]:
@@ -610,7 +624,6 @@ class PgStore:
         self.url = str(url).strip()
         check_no_password(self.url)
         from .model import load_definition
-        from .store import store_layers
 
         self.definition = load_definition(territory_file)
         self.schema = schema_name(self.definition)
@@ -618,7 +631,7 @@ class PgStore:
         #: the territory file's tiers (checked for SQL) and the layers of the schema: communes, qpv, qpv2015, a
         #: table per locally drawn tier
         self.tier_ids = sql_tier_ids(self.definition)
-        self.layer_names = store_layers(self.definition)
+        self.layer_names = schema_layers(self.definition)
         # local scratch folder (downloads of data update), never the store itself
         self.path = Path(tempfile.gettempdir()) / f"cq-geo-partage-{self.schema}" / "magasin"
 
@@ -886,7 +899,6 @@ def qgis_layer_sources(url: str, territory_file=None) -> list[tuple[str, str]]:
     from urllib.parse import parse_qsl, unquote, urlsplit
 
     from .model import load_definition
-    from .store import store_layers
 
     check_no_password(url)
     url = str(url).strip()
@@ -903,9 +915,8 @@ def qgis_layer_sources(url: str, territory_file=None) -> list[tuple[str, str]]:
                     for k in order + sorted(set(kv) - set(order)) if kv.get(k))
     definition = load_definition(territory_file)
     schema = schema_name(definition)
-    sql_tier_ids(definition)  # the names are checked before they go into a data source
     out = []
-    for layer in store_layers(definition):
+    for layer in schema_layers(definition):  # (tier ids checked before they go into a data source)
         out.append((layer, f"{conn} key='fid' srid=2154 type=MultiPolygon checkPrimaryKeyUnicity='0' "
                            f'table="{schema}"."{layer}" (geom)'))
     out.append(("history", f"{conn} key='fid' srid=2154 type=MultiPolygon checkPrimaryKeyUnicity='0' "

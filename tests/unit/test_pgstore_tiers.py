@@ -351,3 +351,71 @@ def test_tier_ids_unusable_in_sql_are_refused_in_french():
     assert sql_tier_ids(definition) == ("friche_2", "qpv", "poche", "qva")
     assert lookup_columns(definition)[-6:] == ["friche_2_code", "friche_2_status", "poche_code", "poche_status",
                                                "qva_code", "qva_status"]
+
+
+def _without_tiers(text: str, drop: set[str]) -> str:
+    """The territory file *text* without the ``[tiers.<id>]`` tables and ``[[zones]]`` of the tiers in *drop*."""
+    import re
+
+    blocks = re.split(r"(?m)^(?=\[)", text)
+    keep = []
+    for b in blocks:
+        header = b.split("\n", 1)[0].strip()
+        if header in {f"[tiers.{t}]" for t in drop}:
+            continue
+        m = re.search(r'(?m)^tier = "([a-z0-9_]+)"', b)
+        if header == "[[zones]]" and m and m.group(1) in drop:
+            continue
+        keep.append(b)
+    return "".join(keep)
+
+
+def test_a_territory_without_poche_and_with_a_tier_stronger_than_the_qpv(pg_cluster, tmp_path):
+    """Only « qpv » and a SYNTHETIC « friche » of priority 0 (before the QPV): no poche/qva table, and where a
+    friche overlaps a QPV the friche answers — the priorities of the file, not a fixed order."""
+    import shapely.affinity
+
+    from cq_geo.model import load_definition
+    from cq_geo.paths import boundaries_dir
+    from cq_geo.pgstore import PgStore, init_shared, schema_layers, shared_status_report
+    from cq_geo.store import import_local, import_official
+    from cq_geo.territory import load_territory
+
+    text = _without_tiers((boundaries_dir() / "territory.toml").read_text(encoding="utf-8"), {"poche", "qva"})
+    text += FRICHE_TIER.replace("priority = 4", "priority = 0").replace(
+        'code = "FRICHE-HAVELUY"\nname = "Haveluy : Friche synthétique"\ncommunes = ["59292"]',
+        'code = "FRICHE-DENAIN"\nname = "Denain : Friche synthétique"\ncommunes = ["59172"]')
+    f = tmp_path / "territory.toml"
+    f.write_text(text, encoding="utf-8")
+    d = load_definition(f)
+    assert d.tier_ids == ("friche", "qpv") and schema_layers(d) == ("communes", "qpv", "qpv2015", "friche")
+
+    url = pg_cluster.url(pg_cluster.new_database())
+    db = _db(url)
+    rep = init_shared(url, territory_file=f)
+    assert rep["tiers"] == ["friche", "qpv"] and "table friche" in rep["created"] and "table poche" not in rep["created"]
+    assert pg_cluster.sql(f"SELECT to_regclass('{SCHEMA}.poche'), to_regclass('{SCHEMA}.qva')", db=db) == [(None, None)]
+    layout = syn.Layout(d)
+    qpv = syn.qpv_records(layout)
+    denain = next(g for p, g in qpv if p["code_qp"] == "QN05950M")
+    friches = [({"nom": "FRICHE-DENAIN"}, shapely.affinity.translate(denain, 100, 0)),  # half over the QPV
+               ({"nom": "FRICHE-ABSCON"}, layout.square("59002", half=100))]
+    store = PgStore(url, territory_file=f)
+    import_official(store, "qpv", syn.anct_zip(qpv, tmp_path / "qpv.zip"), territory_file=f)
+    import_local(store, syn.write(syn.frame(friches), tmp_path / "friches.geojson", "GeoJSON"), "friche",
+                 territory_file=f)
+    status = {e["layer"]: e for e in shared_status_report(url, territory_file=f)["layers"]}
+    assert list(status) == ["communes", "qpv", "qpv2015", "friche"] and status["friche"]["feature_count"] == 2
+
+    t = load_territory(store=url, territory_file=f)
+    c = denain.centroid
+    both = _lookup_sql(url, [c.x + 60], [c.y])  # in the QPV and in the friche
+    assert (both["tier"][0], both["zone_code"][0], both["qpv_code"][0], both["qpv_status"][0]) == (
+        "friche", "FRICHE-DENAIN", "QN05950M", "inside")
+    assert t.lookup(x=c.x + 60, y=c.y).primary == {"tier": "friche", "code": "FRICHE-DENAIN"}
+    only_qpv = _lookup_sql(url, [c.x - 30], [c.y])  # in the QPV, 10 m from the friche (near: 15 m)
+    assert (only_qpv["tier"][0], only_qpv["zone_code"][0], only_qpv["friche_status"][0]) == ("qpv", "QN05950M", "near")
+    rng = np.random.default_rng(6)
+    e = np.vstack([_points_around(t, ["friche", "qpv"], 300, rng)])
+    diff = _disagreements(t, _lookup_sql(url, e[:, 0], e[:, 1]), t.lookup_many(x=e[:, 0], y=e[:, 1]))
+    assert diff == {k: 0 for k in diff}, diff
