@@ -313,7 +313,8 @@ def _inventory(cur, schema: str) -> set[str]:
     reader, editor = role_names(schema)
     cur.execute("SELECT 'schéma ' || nspname FROM pg_namespace WHERE nspname = %s", (schema,))
     items = {r[0] for r in cur.fetchall()}
-    cur.execute("SELECT 'table ' || table_name FROM information_schema.tables WHERE table_schema = %s", (schema,))
+    cur.execute("SELECT CASE table_type WHEN 'VIEW' THEN 'vue ' ELSE 'table ' END || table_name "
+                "FROM information_schema.tables WHERE table_schema = %s", (schema,))
     items |= {r[0] for r in cur.fetchall()}
     cur.execute("SELECT 'fonction ' || p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
                 "WHERE n.nspname = %s", (schema,))
@@ -403,7 +404,7 @@ def init_shared(url: str, territory_file=None, upgrade: bool = False) -> dict[st
     finally:
         con.close()
     new = after - before
-    new_tables = {c.split(" ", 1)[1] for c in new if c.startswith("table ")}
+    new_tables = {c.split(" ", 1)[1] for c in new if c.startswith(("table ", "vue "))}
     created = sorted(c for c in new if not (c.startswith("colonne ") and c.split(" ", 1)[1].split(".")[0] in new_tables))
     if created_ext:
         created.insert(0, "extension postgis")
