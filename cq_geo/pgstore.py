@@ -250,8 +250,15 @@ def _lookup_fill(cur, schema: str, definition) -> dict[str, str]:
             sql.Identifier(f"{t}_code"), sql.Literal(i), sql.Identifier(f"{t}_status"),
             sql.Identifier(schema), sql.Literal(i))
         for i, t in local)
+    n = len(ids)  # numbers only below: array constants of the tiers' count
+
+    def arr(value, k):
+        return "{" + ",".join([value] * k) + "}"
+
     return {"TIER_COLUMNS": columns.as_string(cur), "TIER_KINDS": kinds.as_string(cur),
-            "TIER_OUTPUTS": outputs.as_string(cur)}
+            "TIER_OUTPUTS": outputs.as_string(cur), "TIER_N": str(n), "TIER_QPV": str(ids.index(REGULATORY_TIER) + 1),
+            "TIER_NULLS1": arr("NULL", n + 1), "TIER_ZEROS1": arr("0", n + 1), "TIER_NULLS": arr("NULL", n),
+            "TIER_ZEROS": arr("0", n)}
 
 
 def _tier_statements(cur, schema: str, definition):

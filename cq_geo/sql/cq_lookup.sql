@@ -1,7 +1,8 @@
 -- cq-geo shared store: the lookup in SQL, with the tolerances of the Python engine (cq_geo/engine.py).
 -- Placeholders: @S@ schema; in cq_lookup, filled by cq_geo/pgstore.py from the territory file's tiers (quoted
 -- with psycopg2.sql, ids checked against [a-z][a-z0-9_]*): TIER_KINDS the tier ids by priority (literals),
--- TIER_COLUMNS the output columns of the locally drawn tiers, TIER_OUTPUTS their assignments. Idempotent (run
+-- TIER_COLUMNS the output columns of the locally drawn tiers, TIER_OUTPUTS their assignments, TIER_N, TIER_QPV,
+-- TIER_NULLS[1], TIER_ZEROS[1] the tiers' count, the QPV's position and array constants (numbers). Idempotent (run
 -- again by init-shared --upgrade). The tiers' tolerances are read from cq_tiers (filled from the file).
 --
 -- The rules of the Python engine (cq_geo/engine.py), exact: with d the distance from the point to the zone's
@@ -143,20 +144,15 @@ DECLARE
     _p geometry; _r record; _sc integer; _k integer;
     -- kind of each slot: 1 commune, then the tiers by priority
     _kinds text[] := ARRAY['commune', @TIER_KINDS@];
-    _n integer; _qi integer;
+    _n integer := @TIER_N@;  -- number of tiers
+    _qi integer := @TIER_QPV@;  -- the regulatory tier's position among the tiers
     -- best zone per kind: score = status * 2 + in_zone, ties to the lower ord
-    _best_code text[]; _best_score integer[]; _best_ord integer[];
+    _best_code text[] := '@TIER_NULLS1@'; _best_score integer[] := '@TIER_ZEROS1@';
+    _best_ord integer[] := '@TIER_NULLS1@';
     _com_pairs text[] := '{}'; _near_outline boolean := false; _search_codes text[] := '{}';
     _in_terr boolean; _cst integer; _possible text[] := '{}'; _unk text[];
-    _codes text[]; _sts integer[]; _qdist double precision; _nq record;
+    _codes text[] := '@TIER_NULLS@'; _sts integer[] := '@TIER_ZEROS@'; _qdist double precision; _nq record;
 BEGIN
-    _n := cardinality(_kinds) - 1;
-    _qi := array_position(_kinds, 'qpv') - 1;  -- the regulatory tier's position among the tiers
-    _best_code := array_fill(NULL::text, ARRAY[_n + 1]);
-    _best_score := array_fill(0, ARRAY[_n + 1]);
-    _best_ord := array_fill(NULL::integer, ARRAY[_n + 1]);
-    _codes := array_fill(NULL::text, ARRAY[_n]);
-    _sts := array_fill(0, ARRAY[_n]);
     _p := CASE WHEN ST_SRID(pt) = 2154 THEN pt WHEN ST_SRID(pt) = 0 THEN ST_SetSRID(pt, 2154)
                ELSE ST_Transform(pt, 2154) END;
     -- one index scan: every zone whose tolerance band holds the point
