@@ -694,6 +694,19 @@ class PgStore:
         have = _schema_tiers(cur, self.schema)
         if have != self.tier_ids:
             raise _tiers_mismatch(self.schema, self.label, have or (), self.tier_ids)
+        # the tolerances cq_lookup uses are the file's (init-shared copies them into cq_tiers)
+        cur.execute(f"SELECT id, edge_m, near_m FROM {self.schema}.cq_tiers")
+        stored = {r[0]: (r[1], r[2]) for r in cur.fetchall()}
+        tiers = self.definition.tiers
+        stale = [t for t in self.tier_ids if stored.get(t) != (tiers[t].edge_m, tiers[t].near_m)]
+        if stale:
+            def metres(pair):
+                return " / ".join("selon le statut" if v is None else f"{v:g} m" for v in pair)
+
+            detail = "; ".join(f"« {t} » : {metres((tiers[t].edge_m, tiers[t].near_m))} dans le fichier, "
+                               f"{metres(stored.get(t, (None, None)))} dans le schéma" for t in stale)
+            raise DataError(f"les tolérances du fichier de territoire ne sont plus celles du schéma {self.schema} de "
+                            f"{self.label} ({detail}) : cq-geo data init-shared URL les reporte")
 
     # -- lock ---------------------------------------------------------------------------------------
     @contextlib.contextmanager

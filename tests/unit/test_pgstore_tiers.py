@@ -419,3 +419,33 @@ def test_a_territory_without_poche_and_with_a_tier_stronger_than_the_qpv(pg_clus
     e = np.vstack([_points_around(t, ["friche", "qpv"], 300, rng)])
     diff = _disagreements(t, _lookup_sql(url, e[:, 0], e[:, 1]), t.lookup_many(x=e[:, 0], y=e[:, 1]))
     assert diff == {k: 0 for k in diff}, diff
+
+
+def test_tolerances_changed_in_the_file_reach_the_sql_with_init_shared(pg_cluster, four_tiers, files, tmp_path,
+                                                                        monkeypatch):
+    """The tolerances cq_lookup uses are the file's: a change in the file is refused until init-shared copies it."""
+    from cq_geo.territory import load_territory
+
+    url = pg_cluster.url(pg_cluster.new_database())
+    db = _db(url)
+    cli("data", "init-shared", url, territory=four_tiers)
+    cli("data", "import", "local", str(files["friches"]), "--tier", "friche", "--store", url, territory=four_tiers)
+    changed = tmp_path / "caph_tolerances"
+    shutil.copytree(four_tiers, changed)
+    toml = changed / "territory.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("edge_m = 3\nnear_m = 15", "edge_m = 6\nnear_m = 40"),
+                    encoding="utf-8")
+    p = cli("data", "status", "--store", url, territory=changed, check=False)
+    assert p.returncode == 2 and "« friche » : 6 m / 40 m dans le fichier, 3 m / 15 m dans le schéma" in p.stderr
+    assert "init-shared" in p.stderr and "Traceback" not in p.stderr
+    out = cli("data", "init-shared", url, territory=changed).stdout  # no --upgrade: the same tables
+    assert "rien à créer" in out
+    assert pg_cluster.sql(f"SELECT edge_m, near_m FROM {SCHEMA}.cq_tiers WHERE id = 'friche'", db=db) == [(6.0, 40.0)]
+    monkeypatch.setenv("CQ_GEO_TERRITORY", str(changed))
+    t = load_territory(store=url)
+    ab = t.tiers["friche"].index.geoms[[z.code for z in t.tiers["friche"].zones].index("FRICHE-ABSCON")]
+    x1, cy = ab.bounds[2], (ab.bounds[1] + ab.bounds[3]) / 2
+    sql = _lookup_sql(url, [x1 + 5, x1 + 30, x1 + 45], [cy] * 3)
+    assert list(sql["friche_status"]) == ["boundary", "near", "outside"]
+    py = t.lookup_many(x=[x1 + 5, x1 + 30, x1 + 45], y=[cy] * 3)
+    assert list(py["cq_friche_status"].astype(str)) == ["boundary", "near", "outside"]
