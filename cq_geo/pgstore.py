@@ -253,7 +253,7 @@ def _lookup_fill(cur, schema: str, definition) -> dict[str, str]:
     n = len(ids)  # numbers only below: array constants of the tiers' count
 
     def arr(value, k):
-        return "{" + ",".join([value] * k) + "}"
+        return ", ".join([value] * k)
 
     return {"TIER_COLUMNS": columns.as_string(cur), "TIER_KINDS": kinds.as_string(cur),
             "TIER_OUTPUTS": outputs.as_string(cur), "TIER_N": str(n), "TIER_QPV": str(ids.index(REGULATORY_TIER) + 1),

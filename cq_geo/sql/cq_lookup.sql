@@ -147,11 +147,12 @@ DECLARE
     _n integer := @TIER_N@;  -- number of tiers
     _qi integer := @TIER_QPV@;  -- the regulatory tier's position among the tiers
     -- best zone per kind: score = status * 2 + in_zone, ties to the lower ord
-    _best_code text[] := '@TIER_NULLS1@'; _best_score integer[] := '@TIER_ZEROS1@';
-    _best_ord integer[] := '@TIER_NULLS1@';
+    _best_code text[] := ARRAY[@TIER_NULLS1@]::text[]; _best_score integer[] := ARRAY[@TIER_ZEROS1@];
+    _best_ord integer[] := ARRAY[@TIER_NULLS1@]::integer[];
     _com_pairs text[] := '{}'; _near_outline boolean := false; _search_codes text[] := '{}';
     _in_terr boolean; _cst integer; _possible text[] := '{}'; _unk text[];
-    _codes text[] := '@TIER_NULLS@'; _sts integer[] := '@TIER_ZEROS@'; _qdist double precision; _nq record;
+    _codes text[] := ARRAY[@TIER_NULLS@]::text[]; _sts integer[] := ARRAY[@TIER_ZEROS@]; _qdist double precision;
+    _nq record;
 BEGIN
     _p := CASE WHEN ST_SRID(pt) = 2154 THEN pt WHEN ST_SRID(pt) = 0 THEN ST_SetSRID(pt, 2154)
                ELSE ST_Transform(pt, 2154) END;
