@@ -221,7 +221,7 @@ class Territory:
                     edge, near = DEFAULT_TOLERANCES.get(status, DEFAULT_TOLERANCES["approximate"])
                     tdef = definition.tiers[tier]
                     edge = tdef.edge_m if tdef.edge_m is not None else edge
-                    near = tdef.near_m if tdef.near_m is not None else near
+                    near = tdef.near_m if tdef.near_m is not None else max(near, edge)  # as LayerInfo
                     info = layer_infos.get(tier)
                     if info is not None and info.status == status:
                         edge, near = info.edge_m, info.near_m

@@ -64,7 +64,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     i.add_argument("kind", choices=["qpv", "qpv2015", "communes", "local", "ban"],
                    help="type de fichier (ban : adresses de la BAN, adresses-59.csv.gz, pour le géocodage hors ligne)")
     i.add_argument("file", metavar="FICHIER", help="fichier à importer")
-    i.add_argument("--tier", choices=["poche", "qva"], help="niveau des zones locales (obligatoire avec local)")
+    i.add_argument("--tier", metavar="NIVEAU", help="niveau des zones locales, déclaré dans le fichier de territoire "
+                                                    "(poche, qva… ; obligatoire avec local)")
     i.add_argument("--name-field", metavar="CHAMP", help="champ portant le nom ou le code de la zone (local)")
     i.add_argument("--layer", metavar="COUCHE", help="couche à lire dans un GeoPackage à plusieurs couches")
     i.add_argument("--accept-overlap", action="store_true", help="accepter que des zones du même niveau se chevauchent")
@@ -200,7 +201,7 @@ def _import(args) -> int:
         return run_ban_import(args)
     if args.kind == "local":
         if not args.tier:
-            raise DataError("indiquez le niveau des zones avec --tier poche ou --tier qva")
+            raise DataError("indiquez le niveau des zones avec --tier (poche, qva ou un niveau du fichier de territoire)")
         with _new_or_existing_store(args) as store:
             rep = import_local(store, args.file, args.tier, name_field=args.name_field,
                                accept_overlap=args.accept_overlap, author=args.by,

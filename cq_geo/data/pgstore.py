@@ -20,6 +20,14 @@ Every ``cq-geo data`` command works on it; what differs from the GeoPackage:
   (``data rollback --to N``), itself recorded (so it can be undone);
 - ``cq_lookup(geom)``: the answer in SQL, with the tolerances of the Python
   engine;
+- **the tiers come from the territory file**: ``cq_tiers`` holds each tier's
+  priority and tolerances, each tier drawn locally (``poche``, ``qva``, any
+  tier the file adds) has its own table, constraints, triggers and grants
+  (``sql/tier.sql``, run once per tier), and ``cq_lookup`` has a
+  ``<tier>_code``/``<tier>_status`` pair per tier; ``init-shared --upgrade``
+  adds a tier newly declared in the file. The SQL is templated with
+  :mod:`psycopg2.sql` (quoted identifiers and literals) from tier ids checked
+  by :func:`sql_tier_ids`;
 - ``cq-geo data pull URL``: a copy in the local GeoPackage, for working offline.
 
 Passwords never appear in a command line, a message or the metadata: an
@@ -58,10 +66,16 @@ from typing import Any, Callable, Iterator
 from ..errors import DataError, MissingDependency
 
 __all__ = ["is_shared", "shared_url", "safe_label", "check_no_password", "connect", "init_shared", "PgStore",
-           "load_shared_territory", "pull", "schema_name", "qgis_layer_sources", "role_names", "SCHEMA_VERSION", "shared_status_report"]
+           "load_shared_territory", "pull", "schema_name", "qgis_layer_sources", "role_names", "SCHEMA_VERSION", "shared_status_report",
+           "sql_tier_ids", "lookup_columns", "schema_layers"]
 
 #: Version of the shared schema written by this cq-geo (``cq_schema.version``); ``init-shared --upgrade`` migrates.
-SCHEMA_VERSION = 1
+#: 2: the tiers come from the territory file (``cq_tiers``, one table per tier, ``cq_lookup`` columns per tier).
+SCHEMA_VERSION = 2
+#: Tier ids that would clash with a table, a kind of the lookup index or a column of ``cq_lookup``.
+_RESERVED_TIER_IDS = frozenset({"communes", "commune", "qpv2015", "history", "outline", "qpv_search", "zone",
+                                "spatial_ref_sys", "geometry_columns", "geography_columns"})
+_SQL_TIER_ID = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
 _SQL_DIR = Path(__file__).resolve().parent / "sql"
 _PREFIXES = ("postgresql://", "postgres://")
 
@@ -155,10 +169,141 @@ def role_names(schema: str) -> tuple[str, str]:
     return f"{schema}_lecteur", f"{schema}_editeur"
 
 
-def _sql(name: str, schema: str) -> str:
+def _sql(name: str, schema: str, fill: dict[str, str] | None = None) -> str:
     reader, editor = role_names(schema)
     text = (_SQL_DIR / name).read_text(encoding="utf-8")
+    for key, value in (fill or {}).items():  # generated fragments (psycopg2.sql, rendered): no « @ » in them
+        text = text.replace(f"@{key}@", value)
     return text.replace("@S@", schema).replace("@R@", reader).replace("@E@", editor)
+
+
+# -- the tiers of the territory file, in SQL ------------------------------------------------------
+def sql_tier_ids(definition) -> tuple[str, ...]:
+    """The territory file's tier ids, by priority, checked for use as SQL names (table, columns).
+
+    An id is ``[a-z][a-z0-9_]{0,19}`` (as the territory file requires) and is not the
+    name of another table or column of the shared schema.
+
+    >>> from cq_geo.model import load_definition
+    >>> sql_tier_ids(load_definition())
+    ('qpv', 'poche', 'qva')
+    """
+    from ..model import REGULATORY_TIER
+
+    ids = tuple(definition.tier_ids)
+    bad = [t for t in ids if not _SQL_TIER_ID.match(t) or t in _RESERVED_TIER_IDS or t.startswith("cq_")]
+    if bad:
+        raise DataError(f"niveau(x) {', '.join(f'« {t} »' for t in bad)} du fichier de territoire : identifiant "
+                        "inutilisable dans le magasin partagé (il s'écrit en minuscules, chiffres et _, commence par "
+                        "une lettre, ne commence pas par « cq_ » et n'est pas l'un de "
+                        + ", ".join(sorted(_RESERVED_TIER_IDS)) + ") : renommez-le dans le fichier")
+    if REGULATORY_TIER not in ids:
+        raise DataError(f"le fichier de territoire doit déclarer le niveau « {REGULATORY_TIER} »")
+    return ids
+
+
+def schema_layers(definition) -> tuple[str, ...]:
+    """The spatial tables of the territory's shared schema: ``communes``, ``qpv``, ``qpv2015``, then one per
+    locally drawn tier of the territory file, by priority.
+
+    >>> from cq_geo.model import load_definition
+    >>> schema_layers(load_definition())
+    ('communes', 'qpv', 'qpv2015', 'poche', 'qva')
+    """
+    from ..model import REGULATORY_TIER
+
+    return ("communes", REGULATORY_TIER, "qpv2015") + tuple(t for t in sql_tier_ids(definition)
+                                                            if t != REGULATORY_TIER)
+
+
+def lookup_columns(definition) -> list[str]:
+    """The columns of ``cq_lookup(geom)`` for the territory's tiers (a code/status pair per local tier).
+
+    >>> from cq_geo.model import load_definition
+    >>> lookup_columns(load_definition())[7:]
+    ['qpv_code', 'qpv_status', 'qpv_distance_m', 'poche_code', 'poche_status', 'qva_code', 'qva_status']
+    """
+    from ..model import REGULATORY_TIER
+
+    cols = ["tier", "zone_code", "status", "distance_m", "team", "commune_insee", "commune_status",
+            "qpv_code", "qpv_status", "qpv_distance_m"]
+    for t in sql_tier_ids(definition):
+        if t != REGULATORY_TIER:
+            cols += [f"{t}_code", f"{t}_status"]
+    return cols
+
+
+def _lookup_fill(cur, schema: str, definition) -> dict[str, str]:
+    """The generated parts of ``cq_lookup.sql`` (quoted by psycopg2.sql, rendered with *cur*'s connection)."""
+    from psycopg2 import sql
+
+    from ..model import REGULATORY_TIER
+
+    ids = sql_tier_ids(definition)
+    local = [(i, t) for i, t in enumerate(ids, 1) if t != REGULATORY_TIER]
+    columns = sql.SQL("").join(sql.SQL(", {} text, {} text").format(sql.Identifier(f"{t}_code"),
+                                                                     sql.Identifier(f"{t}_status"))
+                               for _, t in local)
+    kinds = sql.SQL(", ").join(sql.Literal(t) for t in ids)
+    outputs = sql.SQL("\n").join(
+        sql.SQL("    {} := _codes[{}]; {} := {}.cq_status_name(_sts[{}]);").format(
+            sql.Identifier(f"{t}_code"), sql.Literal(i), sql.Identifier(f"{t}_status"),
+            sql.Identifier(schema), sql.Literal(i))
+        for i, t in local)
+    n = len(ids)  # numbers only below: array constants of the tiers' count
+
+    def arr(value, k):
+        return ", ".join([value] * k)
+
+    return {"TIER_COLUMNS": columns.as_string(cur), "TIER_KINDS": kinds.as_string(cur),
+            "TIER_OUTPUTS": outputs.as_string(cur), "TIER_N": str(n), "TIER_QPV": str(ids.index(REGULATORY_TIER) + 1),
+            "TIER_NULLS1": arr("NULL", n + 1), "TIER_ZEROS1": arr("0", n + 1), "TIER_NULLS": arr("NULL", n),
+            "TIER_ZEROS": arr("0", n)}
+
+
+def _tier_statements(cur, schema: str, definition):
+    """The per-tier SQL (``sql/tier.sql``) of each locally drawn tier, then the ``cq_local_zones`` view."""
+    from psycopg2 import sql
+
+    from ..model import REGULATORY_TIER
+
+    reader, editor = role_names(schema)
+    template = sql.SQL((_SQL_DIR / "tier.sql").read_text(encoding="utf-8"))
+    local = [t for t in sql_tier_ids(definition) if t != REGULATORY_TIER]
+    for t in local:
+        yield template.format(schema=sql.Identifier(schema), table=sql.Identifier(t), tier=sql.Literal(t),
+                              geom_valid=sql.Identifier(f"{t}_geom_valid"),
+                              zone_of_tier=sql.Identifier(f"{t}_zone_of_tier"),
+                              geom_idx=sql.Identifier(f"{t}_geom_idx"), readers=sql.Identifier(reader),
+                              editors=sql.Identifier(editor))
+    parts = [sql.SQL("SELECT tier, code, status, geom::geometry AS geom FROM {}.{}").format(sql.Identifier(schema),
+                                                                                          sql.Identifier(t))
+             for t in local] or [sql.SQL("SELECT NULL::text AS tier, NULL::text AS code, NULL::text AS status, "
+                                         "NULL::geometry AS geom WHERE false")]
+    yield sql.SQL("CREATE OR REPLACE VIEW {}.cq_local_zones AS ").format(sql.Identifier(schema)) + \
+        sql.SQL(" UNION ALL ").join(parts)
+    yield sql.SQL("GRANT SELECT ON {}.cq_local_zones TO {}").format(sql.Identifier(schema), sql.Identifier(reader))
+
+
+def _schema_tiers(cur, schema: str) -> tuple[str, ...] | None:
+    """The tiers the schema was made for (``cq_schema.tiers``), None when it does not say (before version 2)."""
+    cur.execute(f"SELECT value FROM {schema}.cq_schema WHERE key = 'tiers'")
+    row = cur.fetchone()
+    return tuple(t for t in row[0].split(",") if t) if row else None
+
+
+def _tiers_mismatch(schema: str, label: str, have, want) -> DataError:
+    added = [t for t in want if t not in have]
+    removed = [t for t in have if t not in want]
+    what = []
+    if added:
+        what.append("déclare " + ", ".join(f"« {t} »" for t in added) + " que le schéma n'a pas")
+    if removed:
+        what.append("ne déclare plus " + ", ".join(f"« {t} »" for t in removed))
+    if not what:
+        what.append(f"ordonne les niveaux autrement ({', '.join(want)} au lieu de {', '.join(have)})")
+    return DataError(f"le fichier de territoire {' et '.join(what)} (schéma {schema} de {label}, niveaux "
+                     f"{', '.join(have)}) : cq-geo data init-shared URL --upgrade met le schéma à jour")
 
 
 def _db_error(exc, label: str) -> DataError:
@@ -175,7 +320,8 @@ def _inventory(cur, schema: str) -> set[str]:
     reader, editor = role_names(schema)
     cur.execute("SELECT 'schéma ' || nspname FROM pg_namespace WHERE nspname = %s", (schema,))
     items = {r[0] for r in cur.fetchall()}
-    cur.execute("SELECT 'table ' || table_name FROM information_schema.tables WHERE table_schema = %s", (schema,))
+    cur.execute("SELECT CASE table_type WHEN 'VIEW' THEN 'vue ' ELSE 'table ' END || table_name "
+                "FROM information_schema.tables WHERE table_schema = %s", (schema,))
     items |= {r[0] for r in cur.fetchall()}
     cur.execute("SELECT 'fonction ' || p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
                 "WHERE n.nspname = %s", (schema,))
@@ -206,13 +352,17 @@ def _schema_version(cur, schema: str) -> int | None:
 def init_shared(url: str, territory_file=None, upgrade: bool = False) -> dict[str, Any]:
     """Create (or, with *upgrade*, migrate) the shared schema of the territory; idempotent, in one transaction.
 
-    Returns ``{"schema", "created": [...], "version", "readers", "editors", "communes_seeded"}``: what
-    was created (empty when everything was already there).
+    The tiers come from the territory file: a tier newly declared there is a
+    migration (its table, constraints, triggers, grants, and ``cq_lookup``'s
+    columns), made with *upgrade*. Returns ``{"schema", "created": [...],
+    "version", "readers", "editors", "communes_seeded", "tiers",
+    "tiers_added"}``: what was created (empty when everything was already there).
     """
     from ..geo.layers import DEFAULT_TOLERANCES
     from ..model import load_definition
 
     definition = load_definition(territory_file)
+    tiers = sql_tier_ids(definition)
     schema = schema_name(definition)
     label = safe_label(url)
     con = connect(url, application_name="cq-geo init-shared")
@@ -237,14 +387,23 @@ def init_shared(url: str, territory_file=None, upgrade: bool = False) -> dict[st
             if version is not None and version > SCHEMA_VERSION:
                 raise DataError(f"le schéma {schema} de {label} (version {version}) est plus récent que cette "
                                 f"version de cq-geo (version {SCHEMA_VERSION}) : mettez cq-geo à jour")
+            had_tiers = _schema_tiers(cur, schema) if version == SCHEMA_VERSION else None
+            if had_tiers is not None and had_tiers != tiers and not upgrade:
+                raise _tiers_mismatch(schema, label, had_tiers, tiers)
             before = _inventory(cur, schema)
             cur.execute(_sql("shared_schema.sql", schema))
             cur.execute(_sql("upgrade.sql", schema))
-            cur.execute(_sql("cq_lookup.sql", schema))
-            cur.execute(f"INSERT INTO {schema}.cq_schema VALUES ('version', %s), ('territory', %s) "
-                        "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (str(SCHEMA_VERSION), definition.id))
+            _drop_lookup_if_columns_differ(cur, schema, definition)
+            cur.execute(_sql("cq_lookup.sql", schema, _lookup_fill(cur, schema, definition)))
+            for statement in _tier_statements(cur, schema, definition):
+                cur.execute(statement)
+            cur.execute(f"INSERT INTO {schema}.cq_schema VALUES ('version', %s), ('territory', %s), ('tiers', %s) "
+                        "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                        (str(SCHEMA_VERSION), definition.id, ",".join(tiers)))
+            _fill_tiers(cur, schema, definition)
             _fill_definition(cur, schema, definition, DEFAULT_TOLERANCES)
             seeded = _seed_communes(cur, schema, definition)
+            tiers_added = _seed_tier_metadata(cur, schema, definition, first=version is None)
             cur.execute(f"SELECT {schema}.cq_refresh_lookup_index()")
             after = _inventory(cur, schema)
     except psycopg2.Error as exc:
@@ -252,13 +411,14 @@ def init_shared(url: str, territory_file=None, upgrade: bool = False) -> dict[st
     finally:
         con.close()
     new = after - before
-    new_tables = {c.split(" ", 1)[1] for c in new if c.startswith("table ")}
+    new_tables = {c.split(" ", 1)[1] for c in new if c.startswith(("table ", "vue "))}
     created = sorted(c for c in new if not (c.startswith("colonne ") and c.split(" ", 1)[1].split(".")[0] in new_tables))
     if created_ext:
         created.insert(0, "extension postgis")
     reader, editor = role_names(schema)
     return {"schema": schema, "store": label, "created": created, "version": SCHEMA_VERSION,
-            "previous_version": version, "readers": reader, "editors": editor, "communes_seeded": seeded}
+            "previous_version": version, "readers": reader, "editors": editor, "communes_seeded": seeded,
+            "tiers": list(tiers), "tiers_added": tiers_added}
 
 
 def init_shared_text(report: dict[str, Any]) -> str:
@@ -271,12 +431,52 @@ def init_shared_text(report: dict[str, Any]) -> str:
         lines.extend(f"    + {c}" for c in report["created"])
     else:
         lines.append("  déjà en place : rien à créer")
+    lines.append(f"  niveaux (fichier de territoire, par priorité) : {', '.join(report['tiers'])}")
+    if report["tiers_added"]:
+        lines.append(f"  niveau(x) ajouté(s) au schéma : {', '.join(report['tiers_added'])} (table, contraintes, "
+                     "déclencheurs, droits, colonnes de cq_lookup)")
     if report["communes_seeded"]:
         lines.append(f"  {report['communes_seeded']} contours de communes chargés (contours embarqués, simplifiés : "
                      "cq-geo data update --store … pour les contours officiels)")
     lines.append(f"  lecteurs : GRANT {report['readers']} TO identifiant;   "
                  f"éditeurs : GRANT {report['editors']} TO identifiant;")
     return "\n".join(lines)
+
+
+def _drop_lookup_if_columns_differ(cur, schema: str, definition) -> None:
+    """``cq_lookup``'s columns follow the tiers: CREATE OR REPLACE cannot change them, so drop it first."""
+    cur.execute("SELECT p.proargnames FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                "WHERE n.nspname = %s AND p.proname = 'cq_lookup'", (schema,))
+    row = cur.fetchone()
+    if row is not None and list(row[0] or [])[1:] != lookup_columns(definition):
+        cur.execute(f"DROP FUNCTION {schema}.cq_lookup(geometry)")
+
+
+def _fill_tiers(cur, schema: str, definition) -> None:
+    """``cq_tiers`` from the territory file (values as parameters, never in the SQL text)."""
+    ids = sql_tier_ids(definition)
+    cur.execute(f"DELETE FROM {schema}.cq_tiers WHERE id <> ALL(%s)", (list(ids),))
+    for t in ids:
+        tier = definition.tiers[t]
+        cur.execute(f"INSERT INTO {schema}.cq_tiers (id, label, priority, regulatory, edge_m, near_m, teams, layer) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET label = EXCLUDED.label, "
+                    "priority = EXCLUDED.priority, regulatory = EXCLUDED.regulatory, edge_m = EXCLUDED.edge_m, "
+                    "near_m = EXCLUDED.near_m, teams = EXCLUDED.teams, layer = EXCLUDED.layer",
+                    (t, tier.label, tier.priority, bool(tier.regulatory), tier.edge_m, tier.near_m, bool(tier.teams),
+                     t))
+
+
+def _seed_tier_metadata(cur, schema: str, definition, first: bool) -> list[str]:
+    """A « missing » metadata row for each tier without one (a tier newly declared: recorded as a change)."""
+    cur.execute(f"SELECT layer FROM {schema}.cq_layers")
+    have = {r[0] for r in cur.fetchall()}
+    new = [t for t in sql_tier_ids(definition) if t not in have]
+    if new:  # (at creation, the change that seeded the communes goes on: its description stays)
+        _begin_change(cur, "création du magasin partagé" if first else
+                      f"niveau(x) ajouté(s) au magasin partagé : {', '.join(new)}", "cq-geo")
+    for t in new:
+        _set_metadata(cur, schema, t, status="missing", feature_count=0, imported_at="", source="", note="")
+    return [] if first else new
 
 
 def _fill_definition(cur, schema: str, definition, tolerances) -> None:
@@ -318,9 +518,7 @@ def _seed_communes(cur, schema: str, definition) -> int:
                   licence=meta.get("licence", ""), vintage=meta.get("vintage", ""), sha256=meta.get("sha256", ""),
                   imported_at=now, status=info.status, feature_count=len(codes), edge_m=info.edge_m,
                   near_m=info.near_m, note="contours embarqués (cq-geo)")
-    for layer in ("qpv", "poche", "qva"):
-        _set_metadata(cur, schema, layer, status="missing", feature_count=0, imported_at="", source="", note="")
-    return len(codes)
+    return len(codes)  # the tiers' metadata rows: _seed_tier_metadata
 
 
 def _begin_change(cur, description: str, author: str) -> None:
@@ -438,6 +636,10 @@ class PgStore:
         self.definition = load_definition(territory_file)
         self.schema = schema_name(self.definition)
         self.label = safe_label(self.url)
+        #: the territory file's tiers (checked for SQL) and the layers of the schema: communes, qpv, qpv2015, a
+        #: table per locally drawn tier
+        self.tier_ids = sql_tier_ids(self.definition)
+        self.layer_names = schema_layers(self.definition)
         # local scratch folder (downloads of data update), never the store itself
         self.path = Path(tempfile.gettempdir()) / f"cq-geo-partage-{self.schema}" / "magasin"
 
@@ -489,6 +691,22 @@ class PgStore:
         if version != SCHEMA_VERSION:
             raise DataError(f"le schéma {self.schema} de {self.label} est en version {version}, cette version de "
                             f"cq-geo attend la version {SCHEMA_VERSION} : cq-geo data init-shared URL --upgrade")
+        have = _schema_tiers(cur, self.schema)
+        if have != self.tier_ids:
+            raise _tiers_mismatch(self.schema, self.label, have or (), self.tier_ids)
+        # the tolerances cq_lookup uses are the file's (init-shared copies them into cq_tiers)
+        cur.execute(f"SELECT id, edge_m, near_m FROM {self.schema}.cq_tiers")
+        stored = {r[0]: (r[1], r[2]) for r in cur.fetchall()}
+        tiers = self.definition.tiers
+        stale = [t for t in self.tier_ids if stored.get(t) != (tiers[t].edge_m, tiers[t].near_m)]
+        if stale:
+            def metres(pair):
+                return " / ".join("selon le statut" if v is None else f"{v:g} m" for v in pair)
+
+            detail = "; ".join(f"« {t} » : {metres((tiers[t].edge_m, tiers[t].near_m))} dans le fichier, "
+                               f"{metres(stored.get(t, (None, None)))} dans le schéma" for t in stale)
+            raise DataError(f"les tolérances du fichier de territoire ne sont plus celles du schéma {self.schema} de "
+                            f"{self.label} ({detail}) : cq-geo data init-shared URL les reporte")
 
     # -- lock ---------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -549,9 +767,8 @@ class PgStore:
         return _info_from_row(layer, self.metadata().get(layer))
 
     def layers(self) -> list[str]:
-        from .store import LAYERS
-
-        return [name for name in LAYERS if self.metadata().get(name, {}).get("status") not in (None,)]
+        meta = self.metadata()
+        return [name for name in self.layer_names if meta.get(name, {}).get("status") not in (None,)]
 
     def polygon_rows(self, layer: str) -> list[dict[str, Any]]:
         """Rows of *layer* with numpy rings under ``"polys"`` (WKB decoded with numpy: no shapely)."""
@@ -633,11 +850,9 @@ class PgStore:
                 con.close()
 
     def _validate(self, cur) -> None:
-        from .store import LAYERS
-
         cur.execute(f"SELECT layer, feature_count FROM {self.schema}.cq_layers")
         for layer, count in cur.fetchall():
-            if layer in LAYERS:
+            if layer in self.layer_names:
                 cur.execute(f"SELECT count(*) FROM {self.schema}.{layer}")
                 n = cur.fetchone()[0]
                 if n != count:
@@ -705,7 +920,6 @@ def qgis_layer_sources(url: str, territory_file=None) -> list[tuple[str, str]]:
     from urllib.parse import parse_qsl, unquote, urlsplit
 
     from ..model import load_definition
-    from .store import LAYERS
 
     check_no_password(url)
     url = str(url).strip()
@@ -720,9 +934,10 @@ def qgis_layer_sources(url: str, territory_file=None) -> list[tuple[str, str]]:
              "authcfg"]
     conn = " ".join(f"{k}='{kv[k]}'" if k not in ("port",) else f"{k}={kv[k]}"
                     for k in order + sorted(set(kv) - set(order)) if kv.get(k))
-    schema = schema_name(load_definition(territory_file))
+    definition = load_definition(territory_file)
+    schema = schema_name(definition)
     out = []
-    for layer in LAYERS:
+    for layer in schema_layers(definition):  # (tier ids checked before they go into a data source)
         out.append((layer, f"{conn} key='fid' srid=2154 type=MultiPolygon checkPrimaryKeyUnicity='0' "
                            f'table="{schema}"."{layer}" (geom)'))
     out.append(("history", f"{conn} key='fid' srid=2154 type=MultiPolygon checkPrimaryKeyUnicity='0' "
@@ -737,33 +952,32 @@ def load_shared_territory(url: str, territory_file=None):
     Geometries travel as WKB and are read with numpy (:func:`cq_geo.geo.gpkg.read_wkb`): no shapely, no GDAL.
     """
     from ..geo.gpkg import read_wkb
-    from ..model import TIERS
     from .store import LAYER_COLUMNS, territory_from_rows
 
     store = PgStore(url, territory_file=territory_file)
     meta = store.metadata()
     rows = {}
     with store.cursor() as cur:  # one read-only transaction: every layer from the same committed state
-        for layer in ("communes",) + tuple(TIERS):
+        for layer in ("communes",) + store.tier_ids:
             cols = list(LAYER_COLUMNS[layer])
             cur.execute(f"SELECT ST_AsBinary(geom), {', '.join(cols)} FROM {store.schema}.{layer} ORDER BY fid")
             rows[layer] = [{**dict(zip(cols, r[1:])), "geometry": read_wkb(bytes(r[0])) if r[0] is not None else None}
                            for r in cur.fetchall()]
-    tier_rows = {t: rows[t] for t in TIERS}
+    tier_rows = {t: rows[t] for t in store.tier_ids}
     return territory_from_rows(meta, rows["communes"], tier_rows, store.definition, store.label)
 
 
 # -- status ---------------------------------------------------------------------------------------
 def shared_status_report(url: str, territory_file=None) -> dict[str, Any]:
     """``data status`` of the shared store (same structure as :func:`cq_geo.data.store.status_report`)."""
-    from .store import LAYERS, status_layer_entries
+    from .store import status_layer_entries
 
     store = PgStore(url, territory_file=territory_file)
     meta = store.metadata()
-    rows = {layer: store.polygon_rows(layer) for layer in LAYERS}
+    rows = {layer: store.polygon_rows(layer) for layer in store.layer_names}
     changes = store.changes()
     store_opt = f" --store {store.label}"
-    layers = status_layer_entries(meta, rows, store.definition, store_opt)
+    layers = status_layer_entries(meta, rows, store.definition, store_opt, layers=store.layer_names)
     territory = load_shared_territory(url, territory_file)
     from ..report import LAYER_STATUS_FR
 
@@ -789,14 +1003,14 @@ def pull(url: str, local=None, territory_file=None) -> dict[str, Any]:
     The copy records where it comes from and when (table ``cq_shared_copy``;
     ``cq-geo data status`` says how old it is). Returns what was copied.
     """
-    from .store import CODE_COLUMN, LAYERS, _geometry_changes, now_iso, open_store
+    from .store import CODE_COLUMN, _geometry_changes, now_iso, open_store
 
     if shared_url(local) or (local is None and shared_url(None)):
         raise DataError("data pull copie le magasin partagé dans un GeoPackage local : indiquez-le avec "
                         "--store FICHIER.gpkg")
     shared = PgStore(url, territory_file=territory_file)
     meta = shared.metadata()
-    layers = {layer: shared.polygon_rows(layer) for layer in LAYERS if layer in meta}
+    layers = {layer: shared.polygon_rows(layer) for layer in shared.layer_names if layer in meta}
     changes = shared.changes()
     last = changes[-1] if changes else {"change": 0, "at": ""}
     store = open_store(local, create=True, territory_file=territory_file)

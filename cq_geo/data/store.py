@@ -78,8 +78,10 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -94,7 +96,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import DataError
 from ..geo.layers import LayerInfo
-from ..model import GEOMETRY_STATUSES, TIERS
+from ..model import GEOMETRY_STATUSES, REGULATORY_TIER
 
 __all__ = [
     "Store",
@@ -112,6 +114,7 @@ __all__ = [
     "protected_paths",
     "LAYERS",
     "LOCAL_TIERS",
+    "store_layers",
     "METADATA_TABLE",
     "HISTORY_LAYER",
     "worst_status",
@@ -150,6 +153,29 @@ LAYER_COLUMNS: dict[str, dict[str, str]] = {
 LAYER_COLUMNS["qva"] = dict(LAYER_COLUMNS["poche"])
 #: The column holding each layer's zone code.
 CODE_COLUMN = {"communes": "insee", "qpv": "code_qp", "qpv2015": "code_qp", "poche": "code", "qva": "code"}
+
+
+class _LocalTierDefault(dict):
+    """A per-layer table whose missing key is a local tier of a territory file (same columns as ``poche``)."""
+
+    def __init__(self, data, default):
+        super().__init__(data)
+        self._default = default
+
+    def __missing__(self, layer):
+        if isinstance(layer, str) and re.match(r"^[a-z][a-z0-9_]{0,19}$", layer) and layer != HISTORY_LAYER:
+            return copy.deepcopy(self._default)
+        raise KeyError(layer)
+
+
+# a tier added in the territory file has the columns of the locally drawn tiers
+LAYER_COLUMNS = _LocalTierDefault(LAYER_COLUMNS, LAYER_COLUMNS["poche"])
+CODE_COLUMN = _LocalTierDefault(CODE_COLUMN, "code")
+
+
+def store_layers(definition) -> tuple[str, ...]:
+    """:data:`LAYERS` and the locally drawn tiers the territory file adds (in priority order)."""
+    return LAYERS + tuple(t for t in definition.local_tier_ids if t not in LAYERS)
 
 
 def now_iso() -> str:
@@ -1367,7 +1393,7 @@ def load_store_territory(path: str | os.PathLike, territory_file=None):
         check_store_rows(con, f"magasin de données {path}")
         tables = _tables(con)
         commune_rows = read_layer_rows(con, "communes", polygons=True) if "communes" in tables else []
-        tier_rows = {t: (read_layer_rows(con, t, polygons=True) if t in tables else []) for t in TIERS}
+        tier_rows = {t: (read_layer_rows(con, t, polygons=True) if t in tables else []) for t in definition.tier_ids}
     except sqlite3.DatabaseError as exc:
         raise DataError(f"magasin de données illisible : {path} ({exc})") from exc
     finally:
@@ -1390,29 +1416,34 @@ def territory_from_rows(meta, commune_rows, tier_rows, definition, label):
 
     zone_geoms: dict[str, tuple[Any, str]] = {}
     layer_infos: dict[str, LayerInfo] = {}
-    for tier in TIERS:
+    for tier in definition.tier_ids:
         row = meta.get(tier)
+        tdef = definition.tiers[tier]
+        if row:  # tolerances: the layer's, else the territory file's for the tier, else the status'
+            row = {**row, **{k: getattr(tdef, k) for k in ("edge_m", "near_m") if row.get(k) is None}}
         info = _info_from_row(tier, row)
         code_col = CODE_COLUMN[tier]
         statuses = []
-        for r in tier_rows[tier]:
+        local = tier != REGULATORY_TIER
+        for r in tier_rows.get(tier, []):
             code = r.get(code_col)
             zone = known.get(code)
             if zone is None or zone.tier != tier or r["geometry"] is None:
                 continue
-            status = r.get("status") if tier in LOCAL_TIERS else info.status
+            status = r.get("status") if local else info.status
             status = status if status in GEOMETRY_STATUSES else "provisional"
             zone_geoms[code] = (r["geometry"], status)
             statuses.append(status)
         if not statuses:
             continue  # let the territory derive it (missing, or whole communes)
-        if tier in LOCAL_TIERS:
+        if local:
             whole = [z for z in definition.zones_of(tier) if z.geometry == "commune" and z.code not in zone_geoms]
             if whole:
                 statuses.append(commune_info.status)
                 info.source = f"{info.source} ; communes entières : {commune_info.source}"
             info.status = worst_status(statuses)
-            info.edge_m = info.near_m = None
+            info.edge_m, info.near_m = tdef.edge_m, tdef.near_m  # the file's tolerances, else the status'
+
             info.__post_init__()
         layer_infos[tier] = info
     return Territory(definition, commune_geoms, commune_info, zone_geoms=zone_geoms, layer_infos=layer_infos)
@@ -1542,14 +1573,16 @@ def _with_progress(records, progress) -> list:
     return out
 
 
-def _kind_and_layer(kind: str, tier: str | None) -> tuple[str, str]:
+def _kind_and_layer(kind: str, tier: str | None, local_tiers=LOCAL_TIERS) -> tuple[str, str]:
     from ..model import suggest
 
-    if kind in LOCAL_TIERS:
+    local_tiers = tuple(local_tiers)
+    if kind in local_tiers:
         return "local", kind
     if kind == "local":
-        if tier not in LOCAL_TIERS:
-            raise DataError(f"niveau {tier!r} non importable localement{suggest(str(tier), LOCAL_TIERS)} (poche ou qva)")
+        if tier not in local_tiers:
+            names = ", ".join(local_tiers[:-1]) + (" ou " if len(local_tiers) > 1 else "") + local_tiers[-1]
+            raise DataError(f"niveau {tier!r} non importable localement{suggest(str(tier), local_tiers)} ({names})")
         return "local", tier
     if kind not in ("qpv", "qpv2015", "communes"):
         raise DataError(f"type d'import inconnu : {kind!r} (qpv, qpv2015, communes ou local)")
@@ -1588,7 +1621,9 @@ def import_records(store: Store, kind: str, records: Iterable[tuple[dict, bytes]
     ...     print(str(err)[:60])
     essai.gpkg : le périmètre QPV QN05950M (Denain) ne touche pa
     """
-    kind, layer = _kind_and_layer(kind, tier)
+    from ..model import load_definition
+
+    kind, layer = _kind_and_layer(kind, tier, load_definition(territory_file).local_tier_ids)
     with store.writing():
         created = store.create(territory_file=territory_file) if not store.exists() else False
         try:
@@ -1730,8 +1765,9 @@ def import_local(store: Store, path, tier: str, *, name_field: str | None = None
     *accept_overlap*. All problems are listed in one :class:`DataError`.
     """
     from . import sources
+    from ..model import load_definition
 
-    _kind_and_layer("local", tier)
+    _kind_and_layer("local", tier, load_definition(territory_file).local_tier_ids)
     path = Path(path)
     if not path.is_file():
         raise DataError(f"fichier introuvable : {path}")
@@ -1825,17 +1861,18 @@ def _plan_local(store, tier, records, definition, commune_polys, *, source_name,
 
 def validate_zone(store: Store, code: str, by: str, territory_file=None) -> dict[str, Any]:
     """Mark a locally drawn zone ``validated``, recording who and when. Returns the updated row (no geometry)."""
-    from ..model import suggest
+    from ..model import load_definition, suggest
 
     by = (by or "").strip()
     if not by:
         raise DataError("indiquez qui valide avec --by (service ou fonction)")
+    definition = load_definition(territory_file)
     with store.writing():
         qpv_codes = {r["code_qp"] for r in store.polygon_rows("qpv")}
         if code in qpv_codes:
             raise DataError(f"{code} est un QPV : son périmètre est officiel (ANCT), il ne se valide pas localement")
         all_codes = []
-        for tier in LOCAL_TIERS:
+        for tier in definition.local_tier_ids:
             rows = store.polygon_rows(tier)
             all_codes += [r["code"] for r in rows]
             match = [r for r in rows if r["code"] == code]
@@ -1854,14 +1891,11 @@ def validate_zone(store: Store, code: str, by: str, territory_file=None) -> dict
             out.pop("polys", None)
             out.pop("fid", None)
             return out
-    from ..model import load_definition
-
-    definition = load_definition(territory_file)
     zone = next((z for z in definition.zones if z.code == code), None)
     if zone is not None:
         raise DataError(f"la zone {code} ({zone.name}) n'a pas encore de périmètre importé : "
                         f"cq-geo data import local FICHIER --tier {zone.tier}")
-    choices = all_codes + [z.code for z in definition.zones if z.tier in LOCAL_TIERS]
+    choices = all_codes + [z.code for z in definition.zones if z.tier in definition.local_tier_ids]
     raise DataError(f"zone inconnue : {code!r}{suggest(code, choices)}")
 
 
@@ -1939,15 +1973,15 @@ def _todo(layer: str, store_opt: str) -> str:
         "qpv2015": f"cq-geo data import qpv2015 FICHIER{store_opt} (facultatif, pour comparer)",
         "poche": f"cq-geo data import local FICHIER --tier poche{store_opt}",
         "qva": f"cq-geo data import local FICHIER --tier qva{store_opt}",
-    }[layer]
+    }.get(layer) or f"cq-geo data import local FICHIER --tier {layer}{store_opt}"
 
 
-def status_layer_entries(meta, rows, definition, store_opt: str) -> list[dict[str, Any]]:
-    """The per-layer entries of the status report (GeoPackage or shared store)."""
+def status_layer_entries(meta, rows, definition, store_opt: str, layers=LAYERS) -> list[dict[str, Any]]:
+    """The per-layer entries of the status report (GeoPackage or shared store; *layers*: those to list)."""
     from ..report import LAYER_STATUS_FR
 
-    layers = []
-    for layer in LAYERS:
+    entries = []
+    for layer in layers:
         m = meta.get(layer) or {}
         status = m.get("status") or "missing"
         entry = {
@@ -1970,14 +2004,14 @@ def status_layer_entries(meta, rows, definition, store_opt: str) -> list[dict[st
             zones = [z for z in definition.zones_of(layer) if z.geometry == "perimeter"]
             entry["missing"] = [z.code for z in zones if z.code not in codes]
             entry["not_in_definition"] = sorted(c for c in codes if c not in {z.code for z in definition.zones_of(layer)})
-            if layer in LOCAL_TIERS:
+            if layer in definition.local_tier_ids:
                 entry["provisional"] = sorted(r["code"] for r in rows.get(layer, []) if r.get("status") == "provisional")
             if entry["missing"] or (layer == "qpv" and status not in ("official", "missing")):
                 entry["todo"].append(_todo(layer, store_opt))  # a « fichier importé » is not the official layer
             if entry["provisional"]:
                 entry["todo"].append(f"cq-geo data validate-zone CODE --by NOM{store_opt}")
-        layers.append(entry)
-    return layers
+        entries.append(entry)
+    return entries
 
 
 def status_report(store_path=None, territory_file=None) -> dict[str, Any]:
@@ -2007,8 +2041,9 @@ def status_report(store_path=None, territory_file=None) -> dict[str, Any]:
         try:
             validate_store_file(path)
             meta = store.metadata()
-            present = set(store.layers())
-            rows = {layer: store.polygon_rows(layer) for layer in LAYERS if layer in present}
+            listed = store_layers(definition)  # the tiers of the territory file too
+            present = set(store.layers()) | (set(meta) & set(listed))
+            rows = {layer: store.polygon_rows(layer) for layer in listed if layer in present}
             history_count = len(store.polygon_rows(HISTORY_LAYER))
         except DataError as exc:
             return _damaged_report(store, origin, str(exc), store_opt)
@@ -2019,7 +2054,7 @@ def status_report(store_path=None, territory_file=None) -> dict[str, Any]:
         meta = {"communes": {**info.to_dict(), "imported_at": "", "note": "contours embarqués (aucun magasin)"}}
         rows = {"communes": [{"insee": c} for c in geoms]}
         history_count = 0
-    layers = status_layer_entries(meta, rows, definition, store_opt)
+    layers = status_layer_entries(meta, rows, definition, store_opt, layers=store_layers(definition))
     # what the answers rest on (whole-commune zones take the commune outlines)
     if exists:
         territory = load_store_territory(path, territory_file=territory_file)

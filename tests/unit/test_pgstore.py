@@ -70,7 +70,7 @@ def test_init_shared_is_idempotent_says_what_it_created_and_upgrades(pg_cluster)
     url = pg_cluster.url(pg_cluster.new_database())
     roles_there = bool(pg_cluster.sql("SELECT 1 FROM pg_roles WHERE rolname = 'cq_caph_lecteur'"))  # cluster-wide
     first = cli("data", "init-shared", url).stdout
-    assert "schéma cq_caph (version 1)" in first
+    assert "schéma cq_caph (version 2)" in first
     for item in ("+ table poche", "+ table history", "+ fonction cq_lookup", "+ déclencheur cq_history (poche)",
                  "+ index poche_geom_idx", "47 contours de communes chargés"):
         assert item in first, item

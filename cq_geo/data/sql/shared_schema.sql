@@ -1,10 +1,20 @@
 -- cq-geo shared store (PostGIS): schema @S@, created by `cq-geo data init-shared`.
 -- Every statement is idempotent (IF NOT EXISTS / OR REPLACE): the file is run again by --upgrade.
 -- Placeholders: @S@ schema, @R@ readers' role, @E@ editors' role.
+-- Nothing here names a tier but the regulatory « qpv »: the tables, triggers and grants of the tiers drawn
+-- locally (poche, qva, any tier the territory file adds) come from tier.sql, one run per tier (cq_geo/pgstore.py).
 
 CREATE SCHEMA IF NOT EXISTS @S@;
 
 CREATE TABLE IF NOT EXISTS @S@.cq_schema (key text PRIMARY KEY, value text NOT NULL);
+
+-- the territory file's tiers (priority 1 = strongest; tolerances in metres, NULL: those of the geometry status)
+CREATE TABLE IF NOT EXISTS @S@.cq_tiers (
+    id text PRIMARY KEY CHECK (id ~ '^[a-z][a-z0-9_]{0,19}$'), label text NOT NULL DEFAULT '',
+    priority integer NOT NULL, regulatory boolean NOT NULL DEFAULT false,
+    edge_m double precision CHECK (edge_m >= 0), near_m double precision CHECK (near_m >= 0),
+    teams boolean NOT NULL DEFAULT true, layer text NOT NULL,
+    CONSTRAINT cq_tiers_priority_unique UNIQUE (priority) DEFERRABLE INITIALLY DEFERRED);
 
 -- the territory file's zones and communes (tier of each zone code; team of each commune)
 CREATE TABLE IF NOT EXISTS @S@.cq_zones (
@@ -37,25 +47,6 @@ CREATE TABLE IF NOT EXISTS @S@.qpv2015 (
     code_qp text NOT NULL UNIQUE, lib_qp text NOT NULL DEFAULT '', insee_com text NOT NULL DEFAULT '',
     insee_territory text NOT NULL DEFAULT '', shared integer NOT NULL DEFAULT 0, repaired integer NOT NULL DEFAULT 0,
     CONSTRAINT qpv2015_geom_valid CHECK (ST_IsValid(geom)));
-CREATE TABLE IF NOT EXISTS @S@.poche (
-    fid serial PRIMARY KEY, geom geometry(MultiPolygon, 2154) NOT NULL,
-    code text NOT NULL UNIQUE, tier text NOT NULL DEFAULT 'poche' CHECK (tier = 'poche'),
-    name text NOT NULL DEFAULT '', status text NOT NULL DEFAULT 'provisional' CHECK (status IN ('provisional', 'validated')),
-    communes text NOT NULL DEFAULT '', source text NOT NULL DEFAULT '', sha256 text NOT NULL DEFAULT '',
-    imported_at text NOT NULL DEFAULT '', validated_by text NOT NULL DEFAULT '', validated_at text NOT NULL DEFAULT '',
-    overlap_accepted integer NOT NULL DEFAULT 0,
-    CONSTRAINT poche_geom_valid CHECK (ST_IsValid(geom)),
-    CONSTRAINT poche_zone_of_tier FOREIGN KEY (code, tier) REFERENCES @S@.cq_zones (code, tier));
-CREATE TABLE IF NOT EXISTS @S@.qva (
-    fid serial PRIMARY KEY, geom geometry(MultiPolygon, 2154) NOT NULL,
-    code text NOT NULL UNIQUE, tier text NOT NULL DEFAULT 'qva' CHECK (tier = 'qva'),
-    name text NOT NULL DEFAULT '', status text NOT NULL DEFAULT 'provisional' CHECK (status IN ('provisional', 'validated')),
-    communes text NOT NULL DEFAULT '', source text NOT NULL DEFAULT '', sha256 text NOT NULL DEFAULT '',
-    imported_at text NOT NULL DEFAULT '', validated_by text NOT NULL DEFAULT '', validated_at text NOT NULL DEFAULT '',
-    overlap_accepted integer NOT NULL DEFAULT 0,
-    CONSTRAINT qva_geom_valid CHECK (ST_IsValid(geom)),
-    CONSTRAINT qva_zone_of_tier FOREIGN KEY (code, tier) REFERENCES @S@.cq_zones (code, tier));
-
 -- one row per change (transaction): what, who
 CREATE TABLE IF NOT EXISTS @S@.cq_change (
     txid bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), author text NOT NULL DEFAULT '',
@@ -73,8 +64,6 @@ CREATE TABLE IF NOT EXISTS @S@.history (
 CREATE INDEX IF NOT EXISTS communes_geom_idx ON @S@.communes USING gist (geom);
 CREATE INDEX IF NOT EXISTS qpv_geom_idx ON @S@.qpv USING gist (geom);
 CREATE INDEX IF NOT EXISTS qpv2015_geom_idx ON @S@.qpv2015 USING gist (geom);
-CREATE INDEX IF NOT EXISTS poche_geom_idx ON @S@.poche USING gist (geom);
-CREATE INDEX IF NOT EXISTS qva_geom_idx ON @S@.qva USING gist (geom);
 CREATE INDEX IF NOT EXISTS history_code_idx ON @S@.history (code);
 CREATE INDEX IF NOT EXISTS history_txid_idx ON @S@.history (txid);
 
@@ -127,7 +116,7 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- local zones: an edited perimeter goes back to « provisoire »; only validate-zone validates;
+-- local zones (every tier but qpv): an edited perimeter goes back to « provisoire »; only validate-zone validates;
 -- a zone stays within the territory (communes grown by their edge tolerance)
 CREATE OR REPLACE FUNCTION @S@.cq_local_zone_trigger() RETURNS trigger LANGUAGE plpgsql
 SET search_path = @S@, public AS $$
@@ -159,15 +148,10 @@ END $$;
 DO $$
 DECLARE t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['communes', 'qpv', 'qpv2015', 'poche', 'qva', 'cq_layers'] LOOP
+    FOREACH t IN ARRAY ARRAY['communes', 'qpv', 'qpv2015', 'cq_layers'] LOOP  -- the tiers' tables: tier.sql
         EXECUTE format('DROP TRIGGER IF EXISTS cq_history ON @S@.%I', t);
         EXECUTE format('CREATE TRIGGER cq_history AFTER INSERT OR UPDATE OR DELETE ON @S@.%I '
                        'FOR EACH ROW EXECUTE FUNCTION @S@.cq_history_trigger()', t);
-    END LOOP;
-    FOREACH t IN ARRAY ARRAY['poche', 'qva'] LOOP
-        EXECUTE format('DROP TRIGGER IF EXISTS cq_local_zone ON @S@.%I', t);
-        EXECUTE format('CREATE TRIGGER cq_local_zone BEFORE INSERT OR UPDATE ON @S@.%I '
-                       'FOR EACH ROW EXECUTE FUNCTION @S@.cq_local_zone_trigger()', t);
     END LOOP;
 END $$;
 
@@ -206,7 +190,7 @@ GRANT @R@ TO @E@;
 GRANT USAGE ON SCHEMA @S@ TO @R@;
 GRANT SELECT ON ALL TABLES IN SCHEMA @S@ TO @R@;
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA @S@ FROM @R@;
-GRANT INSERT, UPDATE, DELETE ON @S@.communes, @S@.qpv, @S@.qpv2015, @S@.poche, @S@.qva, @S@.cq_layers TO @E@;
+GRANT INSERT, UPDATE, DELETE ON @S@.communes, @S@.qpv, @S@.qpv2015, @S@.cq_layers TO @E@;  -- tiers: tier.sql
 -- the history is written by the trigger (SECURITY DEFINER) only: nobody but the owner rewrites it
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON @S@.history, @S@.cq_change FROM @E@;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA @S@ TO @E@;
