@@ -21,7 +21,7 @@ from pathlib import Path
 
 from qgis.core import QgsBlockingNetworkRequest, QgsFeedback, QgsNetworkAccessManager
 from qgis.PyQt.QtCore import QByteArray, QCoreApplication, QEvent, QEventLoop, QTimer, QUrl
-from qgis.PyQt.QtNetwork import QNetworkRequest
+from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
 USER_AGENT = "cq-geo QGIS"
 #: How often a download looks at its task's cancel flag (seconds), even when no data arrives.
@@ -167,6 +167,10 @@ def _fetch(url: str, sink, canceled, progress, max_bytes: int, idle_timeout: flo
                     if check_redirect is not None:
                         check_redirect(url)  # never request a place the download rules refuse
                     continue
+                if status < 400 and (reply.error() != QNetworkReply.NetworkError.NoError
+                                     or (total and written < total)):  # cut off midway: never a truncated file
+                    raise OSError(f"téléchargement interrompu après {written} octets : {reply.errorString()} — "
+                                  f"vérifiez la connexion et le proxy (Préférences › Options › Réseau) — {url}")
                 return status, headers, reply.url().toString() or url, written
             finally:
                 _dispose(reply)

@@ -1085,6 +1085,24 @@ def test_plugin_download_cancelled_midway_leaves_no_file(plugin, tmp_path, monke
     assert list(tmp_path.iterdir()) == []
 
 
+def test_plugin_download_cut_off_midway_is_an_error_not_a_short_file(plugin, tmp_path, monkeypatch):
+    """The server closes the connection before the announced length: a French error, no file kept."""
+    import os
+
+    net = sys.modules[f"{PACKAGE}.net"]
+    shutdown = _slow_server(monkeypatch)
+    stopped = []
+
+    def progress(done, total):
+        if done >= 20_000 and not stopped:
+            stopped.append(done)
+            shutdown()  # the server goes away midway (its handler then closes the connection)
+
+    with pytest.raises(OSError, match="téléchargement interrompu"):
+        net.download(f"{os.environ['CQ_GEO_DATA_GOUV_URL']}/qpv.zip", tmp_path, progress=progress)
+    assert stopped and list(tmp_path.iterdir()) == []
+
+
 def test_a_failed_search_clears_the_stale_answer(plugin):
     dock = plugin.dock
     dock.show_lonlat(*DENAIN)
