@@ -97,15 +97,18 @@ def _cancel_check(*feedbacks):
 def _fetch(url: str, sink, canceled, progress, max_bytes: int, idle_timeout: float, check_redirect=None):
     """GET *url* into the binary file *sink*; returns ``(status, headers, final url, bytes written)``.
 
-    Why not QgsBlockingNetworkRequest (issue 11): it aborts only on its QgsFeedback's
-    ``canceled`` signal, connected when the request starts, so a cancel arriving between
-    the caller's "already cancelled?" check and that connection was lost and the task ran
-    on; and its progress signal, connected to a Python slot, had to take the GIL inside a
-    C++ event loop (a hang when the main thread waits in C++ with the GIL, as in
-    ``exitQgis``). QgsFileDownloader reports only through signals (Python slots again) and
-    follows redirections before we can check where they go. So: an asynchronous request on
-    this thread's QgsNetworkAccessManager (QGIS's proxy, SSL and timeout settings apply),
-    driven by a local QEventLoop whose only connections are C++ to C++ (the reply's
+    Why not QgsBlockingNetworkRequest (issue 11): it listens to its QgsFeedback's ``canceled``
+    signal only from inside ``get()``, so a cancel arriving between the caller's "already
+    cancelled?" check and that connection is lost (checked on QGIS 3.22: the transfer then
+    runs until the server closes); and its ``abort()``, called from the request's own thread,
+    deletes the reply without ending ``get()``'s event loop, which then never returns, even
+    after the server has gone (the earlier fix that aborted from a progress slot hung so).
+    Python slots run by that C++ loop also need the GIL. QgsFileDownloader reports only
+    through signals (Python slots again) and follows redirections before we can check where
+    they go.
+
+    So: an asynchronous request on this thread's QgsNetworkAccessManager (QGIS's proxy, SSL
+    and timeout settings apply), driven by a local QEventLoop whose only connections are C++ to C++ (the reply's
     ``readyRead``/``finished`` and a QTimer's ``timeout`` to ``QEventLoop.quit``): no Python
     runs inside the loop. Between two turns this function, in the worker's own flow, reads
     the cancel flag (a flag, not a signal: it cannot be missed), aborts the reply, writes
