@@ -1,5 +1,5 @@
-"""HTTP through QGIS's own network stack (QgsNetworkAccessManager, QgsBlockingNetworkRequest): the proxy,
-certificates and authentication configured in QGIS apply (common in local government).
+"""HTTP through QGIS's own network stack (QgsNetworkAccessManager): the proxy, certificates and
+authentication configured in QGIS apply (common in local government).
 
 Call these from a QgsTask or a Processing algorithm (a worker thread), never
 from the GUI thread: they block until the answer comes.
@@ -7,8 +7,9 @@ from the GUI thread: they block until the answer comes.
 - :func:`transport` is the hook the library's ``OnlineGeocoder(transport=…)``
   takes: ``(method, url, data, headers, timeout) -> (status, headers, body)``,
   raising ``OSError`` when the network fails;
-- :func:`download` fetches an official source to a file, with progress and cancel
-  (a cancel is seen within :data:`POLL_S` seconds, whenever it arrives).
+- :func:`download` fetches an official source to a file, with progress and cancel.
+
+Both see a cancel within :data:`POLL_S` seconds, whenever it arrives (see :func:`_fetch`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from qgis.core import QgsBlockingNetworkRequest, QgsFeedback, QgsNetworkAccessManager
+from qgis.core import QgsFeedback, QgsNetworkAccessManager
 from qgis.PyQt.QtCore import QByteArray, QCoreApplication, QEvent, QEventLoop, QTimer, QUrl
 from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
@@ -62,7 +63,7 @@ def _headers(reply) -> dict[str, str]:
 
 
 def _qgs_feedback(feedback):
-    """A QgsFeedback for QgsBlockingNetworkRequest (a plugin Job carries one as ``net_feedback``)."""
+    """The QgsFeedback of *feedback* (a plugin Job carries one as ``net_feedback``), or None."""
     if feedback is None or isinstance(feedback, QgsFeedback):
         return feedback
     return getattr(feedback, "net_feedback", None)
@@ -70,22 +71,17 @@ def _qgs_feedback(feedback):
 
 def transport(method: str, url: str, data: bytes | None, headers: dict | None, timeout: float | None,
               feedback: QgsFeedback | None = None):
-    """One HTTP request through QGIS: ``(status, headers with lower-case keys, body)``; OSError if no answer."""
-    feedback = _qgs_feedback(feedback)
-    req = QgsBlockingNetworkRequest()
-    request = _request(url, headers, timeout)
-    if method.upper() == "POST":
-        err = req.post(request, QByteArray(data or b""), True, feedback)
-    else:
-        err = req.get(request, True, feedback)
-    reply = req.reply()
-    status = _status(reply)
-    if feedback is not None and feedback.isCanceled():
-        raise Canceled()
-    if status is None:  # no HTTP answer: DNS, refused, timeout, proxy…
-        message = req.errorMessage() or f"erreur réseau {int(err)}"
-        raise OSError(f"{message} ({url})")
-    return status, _headers(reply), bytes(reply.content())
+    """One HTTP request through QGIS: ``(status, headers with lower-case keys, body)``; OSError if no answer.
+
+    Same machinery as :func:`download` (see :func:`_fetch`): a cancel of *feedback* (a QgsTask, a
+    QgsFeedback, a Processing feedback) is seen within :data:`POLL_S` s and raises :class:`Canceled`."""
+    import io
+
+    body = io.BytesIO()
+    status, resp_headers, _final, _size = _fetch(
+        url, body, _cancel_check(feedback, _qgs_feedback(feedback)), None, 2**31, timeout or 60.0,
+        method=method, data=data, headers=headers, words=("requête impossible", "requête interrompue"))
+    return status, resp_headers, body.getvalue()
 
 
 def _cancel_check(*feedbacks):
@@ -94,8 +90,11 @@ def _cancel_check(*feedbacks):
     return lambda: any(f.isCanceled() for f in checks)
 
 
-def _fetch(url: str, sink, canceled, progress, max_bytes: int, idle_timeout: float, check_redirect=None):
-    """GET *url* into the binary file *sink*; returns ``(status, headers, final url, bytes written)``.
+def _fetch(url: str, sink, canceled, progress, max_bytes: int, idle_timeout: float, check_redirect=None,
+           method: str = "GET", data: bytes | None = None, headers: dict | None = None,
+           words=("téléchargement impossible", "téléchargement interrompu")):
+    """Send the request, write the answer's body into the binary file *sink*; returns
+    ``(status, headers, final url, bytes written)``. *words*: how the French errors name the failure.
 
     Why not QgsBlockingNetworkRequest (issue 11): it listens to its QgsFeedback's ``canceled``
     signal only from inside ``get()``, so a cancel arriving between the caller's "already
@@ -125,10 +124,17 @@ def _fetch(url: str, sink, canceled, progress, max_bytes: int, idle_timeout: flo
         for _hop in range(MAX_REDIRECTS + 1):
             if canceled():
                 raise Canceled()
-            request = _request(url, None, idle_timeout)
+            request = _request(url, headers, idle_timeout)
             request.setAttribute(QNetworkRequest.Attribute.RedirectPolicyAttribute,
                                  QNetworkRequest.RedirectPolicy.ManualRedirectPolicy)
-            reply = nam.get(request)
+            # always from the server, never kept in QGIS's network cache (files up to hundreds of MB)
+            request.setAttribute(QNetworkRequest.Attribute.CacheLoadControlAttribute,
+                                 QNetworkRequest.CacheLoadControl.AlwaysNetwork)
+            request.setAttribute(QNetworkRequest.Attribute.CacheSaveControlAttribute, False)
+            if method.upper() == "POST":
+                reply = nam.post(request, QByteArray(data or b""))
+            else:
+                reply = nam.get(request)
             try:
                 reply.readyRead.connect(loop.quit)
                 reply.finished.connect(loop.quit)
@@ -155,29 +161,31 @@ def _fetch(url: str, sink, canceled, progress, max_bytes: int, idle_timeout: flo
                         break
                     if time.monotonic() - last_data > idle_timeout:
                         reply.abort()
-                        raise OSError(f"téléchargement interrompu : rien reçu depuis {idle_timeout:.0f} s — "
+                        raise OSError(f"{words[1]} : rien reçu depuis {idle_timeout:.0f} s — "
                                       f"vérifiez la connexion et le proxy (Préférences › Options › Réseau) — {url}")
                     if not reply.bytesAvailable():
                         loop.exec()
                 status = _status(reply)
-                headers = _headers(reply)
+                answer = _headers(reply)
                 if status is None:  # no HTTP answer: DNS, refused, timeout, proxy…
-                    raise OSError(f"téléchargement impossible : {reply.errorString() or int(reply.error())} — "
+                    raise OSError(f"{words[0]} : {reply.errorString() or int(reply.error())} — "
                                   f"vérifiez la connexion et le proxy (Préférences › Options › Réseau) — {url}")
-                location = headers.get("location")
+                location = answer.get("location")
                 if status in _REDIRECT_CODES and location:
                     url = reply.url().resolved(QUrl(location)).toString()
                     if check_redirect is not None:
                         check_redirect(url)  # never request a place the download rules refuse
+                    if status in (301, 302, 303):  # as browsers do: the next request is a GET
+                        method, data = "GET", None
                     continue
                 if status < 400 and (reply.error() != QNetworkReply.NetworkError.NoError
                                      or (total and written < total)):  # cut off midway: never a truncated file
-                    raise OSError(f"téléchargement interrompu après {written} octets : {reply.errorString()} — "
+                    raise OSError(f"{words[1]} après {written} octets : {reply.errorString()} — "
                                   f"vérifiez la connexion et le proxy (Préférences › Options › Réseau) — {url}")
-                return status, headers, reply.url().toString() or url, written
+                return status, answer, reply.url().toString() or url, written
             finally:
                 _dispose(reply)
-        raise OSError(f"téléchargement impossible : plus de {MAX_REDIRECTS} redirections — {url}")
+        raise OSError(f"{words[0]} : plus de {MAX_REDIRECTS} redirections — {url}")
     finally:
         timer.stop()
 

@@ -1243,7 +1243,7 @@ def _needs_transport_hook():
 
 
 def test_online_geocoder_goes_through_qgis_network(plugin):
-    """``transport=`` of the library's online geocoder, built on QgsBlockingNetworkRequest."""
+    """``transport=`` of the library's online geocoder, through QGIS's QgsNetworkAccessManager."""
     _needs_transport_hook()
     from cq_geo.geocode.online import OnlineGeocoder
 
@@ -1258,6 +1258,25 @@ def test_online_geocoder_goes_through_qgis_network(plugin):
     # no answer at all (closed port): OSError, which the geocoder turns into its French error
     with pytest.raises(OSError):
         net.transport("GET", "http://127.0.0.1:9/search?q=x", None, {}, 2.0)
+
+
+def test_online_geocoder_request_is_cancelled_too(plugin, monkeypatch):
+    """A geocoder request that never ends: a cancel (search task, Processing) stops it within a second."""
+    import os
+
+    from qgis.core import QgsFeedback
+
+    net = importlib.import_module(f"{PACKAGE}.net")
+    shutdown = _slow_server(monkeypatch)
+    feedback = QgsFeedback()
+    QTimer.singleShot(500, feedback.cancel)
+    start = time.perf_counter()
+    try:
+        with pytest.raises(net.Canceled):
+            net.transport("GET", f"{os.environ['CQ_GEO_GEO_API_URL']}/search?q=x", None, {}, 10.0, feedback=feedback)
+    finally:
+        shutdown()
+    assert time.perf_counter() - start < 5
 
 
 def test_panel_online_search_runs_in_a_task(plugin, monkeypatch):
