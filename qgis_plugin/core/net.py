@@ -1,4 +1,4 @@
-"""HTTP through QGIS's own network stack (QgsBlockingNetworkRequest): the proxy, certificates and
+"""HTTP through QGIS's own network stack (QgsNetworkAccessManager): the proxy, certificates and
 authentication configured in QGIS apply (common in local government).
 
 Call these from a QgsTask or a Processing algorithm (a worker thread), never
@@ -8,6 +8,8 @@ from the GUI thread: they block until the answer comes.
   takes: ``(method, url, data, headers, timeout) -> (status, headers, body)``,
   raising ``OSError`` when the network fails;
 - :func:`download` fetches an official source to a file, with progress and cancel.
+
+Both see a cancel within :data:`POLL_S` seconds, whenever it arrives (see :func:`_fetch`).
 """
 
 from __future__ import annotations
@@ -15,13 +17,19 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
-from qgis.core import QgsBlockingNetworkRequest, QgsFeedback
-from qgis.PyQt.QtCore import QByteArray, QUrl
-from qgis.PyQt.QtNetwork import QNetworkRequest
+from qgis.core import QgsFeedback, QgsNetworkAccessManager
+from qgis.PyQt.QtCore import QByteArray, QCoreApplication, QEvent, QEventLoop, QTimer, QUrl
+from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
 USER_AGENT = "cq-geo QGIS"
+#: How often a download looks at its task's cancel flag (seconds), even when no data arrives.
+POLL_S = 0.1
+#: Redirections followed by a download (each target is checked against the download rules first).
+MAX_REDIRECTS = 10
+_REDIRECT_CODES = (301, 302, 303, 307, 308)
 
 
 class Canceled(Exception):
@@ -55,7 +63,7 @@ def _headers(reply) -> dict[str, str]:
 
 
 def _qgs_feedback(feedback):
-    """A QgsFeedback for QgsBlockingNetworkRequest (a plugin Job carries one as ``net_feedback``)."""
+    """The QgsFeedback of *feedback* (a plugin Job carries one as ``net_feedback``), or None."""
     if feedback is None or isinstance(feedback, QgsFeedback):
         return feedback
     return getattr(feedback, "net_feedback", None)
@@ -63,72 +71,179 @@ def _qgs_feedback(feedback):
 
 def transport(method: str, url: str, data: bytes | None, headers: dict | None, timeout: float | None,
               feedback: QgsFeedback | None = None):
-    """One HTTP request through QGIS: ``(status, headers with lower-case keys, body)``; OSError if no answer."""
-    feedback = _qgs_feedback(feedback)
-    req = QgsBlockingNetworkRequest()
-    request = _request(url, headers, timeout)
-    if method.upper() == "POST":
-        err = req.post(request, QByteArray(data or b""), True, feedback)
-    else:
-        err = req.get(request, True, feedback)
-    reply = req.reply()
-    status = _status(reply)
-    if feedback is not None and feedback.isCanceled():
-        raise Canceled()
-    if status is None:  # no HTTP answer: DNS, refused, timeout, proxy…
-        message = req.errorMessage() or f"erreur réseau {int(err)}"
-        raise OSError(f"{message} ({url})")
-    return status, _headers(reply), bytes(reply.content())
+    """One HTTP request through QGIS: ``(status, headers with lower-case keys, body)``; OSError if no answer.
+
+    Same machinery as :func:`download` (see :func:`_fetch`): a cancel of *feedback* (a QgsTask, a
+    QgsFeedback, a Processing feedback) is seen within :data:`POLL_S` s and raises :class:`Canceled`."""
+    import io
+
+    body = io.BytesIO()
+    status, resp_headers, _final, _size = _fetch(
+        url, body, _cancel_check(feedback, _qgs_feedback(feedback)), None, 2**31, timeout or 60.0,
+        method=method, data=data, headers=headers, words=("requête impossible", "requête interrompue"))
+    return status, resp_headers, body.getvalue()
+
+
+def _cancel_check(*feedbacks):
+    """``() -> bool``: has any of *feedbacks* (a QgsTask, a QgsFeedback, a Processing feedback) been cancelled?"""
+    checks = [f for f in feedbacks if f is not None and hasattr(f, "isCanceled")]
+    return lambda: any(f.isCanceled() for f in checks)
+
+
+def _fetch(url: str, sink, canceled, progress, max_bytes: int, idle_timeout: float, check_redirect=None,
+           method: str = "GET", data: bytes | None = None, headers: dict | None = None,
+           words=("téléchargement impossible", "téléchargement interrompu")):
+    """Send the request, write the answer's body into the binary file *sink*; returns
+    ``(status, headers, final url, bytes written)``. *words*: how the French errors name the failure.
+
+    Why not QgsBlockingNetworkRequest (issue 11): it listens to its QgsFeedback's ``canceled``
+    signal only from inside ``get()``, so a cancel arriving between the caller's "already
+    cancelled?" check and that connection is lost (checked on QGIS 3.22: the transfer then
+    runs until the server closes); and its ``abort()``, called from the request's own thread,
+    deletes the reply without ending ``get()``'s event loop, which then never returns, even
+    after the server has gone (the earlier fix that aborted from a progress slot hung so).
+    Python slots run by that C++ loop also need the GIL. QgsFileDownloader reports only
+    through signals (Python slots again) and follows redirections before we can check where
+    they go.
+
+    So: an asynchronous request on this thread's QgsNetworkAccessManager (QGIS's proxy, SSL
+    and timeout settings apply), driven by a local QEventLoop whose only connections are C++ to C++ (the reply's
+    ``readyRead``/``finished`` and a QTimer's ``timeout`` to ``QEventLoop.quit``): no Python
+    runs inside the loop. Between two turns this function, in the worker's own flow, reads
+    the cancel flag (a flag, not a signal: it cannot be missed), aborts the reply, writes
+    what arrived and reports progress. The timer bounds each turn to :data:`POLL_S` s.
+    Redirections are followed here, each target checked first by *check_redirect*.
+    """
+    nam = QgsNetworkAccessManager.instance()  # this thread's manager, set up from QGIS's network settings
+    loop = QEventLoop()
+    timer = QTimer()
+    timer.setInterval(int(POLL_S * 1000))
+    timer.timeout.connect(loop.quit)
+    timer.start()
+    try:
+        for _hop in range(MAX_REDIRECTS + 1):
+            if canceled():
+                raise Canceled()
+            request = _request(url, headers, idle_timeout)
+            request.setAttribute(QNetworkRequest.Attribute.RedirectPolicyAttribute,
+                                 QNetworkRequest.RedirectPolicy.ManualRedirectPolicy)
+            # always from the server, never kept in QGIS's network cache (files up to hundreds of MB)
+            request.setAttribute(QNetworkRequest.Attribute.CacheLoadControlAttribute,
+                                 QNetworkRequest.CacheLoadControl.AlwaysNetwork)
+            request.setAttribute(QNetworkRequest.Attribute.CacheSaveControlAttribute, False)
+            if method.upper() == "POST":
+                reply = nam.post(request, QByteArray(data or b""))
+            else:
+                reply = nam.get(request)
+            try:
+                reply.readyRead.connect(loop.quit)
+                reply.finished.connect(loop.quit)
+                written, total, last_data = 0, None, time.monotonic()
+                while True:
+                    if canceled():
+                        reply.abort()
+                        raise Canceled()
+                    status = _status(reply)
+                    chunk = bytes(reply.readAll())
+                    if chunk and status not in _REDIRECT_CODES:
+                        last_data = time.monotonic()
+                        written += len(chunk)
+                        if written > max_bytes:
+                            reply.abort()
+                            raise ValueError(f"fichier trop gros : plus de {max_bytes} octets")
+                        sink.write(chunk)
+                        if total is None:
+                            length = reply.header(QNetworkRequest.KnownHeaders.ContentLengthHeader)
+                            total = int(length) if length not in (None, "") and int(length) > 0 else 0
+                        if progress is not None:
+                            progress(written, total or None)
+                    if reply.isFinished() and not reply.bytesAvailable():
+                        break
+                    if time.monotonic() - last_data > idle_timeout:
+                        reply.abort()
+                        raise OSError(f"{words[1]} : rien reçu depuis {idle_timeout:.0f} s — "
+                                      f"vérifiez la connexion et le proxy (Préférences › Options › Réseau) — {url}")
+                    if not reply.bytesAvailable():
+                        loop.exec()
+                status = _status(reply)
+                answer = _headers(reply)
+                if status is None:  # no HTTP answer: DNS, refused, timeout, proxy…
+                    raise OSError(f"{words[0]} : {reply.errorString() or int(reply.error())} — "
+                                  f"vérifiez la connexion et le proxy (Préférences › Options › Réseau) — {url}")
+                location = answer.get("location")
+                if status in _REDIRECT_CODES and location:
+                    url = reply.url().resolved(QUrl(location)).toString()
+                    if check_redirect is not None:
+                        check_redirect(url)  # never request a place the download rules refuse
+                    if status in (301, 302, 303):  # as browsers do: the next request is a GET
+                        method, data = "GET", None
+                    continue
+                if status < 400 and (reply.error() != QNetworkReply.NetworkError.NoError
+                                     or (total and written < total)):  # cut off midway: never a truncated file
+                    raise OSError(f"{words[1]} après {written} octets : {reply.errorString()} — "
+                                  f"vérifiez la connexion et le proxy (Préférences › Options › Réseau) — {url}")
+                return status, answer, reply.url().toString() or url, written
+            finally:
+                _dispose(reply)
+        raise OSError(f"{words[0]} : plus de {MAX_REDIRECTS} redirections — {url}")
+    finally:
+        timer.stop()
+
+
+def _dispose(reply) -> None:
+    """Delete *reply* now (a worker thread of QGIS's pool may never run an event loop again)."""
+    if not reply.isFinished():
+        reply.abort()
+    reply.deleteLater()
+    QCoreApplication.sendPostedEvents(reply, QEvent.Type.DeferredDelete)
 
 
 def download(url: str, dest_dir: Path, feedback: QgsFeedback | None = None, progress=None,
              max_bytes: int = 600 * 2**20, idle_timeout: float = 60.0) -> tuple[Path, str]:
     """Download *url* into a new file of *dest_dir*; returns ``(path, sha256)``. French errors (OSError/ValueError).
 
-    The transfer stops when nothing arrives for *idle_timeout* seconds (a server that hangs)."""
+    *feedback* is a QgsTask (a plugin Job), a QgsFeedback or a Processing feedback: its cancel
+    is seen within :data:`POLL_S` s and raises :class:`Canceled`. The data goes to a temporary
+    file of *dest_dir*, renamed only when complete and checked. The transfer stops when nothing
+    arrives for *idle_timeout* seconds (a server that hangs)."""
     from cq_geo.data.sources import allowed_hosts, check_url, looks_like_html
 
     allowed = allowed_hosts(url)
     check_url(url, allowed)  # the download rules of cq_geo.data.sources: HTTPS, official hosts or configured mirrors
     task = feedback
-    feedback = _qgs_feedback(feedback)
-    req = QgsBlockingNetworkRequest()
+    canceled = _cancel_check(task, _qgs_feedback(feedback))
     if progress is None and task is not None and hasattr(task, "setProgress"):
         progress = lambda done, total: task.setProgress(100.0 * done / total) if total else None  # noqa: E731
-    if progress is not None:
-        req.downloadProgress.connect(lambda done, total: progress(int(done), int(total) if total > 0 else None))
-    if feedback is not None and feedback.isCanceled():  # cancelled before the request: it would not see it
+    if canceled():
         raise Canceled()
-    err = req.get(_request(url, None, idle_timeout), True, feedback)
-    if feedback is not None and feedback.isCanceled():
-        raise Canceled()
-    reply = req.reply()
-    status = _status(reply)
-    if status is None:
-        raise OSError(f"téléchargement impossible : {req.errorMessage() or int(err)} — vérifiez la connexion "
-                      f"et le proxy (Préférences › Options › Réseau) — {url}")
-    if status >= 400:
-        raise OSError(f"téléchargement refusé par le serveur : HTTP {status} pour {url}")
-    final = reply.url().toString() if hasattr(reply, "url") else ""
-    if final and final != url:
-        check_url(final, allowed)  # QGIS followed redirects: the data must come from an allowed place too
-    body = bytes(reply.content())
-    content_type = _headers(reply).get("content-type", "")
-    if looks_like_html(body[:2048], content_type):
-        raise OSError(f"le serveur a envoyé une page web au lieu des données (maintenance, erreur ou portail "
-                      f"d'accès) : {final or url}")
-    if len(body) < 64:
-        raise ValueError(f"fichier téléchargé trop petit ({len(body)} octets) : {url}")
-    if len(body) > max_bytes:
-        raise ValueError(f"fichier trop gros : {len(body)} octets (maximum {max_bytes})")
-    digest = hashlib.sha256(body).hexdigest()
-    suffix = ".zip" if body[:2] == b"PK" else ".gpkg" if body[:15] == b"SQLite format 3" else \
-        ".geojson" if body.lstrip()[:1] in (b"{", b"[") else ".bin"
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".download-", suffix=".part", dir=dest_dir)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(body)
-    target = dest_dir / f"download-{digest[:12]}{suffix}"
-    os.replace(tmp, target)
+    try:
+        with os.fdopen(fd, "w+b") as fh:
+            status, headers, final, size = _fetch(url, fh, canceled, progress, max_bytes, idle_timeout,
+                                                  check_redirect=lambda u: check_url(u, allowed))
+            if status >= 400:
+                raise OSError(f"téléchargement refusé par le serveur : HTTP {status} pour {url}")
+            if final and final != url:
+                check_url(final, allowed)  # the data must come from an allowed place too
+            fh.seek(0)
+            head = fh.read(2048)
+            if looks_like_html(head, headers.get("content-type", "")):
+                raise OSError(f"le serveur a envoyé une page web au lieu des données (maintenance, erreur ou "
+                              f"portail d'accès) : {final or url}")
+            if size < 64:
+                raise ValueError(f"fichier téléchargé trop petit ({size} octets) : {url}")
+            fh.seek(0)
+            digest = hashlib.sha256()
+            for block in iter(lambda: fh.read(2**20), b""):
+                digest.update(block)
+        digest = digest.hexdigest()
+        suffix = ".zip" if head[:2] == b"PK" else ".gpkg" if head[:15] == b"SQLite format 3" else \
+            ".geojson" if head.lstrip()[:1] in (b"{", b"[") else ".bin"
+        target = dest_dir / f"download-{digest[:12]}{suffix}"
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return target, digest
