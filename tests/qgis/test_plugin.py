@@ -1020,8 +1020,8 @@ def test_a_cancel_arriving_as_the_download_starts_is_never_missed(plugin, tmp_pa
 
     if not plugin.service.can("download"):
         pytest.skip(plugin.service.why_not("download"))
-    net = sys.modules[f"{PACKAGE}.net"]
-    data_actions = sys.modules[f"{PACKAGE}.data_actions"]
+    net = sys.modules[f"{PACKAGE}.core.net"]
+    data_actions = sys.modules[f"{PACKAGE}.core.data_actions"]
     building, cancelled = threading.Event(), threading.Event()
     build = net._request
 
@@ -1063,7 +1063,7 @@ def test_plugin_download_cancelled_midway_leaves_no_file(plugin, tmp_path, monke
 
     from qgis.core import QgsFeedback
 
-    net = sys.modules[f"{PACKAGE}.net"]
+    net = sys.modules[f"{PACKAGE}.core.net"]
     shutdown = _slow_server(monkeypatch)
     feedback = QgsFeedback()
     seen = []
@@ -1089,7 +1089,7 @@ def test_plugin_download_cut_off_midway_is_an_error_not_a_short_file(plugin, tmp
     """The server closes the connection before the announced length: a French error, no file kept."""
     import os
 
-    net = sys.modules[f"{PACKAGE}.net"]
+    net = sys.modules[f"{PACKAGE}.core.net"]
     shutdown = _slow_server(monkeypatch)
     stopped = []
 
@@ -1266,7 +1266,7 @@ def test_online_geocoder_request_is_cancelled_too(plugin, monkeypatch):
 
     from qgis.core import QgsFeedback
 
-    net = importlib.import_module(f"{PACKAGE}.net")
+    net = importlib.import_module(f"{PACKAGE}.core.net")
     shutdown = _slow_server(monkeypatch)
     feedback = QgsFeedback()
     QTimer.singleShot(500, feedback.cancel)
@@ -1447,7 +1447,7 @@ def test_plugin_download_checks_each_redirection_before_following_it(plugin, tmp
 
     from cq_geo.errors import CqGeoError
 
-    net = importlib.import_module(f"{PACKAGE}.net")
+    net = importlib.import_module(f"{PACKAGE}.core.net")
     data = b"PK\x03\x04" + bytes(range(256)) * 4
     hits = []
 
