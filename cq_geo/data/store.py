@@ -2135,7 +2135,8 @@ def _ban_status_lines(ban: dict[str, Any]) -> list[str]:
     """The BAN address index in the status text (rows, source file and its sha256, import date)."""
     if not ban.get("present"):
         return ["- index BAN (géocodage hors ligne) : absent", f"    → {ban['todo']}"]
-    lines = [f"- index BAN (géocodage hors ligne) : {ban['numbers']} adresses numérotées, {ban['streets']} voies et lieux-dits",
-             f"    source : {ban['source']}" + (f" + {ban['lieux_dits_source']}" if ban.get("lieux_dits_source") else "")]
-    lines.append(f"    installé le : {ban['imported_at']}" + (f", sha256 {ban['sha256'][:12]}…" if ban["sha256"] else ""))
+    lines = [f"- index BAN (géocodage hors ligne) : {ban['numbers']} adresses numérotées, {ban['streets']} voies "
+             "et lieux-dits",
+             f"    source : {ban['source']}" + (f" + {ban['lieux_dits_source']}" if ban.get("lieux_dits_source") else ""),
+             f"    installé le : {ban['imported_at']}" + (f", sha256 {ban['sha256'][:12]}…" if ban["sha256"] else "")]
     return lines
