@@ -30,6 +30,12 @@ address or the service are passed through to libpq.
 psycopg2 (what QGIS brings) is imported only when a shared store is used;
 geometries travel as WKB and are decoded with numpy (:func:`cq_geo.data.store.wkb_polygons`).
 
+The offline geocoder's BAN address index lives in the schema too (``sql/ban.sql``:
+``cq_ban_streets``, ``cq_ban_numbers``, ``cq_ban_meta``, the local index's tables), replaced
+whole in one transaction by ``cq-geo data import ban FICHIER --store URL``
+(:func:`write_shared_ban`) and read back by :func:`read_shared_ban` (through
+:func:`cq_geo.geocode.ban_index.load_ban_index`); ``data pull`` copies it.
+
 Examples
 --------
 >>> is_shared("postgresql://sig.caph.local/cq"), is_shared("service=cq"), is_shared("/tmp/cq-geo.gpkg")
@@ -888,7 +894,11 @@ def _ban_tables_missing(store: "PgStore") -> str:
 
 
 def _copy_value(value) -> str:
-    """One field of PostgreSQL's COPY text format (floats written exactly: ``repr``)."""
+    """One field of PostgreSQL's COPY text format (floats written exactly: ``repr``).
+
+    >>> [_copy_value(v) for v in (None, 3.3882831, 12, "Rue\\tdu\\\\Test")]
+    ['\\\\N', '3.3882831', '12', 'Rue\\\\tdu\\\\\\\\Test']
+    """
     if value is None:
         return "\\N"
     if isinstance(value, float):

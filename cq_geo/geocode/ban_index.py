@@ -562,13 +562,7 @@ def load_ban_index(store=None, territory_file=None) -> BanIndex:
     """
     url = _shared(store)
     if url:
-        from ..data.pgstore import read_shared_ban
-
-        got = read_shared_ban(url, territory_file=territory_file)
-        if got is None:
-            raise _shared_missing(url)
-        meta_rows, streets, numbers = got
-        return _index_from_rows([s[1:] for s in streets], numbers, {k: _json_or_str(v) for k, v in meta_rows}, None)
+        return _load_shared(url, territory_file)
     path = _resolve(store)
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -594,6 +588,30 @@ def load_ban_index(store=None, territory_file=None) -> BanIndex:
     finally:
         con.close()
     return _index_from_rows(streets, numbers, meta, path)
+
+
+_SHARED_INDEX: dict[tuple, tuple[list, BanIndex]] = {}  # (address, territory file) -> (meta rows, index)
+
+
+def _load_shared(url: str, territory_file=None) -> BanIndex:
+    """The index of the shared store; kept while its provenance (file, sha256, import date) is unchanged, so a
+    caller asking often (the QGIS locator) reads only ``cq_ban_meta`` until the next import."""
+    from ..data.pgstore import read_shared_ban
+
+    key = (url, str(territory_file or ""))
+    kept = _SHARED_INDEX.get(key)
+    if kept is not None:
+        now = read_shared_ban(url, territory_file=territory_file, meta_only=True)
+        if now is not None and now[0] == kept[0]:
+            return kept[1]
+    got = read_shared_ban(url, territory_file=territory_file)
+    if got is None:
+        raise _shared_missing(url)
+    meta_rows, streets, numbers = got
+    index = _index_from_rows([s[1:] for s in streets], numbers, {k: _json_or_str(v) for k, v in meta_rows}, None)
+    _SHARED_INDEX.clear()
+    _SHARED_INDEX[key] = (list(meta_rows), index)
+    return index
 
 
 def _index_from_rows(streets: list[tuple], numbers, meta: dict[str, Any], path: Path | None) -> BanIndex:
