@@ -47,7 +47,7 @@ def main() -> int:
         print(f"benchmark impossible : {reason}", file=sys.stderr)
         return 2
     from benchmarks.geocode_synthetic import generate
-    from cq_geo.data.pgstore import init_shared
+    from cq_geo.data.pgstore import init_shared, read_shared_ban, write_shared_ban
     from cq_geo.geocode import ban_index
     from cq_geo.geocode.ban import BanGeocoder
     from cq_geo.geocode.ban_index import import_ban, load_ban_index
@@ -89,6 +89,10 @@ def main() -> int:
             times, stats[name] = timed(lambda s=store: import_ban(ban, store=s, lieux_dits=False), args.repeat)
             say(f"{name}: import ban ({stats[name]['rows_kept']:,} addresses, {stats[name]['streets']:,} streets) "
                 f"{fmt(times)}")
+        meta_rows, streets, numbers = read_shared_ban(url)
+        times, _ = timed(lambda: write_shared_ban(url, streets, numbers, meta_rows), args.repeat)
+        say(f"PostGIS: write_shared_ban alone (DELETE + COPY of {len(numbers):,} numbers, {len(streets):,} streets, "
+            f"one transaction, no file reading) {fmt(times)}")
         indexes = {}
         for name, store in (("GeoPackage", local), ("PostGIS", url)):
 
