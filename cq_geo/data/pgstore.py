@@ -245,9 +245,9 @@ def init_shared(url: str, territory_file=None, upgrade: bool = False) -> dict[st
                                 f"version de cq-geo (version {SCHEMA_VERSION}) : mettez cq-geo à jour")
             before = _inventory(cur, schema)
             cur.execute(_sql("shared_schema.sql", schema))
+            cur.execute(_sql("ban.sql", schema))  # the offline geocoder's address index (data import ban)
             cur.execute(_sql("upgrade.sql", schema))
             cur.execute(_sql("cq_lookup.sql", schema))
-            cur.execute(_sql("ban.sql", schema))  # the offline geocoder's address index (data import ban)
             cur.execute(f"INSERT INTO {schema}.cq_schema VALUES ('version', %s), ('territory', %s) "
                         "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (str(SCHEMA_VERSION), definition.id))
             _fill_definition(cur, schema, definition, DEFAULT_TOLERANCES)
