@@ -288,12 +288,18 @@ def _pull(args) -> int:
     if not is_shared(args.url):
         raise DataError(f"adresse PostgreSQL attendue (postgresql://utilisateur@serveur/base ou service=NOM), "
                         f"reçu : {args.url!r}")
-    rep = pull(args.url, args.store, territory_file=args.territory_file)
+    from ..geocode.ban_index import shared_index_copier
+
+    rep = pull(args.url, args.store, territory_file=args.territory_file,
+               also=shared_index_copier(args.url, territory_file=args.territory_file))  # and the BAN index
     print(f"Copie de {rep['from']} (schéma {rep['schema']}, état {rep['state']} du {rep['state_at']}) dans {rep['to']}")
     for layer, c in rep["layers"].items():
         changed = ", ".join(f"{label} : {', '.join(v)}" for label, v in (("ajoutées", c["added"]),
                             ("remplacées", c["replaced"]), ("retirées", c["removed"])) if v)
         print(f"- {layer} : {c['features']} entité(s)" + (f" ({changed})" if changed else ""))
+    ban = rep.get("also")
+    print(f"- index BAN : {ban['numbers']} adresses, {ban['streets']} voies ({ban['source']}, importé le "
+          f"{ban['imported_at']})" if ban else "- index BAN : absent du magasin partagé (copie locale inchangée)")
     print("Les réponses utilisent maintenant cette copie, sans réseau ; cq-geo data status dit son âge.")
     return 0
 

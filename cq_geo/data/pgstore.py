@@ -38,6 +38,12 @@ address or the service are passed through to libpq.
 psycopg2 (what QGIS brings) is imported only when a shared store is used;
 geometries travel as WKB and are decoded with numpy (:func:`cq_geo.data.store.wkb_polygons`).
 
+The offline geocoder's BAN address index lives in the schema too (``sql/ban.sql``:
+``cq_ban_streets``, ``cq_ban_numbers``, ``cq_ban_meta``, the local index's tables), replaced
+whole in one transaction by ``cq-geo data import ban FICHIER --store URL``
+(:func:`write_shared_ban`) and read back by :func:`read_shared_ban` (through
+:func:`cq_geo.geocode.ban_index.load_ban_index`); ``data pull`` copies it.
+
 Examples
 --------
 >>> is_shared("postgresql://sig.caph.local/cq"), is_shared("service=cq"), is_shared("/tmp/cq-geo.gpkg")
@@ -392,6 +398,7 @@ def init_shared(url: str, territory_file=None, upgrade: bool = False) -> dict[st
                 raise _tiers_mismatch(schema, label, had_tiers, tiers)
             before = _inventory(cur, schema)
             cur.execute(_sql("shared_schema.sql", schema))
+            cur.execute(_sql("ban.sql", schema))  # the offline geocoder's address index (data import ban)
             cur.execute(_sql("upgrade.sql", schema))
             _drop_lookup_if_columns_differ(cur, schema, definition)
             cur.execute(_sql("cq_lookup.sql", schema, _lookup_fill(cur, schema, definition)))
@@ -541,8 +548,8 @@ def _set_metadata(cur, schema: str, layer: str, **values) -> None:
 
 
 # -- the store ----------------------------------------------------------------------------------
-_NO_SIDE_TABLES = ("le magasin partagé ne garde que les couches : l'index d'adresses (BAN) va dans un GeoPackage "
-                   "local (cq-geo data import ban FICHIER --store FICHIER.gpkg)")
+_NO_SIDE_TABLES = ("le magasin partagé ne garde que ses couches et l'index d'adresses (BAN, écrit par cq-geo data "
+                   "import ban FICHIER --store …) : pas d'autre table")
 
 
 class PgChange:
@@ -992,16 +999,19 @@ def shared_status_report(url: str, territory_file=None) -> dict[str, Any]:
         "previous_state": len(changes) > 1, "previous_modified": last["at"] if last else "",
         "history_count": sum(c["rows"] for c in changes), "changes": len(changes),
         "last_change": {k: last[k] for k in ("change", "at", "author", "description")} if last else None,
-        "layers": layers, "create_with": "",
+        "layers": layers, "create_with": "", "ban": shared_ban_status(store),
     }
 
 
 # -- pull: a local copy for working offline -------------------------------------------------------
-def pull(url: str, local=None, territory_file=None) -> dict[str, Any]:
+def pull(url: str, local=None, territory_file=None, also: Callable[[Any], Any] | None = None) -> dict[str, Any]:
     """Copy the shared layers into the local GeoPackage *local* (one atomic change), with their provenance.
 
     The copy records where it comes from and when (table ``cq_shared_copy``;
-    ``cq-geo data status`` says how old it is). Returns what was copied.
+    ``cq-geo data status`` says how old it is). *also*: ``also(work)`` copies
+    more into the same change (``cq-geo data pull`` passes
+    :func:`cq_geo.geocode.ban_index.shared_index_copier`: the BAN address
+    index); what it returns is under ``"also"``. Returns what was copied.
     """
     from .store import CODE_COLUMN, _geometry_changes, now_iso, open_store
 
@@ -1037,8 +1047,9 @@ def pull(url: str, local=None, territory_file=None) -> dict[str, Any]:
                                             "state": [str(last["change"])], "state_at": [last["at"]],
                                             "pulled_at": [now]},
                          description="cq-geo : copie locale du magasin partagé (origine, date)")
+        extra = also(work) if also is not None else None
     return {"from": shared.label, "schema": shared.schema, "to": str(store.path), "state": last["change"],
-            "state_at": last["at"], "pulled_at": now, "layers": copied}
+            "state_at": last["at"], "pulled_at": now, "layers": copied, "also": extra}
 
 
 def copy_age(store_path) -> dict[str, Any] | None:
@@ -1072,3 +1083,136 @@ def _age_text(seconds: float) -> str:
     if seconds < 48 * 3600:
         return f"{seconds / 3600:.0f} h"
     return f"{seconds / 86400:.0f} jours"
+
+
+# -- the BAN address index (offline geocoder) ---------------------------------------------------------
+#: The index's tables in the territory's schema (``sql/ban.sql``): the same tables and columns as the local
+#: index of :mod:`cq_geo.geocode.ban_index`, which writes and reads them through the functions below.
+BAN_TABLES = ("cq_ban_streets", "cq_ban_numbers", "cq_ban_meta")
+BAN_STREET_COLUMNS = ("street_id", "name", "key", "kind", "code_insee", "nom_commune", "code_postal",
+                      "code_insee_ancienne", "nom_ancienne", "lon", "lat", "lon_min", "lat_min", "lon_max",
+                      "lat_max", "n")
+BAN_NUMBER_COLUMNS = ("street_id", "numero", "rep", "lon", "lat")
+#: The order of the numbers (bytewise, as SQLite's: the same arrays from both stores).
+BAN_NUMBER_ORDER = 'street_id, numero, rep COLLATE "C", lon, lat'
+
+
+def _ban_tables_present(cur, schema: str) -> bool:
+    cur.execute("SELECT count(to_regclass(t)) FROM unnest(%s::text[]) t", ([f"{schema}.{t}" for t in BAN_TABLES],))
+    return cur.fetchone()[0] == len(BAN_TABLES)
+
+
+def _ban_tables_missing(store: "PgStore") -> str:
+    return (f"le schéma {store.schema} de {store.label} n'a pas encore les tables de l'index BAN (créé avant "
+            f"cette version de cq-geo) : le responsable SIG les ajoute avec cq-geo data init-shared {store.label}")
+
+
+def _copy_value(value) -> str:
+    """One field of PostgreSQL's COPY text format (floats written exactly: ``repr``).
+
+    >>> [_copy_value(v) for v in (None, 3.3882831, 12, "Rue\\tdu\\\\Test")]
+    ['\\\\N', '3.3882831', '12', 'Rue\\\\tdu\\\\\\\\Test']
+    """
+    if value is None:
+        return "\\N"
+    if isinstance(value, float):
+        return repr(value)
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+def _copy_rows(cur, table: str, columns, rows) -> None:
+    import io
+
+    buf = io.StringIO()
+    buf.writelines("\t".join(map(_copy_value, r)) + "\n" for r in rows)
+    buf.seek(0)
+    cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buf, size=1 << 20)
+
+
+def write_shared_ban(url: str, streets, numbers, meta_rows, territory_file=None) -> str:
+    """Replace the BAN index of the shared store *url*: one transaction, under the writers' lock.
+
+    *streets* are rows of :data:`BAN_STREET_COLUMNS`, *numbers* rows of
+    :data:`BAN_NUMBER_COLUMNS`, *meta_rows* ``(key, text)`` pairs. The old
+    rows are deleted and the new ones loaded with ``COPY`` in the same
+    transaction: readers keep answering from the previous index until the
+    commit, and an import that fails or is killed leaves it as it was. Only
+    the editors' role may write (a reader gets the French refusal). Returns the
+    store as shown to the user (never a password).
+    """
+    from .store import _crash_point
+
+    psycopg2 = _psycopg2()
+    store = PgStore(url, territory_file=territory_file)
+    s = store.schema
+    with store.writing():
+        con = connect(store.url, application_name="cq-geo data import ban")
+        try:
+            with con:
+                cur = con.cursor()
+                store._check_version(cur)
+                if not _ban_tables_present(cur, s):
+                    raise DataError(_ban_tables_missing(store))
+                for table in ("cq_ban_numbers", "cq_ban_streets", "cq_ban_meta"):
+                    cur.execute(f"DELETE FROM {s}.{table}")
+                _copy_rows(cur, f"{s}.cq_ban_streets", BAN_STREET_COLUMNS, streets)
+                _copy_rows(cur, f"{s}.cq_ban_numbers", BAN_NUMBER_COLUMNS, numbers)
+                cur.executemany(f"INSERT INTO {s}.cq_ban_meta (key, value) VALUES (%s, %s)", list(meta_rows))
+                _crash_point("pg-ban:before-commit")
+        except psycopg2.Error as exc:
+            raise _db_error(exc, store.label) from None
+        finally:
+            con.close()
+    return str(store)
+
+
+def read_shared_ban(url: str, territory_file=None, meta_only: bool = False):
+    """The BAN index of the shared store *url*, from one committed state: ``(meta_rows, streets, numbers)``.
+
+    ``meta_rows`` are ``(key, text)`` pairs, ``streets`` rows of
+    :data:`BAN_STREET_COLUMNS` by ``street_id``, ``numbers`` rows of
+    :data:`BAN_NUMBER_COLUMNS` in :data:`BAN_NUMBER_ORDER`. With *meta_only*,
+    ``streets`` and ``numbers`` are their row counts. None when the store has
+    no index (its tables absent or empty). A reader's account is enough.
+    """
+    return _read_ban_index(PgStore(url, territory_file=territory_file), meta_only)
+
+
+def _read_ban_index(store: "PgStore", meta_only: bool = False):
+    s = store.schema
+    with store.cursor() as cur:  # read only, REPEATABLE READ: meta, streets and numbers of the same import
+        store._check_version(cur)
+        if not _ban_tables_present(cur, s):
+            return None
+        cur.execute(f"SELECT key, value FROM {s}.cq_ban_meta ORDER BY key")
+        meta = cur.fetchall()
+        if not meta:
+            return None
+        if meta_only:
+            cur.execute(f"SELECT (SELECT count(*) FROM {s}.cq_ban_streets), (SELECT count(*) FROM {s}.cq_ban_numbers)")
+            n_streets, n_numbers = cur.fetchone()
+            return meta, n_streets, n_numbers
+        cur.execute(f"SELECT {', '.join(BAN_STREET_COLUMNS)} FROM {s}.cq_ban_streets ORDER BY street_id")
+        streets = cur.fetchall()
+        cur.execute(f"SELECT {', '.join(BAN_NUMBER_COLUMNS)} FROM {s}.cq_ban_numbers ORDER BY {BAN_NUMBER_ORDER}")
+        numbers = cur.fetchall()
+    return meta, streets, numbers
+
+
+def shared_ban_status(store: "PgStore") -> dict[str, Any]:
+    """The BAN index in ``data status`` of the shared store: rows, source file, its sha256, import date."""
+    got = _read_ban_index(store, meta_only=True)
+    if got is None:
+        with store.cursor() as cur:
+            tables = _ban_tables_present(cur, store.schema)
+        todo = (f"cq-geo data import ban adresses-59.csv.gz --store {store.label}" if tables else
+                f"cq-geo data init-shared {store.label} (responsable SIG : ajoute les tables de l'index BAN)")
+        return {"present": False, "todo": todo}
+    meta, n_streets, n_numbers = got
+    m = dict(meta)
+    return {"present": True, "numbers": n_numbers, "streets": n_streets, "source": m.get("source", ""),
+            "sha256": m.get("sha256", ""), "imported_at": m.get("imported_at", ""),
+            "lieux_dits_source": m.get("lieux_dits_source", "")}

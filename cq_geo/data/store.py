@@ -2161,4 +2161,17 @@ def status_text(report: dict[str, Any]) -> str:
             lines.append(f"    hors définition du territoire (ignoré) : {', '.join(e['not_in_definition'])}")
         for t in e["todo"]:
             lines.append(f"    → {t}")
+    if report.get("ban") is not None:  # the shared store's address index (offline geocoder)
+        lines.extend(_ban_status_lines(report["ban"]))
     return "\n".join(lines)
+
+
+def _ban_status_lines(ban: dict[str, Any]) -> list[str]:
+    """The BAN address index in the status text (rows, source file and its sha256, import date)."""
+    if not ban.get("present"):
+        return ["- index BAN (géocodage hors ligne) : absent", f"    → {ban['todo']}"]
+    lines = [f"- index BAN (géocodage hors ligne) : {ban['numbers']} adresses numérotées, {ban['streets']} voies "
+             "et lieux-dits",
+             f"    source : {ban['source']}" + (f" + {ban['lieux_dits_source']}" if ban.get("lieux_dits_source") else ""),
+             f"    installé le : {ban['imported_at']}" + (f", sha256 {ban['sha256'][:12]}…" if ban["sha256"] else "")]
+    return lines

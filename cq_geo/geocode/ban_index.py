@@ -413,7 +413,7 @@ def import_ban(
         # names and postcodes of the file's other communes: an address there is said to be outside
         "outside_communes": counts["outside"],
     }
-    target = _write(store, srows, nrows, meta)
+    target = _write(store, srows, nrows, meta, territory_file=territory_file)
     out = {k: meta[k] for k in ("rows_read", "rows_kept", "rows_invalid", "streets", "numbers", "localities",
                                 "lieux_dits_kept")}
     out["lieux_dits_file"] = str(ld_path) if ld_path is not None else ""
@@ -421,8 +421,25 @@ def import_ban(
     return out
 
 
-def _write(store, srows, nrows, meta) -> Path:
-    """Write the tables atomically, into the data store or a plain SQLite file."""
+def _meta_rows(meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """``cq_ban_meta`` rows: text values as they are, the others (numbers, lists, dicts) as JSON."""
+    return [(k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)) for k, v in meta.items()]
+
+
+def _write(store, srows, nrows, meta, territory_file=None) -> Path | str:
+    """Write the tables atomically, into the data store (GeoPackage or shared store) or a plain SQLite file.
+
+    The shared store (``postgresql://…``, ``service=…``, also through
+    ``CQ_GEO_STORE``) gets the same tables in the territory's schema, replaced in
+    one transaction (:func:`cq_geo.data.pgstore.write_shared_ban`).
+    """
+    from ..data.pgstore import shared_url
+
+    url = shared_url(store)
+    if url:
+        from ..data.pgstore import write_shared_ban
+
+        return write_shared_ban(url, srows, nrows, _meta_rows(meta), territory_file=territory_file)
     if store is not None and Path(store).suffix.lower() in (".sqlite", ".db", ".sqlite3"):
         target = Path(store)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -485,8 +502,35 @@ def _resolve(store) -> Path:
     return path
 
 
-def index_info(store=None) -> dict[str, Any] | None:
-    """The provenance of the BAN index in *store* (``cq_ban_meta``), or None when absent."""
+def _shared(store) -> str | None:
+    """The shared store's address when *store* (or ``CQ_GEO_STORE``) names one, else None."""
+    from ..data.pgstore import shared_url
+
+    return shared_url(store)
+
+
+def _shared_missing(url: str) -> BanIndexMissing:
+    from ..data.pgstore import safe_label
+
+    label = safe_label(url)
+    return BanIndexMissing(
+        f"index BAN absent du magasin partagé {label} : un éditeur l'importe une fois pour l'équipe avec "
+        f"cq-geo data import ban adresses-59.csv.gz --store {label} (fichier de la BAN : "
+        "https://adresse.data.gouv.fr/data/ban/adresses/latest/csv/)"
+    )
+
+
+def index_info(store=None, territory_file=None) -> dict[str, Any] | None:
+    """The provenance of the BAN index in *store* (``cq_ban_meta``), or None when absent.
+
+    *store* may be the shared store (``postgresql://…``, ``service=…``); *territory_file* then selects its schema.
+    """
+    url = _shared(store)
+    if url:
+        from ..data.pgstore import read_shared_ban
+
+        got = read_shared_ban(url, territory_file=territory_file, meta_only=True)
+        return {k: _json_or_str(v) for k, v in got[0]} if got else None
     try:
         path = _resolve(store)
     except BanIndexMissing:
@@ -509,10 +553,16 @@ def _json_or_str(v):
         return v
 
 
-def load_ban_index(store=None) -> BanIndex:
-    """Read the BAN index from *store* (path, or ``CQ_GEO_STORE`` / the user's store)."""
-    import numpy as np
+def load_ban_index(store=None, territory_file=None) -> BanIndex:
+    """Read the BAN index from *store* (path, shared store, or ``CQ_GEO_STORE`` / the user's store).
 
+    From the shared store (``postgresql://…``, ``service=…``; *territory_file*
+    selects the schema) the same rows come back in the same order, so the
+    offline geocoder gives the same answers as from a local index.
+    """
+    url = _shared(store)
+    if url:
+        return _load_shared(url, territory_file)
     path = _resolve(store)
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -530,14 +580,46 @@ def load_ban_index(store=None) -> BanIndex:
             "SELECT name, key, kind, code_insee, nom_commune, code_postal, code_insee_ancienne, nom_ancienne, "
             "lon, lat, lon_min, lat_min, lon_max, lat_max, n FROM cq_ban_streets ORDER BY street_id"
         ).fetchall()
-        rows = con.execute("SELECT street_id, numero, rep, lon, lat FROM cq_ban_numbers ORDER BY street_id, numero, rep")
-        sid, numero, rep, lon, lat = [], [], [], [], []
-        for r in rows:
-            sid.append(r[0]); numero.append(r[1]); rep.append(r[2]); lon.append(r[3]); lat.append(r[4])  # noqa: E702
+        # ties (the same number twice) in insertion order: the shared store sorts the same way
+        numbers = con.execute("SELECT street_id, numero, rep, lon, lat FROM cq_ban_numbers "
+                              "ORDER BY street_id, numero, rep, lon, lat").fetchall()
     except sqlite3.Error as exc:
         raise DataError(f"index BAN illisible dans {path} ({exc})") from exc
     finally:
         con.close()
+    return _index_from_rows(streets, numbers, meta, path)
+
+
+_SHARED_INDEX: dict[tuple, tuple[list, BanIndex]] = {}  # (address, territory file) -> (meta rows, index)
+
+
+def _load_shared(url: str, territory_file=None) -> BanIndex:
+    """The index of the shared store; kept while its provenance (file, sha256, import date) is unchanged, so a
+    caller asking often (the QGIS locator) reads only ``cq_ban_meta`` until the next import."""
+    from ..data.pgstore import read_shared_ban
+
+    key = (url, str(territory_file or ""))
+    kept = _SHARED_INDEX.get(key)
+    if kept is not None:
+        now = read_shared_ban(url, territory_file=territory_file, meta_only=True)
+        if now is not None and now[0] == kept[0]:
+            return kept[1]
+    got = read_shared_ban(url, territory_file=territory_file)
+    if got is None:
+        raise _shared_missing(url)
+    meta_rows, streets, numbers = got
+    index = _index_from_rows([s[1:] for s in streets], numbers, {k: _json_or_str(v) for k, v in meta_rows}, None)
+    _SHARED_INDEX.clear()
+    _SHARED_INDEX[key] = (list(meta_rows), index)
+    return index
+
+
+def _index_from_rows(streets: list[tuple], numbers, meta: dict[str, Any], path: Path | None) -> BanIndex:
+    """The :class:`BanIndex` from street rows (by id, without it) and number rows ``(street_id, numero, rep,
+    lon, lat)`` sorted by street."""
+    import numpy as np
+
+    sid, numero, rep, lon, lat = (list(c) for c in zip(*numbers)) if numbers else ([], [], [], [], [])
     sid_a = np.asarray(sid, dtype="int64")
     ids = np.arange(len(streets))
     start = np.searchsorted(sid_a, ids, side="left")
@@ -547,6 +629,32 @@ def load_ban_index(store=None) -> BanIndex:
         lon=np.asarray(lon, dtype="float64"), lat=np.asarray(lat, dtype="float64"),
         start=start, end=end, meta=meta, path=path,
     )
+
+
+def shared_index_copier(url: str, territory_file=None) -> Callable[[Any], dict[str, Any] | None]:
+    """A step for :func:`cq_geo.data.pgstore.pull` (its *also*): copy the shared store's BAN index into the local
+    store, in the same atomic change as the layers (``cq-geo data pull`` uses it).
+
+    The step returns ``{"numbers", "streets", "source", "imported_at"}``, or None when the shared store has no
+    index (the local one, if any, is then left as it is).
+    """
+
+    def copy(work) -> dict[str, Any] | None:
+        from ..data.pgstore import read_shared_ban
+
+        got = read_shared_ban(url, territory_file=territory_file)
+        if got is None:
+            return None
+        meta_rows, streets, numbers = got
+        con = work.connect()
+        _write_tables(con, streets, numbers, {})
+        con.executemany("INSERT INTO cq_ban_meta VALUES (?, ?)", meta_rows)
+        con.commit()
+        meta = dict(meta_rows)
+        return {"numbers": len(numbers), "streets": len(streets), "source": meta.get("source", ""),
+                "imported_at": meta.get("imported_at", "")}
+
+    return copy
 
 
 def commune_keys(index: BanIndex) -> dict[str, set[tuple[str, str]]]:

@@ -456,8 +456,3 @@ def test_data_update_on_the_shared_store(shared_url, monkeypatch, capsys, tmp_pa
     r = load_territory(store=shared_url).lookup(x=denain.x, y=denain.y).to_dict()
     assert r["primary"] == {"tier": "qpv", "code": "QN05950M"}
 
-
-def test_the_address_index_stays_local(shared_url, tmp_path):
-    ban = ROOT / "tests" / "fixtures" / "ban_synthetic" / "adresses-synthetic.csv"  # SYNTHETIC addresses
-    p = cli("data", "import", "ban", str(ban), "--store", shared_url, check=False)
-    assert p.returncode == 2 and "GeoPackage local" in p.stderr and "Traceback" not in p.stderr
