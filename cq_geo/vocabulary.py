@@ -128,6 +128,11 @@ class Vocabulary:
             return "hors " + nouns[0]
         return "hors " + ", ".join(nouns[:-1]) + " et " + nouns[-1]
 
+    def missing_perimeters(self, tier_id: str) -> str:
+        """« périmètres QPV non installés », « périmètres des poches de pauvreté non installés » (map legend)."""
+        plural = self.tier(tier_id).plural
+        return f"périmètres {plural} non installés" if plural.isupper() else f"périmètres des {plural} non installés"
+
     def crossing(self, tier_id: str) -> str:
         """« du QPV », « de la poche de pauvreté » (a street crossing a perimeter)."""
         return self.tier(tier_id).of_the

@@ -544,7 +544,7 @@ def write_fiches(results, folder, territory=None, *, address_cols: str | list[st
 
     from ..bulk.summary import id_column
     from ..errors import CqGeoError
-    from .webmap import read_results_table
+    from .results import read_results_table
 
     if territory is None:
         from ..territory import load_territory
