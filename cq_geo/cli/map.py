@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"Attention : carte lourde ({size / 1e6:.0f} Mo), lente à ouvrir ; pour beaucoup de points, "
               "préférez le résumé de cq-geo batch ou QGIS.")
     if missing:
-        names = {"qpv": "QPV", "poche": "poches de pauvreté", "qva": "anciens QVA", "communes": "communes"}
+        names = {"communes": "communes", **{t: territory.definition.tiers[t].plural for t in territory.definition.tier_ids}}
         print("Couches absentes (signalées dans la légende) : " + ", ".join(names.get(m, m) for m in missing))
     return 0
 

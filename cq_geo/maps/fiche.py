@@ -32,6 +32,10 @@ from typing import Any
 
 import numpy as np
 
+from ..model import REGULATORY_TIER
+from .french import fr_date
+from .style import STATUS_LABELS, team_colours
+
 __all__ = ["fiche_html", "write_fiche", "write_fiches", "answer_sentence", "FICHE_STATUS_FR"]
 
 #: French words for the status of a point against one zone (plain, for the sheet).
@@ -42,10 +46,6 @@ FICHE_STATUS_FR = {
     "outside": "dehors",
     "unknown": "inconnu (périmètre absent)",
 }
-_LAYER_FR = {"communes": "Limites des communes", "qpv": "QPV 2024", "poche": "Poches de pauvreté",
-             "qva": "Anciens quartiers de veille active"}
-_GEOMETRY_FR = {"official": "officiel", "validated": "validé", "provisional": "provisoire", "simplified": "simplifié",
-                "approximate": "approximatif", "missing": "non installé"}
 _QUALITY_FR = {"precise": "précise (au numéro)", "approximate": "approximative", "ambiguous": "ambiguë",
                "not_found": "introuvable"}
 _STYLE = {  # same colours and outline styles as the council map
@@ -53,16 +53,16 @@ _STYLE = {  # same colours and outline styles as the council map
     "poche": ("#117733", 0.6, "#0b3d1c", 1.8, "6 4"),
     "qva": ("url(#fiche-hatch)", 1.0, "#661100", 2.0, "1 4"),
 }
-_MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-           "novembre", "décembre"]
+#: Legend swatch (CSS) of the tiers drawn with :data:`_STYLE`; another tier gets one from its colour.
+_LEGEND_SWATCH = {
+    "qpv": "background:#3d1454;opacity:.7;border:0.5mm solid #1b0a24",
+    "poche": "background:#117733;opacity:.7;border:0.4mm dashed #0b3d1c",
+    "qva": "background:repeating-linear-gradient(45deg,#661100 0 0.4mm,#f4f2ec 0.4mm 1.4mm)",
+}
 
 
 def _esc(value: Any) -> str:
     return _html.escape("" if value is None else str(value), quote=True)
-
-
-def _fr_date(day: _dt.date) -> str:
-    return f"{'1er' if day.day == 1 else day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 def _metres(value: float | None) -> str:
@@ -212,10 +212,11 @@ def _map_svg(territory, shapes, x: float, y: float, nearest: list[tuple[str, Any
     sw = w / 700  # one "pixel" of a 700-px-wide picture
     labels = []
     definition = territory.definition
+    colours = team_colours(definition)  # the council map's team colours
     for code, polys in shapes.get("communes", []):
         if visible(polys):
             team = definition.team_of(code)
-            fill = {"nord": "#0072b2", "sud": "#e69f00"}.get(team.id, "#009e73") if team else "#ffffff"
+            fill = colours[team.id] if team else "#ffffff"
             out.append(f'<path d="{_path(polys, x0, y1)}" fill="{fill}" fill-opacity="{0.3 if team else 0.5}" '
                        f'fill-rule="evenodd" stroke="#566573" stroke-width="{sw * 1.2:.1f}"/>')
     for tier in reversed(definition.tier_ids):  # the QPV drawn on top
@@ -232,7 +233,7 @@ def _map_svg(territory, shapes, x: float, y: float, nearest: list[tuple[str, Any
                 parts = [[p] for p in polys if visible([p])] or polys
                 bx0, by0, bx1, by1 = _bbox(min(parts, key=lambda q: _bbox_distance(_bbox(q), x, y)))
                 lx, ly = min(max((bx0 + bx1) / 2, x0 + w * 0.12), x1 - w * 0.12), min(max(by1, y0 + h * 0.08), y1 - h * 0.04)
-                labels.append((lx - x0, y1 - ly - 10 * sw, f"{'QPV' if tier == 'qpv' else 'Poche'} {zone.name}"))
+                labels.append((lx - x0, y1 - ly - 10 * sw, f"{definition.tiers[tier].short_label} {zone.name}"))
     # commune names (inside the window)
     for code, polys in shapes.get("communes", []):
         if visible(polys):
@@ -350,7 +351,7 @@ def _tier_rows(territory, answer: dict, x: float, y: float, shapes) -> tuple[lis
                 else:
                     dtext = f"à {_metres(dist)} de la limite" if dist is not None else ""
                 rows.append((tier, FICHE_STATUS_FR.get(z["status"], z["status"]), f"{z['name']} ({z['code']})", dtext,
-                             _GEOMETRY_FR.get(z.get("geometry_status", ""), z.get("geometry_status", ""))))
+                             STATUS_LABELS.get(z.get("geometry_status", ""), z.get("geometry_status", ""))))
         elif layer.get("status") == "missing":
             commune = (answer.get("commune") or {}).get("insee")
             in_commune = commune and any(z.tier == tier and commune in z.communes for z in territory.definition.zones)
@@ -362,9 +363,9 @@ def _tier_rows(territory, answer: dict, x: float, y: float, shapes) -> tuple[lis
             if candidates:
                 d, zone, _ = candidates[0]
                 rows.append((tier, "dehors", f"le plus proche : {zone.name} ({zone.code})", f"à {_metres(d)}",
-                             _GEOMETRY_FR.get(layer.get("status", ""), layer.get("status", ""))))
+                             STATUS_LABELS.get(layer.get("status", ""), layer.get("status", ""))))
             else:
-                rows.append((tier, "dehors", "", "", _GEOMETRY_FR.get(layer.get("status", ""), "")))
+                rows.append((tier, "dehors", "", "", STATUS_LABELS.get(layer.get("status", ""), "")))
     html_rows = [f"<tr><th>{_esc(territory.vocabulary.heading(t))}</th><td class='st st-{_esc(s.split()[0])}'>{_esc(s)}</td><td>{_esc(z)}</td>"
                  f"<td>{_esc(d)}</td><td>{_esc(g)}</td></tr>" for t, s, z, d, g in rows]
     return html_rows, nearest
@@ -417,12 +418,7 @@ def fiche_html(territory, answer: dict, *, geocoding: dict | None = None, typed:
     """
     from .._version import __version__
 
-    if date is None:
-        day = _dt.date.today()
-    elif isinstance(date, _dt.date):
-        day = date
-    else:
-        day = _dt.date.fromisoformat(str(date))
+    day = _day(date)
     stamp = (now or _dt.datetime.now()).strftime("%H:%M")
     geocoding = geocoding if geocoding is not None else answer.get("geocoding")
     p = answer["point"]
@@ -436,9 +432,32 @@ def fiche_html(territory, answer: dict, *, geocoding: dict | None = None, typed:
              "<meta name='viewport' content='width=device-width, initial-scale=1.0'>",
              f"<title>Fiche d'éligibilité — {_esc(typed or sentence)}</title><style>{_CSS}</style></head><body>",
              "<h1>Fiche d'éligibilité — Contrat Quartiers 2030</h1>",
-             f"<div class='sub'>{_esc(d.name)} — établie le {_fr_date(day)} à {stamp}</div>"]
-    # address
-    parts.append("<h2>Adresse</h2><table>")
+             f"<div class='sub'>{_esc(d.name)} — établie le {fr_date(day)} à {stamp}</div>"]
+    parts += _address_table(answer, geocoding, typed, x, y)
+    parts += _answer_block(answer, kind, sentence, tier_rows)
+    parts.append("<div class='grid'><div><h2>Extrait de carte</h2>" + _map_svg(territory, shapes, x, y, nearest)
+                 + _legend(d) + "</div>")
+    parts += _team_block(answer, d.tiers[REGULATORY_TIER].plural)
+    parts += _sources_table(territory, answer)
+    parts.append(f"<div class='foot'>Fiche produite par cq-geo {_esc(__version__)} le {fr_date(day)} à {stamp}, "
+                 "sans connexion réseau. La réponse vaut pour la position indiquée et les périmètres listés ci-dessus ; "
+                 "une position approximative, un point sur la limite ou un périmètre provisoire ou absent demandent "
+                 "une vérification.</div></body></html>")
+    return "".join(parts)
+
+
+def _day(date) -> _dt.date:
+    if date is None:
+        return _dt.date.today()
+    if isinstance(date, _dt.date):
+        return date
+    return _dt.date.fromisoformat(str(date))
+
+
+def _address_table(answer: dict, geocoding: dict | None, typed: str | None, x: float, y: float) -> list[str]:
+    """What was typed, the address retained with the quality of its position, the point, the commune."""
+    p = answer["point"]
+    parts = ["<h2>Adresse</h2><table>"]
     if typed:
         parts.append(f"<tr><th>Saisie</th><td>{_esc(typed)}</td></tr>")
     if geocoding:
@@ -459,24 +478,36 @@ def fiche_html(territory, answer: dict, *, geocoding: dict | None = None, typed:
                      + ("" if c.get("status") == "inside" else f" — {_esc(FICHE_STATUS_FR.get(c.get('status'), ''))}")
                      + "</td></tr>")
     parts.append("</table>")
-    # answer
-    parts.append(f"<h2>Réponse</h2><div class='answer {kind}'>{_esc(sentence)}"
-                 + ("<small>Réponse fondée sur des périmètres officiels.</small>" if kind == "eligible" and all(
-                     z.get("geometry_status") == "official" for z in answer.get("zones", []) if z["status"] == "inside")
-                    else "") + "</div>")
-    parts.append("<table><thead><tr><th>Géographie</th><th>Situation</th><th>Zone</th><th>Distance</th>"
-                 "<th>Périmètre</th></tr></thead><tbody>" + "".join(tier_rows) + "</tbody></table>")
+    return parts
+
+
+def _answer_block(answer: dict, kind: str, sentence: str, tier_rows: list[str]) -> list[str]:
+    """The answer in one sentence, one row per tier, and the warnings."""
+    official = kind == "eligible" and all(
+        z.get("geometry_status") == "official" for z in answer.get("zones", []) if z["status"] == "inside")
+    parts = [f"<h2>Réponse</h2><div class='answer {kind}'>{_esc(sentence)}"
+             + ("<small>Réponse fondée sur des périmètres officiels.</small>" if official else "") + "</div>",
+             "<table><thead><tr><th>Géographie</th><th>Situation</th><th>Zone</th><th>Distance</th>"
+             "<th>Périmètre</th></tr></thead><tbody>" + "".join(tier_rows) + "</tbody></table>"]
     warnings = list(answer.get("warnings") or [])
     if warnings:
         parts.append("<div class='warn'><b>À noter :</b> " + " ; ".join(_esc(w) for w in warnings) + "</div>")
-    # map + team
-    parts.append("<div class='grid'><div><h2>Extrait de carte</h2>" + _map_svg(territory, shapes, x, y, nearest)
-                 + "<div class='legend'>"
-                 "<span style='background:#3d1454;opacity:.7;border:0.5mm solid #1b0a24'></span>QPV"
-                 "<span style='background:#117733;opacity:.7;border:0.4mm dashed #0b3d1c'></span>Poche de pauvreté"
-                 "<span style='background:repeating-linear-gradient(45deg,#661100 0 0.4mm,#f4f2ec 0.4mm 1.4mm)'></span>"
-                 "Ancien QVA<span style='border-radius:50%;border:0.6mm solid #c0392b;background:#fff'></span>Adresse"
-                 "</div></div>")
+    return parts
+
+
+def _legend(definition) -> str:
+    """The excerpt's legend: each tier by its short label (priority order), then the address."""
+    items = []
+    for tier in definition.tier_ids:
+        colour = definition.tiers[tier].colour or "#7f8c8d"
+        css = _LEGEND_SWATCH.get(tier, f"background:{colour};opacity:.7;border:0.4mm dotted {colour}")
+        items.append(f"<span style='{css}'></span>{_esc(definition.tiers[tier].short_label)}")
+    return ("<div class='legend'>" + "".join(items)
+            + "<span style='border-radius:50%;border:0.6mm solid #c0392b;background:#fff'></span>Adresse</div>")
+
+
+def _team_block(answer: dict, qpv_plural: str) -> list[str]:
+    """The team of the commune and its project leads (and the leads of the regulatory tier, *qpv_plural*)."""
     team = answer.get("team")
     team_html = ["<div><h2>Équipe territoriale</h2>"]
     if team:
@@ -490,17 +521,22 @@ def fiche_html(territory, answer: dict, *, geocoding: dict | None = None, typed:
     else:
         team_html.append("<p>Hors du territoire.</p>")
     for lead in answer.get("qpv_leads") or []:
-        team_html.append(f"<p>Pour les QPV : <b>{_esc(lead['title'])}</b> ({_esc(lead.get('axis_detail'))})</p>")
+        team_html.append(f"<p>Pour les {_esc(qpv_plural)} : <b>{_esc(lead['title'])}</b> ({_esc(lead.get('axis_detail'))})</p>")
     team_html.append("</div></div>")
-    parts.extend(team_html)
-    # sources
-    parts.append("<h2>Sources des données</h2><table class='sources'><thead><tr><th>Couche</th><th>Source et millésime</th>"
-                 "<th>Statut</th><th>Empreinte SHA-256</th></tr></thead><tbody>")
+    return team_html
+
+
+def _sources_table(territory, answer: dict) -> list[str]:
+    """Each layer's source, vintage, status and SHA-256, and the territory file's."""
+    d = territory.definition
+    names = {"communes": "Limites des communes", **{t: territory.vocabulary.layer_name(t) for t in d.tier_ids}}
+    parts = ["<h2>Sources des données</h2><table class='sources'><thead><tr><th>Couche</th><th>Source et millésime</th>"
+             "<th>Statut</th><th>Empreinte SHA-256</th></tr></thead><tbody>"]
     for name, info in (answer.get("layers") or {}).items():
         src = " — ".join(v for v in (info.get("source"), info.get("vintage")) if v and not (
             v is info.get("vintage") and v in (info.get("source") or "")))
-        parts.append(f"<tr><th>{_esc(_LAYER_FR.get(name, name))}</th><td>{_esc(src)}</td>"
-                     f"<td>{_esc(_GEOMETRY_FR.get(info.get('status'), info.get('status')))}</td>"
+        parts.append(f"<tr><th>{_esc(names.get(name, name))}</th><td>{_esc(src)}</td>"
+                     f"<td>{_esc(STATUS_LABELS.get(info.get('status'), info.get('status')))}</td>"
                      f"<td class='hash'>{_esc(info.get('sha256') or '—')}</td></tr>")
     definition_file = Path(d.source_path).name if getattr(d, "source_path", None) else "territory.toml"
     definition_sha = ""
@@ -510,11 +546,7 @@ def fiche_html(territory, answer: dict, *, geocoding: dict | None = None, typed:
         definition_sha = hashlib.sha256(Path(d.source_path).read_bytes()).hexdigest()
     parts.append(f"<tr><th>Équipes et zones</th><td>définition du territoire ({_esc(definition_file)})</td><td>contrat</td>"
                  f"<td class='hash'>{_esc(definition_sha or '—')}</td></tr></tbody></table>")
-    parts.append(f"<div class='foot'>Fiche produite par cq-geo {_esc(__version__)} le {_fr_date(day)} à {stamp}, "
-                 "sans connexion réseau. La réponse vaut pour la position indiquée et les périmètres listés ci-dessus ; "
-                 "une position approximative, un point sur la limite ou un périmètre provisoire ou absent demandent "
-                 "une vérification.</div></body></html>")
-    return "".join(parts)
+    return parts
 
 
 def write_fiche(path, territory, answer: dict, **kwargs) -> Path:
