@@ -159,14 +159,18 @@ def _index_polygons(index, i: int) -> list[list[np.ndarray]]:
 
 def _placed(labels, size: float, w: float, h: float) -> list[tuple[float, float, str]]:
     """Labels that do not overlap: each keeps its place, or moves one line down or up, or
-    (a commune name only, after the zone names) is left out.
+    (a commune name only, after the zone names) is left out. A label that would cross the left or
+    right edge moves sideways into the window.
 
     >>> _placed([(50, 50, "QPV A"), (52, 50, "Commune")], 10, 200, 200)
     [(50, 50.0, 'QPV A'), (52, 74.0, 'Commune')]
+    >>> _placed([(5, 50, "Poche de pauvreté")], 10, 200, 200)
+    [(51.0, 50.0, 'Poche de pauvreté')]
     """
     boxes, out = [], []
     for lx, ly, text in labels:
         half = len(text) * size * 0.3  # half the width of a bold sans-serif line, roughly
+        lx = min(max(lx, half), w - half) if 2 * half <= w else w / 2
         for dy in (0.0, 1.2 * size, -1.2 * size, 2.4 * size, -2.4 * size):
             y = ly + dy
             box = (lx - half, y - size, lx + half, y + 0.25 * size)

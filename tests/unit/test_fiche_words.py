@@ -8,6 +8,7 @@ words from the definition.
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -58,3 +59,26 @@ def test_missing_perimeters_words_follow_the_tier(terr):  # noqa: F811
     v = terr.vocabulary
     assert v.missing_perimeters("qpv") == "périmètres QPV non installés"
     assert v.missing_perimeters("friche") == "périmètres des friches urbaines non installés"
+
+
+def test_excerpt_labels_stay_inside_the_window(synthetic):
+    """The longer tier labels must not run off the excerpt (seen cut at the left edge in Chromium)."""
+    checked = 0
+    for tier in ("poche", "qva", "qpv"):
+        data = synthetic.tiers[tier]
+        for zone, geom in zip(data.zones, data.index.geoms):
+            if zone.geometry != "perimeter":
+                continue
+            centre = geom.centroid
+            page = fiche_html(synthetic, synthetic.lookup(x=centre.x, y=centre.y).to_dict(), date="2026-11-27")
+            width = float(re.search(r'class="fiche-map"[^>]*viewBox="0 0 ([\d.]+) ', page).group(1))
+            for x, size, text in re.findall(r'<text x="([\d.-]+)" y="[\d.-]+" font-size="([\d.]+)" text-anchor="middle" '
+                                            r'font-weight="700" fill="#1b2631" stroke="#fff"[^>]*>([^<]*)<', page):
+                half = len(html.unescape(text)) * float(size) * 0.3
+                slack = 1 + len(html.unescape(text)) * 0.5 * 0.3  # the font size is written rounded
+                if 2 * half > width:  # wider than the window (a 60-character name): centred
+                    assert abs(float(x) - width / 2) <= slack, (zone.name, text, x, width)
+                else:
+                    assert float(x) - half >= -slack and float(x) + half <= width + slack, (zone.name, text, x, width)
+                checked += 1
+    assert checked > 20
