@@ -294,9 +294,7 @@ def answer_sentence(answer: dict, vocabulary=None) -> tuple[str, str]:
     where = commune["name"]
     by_status = {s: [z for z in zones if z["status"] == s] for s in ("inside", "boundary", "near", "unknown")}
 
-    def brief(t: str) -> str:  # « QPV », « poche de pauvreté », « ancien QVA »
-        label = d.tiers[t].short_label
-        return label if label[1:2].isupper() else label[:1].lower() + label[1:]
+    brief = vocabulary.brief  # « QPV », « poche de pauvreté », « ancien QVA »
 
     def unknown_text(t: str) -> str:
         return f"{brief(t)} inconnu{'e' if d.tiers[t].feminine else ''}"

@@ -20,9 +20,7 @@ from .style import (
     MARKER_SHAPES,
     NO_TEAM_COLOUR,
     NO_TEAM_OPACITY,
-    POINT_CATEGORIES,
     POINT_DECIMALS,
-    POINT_SHAPES,
     POLYGON_DECIMALS,
     STATUS_LABELS,
     TEAM_FILL_OPACITY,
@@ -348,8 +346,8 @@ def _points_payload(res) -> str:
     pts = [[round(float(res.lat[i]), POINT_DECIMALS), round(float(res.lon[i]), POINT_DECIMALS),
             int(res.category[i]), int(i) + res.first_row, sid(res.commune[i]), sid(res.zone[i]), sid(res.reason[i])]
            for i in drawn]
-    cats = [[esc(label), colour, MARKER_SHAPES.get(shape)] for (_, label, colour), shape in zip(POINT_CATEGORIES,
-                                                                                               POINT_SHAPES)]
+    cats = [[esc(label), colour, MARKER_SHAPES.get(shape)] for (_, label, colour), shape in zip(res.categories,
+                                                                                               res.shapes)]
     return json.dumps({"p": pts, "s": table, "c": cats}, ensure_ascii=False, separators=(",", ":"))
 
 

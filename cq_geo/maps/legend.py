@@ -14,8 +14,6 @@ from .style import (
     CHORO_COLOURS,
     NO_TEAM_COLOUR,
     NO_TEAM_OPACITY,
-    POINT_CATEGORIES,
-    POINT_SHAPES,
     STATUS_PLURAL,
     TEAM_FILL_OPACITY,
     marker_svg,
@@ -76,10 +74,10 @@ def _tier_rows(territory, tier: str) -> list[str]:
 def _points_rows(res) -> list[str]:
     n_drawn = int(res.drawn.sum())
     rows = [f"<div class='cq-leg-h'>Points de la table ({fr_count(n_drawn)} sur {fr_count(res.total)})</div>"]
-    for k, (key, label, colour) in enumerate(POINT_CATEGORIES):
+    for k, (key, label, colour) in enumerate(res.categories):
         count = int((res.category == k).sum())
         if count:
-            rows.append(f"<div class='cq-leg-row'>{marker_svg(POINT_SHAPES[k], colour)}"
+            rows.append(f"<div class='cq-leg-row'>{marker_svg(res.shapes[k], colour)}"
                         f"{esc(label)} : {fr_count(count)}</div>")
     if res.total - n_drawn:
         rows.append(f"<div class='cq-leg-note'>{fr_count(res.total - n_drawn)} non localisé(s) ou invalide(s), "

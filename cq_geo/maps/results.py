@@ -7,13 +7,13 @@ does. The input is only read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import CqGeoError, MissingDependency
-from .style import CATEGORY_INDEX, POINT_CATEGORIES  # noqa: F401 (read_results's example)
+from .style import POINT_CATEGORIES, POINT_SHAPES, point_categories  # noqa: F401 (read_results's example)
 
 
 class MapInputError(CqGeoError, ValueError):
@@ -30,7 +30,7 @@ class MapResults:
 
     lon: np.ndarray
     lat: np.ndarray
-    category: np.ndarray  # index into POINT_CATEGORIES, -1 = not drawn
+    category: np.ndarray  # index into categories, -1 = not drawn
     commune_insee: np.ndarray
     commune: np.ndarray
     qpv_code: np.ndarray
@@ -39,6 +39,9 @@ class MapResults:
     total: int
     source: str
     first_row: int = 1  # number shown for the first row (2 in a CSV: its header is line 1)
+    #: (key, French label, colour) of each category, and its marker shape (:func:`~cq_geo.maps.style.point_categories`)
+    categories: list = field(default_factory=lambda: list(POINT_CATEGORIES))
+    shapes: list = field(default_factory=lambda: list(POINT_SHAPES))
 
     @property
     def drawn(self) -> np.ndarray:
@@ -148,7 +151,9 @@ def read_results(results, territory) -> MapResults:
         status = _checked_statuses(text("cq_status"), source)
     else:
         status = text("cq_status") if looked is not None else np.full(n, "invalid", dtype=object)
-    category = _categories(status, text("cq_primary_tier"), np.isfinite(lon) & np.isfinite(lat))
+    categories, shapes = point_categories(territory.vocabulary)
+    index = {key: i for i, (key, _, _) in enumerate(categories)}
+    category = _categories(status, text("cq_primary_tier"), np.isfinite(lon) & np.isfinite(lat), index)
     zone_cols = ["cq_qpv_name"] + [f"cq_{t}" for t in territory.definition.local_tier_ids]
     zone = np.array([" ; ".join(v for v in vals if v) for vals in zip(*(text(c) for c in zone_cols))], dtype=object)
     reason = text("cq_reason") if (have["cq_reason"] is not None or looked is not None) else text("cq_warnings")
@@ -158,7 +163,7 @@ def read_results(results, territory) -> MapResults:
         qpv_code = np.where(np.isin(qstatus, ["inside", "boundary"]), qpv_code, "")
     return MapResults(lon=lon, lat=lat, category=category, commune_insee=text("cq_commune_insee"),
                       commune=text("cq_commune"), qpv_code=qpv_code, zone=zone, reason=reason, total=n, source=source,
-                      first_row=first_row)
+                      first_row=first_row, categories=categories, shapes=shapes)
 
 
 def _load(results):
@@ -207,16 +212,17 @@ def _checked_statuses(values: np.ndarray, source: str) -> np.ndarray:
     return status
 
 
-def _categories(status: np.ndarray, tier: np.ndarray, finite: np.ndarray) -> np.ndarray:
-    """Index into :data:`POINT_CATEGORIES` of each point (-1: not drawn): by status, « ok » points by tier."""
+def _categories(status: np.ndarray, tier: np.ndarray, finite: np.ndarray, index: dict[str, int]) -> np.ndarray:
+    """Index into the categories (*index*: key → position) of each point (-1: not drawn): by status,
+    « ok » points by tier."""
     category = np.full(len(status), -1, dtype="int64")
     for i, s in enumerate(status):
         if not finite[i] or s in ("not_found", "invalid"):
             continue
         if s == "to_check":
-            category[i] = CATEGORY_INDEX["to_check"]
+            category[i] = index["to_check"]
         elif s == "outside_territory":
-            category[i] = CATEGORY_INDEX["outside"]
+            category[i] = index["outside"]
         else:
-            category[i] = CATEGORY_INDEX.get(str(tier[i]).strip().lower() or "none", CATEGORY_INDEX["none"])
+            category[i] = index.get(str(tier[i]).strip().lower() or "none", index["none"])
     return category

@@ -43,7 +43,8 @@ POINT_CATEGORIES = [
 ]
 #: Marker shape of each point category (same order as :data:`POINT_CATEGORIES`).
 POINT_SHAPES = ["square", "diamond", "triangle", "circle", "triangle-down", "cross"]
-CATEGORY_INDEX = {key: i for i, (key, _, _) in enumerate(POINT_CATEGORIES)}
+#: Marker shapes of the points in a tier the table above does not know (a tier added in the territory file).
+EXTRA_TIER_SHAPES = ["pentagon", "hexagon"]
 #: Map background (no tiles) and team fills: blue / orange (Okabe & Ito), drawn at TEAM_FILL_OPACITY.
 MAP_BACKGROUND = "#f4f2ec"
 TEAM_FILL_OPACITY = 0.35
@@ -136,7 +137,36 @@ MARKER_SHAPES = {
     "triangle-down": [[0, 1.2], [1.1, -0.75], [-1.1, -0.75]],
     "cross": [[-1, -0.6], [-0.6, -1], [0, -0.4], [0.6, -1], [1, -0.6], [0.4, 0], [1, 0.6], [0.6, 1], [0, 0.4],
               [-0.6, 1], [-1, 0.6], [-0.4, 0]],
+    "pentagon": [[0, -1.15], [1.1, -0.35], [0.68, 0.95], [-0.68, 0.95], [-1.1, -0.35]],
+    "hexagon": [[-0.55, -0.95], [0.55, -0.95], [1.1, 0], [0.55, 0.95], [-0.55, 0.95], [-1.1, 0]],
 }
+
+
+def point_categories(vocabulary) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """(categories, marker shapes) of a territory's result points: one per tier in priority order, then
+    « hors géographie prioritaire », « à vérifier », « hors du territoire ».
+
+    The tiers of :data:`POINT_CATEGORIES` keep their checked colours and shapes; another tier gets its
+    colour from the territory file and a shape of its own. The words come from the vocabulary.
+
+    >>> from cq_geo.model import load_definition
+    >>> from cq_geo.vocabulary import Vocabulary
+    >>> point_categories(Vocabulary(load_definition())) == (POINT_CATEGORIES, POINT_SHAPES)
+    True
+    """
+    known = {key: (colour, shape) for (key, _, colour), shape in zip(POINT_CATEGORIES, POINT_SHAPES)}
+    d = vocabulary.definition
+    extra = iter(EXTRA_TIER_SHAPES)
+    categories, shapes = [], []
+    for tier in d.tier_ids:
+        colour, shape = known.get(tier) or (d.tiers[tier].colour or "#7f8c8d", next(extra, "circle"))
+        categories.append((tier, vocabulary.inside_a(tier), colour))
+        shapes.append(shape)
+    for key, label, colour in POINT_CATEGORIES:
+        if key in ("none", "to_check", "outside"):
+            categories.append((key, label, colour))
+            shapes.append(known[key][1])
+    return categories, shapes
 
 
 def shape_path(shape: str, cx: float, cy: float, r: float) -> str:

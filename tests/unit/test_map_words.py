@@ -3,7 +3,8 @@
 Found while moving the map code: the sheet's map excerpt labelled every non-QPV perimeter « Poche »,
 so the two former-QVA quarters of Saint-Amand-les-Eaux (SYNTHETIC squares here) were called « Poche … »
 on a document filed as proof. The labels, the excerpt's legend and the sources now use each tier's
-words from the definition.
+words from the definition. On the council map, the points of a tier added in the file were drawn as
+« hors géographie prioritaire »: each tier now has its point category (words from the vocabulary).
 """
 
 from __future__ import annotations
@@ -82,3 +83,23 @@ def test_excerpt_labels_stay_inside_the_window(synthetic):
                     assert float(x) - half >= -slack and float(x) + half <= width + slack, (zone.name, text, x, width)
                 checked += 1
     assert checked > 20
+
+
+def test_points_in_a_fourth_tier_get_their_own_category(terr):  # noqa: F811
+    """A point whose main geography is the added tier was drawn as « hors géographie prioritaire »."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("folium")
+    pytest.importorskip("xstatic.pkg.leaflet")
+    from cq_geo.geo.crs import l93_to_lonlat
+    from cq_geo.maps.webmap import make_map, map_html, read_results
+    from tests.unit.synthetic import X0, Y0
+
+    lon, lat = l93_to_lonlat([IN_FRICHE[0], X0 + 500, X0 + 1500], [IN_FRICHE[1], Y0 + 500, Y0 + 900])
+    table = pd.DataFrame({"lon": lon, "lat": lat})
+    res = read_results(table, terr)
+    keys = [key for key, _, _ in res.categories]
+    assert keys[:4] == ["qpv", "poche", "qva", "friche"] and len(set(res.shapes)) == len(res.shapes)
+    assert res.categories[3] == ("friche", "Dans une friche", "#aa00aa")  # its short label
+    assert keys[res.category[0]] == "friche"
+    page = map_html(make_map(terr, results=table, tiles=False, date="2026-11-27"))
+    assert "fill='#aa00aa' stroke='#1b2631' stroke-width='1.2'/></svg>Dans une friche : 1</div>" in page
