@@ -19,7 +19,7 @@ __all__ = ["COMMANDS", "add_arguments", "run"]
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``cq-geo map``."""
-    from .main import add_store_arguments
+    from .common import add_store_arguments
 
     p.add_argument("-o", "--output", required=True, metavar="FICHIER.html", help="fichier HTML à écrire")
     p.add_argument("--results", metavar="FICHIER",
