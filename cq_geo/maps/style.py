@@ -60,8 +60,6 @@ TIER_STYLE = {
     "qva": {"color": "#661100", "fillColor": "url(#cq-hatch-qva)", "fillOpacity": 1.0, "weight": 2.5,
             "dashArray": "1 5", "lineCap": "round"},
 }
-#: Colour of the former-QVA hatching lines.
-QVA_HATCH_COLOUR = "#661100"
 
 
 def tier_style(definition, tier: str) -> dict:
@@ -101,15 +99,18 @@ def over(colour: str, alpha: float, background: str) -> str:
 def legend_colour_groups(definition=None) -> dict[str, dict[str, str]]:
     """The colours seen side by side on the map, as drawn over the plain background.
 
-    One group for the teams, one per team with the tiers drawn over it (QPV,
-    poches, and the former-QVA hatching lines), and one for the result points.
-    Every pair inside a group must stay distinguishable for the common
-    colour-vision deficiencies (checked by the tests).
+    One group for the teams, one per team with the tiers of the territory file
+    drawn over it (their fills, or the lines of a hatching), and one for the result
+    points. Every pair inside a group must stay distinguishable for the common
+    colour-vision deficiencies (checked by the tests). The names are the tiers'
+    short labels.
 
     >>> groups = legend_colour_groups()
     >>> sorted(groups["Sur Équipe Sud"]), groups["Points"]["Dans un QPV"]
-    (['Hachures des anciens QVA', 'Poche de pauvreté', 'QPV', 'Équipe Sud'], '#d55e00')
+    (['Hachures : Ancien QVA', 'Poche de pauvreté', 'QPV', 'Équipe Sud'], '#d55e00')
     """
+    from ..vocabulary import Vocabulary
+
     if definition is None:
         from ..model import load_definition
 
@@ -119,13 +120,17 @@ def legend_colour_groups(definition=None) -> dict[str, dict[str, str]]:
     teams["Sans équipe territoriale"] = over(NO_TEAM_COLOUR, NO_TEAM_OPACITY, MAP_BACKGROUND)
     groups = {"Équipes": dict(teams)}
     for name, base in teams.items():
-        groups[f"Sur {name}"] = {
-            name: base,
-            "QPV": over(TIER_STYLE["qpv"]["fillColor"], TIER_STYLE["qpv"]["fillOpacity"], base),
-            "Poche de pauvreté": over(TIER_STYLE["poche"]["fillColor"], TIER_STYLE["poche"]["fillOpacity"], base),
-            "Hachures des anciens QVA": QVA_HATCH_COLOUR,
-        }
-    groups["Points"] = {label: colour for _, label, colour in POINT_CATEGORIES}
+        group = {name: base}
+        for tier in definition.tier_ids:
+            style = tier_style(definition, tier)
+            label = definition.tiers[tier].short_label
+            if str(style["fillColor"]).startswith("url("):  # a hatching: its lines, in the outline colour
+                group[f"Hachures : {label}"] = style["color"]
+            else:
+                group[label] = over(style["fillColor"], style["fillOpacity"], base)
+        groups[f"Sur {name}"] = group
+    categories, _ = point_categories(Vocabulary(definition))
+    groups["Points"] = {label: colour for _, label, colour in categories}
     return groups
 
 
