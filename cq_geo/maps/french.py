@@ -11,10 +11,11 @@ import html as _html
 from typing import Any
 
 MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-           "novembre", "décembre"]
+          "novembre", "décembre"]
 
 
 def esc(value: Any) -> str:
+    """*value* as text safe in HTML (quotes too)."""
     return _html.escape(str(value), quote=True)
 
 
@@ -39,4 +40,5 @@ def fr_date(day: _dt.date) -> str:
 
 
 def plural(n: int, word: str, plural: str | None = None) -> str:
+    """« 1 commune », « 2 communes » (*plural* when the plural is not *word* + s)."""
     return f"{fr_count(n)} {word if n <= 1 else (plural or word + 's')}"

@@ -66,6 +66,7 @@ def script_tag(text: str) -> str:
     return "<script>" + text.replace("</script", "<\\/script") + "</script>"
 
 
+#: The map's own styles (boxes, labels, popups, clusters, phone layout, print layout).
 MAP_CSS = r"""
 html, body { width: 100%; height: 100%; margin: 0; padding: 0; }
 body { font-family: "Segoe UI", "DejaVu Sans", Roboto, Helvetica, Arial, sans-serif; color: #1c2833; }
@@ -174,7 +175,8 @@ span.cq-sw { width: 18px; height: 13px; border: 2px solid #555; box-sizing: bord
   .cq-print-side > * { flex: 1 1 50%; }
 }
 """
-# Hatching for the former QVA (whole communes): the team colour stays visible underneath.
+
+#: Hatching for the former QVA (whole communes): the team colour stays visible underneath.
 SVG_DEFS = (
     '<svg class="cq-defs" width="0" height="0" style="position:absolute" aria-hidden="true"><defs>'
     '<pattern id="cq-hatch-qva" patternUnits="userSpaceOnUse" width="9" height="9" patternTransform="rotate(45)">'
@@ -228,6 +230,9 @@ def folium_classes():
     return folium, OfflineMap, JsLayer, Script, Element
 
 
+#: The page's script: title, zoom, fullscreen, legend and sources boxes (folding), minimap, name declutter,
+#: phone layout, tile failure notice, choropleth legends and the print drawing. ``__MAP__``, ``__TILES__``,
+#: ``__CHORO__``, ``__POINTS__`` and ``__CFG__`` are replaced by :func:`cq_geo.maps.webmap.make_map`.
 CHROME_JS = r"""
 (function(){
 var map = __MAP__, tiles = __TILES__, cfg = __CFG__;

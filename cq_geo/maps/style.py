@@ -26,8 +26,9 @@ STATUS_LABELS = {
     "approximate": "approximatif",
     "missing": "non installé",
 }
+#: The same words in the plural (« contours officiels »).
 STATUS_PLURAL = {"official": "officiels", "validated": "validés", "provisional": "provisoires",
-                  "simplified": "simplifiés", "approximate": "approximatifs", "missing": "non installés"}
+                 "simplified": "simplifiés", "approximate": "approximatifs", "missing": "non installés"}
 #: Point categories of batch results: (key, French label, colour). Points are
 #: coloured by their status; « ok » points by the tier that covers them. The
 #: colours stay apart under the common colour-vision deficiencies (checked in
