@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .model import REGULATORY_TIER
+
 if TYPE_CHECKING:  # pragma: no cover
     from .territory import LookupResult, Territory
 
@@ -85,8 +87,9 @@ def lookup_text(result: "LookupResult") -> str:
             lines.append(f"  - {lead['title']} : {lead['orientation_detail']} / {lead['axis_detail']}")
     elif result.commune:
         lines.append("Équipe : aucune (le contrat n'en désigne pas pour cette commune)")
+    qpv_plural = result.vocabulary.tier(REGULATORY_TIER).plural if result.vocabulary is not None else "QPV"
     for lead in result.qpv_leads:
-        lines.append(f"Pour les QPV : {lead['title']} ({lead['axis_detail']})")
+        lines.append(f"Pour les {qpv_plural} : {lead['title']} ({lead['axis_detail']})")
     if result.warnings:
         lines.append("À noter :")
         lines.extend(f"  ! {w}" for w in result.warnings)
@@ -116,45 +119,14 @@ def territory_check(territory: "Territory") -> dict[str, Any]:
         names = ", ".join(f"{d.commune_name(c)} ({c})" for c in no_team)
         notes.append(f"communes avec une zone du contrat mais sans équipe : {names}")
 
-    qpv = d.tiers["qpv"]
-    qpv_zones = d.zones_of("qpv")
-    qpv_communes = sorted({c for z in qpv_zones for c in z.communes})
-    counts = {
-        "qpv_codes": len(qpv_zones),
-        "qpv_contract_count": qpv.contract_count,
-        "qpv_communes": len(qpv_communes),
-        "qpv_contract_communes": qpv.contract_communes,
-    }
-    if qpv.contract_count is not None and len(qpv_zones) != qpv.contract_count:
-        notes.append(
-            f"{len(qpv_zones)} codes QPV touchent le territoire, le contrat en compte {qpv.contract_count} "
-            "(voir open_questions)"
-        )
-    if qpv.contract_communes is not None and len(qpv_communes) != qpv.contract_communes:
-        problems.append(f"{len(qpv_communes)} communes avec un QPV, le contrat en compte {qpv.contract_communes}")
-
-    populations = {}
-    for tier_id, tier in d.tiers.items():
-        zones = d.zones_of(tier_id)
-        whole = [z for z in zones if z.geometry == "commune"]
-        pop_whole = sum(d.communes[z.communes[0]].population or 0 for z in whole)
-        populations[tier_id] = {
-            "contract": tier.population,
-            "approximate": bool(tier.population_is_approximate),
-            "whole_communes": pop_whole if whole else None,
-        }
-    qva = populations.get("qva", {})
-    if qva.get("whole_communes") and qva["contract"] and qva["whole_communes"] > qva["contract"]:
-        notes.append(
-            f"anciens QVA : les communes entières comptent {_int(qva['whole_communes'])} habitants (population "
-            f"municipale actuelle), le contrat {_int(qva['contract'])} : vérifier la notion de « tous les quartiers »"
-        )
+    counts = _regulatory_counts(d, problems, notes)
+    populations = _populations(d, notes)
     layers = {name: info.to_dict() for name, info in territory.layers.items()}
     for name, info in layers.items():
         if info["status"] == "missing" or info["missing_zones"]:
             todo = (
                 "cq-geo data update --only qpv (ou data import qpv FICHIER)"
-                if name == "qpv"
+                if name == REGULATORY_TIER
                 else f"cq-geo data import local FICHIER --tier {name}"
             )
             n = len(info["missing_zones"])
@@ -170,6 +142,48 @@ def territory_check(territory: "Territory") -> dict[str, Any]:
         "layers": layers,
         "open_questions": d.open_questions,
     }
+
+
+def _regulatory_counts(d, problems: list[str], notes: list[str]) -> dict[str, Any]:
+    """The QPV codes and communes of the definition against the contract's counts (the JSON keys stay ``qpv_*``)."""
+    qpv = d.tiers[REGULATORY_TIER]
+    qpv_zones = d.zones_of(REGULATORY_TIER)
+    qpv_communes = sorted({c for z in qpv_zones for c in z.communes})
+    if qpv.contract_count is not None and len(qpv_zones) != qpv.contract_count:
+        notes.append(
+            f"{len(qpv_zones)} codes {qpv.noun} touchent le territoire, le contrat en compte {qpv.contract_count} "
+            "(voir open_questions)"
+        )
+    if qpv.contract_communes is not None and len(qpv_communes) != qpv.contract_communes:
+        problems.append(f"{len(qpv_communes)} communes avec un {qpv.noun}, le contrat en compte {qpv.contract_communes}")
+    return {
+        "qpv_codes": len(qpv_zones),
+        "qpv_contract_count": qpv.contract_count,
+        "qpv_communes": len(qpv_communes),
+        "qpv_contract_communes": qpv.contract_communes,
+    }
+
+
+def _populations(d, notes: list[str]) -> dict[str, dict[str, Any]]:
+    """Each tier's population in the contract and, for whole-commune zones, the communes' own; a tier whose
+    whole communes count more people than the contract says gets a note."""
+    populations = {}
+    for tier_id, tier in d.tiers.items():
+        zones = d.zones_of(tier_id)
+        whole = [z for z in zones if z.geometry == "commune"]
+        pop_whole = sum(d.communes[z.communes[0]].population or 0 for z in whole)
+        populations[tier_id] = {
+            "contract": tier.population,
+            "approximate": bool(tier.population_is_approximate),
+            "whole_communes": pop_whole if whole else None,
+        }
+        this = populations[tier_id]
+        if this["whole_communes"] and this["contract"] and this["whole_communes"] > this["contract"]:
+            notes.append(
+                f"{tier.plural} : les communes entières comptent {_int(this['whole_communes'])} habitants (population "
+                f"municipale actuelle), le contrat {_int(this['contract'])} : vérifier la notion de « tous les quartiers »"
+            )
+    return populations
 
 
 def check_text(report: dict[str, Any]) -> str:

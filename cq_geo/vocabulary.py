@@ -128,6 +128,20 @@ class Vocabulary:
             return "hors " + nouns[0]
         return "hors " + ", ".join(nouns[:-1]) + " et " + nouns[-1]
 
+    def brief(self, tier_id: str) -> str:
+        """The short label in running text: « QPV », « poche de pauvreté », « ancien QVA »."""
+        label = self.tier(tier_id).short_label
+        return label if label[1:2].isupper() else label[:1].lower() + label[1:]
+
+    def inside_a(self, tier_id: str) -> str:
+        """« Dans un QPV », « Dans une poche de pauvreté » (a category of points on the map)."""
+        return f"Dans {'une' if self.tier(tier_id).feminine else 'un'} {self.brief(tier_id)}"
+
+    def missing_perimeters(self, tier_id: str) -> str:
+        """« périmètres QPV non installés », « périmètres des poches de pauvreté non installés » (map legend)."""
+        plural = self.tier(tier_id).plural
+        return f"périmètres {plural} non installés" if plural.isupper() else f"périmètres des {plural} non installés"
+
     def crossing(self, tier_id: str) -> str:
         """« du QPV », « de la poche de pauvreté » (a street crossing a perimeter)."""
         return self.tier(tier_id).of_the

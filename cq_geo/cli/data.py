@@ -36,7 +36,7 @@ def _seconds(text: str) -> float:
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
-    from .main import add_store_arguments
+    from .common import add_store_arguments
 
     sub = p.add_subparsers(dest="data_command", metavar="ACTION")
 

@@ -19,7 +19,7 @@ __all__ = ["COMMANDS", "add_arguments", "run"]
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``cq-geo map``."""
-    from .main import add_store_arguments
+    from .common import add_store_arguments
 
     p.add_argument("-o", "--output", required=True, metavar="FICHIER.html", help="fichier HTML à écrire")
     p.add_argument("--results", metavar="FICHIER",
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"Attention : carte lourde ({size / 1e6:.0f} Mo), lente à ouvrir ; pour beaucoup de points, "
               "préférez le résumé de cq-geo batch ou QGIS.")
     if missing:
-        names = {"qpv": "QPV", "poche": "poches de pauvreté", "qva": "anciens QVA", "communes": "communes"}
+        names = {"communes": "communes", **{t: territory.definition.tiers[t].plural for t in territory.definition.tier_ids}}
         print("Couches absentes (signalées dans la légende) : " + ", ".join(names.get(m, m) for m in missing))
     return 0
 

@@ -8,6 +8,8 @@ perimeters (inline SVG: the page needs no network and no script), the team and
 its project leads, the sources of the layers with their vintage and SHA-256
 fingerprint, the date and the cq-geo version.
 
+The map excerpt is drawn by :mod:`cq_geo.maps.excerpt`.
+
 The page is built from the JSON answers (``LookupResult.to_dict()`` and the
 geocoder's ``to_dict()``), so the sheet always says what ``cq-geo lookup
 --json`` says. Only numpy and the standard library are needed.
@@ -30,7 +32,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from ..model import REGULATORY_TIER
+from .excerpt import distance_to, excerpt_legend, excerpt_svg, zone_shapes
+from .french import fr_date
+from .style import STATUS_LABELS
 
 __all__ = ["fiche_html", "write_fiche", "write_fiches", "answer_sentence", "FICHE_STATUS_FR"]
 
@@ -42,27 +47,12 @@ FICHE_STATUS_FR = {
     "outside": "dehors",
     "unknown": "inconnu (périmètre absent)",
 }
-_LAYER_FR = {"communes": "Limites des communes", "qpv": "QPV 2024", "poche": "Poches de pauvreté",
-             "qva": "Anciens quartiers de veille active"}
-_GEOMETRY_FR = {"official": "officiel", "validated": "validé", "provisional": "provisoire", "simplified": "simplifié",
-                "approximate": "approximatif", "missing": "non installé"}
 _QUALITY_FR = {"precise": "précise (au numéro)", "approximate": "approximative", "ambiguous": "ambiguë",
                "not_found": "introuvable"}
-_STYLE = {  # same colours and outline styles as the council map
-    "qpv": ("#3d1454", 0.6, "#1b0a24", 2.2, ""),
-    "poche": ("#117733", 0.6, "#0b3d1c", 1.8, "6 4"),
-    "qva": ("url(#fiche-hatch)", 1.0, "#661100", 2.0, "1 4"),
-}
-_MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-           "novembre", "décembre"]
 
 
 def _esc(value: Any) -> str:
     return _html.escape("" if value is None else str(value), quote=True)
-
-
-def _fr_date(day: _dt.date) -> str:
-    return f"{'1er' if day.day == 1 else day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 def _metres(value: float | None) -> str:
@@ -78,189 +68,6 @@ def _metres(value: float | None) -> str:
     from ..report import fr_int
 
     return f"{fr_int(value)} m"
-
-
-# -- geometry (numpy only) ---------------------------------------------------------------------------------------------
-def _polygons(geom) -> list[list[np.ndarray]]:
-    """A polygon geometry as a list of polygons, each a list of rings ((n, 2) arrays, Lambert-93).
-
-    Accepts anything with ``__geo_interface__`` (shapely), a GeoJSON-like dict,
-    or rings already given as arrays.
-    """
-    if geom is None:
-        return []
-    gi = getattr(geom, "__geo_interface__", geom)
-    if isinstance(gi, dict):
-        kind, coords = gi.get("type"), gi.get("coordinates")
-        if kind == "Polygon":
-            return [[np.asarray(r, dtype="float64")[:, :2] for r in coords if len(r)]]
-        if kind == "MultiPolygon":
-            return [[np.asarray(r, dtype="float64")[:, :2] for r in poly if len(r)] for poly in coords]
-        if kind == "GeometryCollection":
-            return [p for g in gi.get("geometries", []) for p in _polygons(g)]
-        return []
-    if isinstance(geom, np.ndarray) and geom.ndim == 2:
-        return [[geom]]
-    return [[np.asarray(r, dtype="float64") for r in geom]]
-
-
-def _distance(polys: list[list[np.ndarray]], x: float, y: float) -> float:
-    """Distance in metres from (x, y) to the polygons (0 inside)."""
-    best, inside = math.inf, False
-    for rings in polys:
-        crossings = 0
-        for r in rings:
-            a, b = r[:-1], r[1:]
-            d = b - a
-            ll = (d ** 2).sum(axis=1)
-            t = np.clip(((x - a[:, 0]) * d[:, 0] + (y - a[:, 1]) * d[:, 1]) / np.where(ll == 0, 1, ll), 0, 1)
-            px, py = a[:, 0] + t * d[:, 0] - x, a[:, 1] + t * d[:, 1] - y
-            if len(px):
-                best = min(best, float(np.sqrt(px * px + py * py).min()))
-            up = (a[:, 1] <= y) != (b[:, 1] <= y)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                xs = a[:, 0] + (y - a[:, 1]) * d[:, 0] / d[:, 1]
-            crossings += int(np.count_nonzero(up & (xs > x)))
-        inside = inside or crossings % 2 == 1
-    return 0.0 if inside else best
-
-
-def _bbox(polys) -> tuple[float, float, float, float]:
-    pts = np.concatenate([r for rings in polys for r in rings]) if polys else np.zeros((1, 2))
-    return float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max())
-
-
-def _bbox_distance(box, x: float, y: float) -> float:
-    """Distance from (x, y) to a ``(minx, miny, maxx, maxy)`` box (0 inside)."""
-    return float(np.hypot(max(box[0] - x, 0.0, x - box[2]), max(box[1] - y, 0.0, y - box[3])))
-
-
-def _zone_shapes(territory) -> dict[str, list[tuple[Any, list]]]:
-    """``{tier: [(zone, polygons)]}`` and ``{"communes": [(code, polygons)]}`` from a Territory."""
-    out: dict[str, list] = {"communes": []}
-    communes = getattr(territory, "communes", None)
-    if communes is not None:
-        out["communes"] = [(code, _index_polygons(communes, i)) for i, code in enumerate(territory.commune_codes)]
-    for tier, data in territory.tiers.items():
-        index = getattr(data, "index", None)
-        out[tier] = [] if index is None else [(z, _index_polygons(index, i)) for i, z in enumerate(data.zones)]
-    return out
-
-
-def _index_polygons(index, i: int) -> list[list[np.ndarray]]:
-    """Zone *i* of an engine index as rings: the numpy polygons (no shapely, as in stock QGIS),
-    else its shapely geometry."""
-    polygons = getattr(index, "polygons", None)
-    if polygons is not None:
-        return [list(rings) for rings in polygons[i].polygons]
-    return _polygons(index.geoms[i])
-
-
-
-def _placed(labels, size: float, w: float, h: float) -> list[tuple[float, float, str]]:
-    """Labels that do not overlap: each keeps its place, or moves one line down or up, or
-    (a commune name only, after the zone names) is left out.
-
-    >>> _placed([(50, 50, "QPV A"), (52, 50, "Commune")], 10, 200, 200)
-    [(50, 50.0, 'QPV A'), (52, 74.0, 'Commune')]
-    """
-    boxes, out = [], []
-    for lx, ly, text in labels:
-        half = len(text) * size * 0.3  # half the width of a bold sans-serif line, roughly
-        for dy in (0.0, 1.2 * size, -1.2 * size, 2.4 * size, -2.4 * size):
-            y = ly + dy
-            box = (lx - half, y - size, lx + half, y + 0.25 * size)
-            if box[1] < 0 or box[3] > h:
-                continue
-            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes):
-                boxes.append(box)
-                out.append((lx, y, text))
-                break
-    return out
-
-def _path(polys, x0: float, y1: float) -> str:
-    parts = []
-    for rings in polys:
-        for r in rings:
-            pts = " L".join(f"{x - x0:.0f} {y1 - y:.0f}" for x, y in r)
-            parts.append(f"M{pts}z")
-    return "".join(parts)
-
-
-def _map_svg(territory, shapes, x: float, y: float, nearest: list[tuple[str, Any, float, list]]) -> str:
-    """The map excerpt: the point, the commune limits, the perimeters around it, a scale bar."""
-    half = 450.0
-    for _, _, dist, _ in nearest:  # widen the window to show the nearest perimeter, within reason
-        if dist <= 1800:
-            half = max(half, dist + 250)
-    half = min(half, 2000.0)
-    x0, x1, y0, y1 = x - half * 1.6, x + half * 1.6, y - half, y + half
-    w, h = x1 - x0, y1 - y0
-
-    def visible(polys) -> bool:
-        if not polys:
-            return False
-        bx0, by0, bx1, by1 = _bbox(polys)
-        return bx0 < x1 and bx1 > x0 and by0 < y1 and by1 > y0
-
-    out = [f'<svg class="fiche-map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w:.0f} {h:.0f}" '
-           'preserveAspectRatio="xMidYMid meet" role="img" aria-label="Extrait de carte autour de l\'adresse">',
-           f'<defs><pattern id="fiche-hatch" patternUnits="userSpaceOnUse" width="{w / 90:.1f}" height="{w / 90:.1f}" '
-           f'patternTransform="rotate(45)"><rect width="{w / 400:.1f}" height="{w / 90:.1f}" fill="#661100" '
-           'fill-opacity="0.6"/></pattern><clipPath id="fiche-clip"><rect width="100%" height="100%"/></clipPath></defs>',
-           f'<rect width="{w:.0f}" height="{h:.0f}" fill="#f4f2ec"/><g clip-path="url(#fiche-clip)">']
-    sw = w / 700  # one "pixel" of a 700-px-wide picture
-    labels = []
-    definition = territory.definition
-    for code, polys in shapes.get("communes", []):
-        if visible(polys):
-            team = definition.team_of(code)
-            fill = {"nord": "#0072b2", "sud": "#e69f00"}.get(team.id, "#009e73") if team else "#ffffff"
-            out.append(f'<path d="{_path(polys, x0, y1)}" fill="{fill}" fill-opacity="{0.3 if team else 0.5}" '
-                       f'fill-rule="evenodd" stroke="#566573" stroke-width="{sw * 1.2:.1f}"/>')
-    for tier in reversed(definition.tier_ids):  # the QPV drawn on top
-        colour = definition.tiers[tier].colour or "#7f8c8d"
-        fill, alpha, stroke, weight, dash = _STYLE.get(tier, (colour, 0.45, colour, 1.6, "2 3"))
-        for zone, polys in shapes.get(tier, []):
-            if not visible(polys):
-                continue
-            dash_attr = f' stroke-dasharray="{" ".join(f"{float(v) * sw:.1f}" for v in dash.split())}"' if dash else ""
-            out.append(f'<path d="{_path(polys, x0, y1)}" fill="{fill}" fill-opacity="{alpha}" fill-rule="evenodd" '
-                       f'stroke="{stroke}" stroke-width="{weight * sw:.1f}" stroke-linecap="round"{dash_attr}/>')
-            if zone.geometry != "commune":
-                # the part in the window nearest the point carries the name (a zone may have far parts)
-                parts = [[p] for p in polys if visible([p])] or polys
-                bx0, by0, bx1, by1 = _bbox(min(parts, key=lambda q: _bbox_distance(_bbox(q), x, y)))
-                lx, ly = min(max((bx0 + bx1) / 2, x0 + w * 0.12), x1 - w * 0.12), min(max(by1, y0 + h * 0.08), y1 - h * 0.04)
-                labels.append((lx - x0, y1 - ly - 10 * sw, f"{'QPV' if tier == 'qpv' else 'Poche'} {zone.name}"))
-    # commune names (inside the window)
-    for code, polys in shapes.get("communes", []):
-        if visible(polys):
-            bx0, by0, bx1, by1 = _bbox(polys)
-            cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
-            if x0 < cx < x1 and y0 < cy < y1:
-                labels.append((cx - x0, y1 - cy, definition.commune_name(code)))
-    for lx, ly, text in _placed(labels, 19 * sw, w, h):
-        out.append(f'<text x="{lx:.0f}" y="{ly:.0f}" font-size="{19 * sw:.0f}" text-anchor="middle" font-weight="700" '
-                   f'fill="#1b2631" stroke="#fff" stroke-width="{5 * sw:.0f}" paint-order="stroke">{_esc(text)}</text>')
-    # the point: a target, visible on any colour
-    px, py = x - x0, y1 - y
-    out.append(f'<circle cx="{px:.0f}" cy="{py:.0f}" r="{11 * sw:.0f}" fill="none" stroke="#fff" stroke-width="{6 * sw:.0f}"/>'
-               f'<circle cx="{px:.0f}" cy="{py:.0f}" r="{11 * sw:.0f}" fill="none" stroke="#c0392b" stroke-width="{3 * sw:.0f}"/>'
-               f'<circle cx="{px:.0f}" cy="{py:.0f}" r="{3 * sw:.0f}" fill="#c0392b"/>')
-    out.append("</g>")
-    # scale bar
-    target = w / 5
-    length = max(v for v in (50, 100, 200, 250, 500, 1000, 2000) if v <= max(target, 50))
-    bx, by = 20 * sw, h - 18 * sw
-    out.append(f'<rect x="{bx - 8 * sw:.0f}" y="{by - 34 * sw:.0f}" width="{length + 16 * sw:.0f}" height="{42 * sw:.0f}" '
-               f'fill="#fff" fill-opacity="0.85"/><path d="M{bx:.0f} {by - 6 * sw:.0f}V{by:.0f}H{bx + length:.0f}V{by - 6 * sw:.0f}" '
-               f'fill="none" stroke="#1b2631" stroke-width="{2 * sw:.0f}"/><text x="{bx + length / 2:.0f}" y="{by - 10 * sw:.0f}" '
-               f'font-size="{18 * sw:.0f}" text-anchor="middle" fill="#1b2631">{length} m</text>')
-    out.append(f'<text x="{w - 24 * sw:.0f}" y="{30 * sw:.0f}" font-size="{22 * sw:.0f}" font-weight="700" '
-               f'text-anchor="middle" fill="#1b2631">N</text>'
-               f'<path d="M{w - 24 * sw:.0f} {36 * sw:.0f}l{6 * sw:.0f} {16 * sw:.0f}h{-12 * sw:.0f}z" fill="#1b2631"/></svg>')
-    return "".join(out)
 
 
 # -- texts -----------------------------------------------------------------------------------------------------------
@@ -289,9 +96,7 @@ def answer_sentence(answer: dict, vocabulary=None) -> tuple[str, str]:
     where = commune["name"]
     by_status = {s: [z for z in zones if z["status"] == s] for s in ("inside", "boundary", "near", "unknown")}
 
-    def brief(t: str) -> str:  # « QPV », « poche de pauvreté », « ancien QVA »
-        label = d.tiers[t].short_label
-        return label if label[1:2].isupper() else label[:1].lower() + label[1:]
+    brief = vocabulary.brief  # « QPV », « poche de pauvreté », « ancien QVA »
 
     def unknown_text(t: str) -> str:
         return f"{brief(t)} inconnu{'e' if d.tiers[t].feminine else ''}"
@@ -335,7 +140,7 @@ def _tier_rows(territory, answer: dict, x: float, y: float, shapes) -> tuple[lis
         candidates = []
         for zone, polys in shapes.get(tier, []):
             if polys:
-                candidates.append((_distance(polys, x, y), zone, polys))
+                candidates.append((distance_to(polys, x, y), zone, polys))
         candidates.sort(key=lambda c: c[0])
         if candidates:
             d, zone, polys = candidates[0]
@@ -350,7 +155,7 @@ def _tier_rows(territory, answer: dict, x: float, y: float, shapes) -> tuple[lis
                 else:
                     dtext = f"à {_metres(dist)} de la limite" if dist is not None else ""
                 rows.append((tier, FICHE_STATUS_FR.get(z["status"], z["status"]), f"{z['name']} ({z['code']})", dtext,
-                             _GEOMETRY_FR.get(z.get("geometry_status", ""), z.get("geometry_status", ""))))
+                             STATUS_LABELS.get(z.get("geometry_status", ""), z.get("geometry_status", ""))))
         elif layer.get("status") == "missing":
             commune = (answer.get("commune") or {}).get("insee")
             in_commune = commune and any(z.tier == tier and commune in z.communes for z in territory.definition.zones)
@@ -362,9 +167,9 @@ def _tier_rows(territory, answer: dict, x: float, y: float, shapes) -> tuple[lis
             if candidates:
                 d, zone, _ = candidates[0]
                 rows.append((tier, "dehors", f"le plus proche : {zone.name} ({zone.code})", f"à {_metres(d)}",
-                             _GEOMETRY_FR.get(layer.get("status", ""), layer.get("status", ""))))
+                             STATUS_LABELS.get(layer.get("status", ""), layer.get("status", ""))))
             else:
-                rows.append((tier, "dehors", "", "", _GEOMETRY_FR.get(layer.get("status", ""), "")))
+                rows.append((tier, "dehors", "", "", STATUS_LABELS.get(layer.get("status", ""), "")))
     html_rows = [f"<tr><th>{_esc(territory.vocabulary.heading(t))}</th><td class='st st-{_esc(s.split()[0])}'>{_esc(s)}</td><td>{_esc(z)}</td>"
                  f"<td>{_esc(d)}</td><td>{_esc(g)}</td></tr>" for t, s, z, d, g in rows]
     return html_rows, nearest
@@ -417,18 +222,13 @@ def fiche_html(territory, answer: dict, *, geocoding: dict | None = None, typed:
     """
     from .._version import __version__
 
-    if date is None:
-        day = _dt.date.today()
-    elif isinstance(date, _dt.date):
-        day = date
-    else:
-        day = _dt.date.fromisoformat(str(date))
+    day = _day(date)
     stamp = (now or _dt.datetime.now()).strftime("%H:%M")
     geocoding = geocoding if geocoding is not None else answer.get("geocoding")
     p = answer["point"]
     x, y = float(p["x"]), float(p["y"])
     d = territory.definition
-    shapes = shapes if shapes is not None else _zone_shapes(territory)
+    shapes = shapes if shapes is not None else zone_shapes(territory)
     kind, sentence = answer_sentence(answer, territory.vocabulary)
     tier_rows, nearest = _tier_rows(territory, answer, x, y, shapes)
 
@@ -436,9 +236,32 @@ def fiche_html(territory, answer: dict, *, geocoding: dict | None = None, typed:
              "<meta name='viewport' content='width=device-width, initial-scale=1.0'>",
              f"<title>Fiche d'éligibilité — {_esc(typed or sentence)}</title><style>{_CSS}</style></head><body>",
              "<h1>Fiche d'éligibilité — Contrat Quartiers 2030</h1>",
-             f"<div class='sub'>{_esc(d.name)} — établie le {_fr_date(day)} à {stamp}</div>"]
-    # address
-    parts.append("<h2>Adresse</h2><table>")
+             f"<div class='sub'>{_esc(d.name)} — établie le {fr_date(day)} à {stamp}</div>"]
+    parts += _address_table(answer, geocoding, typed, x, y)
+    parts += _answer_block(answer, kind, sentence, tier_rows)
+    parts.append("<div class='grid'><div><h2>Extrait de carte</h2>" + excerpt_svg(territory, shapes, x, y, nearest)
+                 + excerpt_legend(d) + "</div>")
+    parts += _team_block(answer, d.tiers[REGULATORY_TIER].plural)
+    parts += _sources_table(territory, answer)
+    parts.append(f"<div class='foot'>Fiche produite par cq-geo {_esc(__version__)} le {fr_date(day)} à {stamp}, "
+                 "sans connexion réseau. La réponse vaut pour la position indiquée et les périmètres listés ci-dessus ; "
+                 "une position approximative, un point sur la limite ou un périmètre provisoire ou absent demandent "
+                 "une vérification.</div></body></html>")
+    return "".join(parts)
+
+
+def _day(date) -> _dt.date:
+    if date is None:
+        return _dt.date.today()
+    if isinstance(date, _dt.date):
+        return date
+    return _dt.date.fromisoformat(str(date))
+
+
+def _address_table(answer: dict, geocoding: dict | None, typed: str | None, x: float, y: float) -> list[str]:
+    """What was typed, the address retained with the quality of its position, the point, the commune."""
+    p = answer["point"]
+    parts = ["<h2>Adresse</h2><table>"]
     if typed:
         parts.append(f"<tr><th>Saisie</th><td>{_esc(typed)}</td></tr>")
     if geocoding:
@@ -459,24 +282,25 @@ def fiche_html(territory, answer: dict, *, geocoding: dict | None = None, typed:
                      + ("" if c.get("status") == "inside" else f" — {_esc(FICHE_STATUS_FR.get(c.get('status'), ''))}")
                      + "</td></tr>")
     parts.append("</table>")
-    # answer
-    parts.append(f"<h2>Réponse</h2><div class='answer {kind}'>{_esc(sentence)}"
-                 + ("<small>Réponse fondée sur des périmètres officiels.</small>" if kind == "eligible" and all(
-                     z.get("geometry_status") == "official" for z in answer.get("zones", []) if z["status"] == "inside")
-                    else "") + "</div>")
-    parts.append("<table><thead><tr><th>Géographie</th><th>Situation</th><th>Zone</th><th>Distance</th>"
-                 "<th>Périmètre</th></tr></thead><tbody>" + "".join(tier_rows) + "</tbody></table>")
+    return parts
+
+
+def _answer_block(answer: dict, kind: str, sentence: str, tier_rows: list[str]) -> list[str]:
+    """The answer in one sentence, one row per tier, and the warnings."""
+    official = kind == "eligible" and all(
+        z.get("geometry_status") == "official" for z in answer.get("zones", []) if z["status"] == "inside")
+    parts = [f"<h2>Réponse</h2><div class='answer {kind}'>{_esc(sentence)}"
+             + ("<small>Réponse fondée sur des périmètres officiels.</small>" if official else "") + "</div>",
+             "<table><thead><tr><th>Géographie</th><th>Situation</th><th>Zone</th><th>Distance</th>"
+             "<th>Périmètre</th></tr></thead><tbody>" + "".join(tier_rows) + "</tbody></table>"]
     warnings = list(answer.get("warnings") or [])
     if warnings:
         parts.append("<div class='warn'><b>À noter :</b> " + " ; ".join(_esc(w) for w in warnings) + "</div>")
-    # map + team
-    parts.append("<div class='grid'><div><h2>Extrait de carte</h2>" + _map_svg(territory, shapes, x, y, nearest)
-                 + "<div class='legend'>"
-                 "<span style='background:#3d1454;opacity:.7;border:0.5mm solid #1b0a24'></span>QPV"
-                 "<span style='background:#117733;opacity:.7;border:0.4mm dashed #0b3d1c'></span>Poche de pauvreté"
-                 "<span style='background:repeating-linear-gradient(45deg,#661100 0 0.4mm,#f4f2ec 0.4mm 1.4mm)'></span>"
-                 "Ancien QVA<span style='border-radius:50%;border:0.6mm solid #c0392b;background:#fff'></span>Adresse"
-                 "</div></div>")
+    return parts
+
+
+def _team_block(answer: dict, qpv_plural: str) -> list[str]:
+    """The team of the commune and its project leads (and the leads of the regulatory tier, *qpv_plural*)."""
     team = answer.get("team")
     team_html = ["<div><h2>Équipe territoriale</h2>"]
     if team:
@@ -490,17 +314,22 @@ def fiche_html(territory, answer: dict, *, geocoding: dict | None = None, typed:
     else:
         team_html.append("<p>Hors du territoire.</p>")
     for lead in answer.get("qpv_leads") or []:
-        team_html.append(f"<p>Pour les QPV : <b>{_esc(lead['title'])}</b> ({_esc(lead.get('axis_detail'))})</p>")
+        team_html.append(f"<p>Pour les {_esc(qpv_plural)} : <b>{_esc(lead['title'])}</b> ({_esc(lead.get('axis_detail'))})</p>")
     team_html.append("</div></div>")
-    parts.extend(team_html)
-    # sources
-    parts.append("<h2>Sources des données</h2><table class='sources'><thead><tr><th>Couche</th><th>Source et millésime</th>"
-                 "<th>Statut</th><th>Empreinte SHA-256</th></tr></thead><tbody>")
+    return team_html
+
+
+def _sources_table(territory, answer: dict) -> list[str]:
+    """Each layer's source, vintage, status and SHA-256, and the territory file's."""
+    d = territory.definition
+    names = {"communes": "Limites des communes", **{t: territory.vocabulary.layer_name(t) for t in d.tier_ids}}
+    parts = ["<h2>Sources des données</h2><table class='sources'><thead><tr><th>Couche</th><th>Source et millésime</th>"
+             "<th>Statut</th><th>Empreinte SHA-256</th></tr></thead><tbody>"]
     for name, info in (answer.get("layers") or {}).items():
         src = " — ".join(v for v in (info.get("source"), info.get("vintage")) if v and not (
             v is info.get("vintage") and v in (info.get("source") or "")))
-        parts.append(f"<tr><th>{_esc(_LAYER_FR.get(name, name))}</th><td>{_esc(src)}</td>"
-                     f"<td>{_esc(_GEOMETRY_FR.get(info.get('status'), info.get('status')))}</td>"
+        parts.append(f"<tr><th>{_esc(names.get(name, name))}</th><td>{_esc(src)}</td>"
+                     f"<td>{_esc(STATUS_LABELS.get(info.get('status'), info.get('status')))}</td>"
                      f"<td class='hash'>{_esc(info.get('sha256') or '—')}</td></tr>")
     definition_file = Path(d.source_path).name if getattr(d, "source_path", None) else "territory.toml"
     definition_sha = ""
@@ -510,11 +339,7 @@ def fiche_html(territory, answer: dict, *, geocoding: dict | None = None, typed:
         definition_sha = hashlib.sha256(Path(d.source_path).read_bytes()).hexdigest()
     parts.append(f"<tr><th>Équipes et zones</th><td>définition du territoire ({_esc(definition_file)})</td><td>contrat</td>"
                  f"<td class='hash'>{_esc(definition_sha or '—')}</td></tr></tbody></table>")
-    parts.append(f"<div class='foot'>Fiche produite par cq-geo {_esc(__version__)} le {_fr_date(day)} à {stamp}, "
-                 "sans connexion réseau. La réponse vaut pour la position indiquée et les périmètres listés ci-dessus ; "
-                 "une position approximative, un point sur la limite ou un périmètre provisoire ou absent demandent "
-                 "une vérification.</div></body></html>")
-    return "".join(parts)
+    return parts
 
 
 def write_fiche(path, territory, answer: dict, **kwargs) -> Path:
@@ -544,7 +369,7 @@ def write_fiches(results, folder, territory=None, *, address_cols: str | list[st
 
     from ..bulk.summary import id_column
     from ..errors import CqGeoError
-    from .webmap import read_results_table
+    from .results import read_results_table
 
     if territory is None:
         from ..territory import load_territory
@@ -562,7 +387,7 @@ def write_fiches(results, folder, territory=None, *, address_cols: str | list[st
     address_cols = [c for c in (address_cols or []) if c in df.columns]
     own_id = id_column(df)
     first = 1 if path.suffix.lower() == ".gpkg" else 2
-    shapes = _zone_shapes(territory)
+    shapes = zone_shapes(territory)
     written = skipped = 0
     n = len(df)
     for i in range(n):

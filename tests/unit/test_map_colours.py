@@ -60,12 +60,12 @@ def worst_pairs(groups: dict[str, dict[str, str]]) -> list[tuple[float, str, str
 
 
 def test_the_simulation_reproduces_the_issue_with_the_old_palette():
-    from cq_geo.maps.webmap import MAP_BACKGROUND, _over
+    from cq_geo.maps.style import MAP_BACKGROUND, over
 
-    sud = _over("#e67e22", 0.42, MAP_BACKGROUND)
+    sud = over("#e67e22", 0.42, MAP_BACKGROUND)
     old = {"Points": {"QPV": "#c0392b", "poche": "#8e44ad", "QVA": "#1e8449", "hors": "#5d6d7e",
                       "à vérifier": "#f1c40f", "hors territoire": "#17202a"},
-           "Sur Sud": {"Sud": sud, "QPV": _over("#e74c3c", 0.55, sud)}}
+           "Sur Sud": {"Sud": sud, "QPV": over("#e74c3c", 0.55, sud)}}
     bad = worst_pairs(old)
     assert any(kind == "protanopie" and {a, b} == {"QPV", "QVA"} for _, kind, _, a, b in bad), bad
     assert any(group == "Sur Sud" and kind == "deutéranopie" for _, kind, group, _, _ in bad), bad
@@ -79,11 +79,11 @@ def test_map_colours_stay_apart_for_colour_blind_readers():
 
 def test_every_category_has_a_non_colour_cue_too():
     assert len(set(POINT_SHAPES)) == len(POINT_CATEGORIES)  # one marker shape per point category
-    from cq_geo.maps.webmap import _TIER_STYLE
+    from cq_geo.maps.style import TIER_STYLE
 
-    outlines = {(s["weight"], s.get("dashArray")) for s in _TIER_STYLE.values()}
-    assert len(outlines) == len(_TIER_STYLE)  # one outline style per tier
-    assert _TIER_STYLE["qva"]["fillColor"].startswith("url(#")  # hatching
+    outlines = {(s["weight"], s.get("dashArray")) for s in TIER_STYLE.values()}
+    assert len(outlines) == len(TIER_STYLE)  # one outline style per tier
+    assert TIER_STYLE["qva"]["fillColor"].startswith("url(#")  # hatching
 
 
 def test_the_legend_draws_those_colours(tmp_path):
@@ -91,13 +91,14 @@ def test_the_legend_draws_those_colours(tmp_path):
     pytest.importorskip("xstatic.pkg.leaflet")
     import pandas as pd
 
-    from cq_geo.maps.webmap import _TEAM_COLOURS, TEAM_FILL_OPACITY, export_map
+    from cq_geo.maps.style import TEAM_COLOURS, TEAM_FILL_OPACITY
+    from cq_geo.maps.webmap import export_map
     from cq_geo.territory import load_territory
 
     territory = load_territory()
     html = export_map(tmp_path / "c.html", territory, results=pd.DataFrame({"lon": [3.3957, 2.35], "lat": [50.329, 48.85]}),
                       tiles=False, date="2026-11-27").read_text(encoding="utf-8")
-    for colour in _TEAM_COLOURS.values():
+    for colour in TEAM_COLOURS.values():
         assert f"fill='{colour}' fill-opacity='{TEAM_FILL_OPACITY}'" in html
     for (_, label, colour), shape in zip(POINT_CATEGORIES, POINT_SHAPES):
         assert colour in html
