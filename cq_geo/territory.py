@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .data.common import CODE_COLUMN, LOCAL_TIERS, StoreRows, info_from_row, worst_status
 from .errors import DataError, InvalidCoordinates
 from .geo.crs import METRO_L93_BOUNDS, METRO_LONLAT_BOUNDS, l93_to_lonlat, lonlat_to_l93
 from .geo.engine import (
@@ -856,6 +857,66 @@ def _categorical(labels: np.ndarray, index: np.ndarray, present_only: bool = Fal
     return pd.Categorical.from_codes(codes, categories=pd.Index(uniq))
 
 
+def territory_from_rows(rows: StoreRows) -> Territory:
+    """The :class:`Territory` from a store's geometries and metadata (GeoPackage or shared store).
+
+    Each layer's provenance (:class:`~cq_geo.geo.layers.LayerInfo`) comes from its
+    metadata row, so an answer says which version it rests on. Zones the
+    territory definition does not know are ignored (``cq-geo data status``
+    lists them).
+    """
+    meta, commune_rows, tier_rows, definition, path = rows.meta, rows.communes, rows.tiers, rows.definition, rows.label
+    known = {z.code: z for z in definition.zones}
+    commune_geoms = {r["insee"]: r["geometry"] for r in commune_rows if r["geometry"] is not None}
+    commune_info = info_from_row("communes", meta.get("communes"))
+    if not commune_geoms:
+        raise DataError(f"magasin de données {path} : aucun contour de commune")
+    commune_info.feature_count = len(commune_geoms)
+
+    zone_geoms: dict[str, tuple[Any, str]] = {}
+    layer_infos: dict[str, LayerInfo] = {}
+    for tier in TIERS:
+        row = meta.get(tier)
+        info = info_from_row(tier, row)
+        code_col = CODE_COLUMN[tier]
+        statuses = []
+        for r in tier_rows[tier]:
+            code = r.get(code_col)
+            zone = known.get(code)
+            if zone is None or zone.tier != tier or r["geometry"] is None:
+                continue
+            status = r.get("status") if tier in LOCAL_TIERS else info.status
+            status = status if status in GEOMETRY_STATUSES else "provisional"
+            zone_geoms[code] = (r["geometry"], status)
+            statuses.append(status)
+        if not statuses:
+            continue  # let the territory derive it (missing, or whole communes)
+        if tier in LOCAL_TIERS:
+            whole = [z for z in definition.zones_of(tier) if z.geometry == "commune" and z.code not in zone_geoms]
+            if whole:
+                statuses.append(commune_info.status)
+                info.source = f"{info.source} ; communes entières : {commune_info.source}"
+            info.status = worst_status(statuses)
+            info.edge_m = info.near_m = None
+            info.__post_init__()
+        layer_infos[tier] = info
+    return Territory(definition, commune_geoms, commune_info, zone_geoms=zone_geoms, layer_infos=layer_infos)
+
+
+def load_store_territory(path, territory_file=None) -> Territory:
+    """The :class:`Territory` from a store file (GeoPackage, see ``cq-geo data``).
+
+    >>> import tempfile, pathlib
+    >>> from cq_geo.data.gpkg_store import open_local_store
+    >>> store = open_local_store(pathlib.Path(tempfile.mkdtemp()) / "cq-geo.gpkg")
+    >>> load_store_territory(store.path).layers["communes"].feature_count
+    47
+    """
+    from .data.gpkg_store import read_store_rows
+
+    return territory_from_rows(read_store_rows(path, territory_file=territory_file))
+
+
 def load_territory(store=None, territory_file=None, *, territory=None) -> Territory:
     """Load the territory: its definition and the best geometries available.
 
@@ -892,9 +953,9 @@ def load_territory(store=None, territory_file=None, *, territory=None) -> Territ
     from .data.pgstore import shared_url
 
     if shared_url(store):  # the shared store (PostGIS): its committed state
-        from .data.pgstore import load_shared_territory
+        from .data.pgstore import shared_store_rows
 
-        return load_shared_territory(shared_url(store), territory_file=territory_file)
+        return territory_from_rows(shared_store_rows(shared_url(store), territory_file=territory_file))
     path, origin = resolve_store(store, territory)
     if path is not None and origin == "environment" and not path.is_file():
         path = None  # CQ_GEO_STORE names the store to create: embedded data until the first import (data status)
@@ -904,10 +965,6 @@ def load_territory(store=None, territory_file=None, *, territory=None) -> Territ
                 f"magasin de données introuvable : {path} "
                 f"({'option --store' if origin == 'argument' else 'variable CQ_GEO_STORE'})"
             )
-        try:
-            from .data.store import load_store_territory
-        except ImportError as exc:  # the store arrives with the data-store issue
-            raise DataError(f"lecture du magasin de données {path} non disponible dans cette version") from exc
         return load_store_territory(path, territory_file=territory_file)
     definition = load_definition(territory_file)
     geoms, info = load_baseline_communes(baseline_communes_file(territory), polygons=True)

@@ -633,7 +633,7 @@ def _text(v) -> str:
 
 
 def _polys(wkb, described: str, what: str) -> list:
-    from .store import wkb_polygons
+    from .polygons import wkb_polygons
 
     try:
         return wkb_polygons(wkb)
@@ -643,9 +643,9 @@ def _polys(wkb, described: str, what: str) -> list:
 
 def _repair_polys(polys):
     """(polys, repaired?) — made valid with shapely when installed (non-polygonal parts dropped); else unchanged."""
-    from .store import _shapely, polygons_wkb, wkb_polygons
+    from .polygons import polygons_wkb, shapely_or_none, wkb_polygons
 
-    shp = _shapely()
+    shp = shapely_or_none()
     if shp is None or not polys:
         return polys, False
     geom = shp.from_wkb(polygons_wkb(polys))
@@ -657,11 +657,11 @@ def _repair_polys(polys):
 
 def _union_polys(parts: list) -> list:
     """One set of polygons for several parts: a shapely union when installed, else the parts side by side."""
-    from .store import _shapely, polygons_wkb, wkb_polygons
+    from .polygons import polygons_wkb, shapely_or_none, wkb_polygons
 
     if len(parts) == 1:
         return parts[0]
-    shp = _shapely()
+    shp = shapely_or_none()
     if shp is None:
         return [p for part in parts for p in part]
     geom = shp.union_all([shp.from_wkb(polygons_wkb(p)) for p in parts])
@@ -682,9 +682,9 @@ def polygons_touch(a, b, tolerance: float) -> bool:
     """
     import numpy as np
 
-    from .store import _bounds, points_in_polygons
+    from .polygons import points_in_polygons, polygons_bounds
 
-    ba, bb = _bounds(a), _bounds(b)
+    ba, bb = polygons_bounds(a), polygons_bounds(b)
     if ba is None or bb is None:
         return False
     if ba[0] > bb[2] + tolerance or bb[0] > ba[2] + tolerance or ba[1] > bb[3] + tolerance or bb[1] > ba[3] + tolerance:
@@ -703,9 +703,9 @@ def _gap_m(a, b) -> float:
     """Distance between the centres of the boxes of *a* and *b* (m), for messages."""
     import math
 
-    from .store import _bounds
+    from .polygons import polygons_bounds
 
-    ba, bb = _bounds(a), _bounds(b)
+    ba, bb = polygons_bounds(a), polygons_bounds(b)
     return math.hypot((ba[0] + ba[2] - bb[0] - bb[2]) / 2, (ba[1] + ba[3] - bb[1] - bb[3]) / 2)
 
 
@@ -742,7 +742,7 @@ def select_qpv(records, definition, commune_polys: dict[str, list], generation: 
     """
     import numpy as np
 
-    from .store import _shapely, points_in_polygons, polygons_area
+    from .polygons import points_in_polygons, polygons_area, shapely_or_none
 
     records = list(records)
     if not records:
@@ -823,7 +823,7 @@ def select_qpv(records, definition, commune_polys: dict[str, list], generation: 
         g["others"].extend(x for x in outside_names[i] if x not in g["others"])
         g["parts"].append(_polys(records[i][1], described, f"QPV {codes[i]}"))
 
-    shp = _shapely()
+    shp = shapely_or_none()
     out_rows, repaired_codes, shared_codes, notes, shifted = [], [], [], [], []
     for code, g in sorted(groups.items()):
         parts, repaired = [], False
@@ -835,7 +835,7 @@ def select_qpv(records, definition, commune_polys: dict[str, list], generation: 
         if not parts:
             raise DataError(f"{described} : le QPV {code} n'a pas de géométrie polygonale")
         if shp is not None and len(parts) > 1:
-            from .store import polygons_wkb
+            from .polygons import polygons_wkb
 
             geoms = [shp.from_wkb(polygons_wkb(p)) for p in parts]
             for a in range(len(geoms)):
@@ -985,7 +985,7 @@ def select_local(records, definition, tier: str, name_field: str | None = None, 
     import numpy as np
 
     from ..model import suggest
-    from .store import _shapely, points_in_polygons, polygons_wkb
+    from .polygons import points_in_polygons, polygons_wkb, shapely_or_none
 
     records = list(records)
     if not records:
@@ -1017,7 +1017,7 @@ def select_local(records, definition, tier: str, name_field: str | None = None, 
             index.setdefault(k, set()).add(z.code)
     choices = [z.name for z in zones] + [z.code for z in zones]
     zmap = {z.code: z for z in zones}
-    shp = _shapely()
+    shp = shapely_or_none()
     problems, by_code = [], {}
     for i, (props, wkb) in enumerate(records):
         label = _text(props.get(field_col))

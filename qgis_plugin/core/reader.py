@@ -3,7 +3,7 @@
 GeoJSON, GeoPackage, shapefile, KML, possibly inside a zip (``/vsizip/``);
 reprojection with QgsCoordinateTransform (the project's transform context, so
 the datum grids the user installed apply). The records go to
-``cq_geo.data.store.import_records`` which applies the same checks as the
+``cq_geo.data.imports.import_records`` which applies the same checks as the
 command-line import (cut to the territory, code patterns, labelling, atomic write).
 """
 

@@ -34,7 +34,8 @@ def poches(tmp_path):
 
 
 def test_import_validate_and_lookup(store, poches):
-    from cq_geo.data.store import import_local, load_store_territory, validate_zone
+    from cq_geo.data.imports import import_local, validate_zone
+    from cq_geo.territory import load_store_territory
 
     path, recs, _ = poches
     rep = import_local(store, path, "poche", author="Service politique de la ville")
@@ -81,7 +82,7 @@ def test_unknown_names_get_suggestions(store, tmp_path):
     recs[0][0]["nom"] = "Escaudain : Cité Saint Mark"
     recs.append(({"nom": "Poche inventée"}, recs[0][1]))
     path = syn.write(syn.frame(recs), tmp_path / "fautes.geojson", "GeoJSON")
-    from cq_geo.data.store import import_local
+    from cq_geo.data.imports import import_local
 
     before = sha(store.path)
     with pytest.raises(DataError) as err:
@@ -96,7 +97,7 @@ def test_unknown_names_get_suggestions(store, tmp_path):
 
 
 def test_outside_its_commune_is_refused(store, tmp_path):
-    from cq_geo.data.store import import_local
+    from cq_geo.data.imports import import_local
 
     layout = syn.Layout()
     # a Haveluy poche drawn in Denain
@@ -109,7 +110,7 @@ def test_outside_its_commune_is_refused(store, tmp_path):
 
 
 def test_invalid_geometry_is_refused_with_its_reason(store, tmp_path):
-    from cq_geo.data.store import import_local
+    from cq_geo.data.imports import import_local
 
     sq = syn.Layout().square("59292", half=100)
     x0, y0, x1, y1 = sq.bounds
@@ -120,7 +121,7 @@ def test_invalid_geometry_is_refused_with_its_reason(store, tmp_path):
 
 
 def test_overlap_refused_unless_accepted(store, tmp_path):
-    from cq_geo.data.store import import_local
+    from cq_geo.data.imports import import_local
 
     a = syn.Layout().square("59292", half=150)
     b = shapely.affinity.translate(a, 100, 0)
@@ -138,7 +139,8 @@ def test_overlap_refused_unless_accepted(store, tmp_path):
 
 
 def test_qva_perimeter_on_top_of_whole_communes(store, tmp_path):
-    from cq_geo.data.store import import_local, load_store_territory
+    from cq_geo.data.imports import import_local
+    from cq_geo.territory import load_store_territory
 
     layout = syn.Layout()
     recs = syn.local_records(layout, "qva", {"QVA-SAINT-AMAND-LIMON": "Limon"})
@@ -154,7 +156,7 @@ def test_qva_perimeter_on_top_of_whole_communes(store, tmp_path):
 
 
 def test_validate_zone_errors(store, synth_files):
-    from cq_geo.data.store import import_official, validate_zone
+    from cq_geo.data.imports import import_official, validate_zone
 
     import_official(store, "qpv", synth_files["gpkg"])
     with pytest.raises(DataError, match="officiel"):
