@@ -6,6 +6,7 @@ The drawn files are SYNTHETIC squares inside the embedded baseline communes.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import shapely
@@ -204,3 +205,25 @@ def test_cli_local_import_status_validate_rollback(store, poches, capsys):
     assert main(["data", "rollback", *s]) == 0
     capsys.readouterr()
     assert {r["code"]: r["status"] for r in store.rows("poche")}["POCHE-HAVELUY-PLAINE"] == "provisional"
+
+
+def test_outside_message_lists_its_communes_with_commas(store, tmp_path):
+    """Issue 16: the message once replaced every "," of the sentence by " ", giving « (Denain  Escaudain) »."""
+    from cq_geo.data.imports import import_local
+    from cq_geo.paths import territory_file
+
+    # a SYNTHETIC poche over two communes (Denain, Escaudain), drawn in Haveluy, outside both
+    toml = Path(territory_file()).read_text(encoding="utf-8") + (
+        '\n[[zones]]\ntier = "poche"\ncode = "POCHE-SYNTHETIQUE-DENAIN-ESCAUDAIN"\n'
+        'name = "Synthétique : Denain-Escaudain"\ncommunes = ["59172", "59205"]\ngeometry = "perimeter"\n'
+        'sources = ["contrat"]\n')
+    (tmp_path / "territory.toml").write_text(toml, encoding="utf-8")
+    geom = syn.Layout().square("59292", half=150)
+    path = syn.write(syn.frame([({"nom": "Synthétique : Denain-Escaudain"}, geom)]), tmp_path / "loin.gpkg", "GPKG")
+    before = sha(store.path)
+    with pytest.raises(DataError) as err:
+        import_local(store, path, "poche", territory_file=tmp_path / "territory.toml")
+    msg = str(err.value)
+    assert "(POCHE-SYNTHETIQUE-DENAIN-ESCAUDAIN) : 90 000 m² hors de sa commune (Denain, Escaudain)" in msg, msg
+    assert "  " not in msg.replace("\n  - ", "\n"), msg  # no double space anywhere in the sentence
+    assert sha(store.path) == before
