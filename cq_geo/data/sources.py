@@ -382,13 +382,30 @@ def _need_geo():
         raise MissingDependency("la lecture des fichiers SIG demande : pip install \"cq-geo[geo]\"") from exc
 
 
-def _zip_member(path: Path, prefer: Callable[[str], int] | None) -> str:
+def zip_member(path: str | os.PathLike, prefer: Callable[[str], int] | None = None,
+               extensions: tuple[str, ...] = _VECTOR_EXT) -> str:
+    """The vector file of a zip archive to read: the one *prefer* ranks highest, then the first by name.
+
+    Members ending with one of *extensions* count (``__MACOSX`` copies aside); the
+    archive is checked whole first (CRC of every member). A truncated, corrupt or
+    empty archive raises :class:`~cq_geo.errors.DataError` in French. Standard
+    library only: the QGIS plugin uses it too (with its own *extensions*).
+
+    >>> import tempfile, zipfile, pathlib
+    >>> z = pathlib.Path(tempfile.mkdtemp()) / "qpv.zip"
+    >>> with zipfile.ZipFile(z, "w") as zf:
+    ...     for name in ("lisezmoi.txt", "b/qp_2015.geojson", "a/qp_2024.geojson"):
+    ...         zf.writestr(name, "{}")
+    >>> zip_member(z), zip_member(z, prefer=lambda n: "2015" in n)
+    ('a/qp_2024.geojson', 'b/qp_2015.geojson')
+    """
+    path = Path(path)
     try:
         with zipfile.ZipFile(path) as zf:
             bad = zf.testzip()
             if bad is not None:
                 raise DataError(f"{path.name} : archive zip corrompue (membre {bad})")
-            names = [n for n in zf.namelist() if n.lower().endswith(_VECTOR_EXT) and not n.startswith("__MACOSX")]
+            names = [n for n in zf.namelist() if n.lower().endswith(extensions) and not n.startswith("__MACOSX")]
     except zipfile.BadZipFile as exc:
         raise DataError(f"{path.name} : archive zip tronquée ou corrompue ({exc})") from exc
     except (OSError, EOFError) as exc:
@@ -397,6 +414,37 @@ def _zip_member(path: Path, prefer: Callable[[str], int] | None) -> str:
         raise DataError(f"{path.name} : l'archive ne contient aucun fichier GeoJSON, GeoPackage ou shapefile")
     ranked = sorted(names, key=lambda n: (-(prefer(n) if prefer else 0), n))
     return ranked[0]
+
+
+def vector_target(path: str | os.PathLike, prefer: Callable[[str], int] | None = None,
+                  extensions: tuple[str, ...] = _VECTOR_EXT,
+                  expected: str = "GeoJSON, GeoPackage, shapefile ou zip") -> tuple[str, str]:
+    """What GDAL opens for the vector file *path*, and how to name it: ``(target, described)``.
+
+    A zip (by its first bytes or its name) gives ``/vsizip/…`` on its best member
+    (:func:`zip_member`); a missing, empty or unsupported file raises
+    :class:`~cq_geo.errors.DataError` in French (*expected* lists the formats).
+    Standard library only: the QGIS plugin opens its files through it too.
+
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "poches.geojson"
+    >>> _ = f.write_text("{}")
+    >>> vector_target(f)[1]
+    'poches.geojson'
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"fichier introuvable : {path}")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path.name} : fichier vide")
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head.startswith(b"PK") or path.suffix.lower() == ".zip":
+        member = zip_member(path, prefer, extensions)
+        return f"/vsizip/{path}/{member}", f"{path.name} › {member}"
+    if path.suffix.lower() not in extensions:
+        raise DataError(f"{path.name} : format non pris en charge (attendu : {expected})")
+    return str(path), path.name
 
 
 def read_vector(path: str | os.PathLike, layer: str | None = None, prefer: Callable[[str], int] | None = None,
@@ -412,18 +460,7 @@ def read_vector(path: str | os.PathLike, layer: str | None = None, prefer: Calla
     import pyogrio
 
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"fichier introuvable : {path}")
-    if path.stat().st_size == 0:
-        raise DataError(f"{path.name} : fichier vide")
-    with open(path, "rb") as f:
-        head = f.read(4)
-    target, described = str(path), path.name
-    if head.startswith(b"PK") or path.suffix.lower() == ".zip":
-        member = _zip_member(path, prefer)
-        target, described = f"/vsizip/{path}/{member}", f"{path.name} › {member}"
-    elif path.suffix.lower() not in _VECTOR_EXT:
-        raise DataError(f"{path.name} : format non pris en charge (attendu : GeoJSON, GeoPackage, shapefile ou zip)")
+    target, described = vector_target(path, prefer)
     try:
         if layer is None:
             layers = pyogrio.list_layers(target)
