@@ -80,8 +80,8 @@ def main() -> int:
                 f"(min {min(times):.2f}, max {max(times):.2f}, {args.repeat} runs; {rep.features_read} read, "
                 f"{rep.feature_count} kept; read: {rep.described})")
         # the GDAL-free path of the QGIS plugin: records (properties, WKB in EPSG:2154) already read
-        from cq_geo.data.sources import read_records
         from cq_geo.data.imports import import_records
+        from cq_geo.data.sources import read_records
 
         records, described = read_records(files["GeoPackage Lambert-93"], "qpv")
         times = []

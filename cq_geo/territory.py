@@ -183,6 +183,25 @@ class Territory:
         zone_geoms = dict(zone_geoms or {})
         layer_infos = dict(layer_infos or {})
 
+        cgeoms = self._init_communes(commune_geoms)
+
+        unknown = set(zone_geoms) - {z.code for z in definition.zones}
+        if unknown:
+            raise DataError(f"géométries pour des zones inconnues du territoire : {', '.join(sorted(unknown))}")
+
+        self.tiers: dict[str, _TierData] = {}
+        self._whole_zones: dict[str, np.ndarray] = {}  # per tier: commune -> its whole-commune zone (-1)
+        self.tier_ids = definition.tier_ids
+        self.lookup_columns = lookup_columns(self.tier_ids)
+        for tier in self.tier_ids:
+            self._init_tier(tier, zone_geoms, layer_infos, cgeoms)
+        self._init_missing()
+        self._init_search()
+
+    # -- construction (parts of __init__) ----------------------------------------
+    def _init_communes(self, commune_geoms: dict[str, Any]) -> list[Polygons]:
+        """The commune index, the territory's outline and the teams; the communes' polygons."""
+        definition, commune_info = self.definition, self.commune_info
         self.commune_codes = [c for c in definition.communes if c in commune_geoms]
         if not self.commune_codes:
             raise DataError("aucun contour de commune du territoire n'est disponible")
@@ -196,67 +215,67 @@ class Territory:
         teams = [definition.team_of(c) for c in self.commune_codes]
         self._team_of_commune = np.array([t.id if t else "" for t in teams] + [""], dtype=object)
         self._no_team = self._team_of_commune == ""
+        return cgeoms
 
-        unknown = set(zone_geoms) - {z.code for z in definition.zones}
-        if unknown:
-            raise DataError(f"géométries pour des zones inconnues du territoire : {', '.join(sorted(unknown))}")
-
-        self.tiers: dict[str, _TierData] = {}
-        self._whole_zones: dict[str, np.ndarray] = {}  # per tier: commune -> its whole-commune zone (-1)
-        self.tier_ids = definition.tier_ids
-        self.lookup_columns = lookup_columns(self.tier_ids)
-        for tier in self.tier_ids:
-            zones, geoms, statuses, edges, nears, missing, whole = [], [], [], [], [], [], []
-            for z in definition.zones_of(tier):
-                if z.geometry == "commune" and z.code not in zone_geoms:
-                    pos = self._commune_pos.get(z.communes[0])
-                    if pos is None:
-                        missing.append(z)
-                        continue
-                    geom, status = cgeoms[pos], commune_info.status
-                    edge, near = commune_info.edge_m, commune_info.near_m
-                    whole.append((len(zones), pos))
-                elif z.code in zone_geoms:
-                    geom, status = zone_geoms[z.code]
-                    geom = as_polygons(geom)
-                    edge, near = DEFAULT_TOLERANCES.get(status, DEFAULT_TOLERANCES["approximate"])
-                    tdef = definition.tiers[tier]
-                    edge = tdef.edge_m if tdef.edge_m is not None else edge
-                    near = tdef.near_m if tdef.near_m is not None else near
-                    info = layer_infos.get(tier)
-                    if info is not None and info.status == status:
-                        edge, near = info.edge_m, info.near_m
-                else:
+    def _init_tier(self, tier: str, zone_geoms, layer_infos, cgeoms: list[Polygons]) -> None:
+        """The zones of *tier* with a geometry (drawn, imported or whole communes), their index and provenance."""
+        definition, commune_info = self.definition, self.commune_info
+        zones, geoms, statuses, edges, nears, missing, whole = [], [], [], [], [], [], []
+        for z in definition.zones_of(tier):
+            if z.geometry == "commune" and z.code not in zone_geoms:
+                pos = self._commune_pos.get(z.communes[0])
+                if pos is None:
                     missing.append(z)
                     continue
-                zones.append(z)
-                geoms.append(geom)
-                statuses.append(status)
-                edges.append(edge)
-                nears.append(near)
-            info = layer_infos.get(tier) or self._derive_info(tier, statuses, zones)
-            info.missing_zones = [z.code for z in missing]
-            info.feature_count = len(zones)
-            index = ZoneIndex(geoms, edges, nears, distances=tier == REGULATORY_TIER) if zones else None
-            self.tiers[tier] = _TierData(tier, zones, statuses, missing, index, info)
-            # whole-commune zones (same edges, same tolerances as their commune): on the grid their
-            # statuses are the commune layer's, not computed a second time
-            if whole and index is not None and not index.distances:
-                zi, ci = np.array(whole).T
-                if len(set(ci.tolist())) == len(ci):
-                    index.in_grid[zi] = False
-                    to_zone = np.full(len(self.commune_codes), -1, dtype="int32")
-                    to_zone[ci] = zi
-                    self._whole_zones[tier] = to_zone
+                geom, status = cgeoms[pos], commune_info.status
+                edge, near = commune_info.edge_m, commune_info.near_m
+                whole.append((len(zones), pos))
+            elif z.code in zone_geoms:
+                geom, status = zone_geoms[z.code]
+                geom = as_polygons(geom)
+                edge, near = DEFAULT_TOLERANCES.get(status, DEFAULT_TOLERANCES["approximate"])
+                tdef = definition.tiers[tier]
+                edge = tdef.edge_m if tdef.edge_m is not None else edge
+                near = tdef.near_m if tdef.near_m is not None else near
+                info = layer_infos.get(tier)
+                if info is not None and info.status == status:
+                    edge, near = info.edge_m, info.near_m
+            else:
+                missing.append(z)
+                continue
+            zones.append(z)
+            geoms.append(geom)
+            statuses.append(status)
+            edges.append(edge)
+            nears.append(near)
+        info = layer_infos.get(tier) or self._derive_info(tier, statuses, zones)
+        info.missing_zones = [z.code for z in missing]
+        info.feature_count = len(zones)
+        index = ZoneIndex(geoms, edges, nears, distances=tier == REGULATORY_TIER) if zones else None
+        self.tiers[tier] = _TierData(tier, zones, statuses, missing, index, info)
+        # whole-commune zones (same edges, same tolerances as their commune): on the grid their
+        # statuses are the commune layer's, not computed a second time
+        if whole and index is not None and not index.distances:
+            zi, ci = np.array(whole).T
+            if len(set(ci.tolist())) == len(ci):
+                index.in_grid[zi] = False
+                to_zone = np.full(len(self.commune_codes), -1, dtype="int32")
+                to_zone[ci] = zi
+                self._whole_zones[tier] = to_zone
 
+    def _init_missing(self) -> None:
+        """Per tier: the communes listed by a zone without perimeter, and whether one of them is shared."""
         self._needs_outline = any(mz.shared for t in self.tiers.values() for mz in t.missing)
-        # per tier: the communes listed by a zone without perimeter, and whether one of them is shared
         self._missing = {}
         for tier, t in self.tiers.items():
             listed = np.zeros(len(self.commune_codes), dtype=bool)
             for mz in t.missing:
                 listed[[self._commune_pos[c] for c in mz.communes if c in self._commune_pos]] = True
             self._missing[tier] = (listed, any(mz.shared for mz in t.missing))
+
+    def _init_search(self) -> None:
+        """The nearest-QPV search, the grids, the vocabulary and the warning flags."""
+        definition, commune_info = self.definition, self.commune_info
         qpv = self.tiers["qpv"]
         # every QPV grown by the search radius: finds the nearest QPV of outside points
         self._qpv_search = (ZoneIndex(qpv.index.polygons, 0.0, self.qpv_search_m, sides=False)

@@ -189,8 +189,8 @@ def test_import_records_without_shapely_pandas_or_gdal(tmp_path):
     import shapely
     import shapely.affinity
 
-    from cq_geo.data.sources import source_url
     from cq_geo.data.gpkg_store import validate_store_file
+    from cq_geo.data.sources import source_url
     from cq_geo.territory import load_store_territory
 
     layout = syn.Layout()

@@ -164,9 +164,9 @@ def test_qpv_import_reports_codes_unknown_to_the_definition(store, synth_files, 
     """A territory file without one of the QPV: the store keeps it, the territory ignores it, status says so."""
     from cq_geo.data.imports import import_official
     from cq_geo.data.status import status_report
-    from cq_geo.territory import load_store_territory
     from cq_geo.model import load_definition
     from cq_geo.paths import territory_file
+    from cq_geo.territory import load_store_territory
 
     text = territory_file().read_text(encoding="utf-8")
     block = text.index('code = "QN05957M"')
