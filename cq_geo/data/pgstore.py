@@ -28,7 +28,7 @@ and ``pg_service.conf``; TLS settings (``sslmode``, ``sslrootcert``…) in the
 address or the service are passed through to libpq.
 
 psycopg2 (what QGIS brings) is imported only when a shared store is used;
-geometries travel as WKB and are decoded with numpy (:func:`cq_geo.data.store.wkb_polygons`).
+geometries travel as WKB and are decoded with numpy (:func:`cq_geo.data.polygons.wkb_polygons`).
 
 Examples
 --------
@@ -427,7 +427,7 @@ class PgChange:
 
 
 class PgStore:
-    """The shared store (PostGIS) behind the interface of :class:`cq_geo.data.store.Store`.
+    """The shared store (PostGIS) behind the interface of :class:`cq_geo.data.gpkg_store.Store`.
 
     >>> PgStore("service=cq-caph").label
     'service=cq-caph'
