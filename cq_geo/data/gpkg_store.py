@@ -123,18 +123,13 @@ def read_layer_rows(con: sqlite3.Connection, layer: str, *, polygons: bool = Fal
     sqlite3 + numpy only (what lookups use: no shapely, no GDAL).
     """
     if polygons:
-        from ..geo.gpkg import read_gpkg_blob
+        from ..geo.gpkg import read_gpkg_blob as decode
+    else:
+        import shapely
 
-        geom_col = _geometry_column(con, layer)
-        cur = con.execute(f'SELECT * FROM "{layer}"')
-        names = [d[0] for d in cur.description]
-        rows = []
-        for values in cur:
-            row = dict(zip(names, values))
-            row["geometry"] = read_gpkg_blob(row.pop(geom_col))
-            rows.append(row)
-        return rows
-    import shapely
+        def decode(blob):
+            wkb = gpkg_blob_to_wkb(blob)
+            return shapely.from_wkb(wkb) if wkb else None
 
     geom_col = _geometry_column(con, layer)
     cur = con.execute(f'SELECT * FROM "{layer}"')
@@ -142,8 +137,7 @@ def read_layer_rows(con: sqlite3.Connection, layer: str, *, polygons: bool = Fal
     rows = []
     for values in cur:
         row = dict(zip(names, values))
-        wkb = gpkg_blob_to_wkb(row.pop(geom_col))
-        row["geometry"] = shapely.from_wkb(wkb) if wkb else None
+        row["geometry"] = decode(row.pop(geom_col))
         rows.append(row)
     return rows
 
