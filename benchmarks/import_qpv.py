@@ -28,7 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cq_geo.data.store import Store, import_official, load_store_territory, open_store  # noqa: E402
+from cq_geo.data.gpkg_store import Store  # noqa: E402
+from cq_geo.data.imports import import_official  # noqa: E402
+from cq_geo.data.store import open_store  # noqa: E402
+from cq_geo.territory import load_store_territory  # noqa: E402
 from tests.unit import synthetic_qpv as syn  # noqa: E402
 
 
