@@ -220,3 +220,30 @@ def test_failed_first_import_creates_no_store(synth_files, tmp_path, capsys):
     assert not target.exists() and not target.with_name("cq-geo.gpkg.prev").exists()
     assert main(["data", "import", "qpv", str(synth_files["gpkg"]), "--store", str(target)]) == 0
     assert target.exists()
+
+
+def test_zip_member_shared_by_library_and_plugin(tmp_path):
+    """D4 (issue 16): one choice of a zip's member, with the plugin's extensions (KML) or the library's."""
+    import zipfile
+
+    from cq_geo.data.sources import vector_target, zip_member
+
+    z = tmp_path / "zones.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("lisezmoi.txt", "x")
+        zf.writestr("__MACOSX/._zones.kml", "x")
+        zf.writestr("zones.kml", "<kml>" + "x" * 200 + "</kml>")
+    with pytest.raises(DataError, match="l'archive ne contient aucun fichier GeoJSON, GeoPackage ou shapefile"):
+        zip_member(z)  # the library reads no KML
+    plugin_ext = (".gpkg", ".geojson", ".json", ".shp", ".kml", ".fgb")  # qgis_plugin.core.reader.VECTOR_EXT
+    assert zip_member(z, extensions=plugin_ext) == "zones.kml"
+    assert vector_target(z, extensions=plugin_ext) == (f"/vsizip/{z}/zones.kml", "zones.zip › zones.kml")
+    data = bytearray(z.read_bytes())
+    at = data.index(b"xxxxxxxx")
+    data[at:at + 8] = b"yyyyyyyy"  # a damaged member: its CRC no longer matches
+    z.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"zones.zip : archive zip corrompue \(membre zones.kml\)"):
+        zip_member(z, extensions=plugin_ext)
+    with pytest.raises(DataError, match=r"format non pris en charge \(attendu : GeoJSON, GeoPackage, shapefile, KML"):
+        (tmp_path / "a.csv").write_text("x")
+        vector_target(tmp_path / "a.csv", extensions=plugin_ext, expected="GeoJSON, GeoPackage, shapefile, KML ou zip")
