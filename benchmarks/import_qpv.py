@@ -28,7 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cq_geo.data.store import Store, import_official, load_store_territory, open_store  # noqa: E402
+from cq_geo.data.gpkg_store import Store  # noqa: E402
+from cq_geo.data.imports import import_official  # noqa: E402
+from cq_geo.data.store import open_store  # noqa: E402
+from cq_geo.territory import load_store_territory  # noqa: E402
 from tests.unit import synthetic_qpv as syn  # noqa: E402
 
 
@@ -80,8 +83,8 @@ def main() -> int:
                 f"(min {min(times):.2f}, max {max(times):.2f}, {args.repeat} runs; {rep.features_read} read, "
                 f"{rep.feature_count} kept; read: {rep.described})")
         # the GDAL-free path of the QGIS plugin: records (properties, WKB in EPSG:2154) already read
+        from cq_geo.data.imports import import_records
         from cq_geo.data.sources import read_records
-        from cq_geo.data.store import import_records
 
         records, described = read_records(files["GeoPackage Lambert-93"], "qpv")
         times = []

@@ -46,8 +46,9 @@ def main() -> int:
         print(f"benchmark impossible : {reason}")
         return 2
 
+    from cq_geo.data.imports import import_local, import_official, validate_zone
     from cq_geo.data.pgstore import PgStore, init_shared
-    from cq_geo.data.store import import_local, import_official, open_store, validate_zone
+    from cq_geo.data.store import open_store
     from cq_geo.territory import load_territory
 
     lines = [

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .data.common import CODE_COLUMN, StoreRows, info_from_row, worst_status
 from .errors import DataError, InvalidCoordinates
 from .geo.crs import METRO_L93_BOUNDS, METRO_LONLAT_BOUNDS, l93_to_lonlat, lonlat_to_l93
 from .geo.engine import (
@@ -182,6 +183,25 @@ class Territory:
         zone_geoms = dict(zone_geoms or {})
         layer_infos = dict(layer_infos or {})
 
+        cgeoms = self._init_communes(commune_geoms)
+
+        unknown = set(zone_geoms) - {z.code for z in definition.zones}
+        if unknown:
+            raise DataError(f"géométries pour des zones inconnues du territoire : {', '.join(sorted(unknown))}")
+
+        self.tiers: dict[str, _TierData] = {}
+        self._whole_zones: dict[str, np.ndarray] = {}  # per tier: commune -> its whole-commune zone (-1)
+        self.tier_ids = definition.tier_ids
+        self.lookup_columns = lookup_columns(self.tier_ids)
+        for tier in self.tier_ids:
+            self._init_tier(tier, zone_geoms, layer_infos, cgeoms)
+        self._init_missing()
+        self._init_search()
+
+    # -- construction (parts of __init__) ----------------------------------------
+    def _init_communes(self, commune_geoms: dict[str, Any]) -> list[Polygons]:
+        """The commune index, the territory's outline and the teams; the communes' polygons."""
+        definition, commune_info = self.definition, self.commune_info
         self.commune_codes = [c for c in definition.communes if c in commune_geoms]
         if not self.commune_codes:
             raise DataError("aucun contour de commune du territoire n'est disponible")
@@ -195,67 +215,67 @@ class Territory:
         teams = [definition.team_of(c) for c in self.commune_codes]
         self._team_of_commune = np.array([t.id if t else "" for t in teams] + [""], dtype=object)
         self._no_team = self._team_of_commune == ""
+        return cgeoms
 
-        unknown = set(zone_geoms) - {z.code for z in definition.zones}
-        if unknown:
-            raise DataError(f"géométries pour des zones inconnues du territoire : {', '.join(sorted(unknown))}")
-
-        self.tiers: dict[str, _TierData] = {}
-        self._whole_zones: dict[str, np.ndarray] = {}  # per tier: commune -> its whole-commune zone (-1)
-        self.tier_ids = definition.tier_ids
-        self.lookup_columns = lookup_columns(self.tier_ids)
-        for tier in self.tier_ids:
-            zones, geoms, statuses, edges, nears, missing, whole = [], [], [], [], [], [], []
-            for z in definition.zones_of(tier):
-                if z.geometry == "commune" and z.code not in zone_geoms:
-                    pos = self._commune_pos.get(z.communes[0])
-                    if pos is None:
-                        missing.append(z)
-                        continue
-                    geom, status = cgeoms[pos], commune_info.status
-                    edge, near = commune_info.edge_m, commune_info.near_m
-                    whole.append((len(zones), pos))
-                elif z.code in zone_geoms:
-                    geom, status = zone_geoms[z.code]
-                    geom = as_polygons(geom)
-                    edge, near = DEFAULT_TOLERANCES.get(status, DEFAULT_TOLERANCES["approximate"])
-                    tdef = definition.tiers[tier]
-                    edge = tdef.edge_m if tdef.edge_m is not None else edge
-                    near = tdef.near_m if tdef.near_m is not None else max(near, edge)  # as LayerInfo
-                    info = layer_infos.get(tier)
-                    if info is not None and info.status == status:
-                        edge, near = info.edge_m, info.near_m
-                else:
+    def _init_tier(self, tier: str, zone_geoms, layer_infos, cgeoms: list[Polygons]) -> None:
+        """The zones of *tier* with a geometry (drawn, imported or whole communes), their index and provenance."""
+        definition, commune_info = self.definition, self.commune_info
+        zones, geoms, statuses, edges, nears, missing, whole = [], [], [], [], [], [], []
+        for z in definition.zones_of(tier):
+            if z.geometry == "commune" and z.code not in zone_geoms:
+                pos = self._commune_pos.get(z.communes[0])
+                if pos is None:
                     missing.append(z)
                     continue
-                zones.append(z)
-                geoms.append(geom)
-                statuses.append(status)
-                edges.append(edge)
-                nears.append(near)
-            info = layer_infos.get(tier) or self._derive_info(tier, statuses, zones)
-            info.missing_zones = [z.code for z in missing]
-            info.feature_count = len(zones)
-            index = ZoneIndex(geoms, edges, nears, distances=tier == REGULATORY_TIER) if zones else None
-            self.tiers[tier] = _TierData(tier, zones, statuses, missing, index, info)
-            # whole-commune zones (same edges, same tolerances as their commune): on the grid their
-            # statuses are the commune layer's, not computed a second time
-            if whole and index is not None and not index.distances:
-                zi, ci = np.array(whole).T
-                if len(set(ci.tolist())) == len(ci):
-                    index.in_grid[zi] = False
-                    to_zone = np.full(len(self.commune_codes), -1, dtype="int32")
-                    to_zone[ci] = zi
-                    self._whole_zones[tier] = to_zone
+                geom, status = cgeoms[pos], commune_info.status
+                edge, near = commune_info.edge_m, commune_info.near_m
+                whole.append((len(zones), pos))
+            elif z.code in zone_geoms:
+                geom, status = zone_geoms[z.code]
+                geom = as_polygons(geom)
+                edge, near = DEFAULT_TOLERANCES.get(status, DEFAULT_TOLERANCES["approximate"])
+                tdef = definition.tiers[tier]
+                edge = tdef.edge_m if tdef.edge_m is not None else edge
+                near = tdef.near_m if tdef.near_m is not None else max(near, edge)  # as LayerInfo
+                info = layer_infos.get(tier)
+                if info is not None and info.status == status:
+                    edge, near = info.edge_m, info.near_m
+            else:
+                missing.append(z)
+                continue
+            zones.append(z)
+            geoms.append(geom)
+            statuses.append(status)
+            edges.append(edge)
+            nears.append(near)
+        info = layer_infos.get(tier) or self._derive_info(tier, statuses, zones)
+        info.missing_zones = [z.code for z in missing]
+        info.feature_count = len(zones)
+        index = ZoneIndex(geoms, edges, nears, distances=tier == REGULATORY_TIER) if zones else None
+        self.tiers[tier] = _TierData(tier, zones, statuses, missing, index, info)
+        # whole-commune zones (same edges, same tolerances as their commune): on the grid their
+        # statuses are the commune layer's, not computed a second time
+        if whole and index is not None and not index.distances:
+            zi, ci = np.array(whole).T
+            if len(set(ci.tolist())) == len(ci):
+                index.in_grid[zi] = False
+                to_zone = np.full(len(self.commune_codes), -1, dtype="int32")
+                to_zone[ci] = zi
+                self._whole_zones[tier] = to_zone
 
+    def _init_missing(self) -> None:
+        """Per tier: the communes listed by a zone without perimeter, and whether one of them is shared."""
         self._needs_outline = any(mz.shared for t in self.tiers.values() for mz in t.missing)
-        # per tier: the communes listed by a zone without perimeter, and whether one of them is shared
         self._missing = {}
         for tier, t in self.tiers.items():
             listed = np.zeros(len(self.commune_codes), dtype=bool)
             for mz in t.missing:
                 listed[[self._commune_pos[c] for c in mz.communes if c in self._commune_pos]] = True
             self._missing[tier] = (listed, any(mz.shared for mz in t.missing))
+
+    def _init_search(self) -> None:
+        """The nearest-QPV search, the grids, the vocabulary and the warning flags."""
+        definition, commune_info = self.definition, self.commune_info
         qpv = self.tiers["qpv"]
         # every QPV grown by the search radius: finds the nearest QPV of outside points
         self._qpv_search = (ZoneIndex(qpv.index.polygons, 0.0, self.qpv_search_m, sides=False)
@@ -856,6 +876,70 @@ def _categorical(labels: np.ndarray, index: np.ndarray, present_only: bool = Fal
     return pd.Categorical.from_codes(codes, categories=pd.Index(uniq))
 
 
+def territory_from_rows(rows: StoreRows) -> Territory:
+    """The :class:`Territory` from a store's geometries and metadata (GeoPackage or shared store).
+
+    Each layer's provenance (:class:`~cq_geo.geo.layers.LayerInfo`) comes from its
+    metadata row, so an answer says which version it rests on. Zones the
+    territory definition does not know are ignored (``cq-geo data status``
+    lists them).
+    """
+    meta, commune_rows, tier_rows, definition, path = rows.meta, rows.communes, rows.tiers, rows.definition, rows.label
+    known = {z.code: z for z in definition.zones}
+    commune_geoms = {r["insee"]: r["geometry"] for r in commune_rows if r["geometry"] is not None}
+    commune_info = info_from_row("communes", meta.get("communes"))
+    if not commune_geoms:
+        raise DataError(f"magasin de données {path} : aucun contour de commune")
+    commune_info.feature_count = len(commune_geoms)
+
+    zone_geoms: dict[str, tuple[Any, str]] = {}
+    layer_infos: dict[str, LayerInfo] = {}
+    for tier in definition.tier_ids:
+        row = meta.get(tier)
+        tdef = definition.tiers[tier]
+        if row:  # tolerances: the layer's, else the territory file's for the tier, else the status'
+            row = {**row, **{k: getattr(tdef, k) for k in ("edge_m", "near_m") if row.get(k) is None}}
+        info = info_from_row(tier, row)
+        code_col = CODE_COLUMN[tier]
+        statuses = []
+        local = tier != REGULATORY_TIER
+        for r in tier_rows.get(tier, []):
+            code = r.get(code_col)
+            zone = known.get(code)
+            if zone is None or zone.tier != tier or r["geometry"] is None:
+                continue
+            status = r.get("status") if local else info.status
+            status = status if status in GEOMETRY_STATUSES else "provisional"
+            zone_geoms[code] = (r["geometry"], status)
+            statuses.append(status)
+        if not statuses:
+            continue  # let the territory derive it (missing, or whole communes)
+        if local:
+            whole = [z for z in definition.zones_of(tier) if z.geometry == "commune" and z.code not in zone_geoms]
+            if whole:
+                statuses.append(commune_info.status)
+                info.source = f"{info.source} ; communes entières : {commune_info.source}"
+            info.status = worst_status(statuses)
+            info.edge_m, info.near_m = tdef.edge_m, tdef.near_m  # the file's tolerances, else the status'
+            info.__post_init__()
+        layer_infos[tier] = info
+    return Territory(definition, commune_geoms, commune_info, zone_geoms=zone_geoms, layer_infos=layer_infos)
+
+
+def load_store_territory(path, territory_file=None) -> Territory:
+    """The :class:`Territory` from a store file (GeoPackage, see ``cq-geo data``).
+
+    >>> import tempfile, pathlib
+    >>> from cq_geo.data.gpkg_store import open_local_store
+    >>> store = open_local_store(pathlib.Path(tempfile.mkdtemp()) / "cq-geo.gpkg")
+    >>> load_store_territory(store.path).layers["communes"].feature_count
+    47
+    """
+    from .data.gpkg_store import read_store_rows
+
+    return territory_from_rows(read_store_rows(path, territory_file=territory_file))
+
+
 def load_territory(store=None, territory_file=None, *, territory=None) -> Territory:
     """Load the territory: its definition and the best geometries available.
 
@@ -892,9 +976,9 @@ def load_territory(store=None, territory_file=None, *, territory=None) -> Territ
     from .data.pgstore import shared_url
 
     if shared_url(store):  # the shared store (PostGIS): its committed state
-        from .data.pgstore import load_shared_territory
+        from .data.pgstore import shared_store_rows
 
-        return load_shared_territory(shared_url(store), territory_file=territory_file)
+        return territory_from_rows(shared_store_rows(shared_url(store), territory_file=territory_file))
     path, origin = resolve_store(store, territory)
     if path is not None and origin == "environment" and not path.is_file():
         path = None  # CQ_GEO_STORE names the store to create: embedded data until the first import (data status)
@@ -904,10 +988,6 @@ def load_territory(store=None, territory_file=None, *, territory=None) -> Territ
                 f"magasin de données introuvable : {path} "
                 f"({'option --store' if origin == 'argument' else 'variable CQ_GEO_STORE'})"
             )
-        try:
-            from .data.store import load_store_territory
-        except ImportError as exc:  # the store arrives with the data-store issue
-            raise DataError(f"lecture du magasin de données {path} non disponible dans cette version") from exc
         return load_store_territory(path, territory_file=territory_file)
     definition = load_definition(territory_file)
     geoms, info = load_baseline_communes(baseline_communes_file(territory), polygons=True)

@@ -139,7 +139,7 @@ def _new_or_existing_store(args):
 
 
 def _status(args) -> int:
-    from ..data.store import status_report, status_text
+    from ..status import status_report, status_text
 
     report = status_report(args.store, territory_file=args.territory_file)
     if args.json:
@@ -169,7 +169,7 @@ def _progress_factory(label: str):
 
 
 def _update(args) -> int:
-    from ..data.store import update_from_network
+    from ..data.imports import update_from_network
     from ..errors import DataError
 
     if (args.url or args.sha256) and not args.only:
@@ -192,7 +192,7 @@ def _where(store) -> str:
 
 
 def _import(args) -> int:
-    from ..data.store import import_local, import_official
+    from ..data.imports import import_local, import_official
     from ..errors import DataError
 
     if args.kind == "ban":  # the offline geocoder's address index (cq_geo.geocode.ban_index)
@@ -221,7 +221,7 @@ def _import(args) -> int:
 
 
 def _validate(args) -> int:
-    from ..data.store import validate_zone
+    from ..data.imports import validate_zone
 
     store = _store(args, create=False)
     row = validate_zone(store, args.code, args.by, territory_file=args.territory_file)

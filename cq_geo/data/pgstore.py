@@ -36,7 +36,7 @@ and ``pg_service.conf``; TLS settings (``sslmode``, ``sslrootcert``…) in the
 address or the service are passed through to libpq.
 
 psycopg2 (what QGIS brings) is imported only when a shared store is used;
-geometries travel as WKB and are decoded with numpy (:func:`cq_geo.data.store.wkb_polygons`).
+geometries travel as WKB and are decoded with numpy (:func:`cq_geo.data.polygons.wkb_polygons`).
 
 The offline geocoder's BAN address index lives in the schema too (``sql/ban.sql``:
 ``cq_ban_streets``, ``cq_ban_numbers``, ``cq_ban_meta``, the local index's tables), replaced
@@ -72,7 +72,7 @@ from typing import Any, Callable, Iterator
 from ..errors import DataError, MissingDependency
 
 __all__ = ["is_shared", "shared_url", "safe_label", "check_no_password", "connect", "init_shared", "PgStore",
-           "load_shared_territory", "pull", "schema_name", "qgis_layer_sources", "role_names", "SCHEMA_VERSION", "shared_status_report",
+           "shared_store_rows", "pull", "schema_name", "qgis_layer_sources", "role_names", "SCHEMA_VERSION",
            "sql_tier_ids", "lookup_columns", "schema_layers"]
 
 #: Version of the shared schema written by this cq-geo (``cq_schema.version``); ``init-shared --upgrade`` migrates.
@@ -506,12 +506,13 @@ def _fill_definition(cur, schema: str, definition, tolerances) -> None:
 def _seed_communes(cur, schema: str, definition) -> int:
     """First creation: the embedded commune outlines and the metadata rows, recorded as one change."""
     from ..geo.layers import LayerInfo
-    from .store import _baseline_polygons, now_iso, polygons_wkb
+    from .common import baseline_polygons, now_iso
+    from .polygons import polygons_wkb
 
     cur.execute(f"SELECT count(*) FROM {schema}.communes")
     if cur.fetchone()[0]:
         return 0
-    polys, meta = _baseline_polygons()
+    polys, meta = baseline_polygons()
     codes = [c for c in definition.communes if c in polys]
     _begin_change(cur, "création du magasin partagé (contours embarqués)", "cq-geo")
     for c in codes:
@@ -567,12 +568,13 @@ class PgChange:
         self.ops.append(("features", layer, rows))
 
     def write_layer(self, layer: str, frame) -> None:
-        from .store import CRS, LAYER_COLUMNS, _polys_of
+        from .common import CRS, LAYER_COLUMNS
+        from .polygons import polys_of
 
         if frame.crs is not None and frame.crs.to_epsg() != 2154:
             frame = frame.to_crs(CRS)
         cols = [c for c in LAYER_COLUMNS[layer] if c in frame.columns]
-        rows = [{**dict(zip(cols, values)), "polys": _polys_of(g)}
+        rows = [{**dict(zip(cols, values)), "polys": polys_of(g)}
                 for values, g in zip(frame[cols].itertuples(index=False, name=None), frame.geometry.values)]
         self.write_features(layer, rows)
 
@@ -594,7 +596,8 @@ class PgChange:
         raise DataError(_NO_SIDE_TABLES)
 
     def run(self, cur) -> None:
-        from .store import CODE_COLUMN, LAYER_COLUMNS, _column_value, polygons_wkb
+        from .common import CODE_COLUMN, LAYER_COLUMNS, column_value
+        from .polygons import polygons_wkb
 
         schema = self.store.schema
         author = next((a for a in self.authors if a and a != "cq-geo"), "") or (self.authors[0] if self.authors else "")
@@ -615,7 +618,7 @@ class PgChange:
             if gone:
                 cur.execute(f"DELETE FROM {schema}.{layer} WHERE {code_col} = ANY(%s)", (gone,))
             for r in rows:
-                values = [_column_value(layer, c, r.get(c)) for c in cols]
+                values = [column_value(layer, c, r.get(c)) for c in cols]
                 wkb = polygons_wkb(r.get("polys") or [])
                 code = str(r.get(code_col))
                 if code in present:
@@ -629,7 +632,7 @@ class PgChange:
 
 
 class PgStore:
-    """The shared store (PostGIS) behind the interface of :class:`cq_geo.data.store.Store`.
+    """The shared store (PostGIS) behind the interface of :class:`cq_geo.data.gpkg_store.Store`.
 
     >>> PgStore("service=cq-caph").label
     'service=cq-caph'
@@ -719,7 +722,8 @@ class PgStore:
     @contextlib.contextmanager
     def writing(self, timeout: float | None = None, notice: Callable[[str], None] | None = None):
         """Hold the writers' advisory lock of the schema (re-entrant in a thread); a waiting writer is told so."""
-        from .store import LOCK_TIMEOUT_ENV, drop_lock, hold_lock, lock_timeout, reenter_lock
+        from .common import LOCK_TIMEOUT_ENV
+        from .journal import drop_lock, hold_lock, lock_timeout, reenter_lock
 
         key = (self.url, self.schema, threading.get_ident())
         held = reenter_lock(key)
@@ -769,9 +773,9 @@ class PgStore:
             return {r[0]: dict(zip(_METADATA_COLUMNS, r)) for r in cur.fetchall()}
 
     def layer_info(self, layer: str):
-        from .store import _info_from_row
+        from .common import info_from_row
 
-        return _info_from_row(layer, self.metadata().get(layer))
+        return info_from_row(layer, self.metadata().get(layer))
 
     def layers(self) -> list[str]:
         meta = self.metadata()
@@ -779,7 +783,8 @@ class PgStore:
 
     def polygon_rows(self, layer: str) -> list[dict[str, Any]]:
         """Rows of *layer* with numpy rings under ``"polys"`` (WKB decoded with numpy: no shapely)."""
-        from .store import LAYER_COLUMNS, wkb_polygons
+        from .common import LAYER_COLUMNS
+        from .polygons import wkb_polygons
 
         cols = list(LAYER_COLUMNS[layer])
         with self.cursor() as cur:
@@ -796,7 +801,7 @@ class PgStore:
         """Rows of *layer* with a shapely geometry under ``"geometry"``."""
         import shapely
 
-        from .store import polygons_wkb
+        from .polygons import polygons_wkb
 
         out = []
         for r in self.polygon_rows(layer):
@@ -836,7 +841,7 @@ class PgStore:
     @contextlib.contextmanager
     def change(self, description: str, validate=None) -> Iterator[PgChange]:
         """One change, in one transaction, under the writers' lock: all of it is committed, or nothing."""
-        from .store import _crash_point
+        from .common import crash_point
 
         psycopg2 = _psycopg2()
         with self.writing():
@@ -850,7 +855,7 @@ class PgStore:
                     work.run(cur)
                     cur.execute(f"SELECT {self.schema}.cq_refresh_lookup_index()")
                     self._validate(cur)
-                    _crash_point("pg-change:before-commit")
+                    crash_point("pg-change:before-commit")
             except psycopg2.Error as exc:
                 raise _db_error(exc, self.label) from None
             finally:
@@ -953,13 +958,14 @@ def qgis_layer_sources(url: str, territory_file=None) -> list[tuple[str, str]]:
 
 
 # -- territory from the shared store ------------------------------------------------------------
-def load_shared_territory(url: str, territory_file=None):
-    """The :class:`~cq_geo.territory.Territory` from the committed state of the shared store.
+def shared_store_rows(url: str, territory_file=None):
+    """The territory's geometries and metadata in the committed state of the shared store
+    (a :class:`~cq_geo.data.common.StoreRows`: :func:`cq_geo.territory.territory_from_rows` builds the territory).
 
     Geometries travel as WKB and are read with numpy (:func:`cq_geo.geo.gpkg.read_wkb`): no shapely, no GDAL.
     """
     from ..geo.gpkg import read_wkb
-    from .store import LAYER_COLUMNS, territory_from_rows
+    from .common import LAYER_COLUMNS, StoreRows
 
     store = PgStore(url, territory_file=territory_file)
     meta = store.metadata()
@@ -971,36 +977,7 @@ def load_shared_territory(url: str, territory_file=None):
             rows[layer] = [{**dict(zip(cols, r[1:])), "geometry": read_wkb(bytes(r[0])) if r[0] is not None else None}
                            for r in cur.fetchall()]
     tier_rows = {t: rows[t] for t in store.tier_ids}
-    return territory_from_rows(meta, rows["communes"], tier_rows, store.definition, store.label)
-
-
-# -- status ---------------------------------------------------------------------------------------
-def shared_status_report(url: str, territory_file=None) -> dict[str, Any]:
-    """``data status`` of the shared store (same structure as :func:`cq_geo.data.store.status_report`)."""
-    from .store import status_layer_entries
-
-    store = PgStore(url, territory_file=territory_file)
-    meta = store.metadata()
-    rows = {layer: store.polygon_rows(layer) for layer in store.layer_names}
-    changes = store.changes()
-    store_opt = f" --store {store.label}"
-    layers = status_layer_entries(meta, rows, store.definition, store_opt, layers=store.layer_names)
-    territory = load_shared_territory(url, territory_file)
-    from ..report import LAYER_STATUS_FR
-
-    for entry in layers:
-        info = territory.layers.get(entry["layer"])
-        if info is not None:
-            entry["in_answers"] = {"status": info.status, "status_fr": LAYER_STATUS_FR.get(info.status, info.status),
-                                   "feature_count": info.feature_count, "source": info.source}
-    last = changes[-1] if changes else None
-    return {
-        "store": str(store), "exists": True, "origin": "shared", "damaged": "", "shared": True,
-        "previous_state": len(changes) > 1, "previous_modified": last["at"] if last else "",
-        "history_count": sum(c["rows"] for c in changes), "changes": len(changes),
-        "last_change": {k: last[k] for k in ("change", "at", "author", "description")} if last else None,
-        "layers": layers, "create_with": "", "ban": shared_ban_status(store),
-    }
+    return StoreRows(meta, rows["communes"], tier_rows, store.definition, store.label)
 
 
 # -- pull: a local copy for working offline -------------------------------------------------------
@@ -1013,7 +990,8 @@ def pull(url: str, local=None, territory_file=None, also: Callable[[Any], Any] |
     :func:`cq_geo.geocode.ban_index.shared_index_copier`: the BAN address
     index); what it returns is under ``"also"``. Returns what was copied.
     """
-    from .store import CODE_COLUMN, _geometry_changes, now_iso, open_store
+    from .common import CODE_COLUMN, geometry_changes, now_iso
+    from .gpkg_store import open_local_store
 
     if shared_url(local) or (local is None and shared_url(None)):
         raise DataError("data pull copie le magasin partagé dans un GeoPackage local : indiquez-le avec "
@@ -1023,13 +1001,13 @@ def pull(url: str, local=None, territory_file=None, also: Callable[[Any], Any] |
     layers = {layer: shared.polygon_rows(layer) for layer in shared.layer_names if layer in meta}
     changes = shared.changes()
     last = changes[-1] if changes else {"change": 0, "at": ""}
-    store = open_store(local, create=True, territory_file=territory_file)
+    store = open_local_store(local, create=True, territory_file=territory_file)
     now = now_iso()
     copied = {}
     with store.change(f"copie de {shared.label}") as work:
         for layer, rows in layers.items():
             old = store.polygon_rows(layer) if layer in store.layers() else []
-            added, replaced, removed = _geometry_changes(old, rows, CODE_COLUMN[layer])
+            added, replaced, removed = geometry_changes(old, rows, CODE_COLUMN[layer])
             for r in rows:
                 r.pop("fid", None)
             work.write_features(layer, rows)
@@ -1056,12 +1034,12 @@ def copy_age(store_path) -> dict[str, Any] | None:
     """Where a local GeoPackage was copied from and how old the copy is (None when it is not a copy)."""
     import sqlite3
 
-    from .store import _connect_ro, _tables
+    from .common import connect_ro, table_names
 
     try:
-        con = _connect_ro(Path(store_path))
+        con = connect_ro(Path(store_path))
         try:
-            if "cq_shared_copy" not in _tables(con):
+            if "cq_shared_copy" not in table_names(con):
                 return None
             row = con.execute("SELECT source, schema, state, state_at, pulled_at FROM cq_shared_copy "
                               "ORDER BY fid DESC LIMIT 1").fetchone()
@@ -1143,7 +1121,7 @@ def write_shared_ban(url: str, streets, numbers, meta_rows, territory_file=None)
     the editors' role may write (a reader gets the French refusal). Returns the
     store as shown to the user (never a password).
     """
-    from .store import _crash_point
+    from .common import crash_point as _crash_point
 
     psycopg2 = _psycopg2()
     store = PgStore(url, territory_file=territory_file)

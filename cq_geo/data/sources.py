@@ -278,13 +278,6 @@ def download(
     with ``(bytes_done, total_or_None)``. Raises
     :class:`~cq_geo.errors.DataError` with a French message.
     """
-    import http.client
-    import socket
-    import urllib.error
-    import urllib.request
-
-    from .._version import __version__
-
     _check_url(url)
     opener = _opener(allowed_hosts(url))
     dest_dir = Path(dest_dir)
@@ -294,67 +287,85 @@ def download(
         if attempt:
             time.sleep(min(backoff * 2 ** (attempt - 1), 60.0))
         fd, tmp = tempfile.mkstemp(prefix=".download-", suffix=".part", dir=dest_dir)
-        h = hashlib.sha256()
-        done = 0
         try:
-            req = urllib.request.Request(url, headers={"User-Agent": f"cq-geo/{__version__}"})
-            try:
-                with opener.open(req, timeout=timeout) as resp, os.fdopen(fd, "wb") as out:
-                    fd = None
-                    total = resp.headers.get("Content-Length")
-                    total = int(total) if total and total.isdigit() else None
-                    if total is not None and total > max_bytes:
-                        raise DataError(f"fichier trop gros : {total} octets annoncés (maximum {max_bytes})")
-                    while True:
-                        try:
-                            chunk = resp.read(1 << 16)
-                        except http.client.IncompleteRead as exc:
-                            raise _Retry(f"réponse tronquée ({done + len(exc.partial)} octets reçus sur {total})")
-                        if not chunk:
-                            break
-                        done += len(chunk)
-                        if done > max_bytes:
-                            raise DataError(f"fichier trop gros : plus de {max_bytes} octets")
-                        h.update(chunk)
-                        out.write(chunk)
-                        if progress:
-                            progress(done, total)
-                    if total is not None and done != total:
-                        raise _Retry(f"réponse tronquée ({done} octets reçus sur {total} annoncés)")
-                    last_modified = resp.headers.get("Last-Modified", "")
-                    content_type = resp.headers.get("Content-Type", "")
-            except urllib.error.HTTPError as exc:
-                if exc.code >= 500 or exc.code == 429:
-                    wait = exc.headers.get("Retry-After", "") if exc.headers else ""
-                    if wait.isdigit():
-                        time.sleep(min(int(wait), 60))
-                    raise _Retry(f"erreur du serveur HTTP {exc.code}")
-                raise DataError(f"téléchargement refusé par le serveur : HTTP {exc.code} pour {url}") from exc
-            except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError,
-                    http.client.HTTPException) as exc:
-                raise _Retry(f"erreur réseau ({getattr(exc, 'reason', exc)})")
-            with open(tmp, "rb") as f:
-                head = f.read(512)
-            if _looks_like_html(head, content_type):
-                raise DataError(f"le serveur a envoyé une page web (HTML) au lieu des données : {url} — site en "
-                                "maintenance, page d'erreur ou portail de connexion (Wi-Fi public) ? Réessayez plus "
-                                "tard ou ouvrez l'adresse dans un navigateur")
-            if done < min_bytes:
-                raise DataError(f"fichier téléchargé trop petit ({done} octets) : {url}")
-            digest = h.hexdigest()
-            if expected_sha256 and digest.lower() != expected_sha256.lower():
-                raise DataError(f"somme de contrôle différente de celle attendue pour {url} : {digest}")
+            with os.fdopen(fd, "wb") as out:
+                done, digest, last_modified, content_type = _receive(opener, url, out, timeout=timeout,
+                                                                     max_bytes=max_bytes, progress=progress)
+            _check_received(tmp, url, done, digest, content_type, min_bytes=min_bytes, expected_sha256=expected_sha256)
             final = dest_dir / f"download-{digest[:12]}{_guess_suffix(Path(tmp))}"
             os.replace(tmp, final)
             return Download(final, digest, done, url, last_modified, content_type, attempt + 1)
         except _Retry as exc:
             last = str(exc)
         finally:
-            if fd is not None:
-                os.close(fd)
             if os.path.exists(tmp):
                 os.unlink(tmp)
     raise NetworkError(f"téléchargement impossible après {retries + 1} essais : {last} — {url}")
+
+
+def _receive(opener, url: str, out, *, timeout: float, max_bytes: int, progress) -> tuple[int, str, str, str]:
+    """One GET of *url* written to *out*: ``(bytes, sha256, Last-Modified, Content-Type)``.
+
+    Raises :class:`_Retry` when another attempt may succeed (truncated body, network
+    error, HTTP 5xx/429), :class:`~cq_geo.errors.DataError` when it cannot.
+    """
+    import http.client
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from .._version import __version__
+
+    h = hashlib.sha256()
+    done = 0
+    req = urllib.request.Request(url, headers={"User-Agent": f"cq-geo/{__version__}"})
+    try:
+        with opener.open(req, timeout=timeout) as resp:
+            total = resp.headers.get("Content-Length")
+            total = int(total) if total and total.isdigit() else None
+            if total is not None and total > max_bytes:
+                raise DataError(f"fichier trop gros : {total} octets annoncés (maximum {max_bytes})")
+            while True:
+                try:
+                    chunk = resp.read(1 << 16)
+                except http.client.IncompleteRead as exc:
+                    raise _Retry(f"réponse tronquée ({done + len(exc.partial)} octets reçus sur {total})")
+                if not chunk:
+                    break
+                done += len(chunk)
+                if done > max_bytes:
+                    raise DataError(f"fichier trop gros : plus de {max_bytes} octets")
+                h.update(chunk)
+                out.write(chunk)
+                if progress:
+                    progress(done, total)
+            if total is not None and done != total:
+                raise _Retry(f"réponse tronquée ({done} octets reçus sur {total} annoncés)")
+            return done, h.hexdigest(), resp.headers.get("Last-Modified", ""), resp.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as exc:
+        if exc.code >= 500 or exc.code == 429:
+            wait = exc.headers.get("Retry-After", "") if exc.headers else ""
+            if wait.isdigit():
+                time.sleep(min(int(wait), 60))
+            raise _Retry(f"erreur du serveur HTTP {exc.code}")
+        raise DataError(f"téléchargement refusé par le serveur : HTTP {exc.code} pour {url}") from exc
+    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, http.client.HTTPException) as exc:
+        raise _Retry(f"erreur réseau ({getattr(exc, 'reason', exc)})")
+
+
+def _check_received(tmp, url: str, done: int, digest: str, content_type: str, *, min_bytes: int,
+                    expected_sha256: str | None) -> None:
+    """Refuse a web page instead of data, a too small file, or a checksum other than the expected one."""
+    with open(tmp, "rb") as f:
+        head = f.read(512)
+    if _looks_like_html(head, content_type):
+        raise DataError(f"le serveur a envoyé une page web (HTML) au lieu des données : {url} — site en "
+                        "maintenance, page d'erreur ou portail de connexion (Wi-Fi public) ? Réessayez plus "
+                        "tard ou ouvrez l'adresse dans un navigateur")
+    if done < min_bytes:
+        raise DataError(f"fichier téléchargé trop petit ({done} octets) : {url}")
+    if expected_sha256 and digest.lower() != expected_sha256.lower():
+        raise DataError(f"somme de contrôle différente de celle attendue pour {url} : {digest}")
 
 
 def _guess_suffix(path: Path) -> str:
@@ -382,13 +393,30 @@ def _need_geo():
         raise MissingDependency("la lecture des fichiers SIG demande : pip install \"cq-geo[geo]\"") from exc
 
 
-def _zip_member(path: Path, prefer: Callable[[str], int] | None) -> str:
+def zip_member(path: str | os.PathLike, prefer: Callable[[str], int] | None = None,
+               extensions: tuple[str, ...] = _VECTOR_EXT) -> str:
+    """The vector file of a zip archive to read: the one *prefer* ranks highest, then the first by name.
+
+    Members ending with one of *extensions* count (``__MACOSX`` copies aside); the
+    archive is checked whole first (CRC of every member). A truncated, corrupt or
+    empty archive raises :class:`~cq_geo.errors.DataError` in French. Standard
+    library only: the QGIS plugin uses it too (with its own *extensions*).
+
+    >>> import tempfile, zipfile, pathlib
+    >>> z = pathlib.Path(tempfile.mkdtemp()) / "qpv.zip"
+    >>> with zipfile.ZipFile(z, "w") as zf:
+    ...     for name in ("lisezmoi.txt", "b/qp_2015.geojson", "a/qp_2024.geojson"):
+    ...         zf.writestr(name, "{}")
+    >>> zip_member(z), zip_member(z, prefer=lambda n: "2015" in n)
+    ('a/qp_2024.geojson', 'b/qp_2015.geojson')
+    """
+    path = Path(path)
     try:
         with zipfile.ZipFile(path) as zf:
             bad = zf.testzip()
             if bad is not None:
                 raise DataError(f"{path.name} : archive zip corrompue (membre {bad})")
-            names = [n for n in zf.namelist() if n.lower().endswith(_VECTOR_EXT) and not n.startswith("__MACOSX")]
+            names = [n for n in zf.namelist() if n.lower().endswith(extensions) and not n.startswith("__MACOSX")]
     except zipfile.BadZipFile as exc:
         raise DataError(f"{path.name} : archive zip tronquée ou corrompue ({exc})") from exc
     except (OSError, EOFError) as exc:
@@ -397,6 +425,37 @@ def _zip_member(path: Path, prefer: Callable[[str], int] | None) -> str:
         raise DataError(f"{path.name} : l'archive ne contient aucun fichier GeoJSON, GeoPackage ou shapefile")
     ranked = sorted(names, key=lambda n: (-(prefer(n) if prefer else 0), n))
     return ranked[0]
+
+
+def vector_target(path: str | os.PathLike, prefer: Callable[[str], int] | None = None,
+                  extensions: tuple[str, ...] = _VECTOR_EXT,
+                  expected: str = "GeoJSON, GeoPackage, shapefile ou zip") -> tuple[str, str]:
+    """What GDAL opens for the vector file *path*, and how to name it: ``(target, described)``.
+
+    A zip (by its first bytes or its name) gives ``/vsizip/…`` on its best member
+    (:func:`zip_member`); a missing, empty or unsupported file raises
+    :class:`~cq_geo.errors.DataError` in French (*expected* lists the formats).
+    Standard library only: the QGIS plugin opens its files through it too.
+
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "poches.geojson"
+    >>> _ = f.write_text("{}")
+    >>> vector_target(f)[1]
+    'poches.geojson'
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"fichier introuvable : {path}")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path.name} : fichier vide")
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head.startswith(b"PK") or path.suffix.lower() == ".zip":
+        member = zip_member(path, prefer, extensions)
+        return f"/vsizip/{path}/{member}", f"{path.name} › {member}"
+    if path.suffix.lower() not in extensions:
+        raise DataError(f"{path.name} : format non pris en charge (attendu : {expected})")
+    return str(path), path.name
 
 
 def read_vector(path: str | os.PathLike, layer: str | None = None, prefer: Callable[[str], int] | None = None,
@@ -412,18 +471,7 @@ def read_vector(path: str | os.PathLike, layer: str | None = None, prefer: Calla
     import pyogrio
 
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"fichier introuvable : {path}")
-    if path.stat().st_size == 0:
-        raise DataError(f"{path.name} : fichier vide")
-    with open(path, "rb") as f:
-        head = f.read(4)
-    target, described = str(path), path.name
-    if head.startswith(b"PK") or path.suffix.lower() == ".zip":
-        member = _zip_member(path, prefer)
-        target, described = f"/vsizip/{path}/{member}", f"{path.name} › {member}"
-    elif path.suffix.lower() not in _VECTOR_EXT:
-        raise DataError(f"{path.name} : format non pris en charge (attendu : GeoJSON, GeoPackage, shapefile ou zip)")
+    target, described = vector_target(path, prefer)
     try:
         if layer is None:
             layers = pyogrio.list_layers(target)
@@ -633,7 +681,7 @@ def _text(v) -> str:
 
 
 def _polys(wkb, described: str, what: str) -> list:
-    from .store import wkb_polygons
+    from .polygons import wkb_polygons
 
     try:
         return wkb_polygons(wkb)
@@ -643,9 +691,9 @@ def _polys(wkb, described: str, what: str) -> list:
 
 def _repair_polys(polys):
     """(polys, repaired?) — made valid with shapely when installed (non-polygonal parts dropped); else unchanged."""
-    from .store import _shapely, polygons_wkb, wkb_polygons
+    from .polygons import polygons_wkb, shapely_or_none, wkb_polygons
 
-    shp = _shapely()
+    shp = shapely_or_none()
     if shp is None or not polys:
         return polys, False
     geom = shp.from_wkb(polygons_wkb(polys))
@@ -657,11 +705,11 @@ def _repair_polys(polys):
 
 def _union_polys(parts: list) -> list:
     """One set of polygons for several parts: a shapely union when installed, else the parts side by side."""
-    from .store import _shapely, polygons_wkb, wkb_polygons
+    from .polygons import polygons_wkb, shapely_or_none, wkb_polygons
 
     if len(parts) == 1:
         return parts[0]
-    shp = _shapely()
+    shp = shapely_or_none()
     if shp is None:
         return [p for part in parts for p in part]
     geom = shp.union_all([shp.from_wkb(polygons_wkb(p)) for p in parts])
@@ -682,9 +730,9 @@ def polygons_touch(a, b, tolerance: float) -> bool:
     """
     import numpy as np
 
-    from .store import _bounds, points_in_polygons
+    from .polygons import points_in_polygons, polygons_bounds
 
-    ba, bb = _bounds(a), _bounds(b)
+    ba, bb = polygons_bounds(a), polygons_bounds(b)
     if ba is None or bb is None:
         return False
     if ba[0] > bb[2] + tolerance or bb[0] > ba[2] + tolerance or ba[1] > bb[3] + tolerance or bb[1] > ba[3] + tolerance:
@@ -703,9 +751,9 @@ def _gap_m(a, b) -> float:
     """Distance between the centres of the boxes of *a* and *b* (m), for messages."""
     import math
 
-    from .store import _bounds
+    from .polygons import polygons_bounds
 
-    ba, bb = _bounds(a), _bounds(b)
+    ba, bb = polygons_bounds(a), polygons_bounds(b)
     return math.hypot((ba[0] + ba[2] - bb[0] - bb[2]) / 2, (ba[1] + ba[3] - bb[1] - bb[3]) / 2)
 
 
@@ -740,25 +788,10 @@ def select_qpv(records, definition, commune_polys: dict[str, list], generation: 
     overseas ``QN97414I`` codes). A kept QPV must touch the territory communes
     it lists (a file shifted by kilometres is refused).
     """
-    import numpy as np
-
-    from .store import _shapely, points_in_polygons, polygons_area
-
     records = list(records)
     if not records:
         raise DataError(f"{described} : aucune entité dans le fichier")
-    cols = _columns_of(records)
-    code_col = _pick(cols, "code_qp", "code_quartier", "codeqp", "code_qpv")
-    if code_col is None:
-        raise DataError(
-            f"{described} : schéma inattendu : colonne code_qp absente (colonnes : {', '.join(cols.values())}) — "
-            "est-ce bien le fichier des QPV de l'ANCT ?"
-        )
-    name_col = _pick(cols, "lib_qp", "nom_qp", "libelle_qp", "nom_quartier")
-    if name_col is None:
-        raise DataError(f"{described} : schéma inattendu : colonne lib_qp / nom_qp absente")
-    insee_col = _pick(cols, "insee_com", "code_insee", "insee_com_qp", "codes_insee")
-    cname_col = _pick(cols, "lib_com", "commune_qp", "nom_com", "communes")
+    code_col, name_col, insee_col, cname_col = _qpv_columns(records, described)
     codes = [_text(p.get(code_col)).upper() for p, _ in records]
     n_2015 = sum(c.startswith("QP") for c in codes)
     n_2024 = sum(c.startswith("QN") for c in codes)
@@ -768,53 +801,9 @@ def select_qpv(records, definition, commune_polys: dict[str, list], generation: 
         raise DataError(f"{described} : fichier des QPV 2024 (codes QN…) : importez-le avec « cq-geo data import qpv »")
 
     territory = set(definition.communes)
-    name_to_insee = {normalise_name(c.name): c.insee for c in definition.communes.values()}
-    insee_lists, outside_names = [], []
-    for props, _ in records:
-        found = split_insee(props.get(insee_col)) if insee_col else []
-        others = []
-        if not found and cname_col:
-            for n in re.split(r"[;,|]+", _text(props.get(cname_col))):
-                key = normalise_name(n)
-                if key in name_to_insee:
-                    found.append(name_to_insee[key])
-                elif key:
-                    others.append(n.strip())
-        insee_lists.append(found)
-        outside_names.append(others)
-    by_insee = [bool(territory.intersection(lst)) for lst in insee_lists]
-    # rows without any commune information: keep them when most of their vertices lie in the territory
-    terr_polys = [p for c in territory for p in commune_polys.get(c, [])]
-    selected = {codes[i] for i, ok in enumerate(by_insee) if ok}
-    for i, (props, wkb) in enumerate(records):
-        if by_insee[i] or insee_lists[i] or outside_names[i] or not terr_polys or codes[i] in selected:
-            continue
-        polys = _polys(wkb, described, f"entité n° {i + 1}")
-        v = _vertices(polys)
-        if len(v) and points_in_polygons(v[:, 0], v[:, 1], terr_polys).mean() >= 0.5:
-            selected.add(codes[i])
-            insee_lists[i] = sorted({c for c in territory if commune_polys.get(c) and
-                                     points_in_polygons(v[:, 0], v[:, 1], commune_polys[c]).any()})
-    keep = [i for i, c in enumerate(codes) if c in selected]  # every feature of a kept QPV (split files)
-    if not keep:
-        raise DataError(
-            f"{described} : aucun QPV ne touche les communes du territoire ({len(records)} entités lues, "
-            f"{len(set(codes))} codes) — fichier d'une autre région ?"
-        )
-    pattern = _QPV2024 if generation == "2024" else _QPV2015
-    empty = [i + 1 for i in keep if not codes[i]]
-    if empty:
-        raise DataError(f"{described} : entité(s) n° {', '.join(map(str, empty[:5]))} sans code QPV")
-    bad = sorted({codes[i] for i in keep if not pattern.match(codes[i])})
-    if bad:
-        raise DataError(f"{described} : code(s) QPV invalide(s) parmi ceux du territoire : {', '.join(bad[:5])}")
-    names_by_code: dict[str, set] = {}
-    for i in keep:
-        names_by_code.setdefault(codes[i], set()).add(normalise_name(records[i][0].get(name_col)))
-    dup = sorted(c for c, n in names_by_code.items() if len(n) > 1)
-    if dup:
-        raise DataError(f"{described} : codes QPV en double avec des noms différents : {', '.join(dup[:5])}")
-
+    insee_lists, outside_names = _qpv_communes(records, definition, insee_col, cname_col)
+    keep = _qpv_kept(records, codes, insee_lists, outside_names, territory, commune_polys, described)
+    _check_qpv_codes(records, codes, keep, name_col, generation, described)
     groups: dict[str, dict[str, Any]] = {}
     for i in keep:
         g = groups.setdefault(codes[i], {"name": "", "insee": [], "others": [], "parts": []})
@@ -823,45 +812,19 @@ def select_qpv(records, definition, commune_polys: dict[str, list], generation: 
         g["others"].extend(x for x in outside_names[i] if x not in g["others"])
         g["parts"].append(_polys(records[i][1], described, f"QPV {codes[i]}"))
 
-    shp = _shapely()
+    from .polygons import shapely_or_none
+
+    shp = shapely_or_none()
     out_rows, repaired_codes, shared_codes, notes, shifted = [], [], [], [], []
     for code, g in sorted(groups.items()):
-        parts, repaired = [], False
-        for polys in g["parts"]:
-            polys, rep = _repair_polys(polys)
-            repaired |= rep
-            if polys:
-                parts.append(polys)
-        if not parts:
-            raise DataError(f"{described} : le QPV {code} n'a pas de géométrie polygonale")
-        if shp is not None and len(parts) > 1:
-            from .store import polygons_wkb
-
-            geoms = [shp.from_wkb(polygons_wkb(p)) for p in parts]
-            for a in range(len(geoms)):
-                for b in range(a + 1, len(geoms)):
-                    inter = shp.intersection(geoms[a], geoms[b]).area
-                    if inter > 0.5 * min(geoms[a].area, geoms[b].area) and inter > 1.0:
-                        raise DataError(f"{described} : le QPV {code} figure en double (entités superposées)")
-        polys = _union_polys(parts)
-        polys, rep = _repair_polys(polys)
-        repaired |= rep
-        in_terr = [c for c in g["insee"] if c in territory]
-        out_terr = [c for c in g["insee"] if c not in territory]
-        listed = [p for c in in_terr for p in commune_polys.get(c, [])]
-        if listed and not polygons_touch(polys, listed, QPV_COMMUNE_TOLERANCE_M):
-            cnames = ", ".join(f"{definition.commune_name(c)} ({c})" for c in in_terr)
-            km = f"{_gap_m(polys, listed) / 1000:.1f}".replace(".", ",")
-            shifted.append(f"{code} ({g['name']}) ne touche pas {cnames} (à environ {km} km)")
-        shared = bool(out_terr or g["others"])
-        if repaired:
+        row, gap = _qpv_row(code, g, definition, territory, commune_polys, shp, described)
+        if gap:
+            shifted.append(gap)
+        if row["repaired"]:
             repaired_codes.append(code)
-        if shared:
+        if row["shared"]:
             shared_codes.append(code)
-        out_rows.append({
-            "code_qp": code, "lib_qp": g["name"], "insee_com": ";".join(g["insee"] + g["others"]),
-            "insee_territory": ";".join(in_terr), "shared": int(shared), "repaired": int(repaired), "polys": polys,
-        })
+        out_rows.append(row)
     if shifted:
         head = (f"le périmètre QPV {shifted[0]}" if len(shifted) == 1 else
                 f"{len(shifted)} périmètres QPV ne touchent pas les communes qu'ils listent :\n"
@@ -881,9 +844,125 @@ def select_qpv(records, definition, commune_polys: dict[str, list], generation: 
         notes.append(f"QPV touchant le territoire absents de sa définition (territory.toml) : {', '.join(unknown)}")
     if absent:
         notes.append(f"QPV de la définition du territoire absents du fichier : {', '.join(absent)}")
-    _ = polygons_area, np  # numpy helpers used above
     return QpvRead(out_rows, described, generation, len(records), len(set(codes)), repaired_codes, shared_codes,
                    unknown, absent, notes)
+
+
+def _qpv_columns(records, described: str) -> tuple[str, str, str | None, str | None]:
+    """The columns of a QPV file: code, name (both required), INSEE codes and commune names (optional)."""
+    cols = _columns_of(records)
+    code_col = _pick(cols, "code_qp", "code_quartier", "codeqp", "code_qpv")
+    if code_col is None:
+        raise DataError(
+            f"{described} : schéma inattendu : colonne code_qp absente (colonnes : {', '.join(cols.values())}) — "
+            "est-ce bien le fichier des QPV de l'ANCT ?"
+        )
+    name_col = _pick(cols, "lib_qp", "nom_qp", "libelle_qp", "nom_quartier")
+    if name_col is None:
+        raise DataError(f"{described} : schéma inattendu : colonne lib_qp / nom_qp absente")
+    insee_col = _pick(cols, "insee_com", "code_insee", "insee_com_qp", "codes_insee")
+    cname_col = _pick(cols, "lib_com", "commune_qp", "nom_com", "communes")
+    return code_col, name_col, insee_col, cname_col
+
+
+def _qpv_communes(records, definition, insee_col, cname_col) -> tuple[list[list[str]], list[list[str]]]:
+    """Each row's territory INSEE codes (from its codes, else its commune names) and its other communes' names."""
+    name_to_insee = {normalise_name(c.name): c.insee for c in definition.communes.values()}
+    insee_lists, outside_names = [], []
+    for props, _ in records:
+        found = split_insee(props.get(insee_col)) if insee_col else []
+        others = []
+        if not found and cname_col:
+            for n in re.split(r"[;,|]+", _text(props.get(cname_col))):
+                key = normalise_name(n)
+                if key in name_to_insee:
+                    found.append(name_to_insee[key])
+                elif key:
+                    others.append(n.strip())
+        insee_lists.append(found)
+        outside_names.append(others)
+    return insee_lists, outside_names
+
+
+def _qpv_kept(records, codes, insee_lists, outside_names, territory, commune_polys, described) -> list[int]:
+    """The rows of the QPV concerning the territory (every feature of a kept code); fills *insee_lists* of the
+    rows kept by position."""
+    from .polygons import points_in_polygons
+
+    by_insee = [bool(territory.intersection(lst)) for lst in insee_lists]
+    # rows without any commune information: keep them when most of their vertices lie in the territory
+    terr_polys = [p for c in territory for p in commune_polys.get(c, [])]
+    selected = {codes[i] for i, ok in enumerate(by_insee) if ok}
+    for i, (props, wkb) in enumerate(records):
+        if by_insee[i] or insee_lists[i] or outside_names[i] or not terr_polys or codes[i] in selected:
+            continue
+        polys = _polys(wkb, described, f"entité n° {i + 1}")
+        v = _vertices(polys)
+        if len(v) and points_in_polygons(v[:, 0], v[:, 1], terr_polys).mean() >= 0.5:
+            selected.add(codes[i])
+            insee_lists[i] = sorted({c for c in territory if commune_polys.get(c) and
+                                     points_in_polygons(v[:, 0], v[:, 1], commune_polys[c]).any()})
+    keep = [i for i, c in enumerate(codes) if c in selected]  # every feature of a kept QPV (split files)
+    if not keep:
+        raise DataError(
+            f"{described} : aucun QPV ne touche les communes du territoire ({len(records)} entités lues, "
+            f"{len(set(codes))} codes) — fichier d'une autre région ?"
+        )
+    return keep
+
+
+def _check_qpv_codes(records, codes, keep, name_col, generation, described) -> None:
+    """The kept rows' codes: present, of the generation's pattern, one name per code."""
+    pattern = _QPV2024 if generation == "2024" else _QPV2015
+    empty = [i + 1 for i in keep if not codes[i]]
+    if empty:
+        raise DataError(f"{described} : entité(s) n° {', '.join(map(str, empty[:5]))} sans code QPV")
+    bad = sorted({codes[i] for i in keep if not pattern.match(codes[i])})
+    if bad:
+        raise DataError(f"{described} : code(s) QPV invalide(s) parmi ceux du territoire : {', '.join(bad[:5])}")
+    names_by_code: dict[str, set] = {}
+    for i in keep:
+        names_by_code.setdefault(codes[i], set()).add(normalise_name(records[i][0].get(name_col)))
+    dup = sorted(c for c, n in names_by_code.items() if len(n) > 1)
+    if dup:
+        raise DataError(f"{described} : codes QPV en double avec des noms différents : {', '.join(dup[:5])}")
+
+
+def _qpv_row(code, g, definition, territory, commune_polys, shp, described) -> tuple[dict[str, Any], str]:
+    """The store row of QPV *code* from its parts (repaired, merged), and why it is shifted ("" when it is not)."""
+    parts, repaired = [], False
+    for polys in g["parts"]:
+        polys, rep = _repair_polys(polys)
+        repaired |= rep
+        if polys:
+            parts.append(polys)
+    if not parts:
+        raise DataError(f"{described} : le QPV {code} n'a pas de géométrie polygonale")
+    if shp is not None and len(parts) > 1:
+        from .polygons import polygons_wkb
+
+        geoms = [shp.from_wkb(polygons_wkb(p)) for p in parts]
+        for a in range(len(geoms)):
+            for b in range(a + 1, len(geoms)):
+                inter = shp.intersection(geoms[a], geoms[b]).area
+                if inter > 0.5 * min(geoms[a].area, geoms[b].area) and inter > 1.0:
+                    raise DataError(f"{described} : le QPV {code} figure en double (entités superposées)")
+    polys = _union_polys(parts)
+    polys, rep = _repair_polys(polys)
+    repaired |= rep
+    in_terr = [c for c in g["insee"] if c in territory]
+    out_terr = [c for c in g["insee"] if c not in territory]
+    listed = [p for c in in_terr for p in commune_polys.get(c, [])]
+    gap = ""
+    if listed and not polygons_touch(polys, listed, QPV_COMMUNE_TOLERANCE_M):
+        cnames = ", ".join(f"{definition.commune_name(c)} ({c})" for c in in_terr)
+        km = f"{_gap_m(polys, listed) / 1000:.1f}".replace(".", ",")
+        gap = f"{code} ({g['name']}) ne touche pas {cnames} (à environ {km} km)"
+    shared = bool(out_terr or g["others"])
+    return {
+        "code_qp": code, "lib_qp": g["name"], "insee_com": ";".join(g["insee"] + g["others"]),
+        "insee_territory": ";".join(in_terr), "shared": int(shared), "repaired": int(repaired), "polys": polys,
+    }, gap
 
 
 def read_qpv(path, definition, commune_polys: dict[str, list], generation: str = "2024",
@@ -982,42 +1061,18 @@ def select_local(records, definition, tier: str, name_field: str | None = None, 
     Several features of the same zone are merged. Invalid geometries are refused
     with the reason (when shapely is installed).
     """
-    import numpy as np
-
     from ..model import suggest
-    from .store import _shapely, points_in_polygons, polygons_wkb
+    from .polygons import polygons_wkb, shapely_or_none
 
     records = list(records)
     if not records:
         raise DataError(f"{described} : aucune entité dans le fichier")
-    cols = _columns_of(records)
-    if name_field:
-        field_col = cols.get(name_field.lower())
-        if field_col is None:
-            raise DataError(
-                f"{described} : champ « {name_field} » absent{suggest(name_field, list(cols.values()))} "
-                f"(champs : {', '.join(cols.values())})"
-            )
-    else:
-        field_col = _pick(cols, *_NAME_FIELDS)
-        if field_col is None:
-            raise DataError(
-                f"{described} : aucun champ de nom reconnu ({', '.join(_NAME_FIELDS)}) ; "
-                f"indiquez-le avec --name-field (champs : {', '.join(cols.values())})"
-            )
+    field_col = _name_column(_columns_of(records), name_field, described)
     zones = definition.zones_of(tier)
-    index: dict[str, set[str]] = {}
-    for z in zones:
-        keys = {normalise_name(z.code), normalise_name(z.name)}
-        if " : " in z.name:
-            short = normalise_name(z.name.split(" : ", 1)[1])
-            keys.add(short)
-            keys.add(_LEADING_WORDS.sub("", short))  # « Limon » for « quartier du Limon »
-        for k in keys:
-            index.setdefault(k, set()).add(z.code)
+    index = _zone_keys(zones)
     choices = [z.name for z in zones] + [z.code for z in zones]
     zmap = {z.code: z for z in zones}
-    shp = _shapely()
+    shp = shapely_or_none()
     problems, by_code = [], {}
     for i, (props, wkb) in enumerate(records):
         label = _text(props.get(field_col))
@@ -1038,12 +1093,7 @@ def select_local(records, definition, tier: str, name_field: str | None = None, 
             problems.append(f"{where} : géométrie vide")
             continue
         if len(codes) > 1 and commune_polys:
-            # a short name shared by several communes (« Centre »): the one where it is drawn
-            v = _vertices(polys)
-            cx, cy = np.array([v[:, 0].mean()]), np.array([v[:, 1].mean()])
-            here = {c for c in codes if any(commune_polys.get(k) and points_in_polygons(cx, cy, commune_polys[k])[0]
-                                            for k in zmap[c].communes)}
-            codes = here if len(here) == 1 else codes
+            codes = _drawn_in(codes, polys, zmap, commune_polys)
         if len(codes) > 1:
             problems.append(f"{where} : nom ambigu ({', '.join(sorted(codes))}) : utilisez le code")
             continue
@@ -1061,6 +1111,54 @@ def select_local(records, definition, tier: str, name_field: str | None = None, 
     rows = [{"code": code, "name": zmap[code].name, "communes": ";".join(zmap[code].communes),
              "polys": _union_polys(parts)} for code, parts in by_code.items()]
     return LocalRead(rows, described, field_col, len(records))
+
+
+def _name_column(cols: dict[str, str], name_field: str | None, described: str) -> str:
+    """The column naming each zone: *name_field* (which must exist), else a usual one (``nom``, ``name``…)."""
+    from ..model import suggest
+
+    if name_field:
+        field_col = cols.get(name_field.lower())
+        if field_col is None:
+            raise DataError(
+                f"{described} : champ « {name_field} » absent{suggest(name_field, list(cols.values()))} "
+                f"(champs : {', '.join(cols.values())})"
+            )
+        return field_col
+    field_col = _pick(cols, *_NAME_FIELDS)
+    if field_col is None:
+        raise DataError(
+            f"{described} : aucun champ de nom reconnu ({', '.join(_NAME_FIELDS)}) ; "
+            f"indiquez-le avec --name-field (champs : {', '.join(cols.values())})"
+        )
+    return field_col
+
+
+def _zone_keys(zones) -> dict[str, set[str]]:
+    """Normalised code, full name and short name (after « : », with and without its leading words) -> zone codes."""
+    index: dict[str, set[str]] = {}
+    for z in zones:
+        keys = {normalise_name(z.code), normalise_name(z.name)}
+        if " : " in z.name:
+            short = normalise_name(z.name.split(" : ", 1)[1])
+            keys.add(short)
+            keys.add(_LEADING_WORDS.sub("", short))  # « Limon » for « quartier du Limon »
+        for k in keys:
+            index.setdefault(k, set()).add(z.code)
+    return index
+
+
+def _drawn_in(codes: set[str], polys, zmap, commune_polys) -> set[str]:
+    """A short name shared by several communes (« Centre »): the zone of the commune where it is drawn, if one."""
+    import numpy as np
+
+    from .polygons import points_in_polygons
+
+    v = _vertices(polys)
+    cx, cy = np.array([v[:, 0].mean()]), np.array([v[:, 1].mean()])
+    here = {c for c in codes if any(commune_polys.get(k) and points_in_polygons(cx, cy, commune_polys[k])[0]
+                                    for k in zmap[c].communes)}
+    return here if len(here) == 1 else codes
 
 
 def read_local_zones(path, definition, tier: str, name_field: str | None = None, layer: str | None = None,

@@ -112,9 +112,6 @@ def init_territory(siren: str, out_dir: str | Path, *, source: str | Path | None
     Raises :class:`TerritoryInitError` (French) for an unknown SIREN, a missing
     source or a folder that already holds a territory (unless *force*).
     """
-    import shapely
-    from shapely import wkb
-
     from ..maps.webmap import write_text_atomic
 
     siren = str(siren).strip()
@@ -124,6 +121,32 @@ def init_territory(siren: str, out_dir: str | Path, *, source: str | Path | None
     if (out / "territory.toml").exists() and not force:
         raise TerritoryInitError(f"{out} contient déjà un territory.toml (--force pour le remplacer)")
     src = EpciSource.find(source)
+    epci, rows, deps, postcodes = _epci_communes(src, siren, progress)
+    name = epci["nom"]
+    tid = territory_id or territory_id_for(name)
+    departements = sorted({deps.get(r["departement_id"], "") for r in rows} - {""})
+    population = sum(int(r["population_municipale"] or 0) for r in rows)
+    collection = _outlines(src, rows)
+    missing = [r["code"] for r in rows if r["geometry"] in ("", "\\N")]
+    text = _territory_toml(siren, name, tid, departements, population, rows, postcodes)
+    out.mkdir(parents=True, exist_ok=True)
+    # the file must load: validated before anything is written
+    from ..model import parse_definition
+
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        import tomli as tomllib
+    parse_definition(tomllib.loads(text), where=str(out / "territory.toml"))
+    write_text_atomic(out / "communes_baseline.geojson",
+                      json.dumps(collection, ensure_ascii=False, separators=(",", ":")) + "\n")
+    write_text_atomic(out / "territory.toml", text)
+    return {"id": tid, "name": name, "siren": siren, "communes": len(rows), "outlines": len(collection["features"]),
+            "missing_outlines": missing, "population": population, "departements": departements, "dir": str(out)}
+
+
+def _epci_communes(src: EpciSource, siren: str, progress) -> tuple[dict, list[dict], dict, dict[str, set[str]]]:
+    """The EPCI row, its communes' rows (by INSEE code), the départements' codes and each commune's postcodes."""
     epci = next((r for r in src.rows("epci") if r["code"] == siren), None)
     if epci is None:
         raise TerritoryInitError(f"aucun EPCI de SIREN {siren} dans {src.label or PACKAGE}")
@@ -143,11 +166,13 @@ def init_territory(siren: str, out_dir: str | Path, *, source: str | Path | None
         if r["commune_id"] in wanted:
             postcodes.setdefault(r["commune_id"], set()).add(codes.get(r["codepostal_id"], ""))
     rows.sort(key=lambda r: r["code"])
-    name = epci["nom"]
-    tid = territory_id or territory_id_for(name)
-    departements = sorted({deps.get(r["departement_id"], "") for r in rows} - {""})
-    population = sum(int(r["population_municipale"] or 0) for r in rows)
-    short = re.sub(r"^(Communauté (d'agglomération|de communes|urbaine)|Métropole)\s+", "", name).strip() or name
+    return epci, rows, deps, postcodes
+
+
+def _outlines(src: EpciSource, rows: list[dict]) -> dict:
+    """The communes' outlines as a GeoJSON collection (EPSG:4326) with its provenance (``cq_geo`` member)."""
+    import shapely
+    from shapely import wkb
 
     features = []
     for r in rows:
@@ -157,8 +182,7 @@ def init_territory(siren: str, out_dir: str | Path, *, source: str | Path | None
         geom = shapely.make_valid(shapely.set_precision(geom, 1e-6))
         features.append({"type": "Feature", "properties": {"insee": r["code"], "name": r["nom"]},
                          "geometry": json.loads(shapely.to_geojson(geom))})
-    missing = [r["code"] for r in rows if r["geometry"] in ("", "\\N")]
-    collection = {
+    return {
         "type": "FeatureCollection",
         "cq_geo": {
             "layer": "communes", "status": "simplified",
@@ -170,6 +194,11 @@ def init_territory(siren: str, out_dir: str | Path, *, source: str | Path | None
         },
         "features": features,
     }
+
+
+def _territory_toml(siren, name, tid, departements, population, rows, postcodes) -> str:
+    """The text of ``territory.toml``: the agglomeration, its communes, two tiers to fill (QPV, poches)."""
+    short = re.sub(r"^(Communauté (d'agglomération|de communes|urbaine)|Métropole)\s+", "", name).strip() or name
     lines = [
         "# " + "=" * 77,
         f"# Territoire de {name} (SIREN {siren})",
@@ -235,18 +264,4 @@ def init_territory(siren: str, out_dir: str | Path, *, source: str | Path | None
         f"of_agglomeration = {_toml_str(('de la ' if re.match(r'(?i)communauté|métropole', short) else 'de ') + short)}",
         "",
     ]
-    out.mkdir(parents=True, exist_ok=True)
-    text = "\n".join(lines)
-    # the file must load: validated before anything is written
-    from ..model import parse_definition
-
-    try:
-        import tomllib
-    except ImportError:  # Python < 3.11
-        import tomli as tomllib
-    parse_definition(tomllib.loads(text), where=str(out / "territory.toml"))
-    write_text_atomic(out / "communes_baseline.geojson",
-                      json.dumps(collection, ensure_ascii=False, separators=(",", ":")) + "\n")
-    write_text_atomic(out / "territory.toml", text)
-    return {"id": tid, "name": name, "siren": siren, "communes": len(rows), "outlines": len(features),
-            "missing_outlines": missing, "population": population, "departements": departements, "dir": str(out)}
+    return "\n".join(lines)

@@ -3,7 +3,7 @@
 Every job runs in a ``QgsTask`` (progress and cancel in QGIS's task bar; the
 window never freezes). Files are read by QGIS (:mod:`.reader`), downloads go
 through QGIS's network stack (:mod:`.net`, the QGIS proxy applies), and the
-store is written by the library (``cq_geo.data.store.import_records``,
+store is written by the library (``cq_geo.data.imports.import_records``,
 ``cq_geo.geocode.ban_index.import_ban``). When a job ends (main thread) the
 territory is read again and the panel's answer refreshed.
 """
@@ -45,7 +45,8 @@ def _prefer(kind: str):
 
 def import_path(path, kind: str, tier, store_path: Path, *, origin="file", url=None, sha256=None, feedback=None):
     """Read *path* with QGIS and hand its records to the store; returns the library's ImportReport."""
-    from cq_geo.data.store import import_records, open_store
+    from cq_geo.data.imports import import_records
+    from cq_geo.data.store import open_store
 
     from . import reader
 

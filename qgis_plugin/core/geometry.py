@@ -27,14 +27,14 @@ from qgis.core import (
 
 LAMBERT93 = "EPSG:2154"
 WGS84 = "EPSG:4326"
-#: The column holding each store layer's code (as cq_geo.data.store.CODE_COLUMN).
+#: The column holding each store layer's code (as cq_geo.data.common.CODE_COLUMN).
 CODE_COLUMN = {"communes": "insee", "qpv": "code_qp", "qpv2015": "code_qp", "poche": "code", "qva": "code"}
 TIERS = ("qpv", "poche", "qva")  # the CAPH's, when no definition is at hand
 
 
 def _code_columns() -> dict[str, str]:
     try:
-        from cq_geo.data.store import CODE_COLUMN as lib
+        from cq_geo.data.common import CODE_COLUMN as lib
 
         return dict(CODE_COLUMN, **lib)
     except Exception:  # noqa: BLE001 - the library's constant if it has one

@@ -3,15 +3,13 @@
 GeoJSON, GeoPackage, shapefile, KML, possibly inside a zip (``/vsizip/``);
 reprojection with QgsCoordinateTransform (the project's transform context, so
 the datum grids the user installed apply). The records go to
-``cq_geo.data.store.import_records`` which applies the same checks as the
+``cq_geo.data.imports.import_records`` which applies the same checks as the
 command-line import (cut to the territory, code patterns, labelling, atomic write).
 """
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -38,17 +36,6 @@ class Source:
     layer: QgsVectorLayer
 
 
-def _zip_member(path: Path, prefer=None) -> str:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = [n for n in zf.namelist() if n.lower().endswith(VECTOR_EXT) and not n.startswith("__MACOSX")]
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise ReadError(f"{path.name} : archive zip illisible ou tronquée ({exc})") from exc
-    if not names:
-        raise ReadError(f"{path.name} : l'archive ne contient aucun fichier GeoJSON, GeoPackage ou shapefile")
-    return sorted(names, key=lambda n: (-(prefer(n) if prefer else 0), n))[0]
-
-
 def _polygon_sublayer(uri: str) -> str:
     """The first polygon layer of a multi-layer file (GeoPackage, KML)."""
     if not uri.lower().endswith((".gpkg", ".kml")):
@@ -65,20 +52,14 @@ def _polygon_sublayer(uri: str) -> str:
 
 def open_source(path, prefer=None) -> Source:
     """The layer QGIS reads for *path* (a zip's best member); ReadError (French) when unusable."""
-    path = Path(path)
-    if not path.is_file():
-        raise ReadError(f"fichier introuvable : {path}")
-    if path.stat().st_size == 0:
-        raise ReadError(f"{path.name} : fichier vide")
-    with open(path, "rb") as fh:
-        head = fh.read(4)
-    uri, described = str(path), path.name
-    if head.startswith(b"PK") or path.suffix.lower() == ".zip":
-        member = _zip_member(path, prefer)
-        uri, described = f"/vsizip/{path}/{member}", f"{path.name} › {member}"
-    elif path.suffix.lower() not in VECTOR_EXT:
-        raise ReadError(f"{path.name} : format non pris en charge (attendu : GeoJSON, GeoPackage, shapefile, "
-                        "KML ou zip)")
+    from cq_geo.data.sources import vector_target
+    from cq_geo.errors import DataError
+
+    try:
+        uri, described = vector_target(path, prefer, extensions=VECTOR_EXT,
+                                       expected="GeoJSON, GeoPackage, shapefile, KML ou zip")
+    except DataError as exc:
+        raise ReadError(str(exc)) from exc
     uri = _polygon_sublayer(uri)
     layer = QgsVectorLayer(uri, described, "ogr")
     if not layer.isValid():

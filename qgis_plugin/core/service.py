@@ -138,10 +138,10 @@ def capabilities(store_path: Path | None = None) -> dict[str, Capability]:
     if not caps["ban"].available:
         caps["ban"].reason += ". " + INSTALL_BAN_HINT
 
-    imports = _library_has("cq_geo.data.store", "import_records", "open_store")
+    imports = _library_has("cq_geo.data.imports", "import_records") and _library_has("cq_geo.data.store", "open_store")
     caps["import"] = Capability("import de périmètres", imports,
                                 "" if imports else "cette version de cq-geo ne sait pas importer des périmètres "
-                                                   "depuis QGIS (fonction store.import_records absente)")
+                                                   "depuis QGIS (fonction import_records absente)")
     caps["download"] = Capability("téléchargement des données officielles", imports and _library_has(
         "cq_geo.data.sources", "source_url", "SOURCES"), caps["import"].reason)
     ban_import = _library_has("cq_geo.geocode.ban_index", "import_ban")

@@ -37,8 +37,8 @@ def test_an_edit_in_qgis_shows_in_the_history_and_goes_back_to_provisional(qgis_
                                                                             pg_cluster, tmp_path):
     from qgis.core import QgsFeatureRequest, QgsGeometry
 
+    from cq_geo.data.imports import import_local, validate_zone
     from cq_geo.data.pgstore import PgStore
-    from cq_geo.data.store import import_local, validate_zone
     from cq_geo.territory import load_territory
     from tests.unit import synthetic_qpv as syn
 

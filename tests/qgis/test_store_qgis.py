@@ -14,7 +14,8 @@ pytest.importorskip("geopandas")
 
 @pytest.fixture
 def filled_store(tmp_path):
-    from cq_geo.data.store import import_local, import_official, open_store
+    from cq_geo.data.imports import import_local, import_official
+    from cq_geo.data.store import open_store
     from tests.unit import synthetic_qpv as syn
 
     store = open_store(tmp_path / "cq-geo.gpkg")
@@ -63,11 +64,11 @@ def test_every_store_layer_opens_in_qgis(qgis_app, qgis_new_project, filled_stor
 
 
 def test_store_written_with_sqlite_alone_works_in_qgis(qgis_app, filled_store):
-    """The store is written by ``store.import_records`` (sqlite3 + numpy, no GDAL): QGIS uses its R-tree index
+    """The store is written by ``cq_geo.data.imports.import_records`` (sqlite3 + numpy, no GDAL): QGIS uses its R-tree index
     for a spatial filter, and an edit made in QGIS (GDAL's triggers) keeps the store valid for cq-geo."""
     from qgis.core import QgsFeatureRequest, QgsRectangle, QgsVectorLayer
 
-    from cq_geo.data.store import validate_store_file
+    from cq_geo.data.gpkg_store import validate_store_file
 
     path = filled_store.path
     qpv = QgsVectorLayer(f"{path}|layername=qpv", "qpv", "ogr")

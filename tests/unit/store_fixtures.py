@@ -114,7 +114,7 @@ def store_template(tmp_path_factory) -> Path:
 @pytest.fixture
 def store(store_template, tmp_path):
     """A fresh seeded store (a copy of the template) in the test's folder."""
-    from cq_geo.data.store import Store
+    from cq_geo.data.gpkg_store import Store
 
     path = tmp_path / "store" / "cq-geo.gpkg"
     path.parent.mkdir()

@@ -323,7 +323,7 @@ def store_with_ban(tmp_path_factory, ban_gz):
 
 
 def test_index_lives_in_the_store(store_with_ban):
-    from cq_geo.data.store import validate_store_file
+    from cq_geo.data.gpkg_store import validate_store_file
     from cq_geo.geocode.ban_index import index_info
     from cq_geo.territory import load_territory
 

@@ -13,21 +13,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "cq_geo"
 
-#: Import cycles still there (each a pair of modules importing one another), both through store.py,
-#: which the PostGIS issue (17) is reworking. Gone: batch↔batch_summary (status words in
-#: cq_geo.vocabulary), batch_io↔xlsx (cell safety in cq_geo.bulk.cells), cli↔cli_geocode (shared options in
-#: cq_geo.cli.common), report↔territory (a type-only import).
-KNOWN_CYCLES = {
-    frozenset({"cq_geo.data.sources", "cq_geo.data.store"}),
-    frozenset({"cq_geo.data.store", "cq_geo.territory"}),
-    frozenset({"cq_geo.data.pgstore", "cq_geo.data.store"}),  # issue 17: store selects the shared store, which reuses store
-}
-#: Private names still imported across modules (store.py is being reworked by the PostGIS issue).
-KNOWN_PRIVATE = {("cq_geo.data.sources", "cq_geo.data.store._shapely"), ("cq_geo.data.sources", "cq_geo.data.store._bounds")}
-# issue 17: the shared store (pgstore) reuses the GeoPackage store's helpers (to make public when they move)
-KNOWN_PRIVATE |= {("cq_geo.data.pgstore", f"cq_geo.data.store.{n}") for n in (
-    "_baseline_polygons", "_column_value", "_connect_ro", "_crash_point", "_geometry_changes", "_info_from_row",
-    "_polys_of", "_tables")}
+#: Import cycles still there (each a pair of modules importing one another). Gone: batch↔batch_summary (status
+#: words in cq_geo.vocabulary), batch_io↔xlsx (cell safety in cq_geo.bulk.cells), cli↔cli_geocode (shared options
+#: in cq_geo.cli.common), report↔territory (a type-only import), sources↔store, store↔territory and pgstore↔store
+#: (store.py split by job: what both stores use in cq_geo.data.common and .polygons, the store returns geometries
+#: and cq_geo.territory builds the Territory).
+KNOWN_CYCLES: set[frozenset] = set()
+#: Private names still imported across modules.
+KNOWN_PRIVATE: set[tuple[str, str]] = set()
 
 
 def _modules() -> dict[str, Path]:

@@ -334,9 +334,9 @@ def test_upgrade_adds_a_newly_declared_tier_to_an_existing_schema(pg_cluster, fo
 def test_tier_ids_unusable_in_sql_are_refused_in_french():
     import copy
 
+    from cq_geo.data.pgstore import lookup_columns, sql_tier_ids
     from cq_geo.errors import DataError
     from cq_geo.model import parse_definition
-    from cq_geo.data.pgstore import lookup_columns, sql_tier_ids
 
     from . import synthetic
 
@@ -375,10 +375,11 @@ def test_a_territory_without_poche_and_with_a_tier_stronger_than_the_qpv(pg_clus
     friche overlaps a QPV the friche answers — the priorities of the file, not a fixed order."""
     import shapely.affinity
 
+    from cq_geo.data.imports import import_local, import_official
+    from cq_geo.data.pgstore import PgStore, init_shared, schema_layers
     from cq_geo.model import load_definition
     from cq_geo.paths import boundaries_dir
-    from cq_geo.data.pgstore import PgStore, init_shared, schema_layers, shared_status_report
-    from cq_geo.data.store import import_local, import_official
+    from cq_geo.status import status_report
     from cq_geo.territory import load_territory
 
     text = _without_tiers((boundaries_dir() / "territory.toml").read_text(encoding="utf-8"), {"poche", "qva"})
@@ -404,7 +405,7 @@ def test_a_territory_without_poche_and_with_a_tier_stronger_than_the_qpv(pg_clus
     import_official(store, "qpv", syn.anct_zip(qpv, tmp_path / "qpv.zip"), territory_file=f)
     import_local(store, syn.write(syn.frame(friches), tmp_path / "friches.geojson", "GeoJSON"), "friche",
                  territory_file=f)
-    status = {e["layer"]: e for e in shared_status_report(url, territory_file=f)["layers"]}
+    status = {e["layer"]: e for e in status_report(url, territory_file=f)["layers"]}
     assert list(status) == ["communes", "qpv", "qpv2015", "friche"] and status["friche"]["feature_count"] == 2
 
     t = load_territory(store=url, territory_file=f)

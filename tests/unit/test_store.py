@@ -59,7 +59,7 @@ def test_open_store_creates_at_the_user_location(tmp_path, monkeypatch):
 
 
 def test_store_territory_matches_the_baseline_answers(store, baseline_territory):
-    from cq_geo.data.store import load_store_territory
+    from cq_geo.territory import load_store_territory
 
     t = load_store_territory(store.path)
     a = t.lookup(lon=3.3957, lat=50.3290).to_dict()
@@ -132,7 +132,8 @@ def test_validate_store_file_rejects_a_foreign_geopackage(tmp_path):
     import geopandas as gpd
     import shapely
 
-    from cq_geo.data.store import load_store_territory, validate_store_file
+    from cq_geo.data.gpkg_store import validate_store_file
+    from cq_geo.territory import load_store_territory
 
     p = tmp_path / "autre.gpkg"
     gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.box(0, 0, 1, 1)], crs=2154).to_file(p, layer="x")

@@ -154,7 +154,7 @@ def test_download_404_fails_at_once_and_http_elsewhere_is_refused(server, tmp_pa
 def test_data_update_end_to_end(server, synth_files, store, monkeypatch, capsys):
     """``cq-geo data update``: both layers from the local server; the answers change; a re-run changes nothing."""
     from cq_geo.cli.main import main
-    from cq_geo.data.store import load_store_territory
+    from cq_geo.territory import load_store_territory
 
     from . import synthetic_qpv as syn
 

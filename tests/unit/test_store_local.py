@@ -6,6 +6,7 @@ The drawn files are SYNTHETIC squares inside the embedded baseline communes.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import shapely
@@ -34,7 +35,8 @@ def poches(tmp_path):
 
 
 def test_import_validate_and_lookup(store, poches):
-    from cq_geo.data.store import import_local, load_store_territory, validate_zone
+    from cq_geo.data.imports import import_local, validate_zone
+    from cq_geo.territory import load_store_territory
 
     path, recs, _ = poches
     rep = import_local(store, path, "poche", author="Service politique de la ville")
@@ -81,7 +83,7 @@ def test_unknown_names_get_suggestions(store, tmp_path):
     recs[0][0]["nom"] = "Escaudain : Cité Saint Mark"
     recs.append(({"nom": "Poche inventée"}, recs[0][1]))
     path = syn.write(syn.frame(recs), tmp_path / "fautes.geojson", "GeoJSON")
-    from cq_geo.data.store import import_local
+    from cq_geo.data.imports import import_local
 
     before = sha(store.path)
     with pytest.raises(DataError) as err:
@@ -96,7 +98,7 @@ def test_unknown_names_get_suggestions(store, tmp_path):
 
 
 def test_outside_its_commune_is_refused(store, tmp_path):
-    from cq_geo.data.store import import_local
+    from cq_geo.data.imports import import_local
 
     layout = syn.Layout()
     # a Haveluy poche drawn in Denain
@@ -109,7 +111,7 @@ def test_outside_its_commune_is_refused(store, tmp_path):
 
 
 def test_invalid_geometry_is_refused_with_its_reason(store, tmp_path):
-    from cq_geo.data.store import import_local
+    from cq_geo.data.imports import import_local
 
     sq = syn.Layout().square("59292", half=100)
     x0, y0, x1, y1 = sq.bounds
@@ -120,7 +122,7 @@ def test_invalid_geometry_is_refused_with_its_reason(store, tmp_path):
 
 
 def test_overlap_refused_unless_accepted(store, tmp_path):
-    from cq_geo.data.store import import_local
+    from cq_geo.data.imports import import_local
 
     a = syn.Layout().square("59292", half=150)
     b = shapely.affinity.translate(a, 100, 0)
@@ -138,7 +140,8 @@ def test_overlap_refused_unless_accepted(store, tmp_path):
 
 
 def test_qva_perimeter_on_top_of_whole_communes(store, tmp_path):
-    from cq_geo.data.store import import_local, load_store_territory
+    from cq_geo.data.imports import import_local
+    from cq_geo.territory import load_store_territory
 
     layout = syn.Layout()
     recs = syn.local_records(layout, "qva", {"QVA-SAINT-AMAND-LIMON": "Limon"})
@@ -154,7 +157,7 @@ def test_qva_perimeter_on_top_of_whole_communes(store, tmp_path):
 
 
 def test_validate_zone_errors(store, synth_files):
-    from cq_geo.data.store import import_official, validate_zone
+    from cq_geo.data.imports import import_official, validate_zone
 
     import_official(store, "qpv", synth_files["gpkg"])
     with pytest.raises(DataError, match="officiel"):
@@ -202,3 +205,25 @@ def test_cli_local_import_status_validate_rollback(store, poches, capsys):
     assert main(["data", "rollback", *s]) == 0
     capsys.readouterr()
     assert {r["code"]: r["status"] for r in store.rows("poche")}["POCHE-HAVELUY-PLAINE"] == "provisional"
+
+
+def test_outside_message_lists_its_communes_with_commas(store, tmp_path):
+    """Issue 16: the message once replaced every "," of the sentence by " ", giving « (Denain  Escaudain) »."""
+    from cq_geo.data.imports import import_local
+    from cq_geo.paths import territory_file
+
+    # a SYNTHETIC poche over two communes (Denain, Escaudain), drawn in Haveluy, outside both
+    toml = Path(territory_file()).read_text(encoding="utf-8") + (
+        '\n[[zones]]\ntier = "poche"\ncode = "POCHE-SYNTHETIQUE-DENAIN-ESCAUDAIN"\n'
+        'name = "Synthétique : Denain-Escaudain"\ncommunes = ["59172", "59205"]\ngeometry = "perimeter"\n'
+        'sources = ["contrat"]\n')
+    (tmp_path / "territory.toml").write_text(toml, encoding="utf-8")
+    geom = syn.Layout().square("59292", half=150)
+    path = syn.write(syn.frame([({"nom": "Synthétique : Denain-Escaudain"}, geom)]), tmp_path / "loin.gpkg", "GPKG")
+    before = sha(store.path)
+    with pytest.raises(DataError) as err:
+        import_local(store, path, "poche", territory_file=tmp_path / "territory.toml")
+    msg = str(err.value)
+    assert "(POCHE-SYNTHETIQUE-DENAIN-ESCAUDAIN) : 90 000 m² hors de sa commune (Denain, Escaudain)" in msg, msg
+    assert "  " not in msg.replace("\n  - ", "\n"), msg  # no double space anywhere in the sentence
+    assert sha(store.path) == before

@@ -60,7 +60,8 @@ def test_answer_before_and_after_import(store, synth_files, capsys):
 
 def test_shared_qpv_outside_the_territory(store, synth_files):
     """A point in the part of a shared QPV that lies outside the territory (synthetic square beyond the outline)."""
-    from cq_geo.data.store import import_official, load_store_territory
+    from cq_geo.data.imports import import_official
+    from cq_geo.territory import load_store_territory
 
     import_official(store, "qpv", synth_files["gpkg"])
     geom = {p["code_qp"]: g for p, g in synth_files["records"]}["QN05920M"]
@@ -76,7 +77,8 @@ def test_shared_qpv_outside_the_territory(store, synth_files):
 def test_lookup_many_uses_the_store(store, synth_files):
     import numpy as np
 
-    from cq_geo.data.store import import_official, load_store_territory
+    from cq_geo.data.imports import import_official
+    from cq_geo.territory import load_store_territory
 
     import_official(store, "qpv", synth_files["geojson"])
     recs = [(p["code_qp"], g) for p, g in synth_files["records"] if p["insee_com"][:5] in

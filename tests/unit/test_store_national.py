@@ -69,7 +69,7 @@ def test_code_patterns_of_the_real_file():
 
 def test_a_bad_code_among_the_rows_kept_is_refused(store, tmp_path):
     """Only the rows kept for the territory are checked — but they are."""
-    from cq_geo.data.store import import_official
+    from cq_geo.data.imports import import_official
 
     recs = syn.qpv_records(syn.Layout())
     recs = [({**p, "code_qp": "QN5950M"} if p["code_qp"] == "QN05950M" else p, g) for p, g in recs]
@@ -106,7 +106,7 @@ def test_shifted_perimeters_are_refused(store, national, capsys):
 def test_official_only_from_the_official_source_or_a_known_checksum(store, national, monkeypatch, capsys):
     from cq_geo.cli.main import main
     from cq_geo.data import sources
-    from cq_geo.data.store import import_official
+    from cq_geo.data.imports import import_official
 
     rep = import_official(store, "qpv", national["zip"])
     assert rep.status == "provisional" and not rep.official
@@ -163,11 +163,12 @@ import sys
 for name in ("shapely", "geopandas", "pyogrio", "pandas", "pyproj", "fiona"):
     sys.modules[name] = None  # as in the QGIS people have: no shapely, pandas, pyogrio
 import json, pathlib
-from cq_geo.data import store as st
+from cq_geo.data import imports as st
+from cq_geo.data.gpkg_store import Store
 from cq_geo.errors import DataError
 args = json.loads(sys.argv[1])
 recs = {k: [(p, bytes.fromhex(w)) for p, w in v] for k, v in args["records"].items()}
-s = st.Store(args["store"])
+s = Store(args["store"])
 out = {}
 out["communes"] = st.import_records(s, "communes", recs["communes"], source_name="communes.gpkg").to_dict()
 out["qpv"] = st.import_records(s, "qpv", recs["qpv"], source_name="qpv.gpkg", origin="download",
@@ -183,13 +184,14 @@ print(json.dumps(out))
 
 
 def test_import_records_without_shapely_pandas_or_gdal(tmp_path):
-    """``store.import_records`` creates and fills a store with the standard library and numpy only (the plugin's
+    """``cq_geo.data.imports.import_records`` creates and fills a store with the standard library and numpy only (the plugin's
     path in stock QGIS); GDAL and shapely then read back exactly what was written."""
     import shapely
     import shapely.affinity
 
+    from cq_geo.data.gpkg_store import validate_store_file
     from cq_geo.data.sources import source_url
-    from cq_geo.data.store import load_store_territory, validate_store_file
+    from cq_geo.territory import load_store_territory
 
     layout = syn.Layout()
     qpv = syn.qpv_records(layout)
@@ -233,6 +235,6 @@ def test_import_records_without_shapely_pandas_or_gdal(tmp_path):
 
 
 def syn_rows(path, layer):
-    from cq_geo.data.store import Store
+    from cq_geo.data.gpkg_store import Store
 
     return Store(path).rows(layer)

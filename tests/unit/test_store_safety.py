@@ -64,7 +64,8 @@ def _poche_sources(store) -> dict[str, str]:
 @pytest.mark.parametrize("step", STEPS)
 def test_import_killed_at_each_commit_step(store, drawn, tmp_path, step, capsys):
     from cq_geo.cli.main import main
-    from cq_geo.data.store import import_local, validate_store_file
+    from cq_geo.data.gpkg_store import validate_store_file
+    from cq_geo.data.imports import import_local
 
     import_local(store, drawn["files"][POCHES[0]], "poche")  # a previous state exists
     s0, s1 = sha(store.previous_path), sha(store.path)
@@ -90,7 +91,7 @@ def test_import_killed_at_each_commit_step(store, drawn, tmp_path, step, capsys)
 @pytest.mark.parametrize("step", STEPS)
 def test_rollback_killed_at_each_commit_step(store, drawn, tmp_path, step, capsys):
     from cq_geo.cli.main import main
-    from cq_geo.data.store import import_local
+    from cq_geo.data.imports import import_local
 
     import_local(store, drawn["files"][POCHES[0]], "poche")
     s0, s1 = sha(store.previous_path), sha(store.path)
@@ -108,7 +109,7 @@ def test_rollback_killed_at_each_commit_step(store, drawn, tmp_path, step, capsy
 @pytest.mark.parametrize("step", STEPS)
 def test_update_killed_at_each_commit_step(store, tmp_path, step, capsys):
     from cq_geo.cli.main import main
-    from cq_geo.data.store import validate_store_file
+    from cq_geo.data.gpkg_store import validate_store_file
 
     with Server() as server:
         server.routes[QPV_PATH] = (syn.anct_zip(syn.qpv_records(syn.Layout()), tmp_path / "q.zip").read_bytes(), "ok")
@@ -134,7 +135,8 @@ def test_update_killed_at_each_commit_step(store, tmp_path, step, capsys):
 
 # -- one writer at a time -------------------------------------------------------------------------------
 def _import_zone(path, code, wkb, source, start, errors):
-    from cq_geo.data.store import Store, import_records
+    from cq_geo.data.gpkg_store import Store
+    from cq_geo.data.imports import import_records
 
     start.wait(30)
     try:
@@ -147,7 +149,8 @@ def _import_zone(path, code, wkb, source, start, errors):
 def _watch(path, stop, problems, seen, lonlat):
     """Lookups during the imports: the store is always there, whole, with counts matching its metadata, and the
     point drawn in the first poche is always answered inside it."""
-    from cq_geo.data.store import load_store_territory, validate_store_file
+    from cq_geo.data.gpkg_store import validate_store_file
+    from cq_geo.territory import load_store_territory
 
     n = 0
     while not stop.is_set():
@@ -168,7 +171,8 @@ def test_twenty_pairs_of_simultaneous_imports_lose_nothing(store, drawn):
     """Was: both imports printed success and one change was gone (7 of 45 tries)."""
     import shapely
 
-    from cq_geo.data.store import import_local, load_store_territory
+    from cq_geo.data.imports import import_local
+    from cq_geo.territory import load_store_territory
 
     import_local(store, drawn["files"][POCHES[0]], "poche")
     ctx = multiprocessing.get_context("fork")
@@ -208,7 +212,7 @@ def test_twenty_pairs_of_simultaneous_imports_lose_nothing(store, drawn):
 
 
 def _hold_lock(path, held, release):
-    from cq_geo.data.store import Store
+    from cq_geo.data.gpkg_store import Store
 
     with Store(path).writing():
         held.set()
@@ -216,7 +220,7 @@ def _hold_lock(path, held, release):
 
 
 def test_a_second_writer_waits_with_a_message_or_stops_with_a_clear_one(store, drawn, monkeypatch, capsys):
-    from cq_geo.data.store import import_local
+    from cq_geo.data.imports import import_local
 
     ctx = multiprocessing.get_context("fork")
     held, release = ctx.Event(), ctx.Event()
@@ -288,7 +292,7 @@ def test_batch_and_map_cannot_write_over_the_store(store, tmp_path, monkeypatch,
 
 def test_rollback_works_whatever_the_current_file_holds(store, drawn, capsys):
     from cq_geo.cli.main import main
-    from cq_geo.data.store import import_local
+    from cq_geo.data.imports import import_local
 
     import_local(store, drawn["files"][POCHES[0]], "poche")
     good = sha(store.previous_path)
@@ -312,13 +316,13 @@ def test_rollback_works_whatever_the_current_file_holds(store, drawn, capsys):
 def test_damaged_store_gives_a_french_message_naming_table_and_row(store, synth_files, damage, message, capsys):
     """Was: exit 1 and a traceback."""
     from cq_geo.cli.main import main
-    from cq_geo.data.store import import_official
+    from cq_geo.data.imports import import_official
 
     import_official(store, "qpv", synth_files["gpkg"])
-    from cq_geo.data.store import _register_sql_functions
+    from cq_geo.data.polygons import register_sql_functions
 
     con = sqlite3.connect(store.path)  # by hand, as with a SQLite browser that knows the GeoPackage functions
-    _register_sql_functions(con)
+    register_sql_functions(con)
     con.execute(damage)
     con.commit()
     con.close()
@@ -357,7 +361,7 @@ def test_cq_geo_store_naming_a_file_to_create(tmp_path, monkeypatch, drawn, caps
 
 
 def test_stale_temporary_files_are_cleaned_at_the_next_run(store, drawn):
-    from cq_geo.data.store import import_local
+    from cq_geo.data.imports import import_local
 
     d = store.path.parent
     name = store.path.name
@@ -380,7 +384,8 @@ def test_stale_temporary_files_are_cleaned_at_the_next_run(store, drawn):
 
 def test_a_lock_that_cannot_be_taken_gives_a_french_message(store, drawn):
     """E.g. a read-only folder; here the lock path is taken by a folder (works as root too)."""
-    from cq_geo.data.store import import_local, load_store_territory
+    from cq_geo.data.imports import import_local
+    from cq_geo.territory import load_store_territory
 
     before = sha(store.path)
     store.lock_path.mkdir()

@@ -28,7 +28,7 @@ SHARED = ["QN05920M", "QN05921M", "QN05922M", "QN05930M"]
 def test_qpv_file_in_every_format(store, synth_files, variant):
     import shapely
 
-    from cq_geo.data.store import import_official
+    from cq_geo.data.imports import import_official
 
     rep = import_official(store, "qpv", synth_files[variant])
     assert rep.changed and rep.status == "provisional" and not rep.official  # a file imported by hand
@@ -52,7 +52,7 @@ def test_qpv_file_in_every_format(store, synth_files, variant):
 
 
 def test_split_features_are_dissolved_and_invalid_ones_repaired(store, synth_files):
-    from cq_geo.data.store import import_official
+    from cq_geo.data.imports import import_official
 
     rep = import_official(store, "qpv", synth_files["shp_split_invalid"])
     assert rep.features_read == 19 + 4 + 4  # one feature per QPV × commune (19 in the territory, 4 outside) + 4 elsewhere
@@ -66,7 +66,7 @@ def test_split_features_are_dissolved_and_invalid_ones_repaired(store, synth_fil
 
 
 def test_same_file_twice_is_not_reinstalled(store, synth_files):
-    from cq_geo.data.store import import_official
+    from cq_geo.data.imports import import_official
 
     import_official(store, "qpv", synth_files["gpkg"])
     before = sha(store.path)
@@ -81,7 +81,8 @@ def test_same_file_twice_is_not_reinstalled(store, synth_files):
 def test_qpv_2015_schema_goes_to_its_own_layer(store, synth_files):
     import pyogrio
 
-    from cq_geo.data.store import import_official, load_store_territory
+    from cq_geo.data.imports import import_official
+    from cq_geo.territory import load_store_territory
 
     with pytest.raises(DataError, match="import qpv2015"):
         import_official(store, "qpv", synth_files["qpv2015"])
@@ -113,7 +114,7 @@ BAD = {
 
 @pytest.mark.parametrize("variant", sorted(BAD))
 def test_bad_qpv_files_are_refused_and_store_unchanged(store, synth_files, variant):
-    from cq_geo.data.store import import_official
+    from cq_geo.data.imports import import_official
 
     import_official(store, "qpv", synth_files["gpkg"])  # something installed, to be preserved
     before, prev = sha(store.path), sha(store.previous_path)
@@ -138,7 +139,8 @@ def test_cli_refuses_bad_file_with_exit_2(store, synth_files, capsys):
 
 @pytest.mark.parametrize("variant", ["communes_geoapi", "communes_admin_express_zip"])
 def test_commune_files(store, synth_files, variant):
-    from cq_geo.data.store import import_official, load_store_territory
+    from cq_geo.data.imports import import_official
+    from cq_geo.territory import load_store_territory
 
     rep = import_official(store, "communes", synth_files[variant])
     assert rep.feature_count == 47
@@ -150,7 +152,7 @@ def test_commune_files(store, synth_files, variant):
 
 
 def test_incomplete_commune_file_is_refused(store, synth_files):
-    from cq_geo.data.store import import_official
+    from cq_geo.data.imports import import_official
 
     before = sha(store.path)
     with pytest.raises(DataError, match="37 commune\\(s\\) du territoire absente"):
@@ -160,9 +162,11 @@ def test_incomplete_commune_file_is_refused(store, synth_files):
 
 def test_qpv_import_reports_codes_unknown_to_the_definition(store, synth_files, tmp_path):
     """A territory file without one of the QPV: the store keeps it, the territory ignores it, status says so."""
-    from cq_geo.data.store import import_official, load_store_territory, status_report
+    from cq_geo.data.imports import import_official
     from cq_geo.model import load_definition
     from cq_geo.paths import territory_file
+    from cq_geo.status import status_report
+    from cq_geo.territory import load_store_territory
 
     text = territory_file().read_text(encoding="utf-8")
     block = text.index('code = "QN05957M"')
@@ -181,7 +185,7 @@ def test_qpv_import_reports_codes_unknown_to_the_definition(store, synth_files, 
 
 
 def test_qpv_removed_from_a_new_file_is_recorded(store, synth_files, tmp_path):
-    from cq_geo.data.store import import_official
+    from cq_geo.data.imports import import_official
 
     from . import synthetic_qpv as syn
 
@@ -197,7 +201,8 @@ def test_qpv_removed_from_a_new_file_is_recorded(store, synth_files, tmp_path):
 
 def test_real_ign_outlines_as_a_commune_file(store, shared_data):
     """The real IGN 2018 outlines (../shared/data, read only) go through the commune import."""
-    from cq_geo.data.store import import_official, load_store_territory
+    from cq_geo.data.imports import import_official
+    from cq_geo.territory import load_store_territory
 
     rep = import_official(store, "communes", shared_data / "communes_caph_ign2018.geojson")
     assert rep.feature_count == 47
@@ -215,3 +220,30 @@ def test_failed_first_import_creates_no_store(synth_files, tmp_path, capsys):
     assert not target.exists() and not target.with_name("cq-geo.gpkg.prev").exists()
     assert main(["data", "import", "qpv", str(synth_files["gpkg"]), "--store", str(target)]) == 0
     assert target.exists()
+
+
+def test_zip_member_shared_by_library_and_plugin(tmp_path):
+    """D4 (issue 16): one choice of a zip's member, with the plugin's extensions (KML) or the library's."""
+    import zipfile
+
+    from cq_geo.data.sources import vector_target, zip_member
+
+    z = tmp_path / "zones.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("lisezmoi.txt", "x")
+        zf.writestr("__MACOSX/._zones.kml", "x")
+        zf.writestr("zones.kml", "<kml>" + "x" * 200 + "</kml>")
+    with pytest.raises(DataError, match="l'archive ne contient aucun fichier GeoJSON, GeoPackage ou shapefile"):
+        zip_member(z)  # the library reads no KML
+    plugin_ext = (".gpkg", ".geojson", ".json", ".shp", ".kml", ".fgb")  # qgis_plugin.core.reader.VECTOR_EXT
+    assert zip_member(z, extensions=plugin_ext) == "zones.kml"
+    assert vector_target(z, extensions=plugin_ext) == (f"/vsizip/{z}/zones.kml", "zones.zip › zones.kml")
+    data = bytearray(z.read_bytes())
+    at = data.index(b"xxxxxxxx")
+    data[at:at + 8] = b"yyyyyyyy"  # a damaged member: its CRC no longer matches
+    z.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"zones.zip : archive zip corrompue \(membre zones.kml\)"):
+        zip_member(z, extensions=plugin_ext)
+    with pytest.raises(DataError, match=r"format non pris en charge \(attendu : GeoJSON, GeoPackage, shapefile, KML"):
+        (tmp_path / "a.csv").write_text("x")
+        vector_target(tmp_path / "a.csv", extensions=plugin_ext, expected="GeoJSON, GeoPackage, shapefile, KML ou zip")
