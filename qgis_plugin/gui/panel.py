@@ -14,6 +14,7 @@ from qgis.PyQt.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -362,8 +363,6 @@ class CqGeoDock(QDockWidget):
     def choose_shared_store(self, *_args, name: str | None = None, conninfo: str | None = None) -> bool:
         """Use a shared store (PostgreSQL): one of the user's QGIS connections (dialog unless *name* or
         *conninfo*), or « Aucun » to go back to the local store. Loads its layers when it reads."""
-        from qgis.PyQt.QtWidgets import QInputDialog
-
         from ..core import shared
         from ..core.service import SETTINGS_SHARED, save_setting
 
@@ -426,7 +425,6 @@ class CqGeoDock(QDockWidget):
         """« Valider le périmètre… »: the selected zone (else the answer's, else asked), validated by *by* (asked,
         the QGIS user's name proposed) with the library's ``validate_zone`` — as ``cq-geo data validate-zone``."""
         from qgis.core import QgsProject
-        from qgis.PyQt.QtWidgets import QInputDialog, QLineEdit
 
         from ..core import shared
 

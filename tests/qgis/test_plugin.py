@@ -935,6 +935,115 @@ def test_perimeter_drawn_in_the_store_shows_after_refresh(plugin, tmp_path, monk
     dock.refresh()
 
 
+# -- the shared store (PostgreSQL/PostGIS, issue 17): a throw-away cluster (tests/unit/pg_support.py) ---------
+
+from tests.unit import pg_support  # noqa: E402
+
+pg_cluster = pg_support.pg_cluster  # fixtures
+shared_url = pg_support.shared_url
+
+
+def test_panel_edits_and_validates_in_the_shared_store(plugin, qgis_iface, shared_url, pg_cluster, monkeypatch):
+    """Issue 17 item 3: the panel opens the shared store from the user's QGIS connection, loads its layers editable
+    through QGIS's postgres provider, an edit goes back to « provisoire » (history), « Valider le périmètre… »
+    validates it (who: the name the user confirms), and the lookup sees it validated."""
+    from qgis.core import QgsDataSourceUri, QgsProviderRegistry, QgsVectorDataProvider
+
+    from cq_geo.data.pgstore import PgStore
+    from cq_geo.data.store import import_records, validate_zone
+    from cq_geo.geo.crs import l93_to_lonlat
+
+    panel_mod = importlib.import_module(f"{PACKAGE}.gui.panel")
+    monkeypatch.delenv("CQ_GEO_STORE", raising=False)
+    monkeypatch.delenv("CQ_GEO_TERRITORY", raising=False)
+    code = "POCHE-HAVELUY-CENTRE"
+    store = PgStore(shared_url)
+    haveluy = plugin.service.outlines.commune("59292")
+    p = haveluy.poleOfInaccessibility(10)[0].asPoint()
+    square = QgsGeometry.fromRect(QgsRectangle(p.x() - 150, p.y() - 150, p.x() + 150, p.y() + 150))
+    square.convertToMultiType()
+    # the GIS officer imported the poche (SYNTHETIC square) and had it validated
+    import_records(store, "local", [({"code": code, "name": "Haveluy : Centre"}, bytes(square.asWkb()))],
+                   source_name="poches-synthetiques.gpkg", tier="poche", author="SIG")
+    validate_zone(store, code, "Service politique de la ville")
+    schema = store.schema
+    pg_cluster.login_role("chloe_editrice", f"{schema}_editeur")
+
+    # the editor's existing connection in QGIS (Explorateur › PostgreSQL), no password (trust on the socket)
+    db = shared_url.split("/")[3].split("?")[0]
+    metadata = QgsProviderRegistry.instance().providerMetadata("postgres")
+    uri = QgsDataSourceUri()
+    uri.setConnection(str(pg_cluster.socket), str(pg_cluster.port), db, "chloe_editrice", "")
+    metadata.saveConnection(metadata.createConnection(uri.uri(False), {"saveUsername": True}), "Magasin CQ")
+
+    class UserPicks:  # what the user picks in the dialogs
+        @staticmethod
+        def getItem(parent, title, label, items, *args, **kwargs):  # noqa: N802
+            assert "Magasin CQ" in items and items[0].startswith("Aucun")
+            return "Magasin CQ", True
+
+        @staticmethod
+        def getText(parent, title, label, mode=None, proposed="", *args, **kwargs):  # noqa: N802
+            assert code in label
+            return "Service politique de la ville", True
+
+    monkeypatch.setattr(panel_mod, "QInputDialog", UserPicks)
+    dock = plugin.dock
+    try:
+        assert dock.choose_shared_store() is True
+        assert "magasin partagé" in dock.status_label.text() and "chloe_editrice" in dock.status_label.text()
+        group = QgsProject.instance().layerTreeRoot().findGroup("Contrat Quartiers 2030")
+        layers = {lyr.customProperty("cq_geo/layer"): lyr for lyr in (n.layer() for n in group.findLayers())}
+        poche = layers["poche"]
+        assert poche.providerType() == "postgres" and "chloe_editrice" in poche.source()
+        assert poche.dataProvider().capabilities() & QgsVectorDataProvider.ChangeGeometries
+        assert poche.renderer().symbol().color().name() == "#fd8d3c"  # styled like the local layers
+        assert plugin.service.territory.layers["poche"].status == "validated"
+
+        # the editor reshapes the perimeter in QGIS: 40 m further east
+        feat = next(poche.getFeatures())
+        geom = QgsGeometry(feat.geometry())
+        geom.translate(40, 0)
+        assert poche.startEditing() and poche.changeGeometry(feat.id(), geom)
+        # not validated while the edit is not saved
+        assert dock.validate_perimeter(code=code, by="X") is None
+        assert poche.commitChanges(), poche.commitErrors()
+        last = store.history(code)[-1]
+        assert (last["action"], last["status"], last["db_user"]) == ("replace", "provisional", "chloe_editrice")
+        x, y = p.x() + 170, p.y()  # beyond the old edge, inside the new one
+        lon, lat = (float(v) for v in l93_to_lonlat(x, y))
+        dock.refresh()
+        data = dock.show_lonlat(lon, lat)
+        zone = next(z for z in data["zones"] if z["code"] == code)
+        assert (zone["status"], zone["geometry_status"]) == ("inside", "provisional")
+        assert "provisoire" in dock.answer.toHtml()
+
+        # « Valider le périmètre… » on the selected feature; the user confirms who validates
+        poche.selectByIds([feat.id()])
+        qgis_iface.setActiveLayer(poche)
+        assert dock.selected_zone_code() == code
+        row = dock.validate_perimeter()
+        assert row is not None and row["status"] == "validated"
+        last = store.history(code)[-1]
+        assert (last["action"], last["status"], last["author"], last["db_user"]) == (
+            "validate", "validated", "Service politique de la ville", "chloe_editrice")
+        zone = next(z for z in dock.result.to_dict()["zones"] if z["code"] == code)
+        assert (zone["status"], zone["geometry_status"]) == ("inside", "validated")
+        assert next(poche.getFeatures())["status"] == "validated"
+    finally:
+        # a failed assertion keeps this frame alive: no layer may outlive QGIS through it
+        poche = layers = group = feat = geom = square = haveluy = uri = None  # noqa: F841
+        dock.choose_shared_store(name=dock_none_label())
+        metadata.deleteConnection("Magasin CQ")
+        metadata = None  # noqa: F841
+        QgsProject.instance().removeAllMapLayers()
+    assert plugin.service.shared_url() is None and "magasin partagé" not in dock.status_label.text()
+
+
+def dock_none_label() -> str:
+    return "Aucun (magasin local de ce poste)"
+
+
 def _user_picks(data_actions, monkeypatch, label, path):
     class UserChoices:  # what the user picks in the dialogs
         @staticmethod
