@@ -110,10 +110,13 @@ def _labels(layer: QgsVectorLayer, field: str | None, size: float, colour: str, 
 
 
 def style_communes(layer: QgsVectorLayer, definition) -> None:
-    """Communes coloured by team (Nord, Sud, none), labelled with their name."""
+    """Communes coloured by team (the territory file's teams, then none), labelled with their name."""
     categories = []
     names = {t.id: t.name for t in definition.teams.values()}
-    for team_id, colour in TEAM_COLOURS.items():
+    palette = ("#3a7dc9", "#e0892b", "#4daf4a", "#984ea3", "#a65628", "#f781bf")
+    colours = {tid: TEAM_COLOURS.get(tid, palette[i % len(palette)]) for i, tid in enumerate(names)}
+    colours[""] = TEAM_COLOURS[""]  # the territory's teams, then the communes without a team
+    for team_id, colour in colours.items():
         symbol = QgsFillSymbol.createSimple({
             "color": QColor(colour).name() + "", "outline_color": "#ffffff", "outline_width": "0.4",
         })

