@@ -143,7 +143,8 @@ class CqGeoPlugin:
 
         if service.loaded:
             try:
-                service.outlines = load_outlines(service.territory.definition, service.store_path())
+                service.outlines = load_outlines(service.territory.definition, service.store_path(),
+                                                 service.shared_url())
                 service.places = search.PlaceIndex.build(service.territory.definition, centres(service.outlines))
             except Exception as exc:  # noqa: BLE001 - answers still work without outlines
                 log(f"contours : {type(exc).__name__} : {exc}", Qgis.MessageLevel.Warning)

@@ -189,8 +189,9 @@ def open_shared_layers(url: str, definition=None) -> dict[str, QgsVectorLayer]:
     titles = layer_titles(definition)
     wanted = ("communes",) + tuple(definition.tier_ids) if definition is not None else adapter.LAYER_NAMES
     out = {}
+    titles["history"] = tr("Historique des modifications")
     for name, source in qgis_layer_sources(url):
-        if name not in wanted:
+        if name not in wanted and name != "history":
             continue
         layer = QgsVectorLayer(source, titles.get(name, name), "postgres")
         if layer.isValid():
@@ -224,7 +225,8 @@ def build_layers(service) -> tuple[dict[str, QgsVectorLayer], str]:
         layers = adapter.territory_memory_layers(territory, outlines, layer_titles(territory.definition))
         origin = "baseline"
     for name, layer in layers.items():
-        style(layer, name, territory.definition)
+        if name != "history":  # the history table keeps QGIS's default style (hidden in the group)
+            style(layer, name, territory.definition)
     return layers, origin
 
 
@@ -244,11 +246,13 @@ def add_to_project(layers: dict[str, QgsVectorLayer], project: QgsProject | None
         root.removeChildNode(group)
         project.removeMapLayers(ids)
     group = root.insertGroup(min(position, len(root.children())), GROUP_NAME)
-    # zones above communes, the first tier (QPV) on top
-    for name in [n for n in layers if n != "communes"] + ["communes"]:
+    # zones above communes, the first tier (QPV) on top; the shared store's history last, unticked
+    for name in [n for n in layers if n not in ("communes", "history")] + ["communes", "history"]:
         layer = layers.get(name)
         if layer is None:
             continue
         project.addMapLayer(layer, False)
-        group.addLayer(layer)
+        node = group.addLayer(layer)
+        if name == "history":
+            node.setItemVisibilityChecked(False)
     return group

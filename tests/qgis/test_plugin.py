@@ -1002,6 +1002,15 @@ def test_panel_edits_and_validates_in_the_shared_store(plugin, qgis_iface, share
         zone = next(z for z in data["zones"] if z["code"] == code)
         assert (zone["status"], zone["geometry_status"]) == ("inside", "provisional")
         assert "provisoire" in dock.answer.toHtml()
+        # the history, opened in QGIS beside the layers (unticked): who changed what, now provisional
+        history = layers["history"]
+        assert history.providerType() == "postgres" and history.name() == "Historique des modifications"
+        assert not group.findLayer(history.id()).itemVisibilityChecked()
+        history.dataProvider().reloadData()
+        newest = max(history.getFeatures(), key=lambda f: f["fid"])
+        assert (newest["code"], newest["status"], newest["db_user"]) == (code, "provisional", "chloe_editrice")
+        outline = plugin.service.outlines.zone(code)  # the poche's outline (highlight, zoom) from the shared store
+        assert outline is not None and abs(outline.boundingBox().xMinimum() - (p.x() - 150 + 40)) < 0.01
 
         # « Valider le périmètre… » on the selected feature; the user confirms who validates
         poche.selectByIds([feat.id()])
@@ -1017,7 +1026,7 @@ def test_panel_edits_and_validates_in_the_shared_store(plugin, qgis_iface, share
         assert next(poche.getFeatures())["status"] == "validated"
     finally:
         # a failed assertion keeps this frame alive: no layer may outlive QGIS through it
-        poche = layers = group = feat = geom = square = haveluy = uri = None  # noqa: F841
+        poche = layers = group = feat = geom = square = haveluy = uri = history = newest = outline = None  # noqa: F841
         dock.choose_shared_store(name=dock_none_label())
         metadata.deleteConnection("Magasin CQ")
         metadata = None  # noqa: F841
