@@ -943,6 +943,7 @@ def test_panel_edits_and_validates_in_the_shared_store(plugin, qgis_iface, share
     monkeypatch.delenv("CQ_GEO_TERRITORY", raising=False)
     code = "POCHE-HAVELUY-CENTRE"
     store = PgStore(shared_url)
+    plugin.show_panel(True)
     haveluy = plugin.service.outlines.commune("59292")
     p = haveluy.poleOfInaccessibility(10)[0].asPoint()
     square = QgsGeometry.fromRect(QgsRectangle(p.x() - 150, p.y() - 150, p.x() + 150, p.y() + 150))
