@@ -63,9 +63,13 @@ def qgis_connections() -> dict[str, tuple[str, str]]:
 
 def psycopg2_missing() -> str:
     """Why the shared store cannot be used from this QGIS ("" when psycopg2 is there)."""
+    import importlib.util
+
     try:
-        import psycopg2  # noqa: F401
-    except ImportError:
+        found = importlib.util.find_spec("psycopg2") is not None  # found without importing it (panel status)
+    except (ImportError, ValueError):
+        found = False
+    if not found:
         return ("le module Python psycopg2 est absent de ce QGIS : le magasin partagé ne peut être ni lu ni validé "
                 "depuis l'extension (Debian/Ubuntu : sudo apt install python3-psycopg2 ; Windows/OSGeo4W : "
                 "paquet python3-psycopg2 de l'installateur OSGeo4W)")

@@ -1035,6 +1035,24 @@ def test_panel_edits_and_validates_in_the_shared_store(plugin, qgis_iface, share
     assert plugin.service.shared_url() is None and "magasin partagé" not in dock.status_label.text()
 
 
+def test_without_psycopg2_the_shared_store_is_greyed_and_says_why(plugin, monkeypatch):
+    from qgis.core import Qgis
+
+    monkeypatch.setitem(sys.modules, "psycopg2", None)  # a QGIS without psycopg2
+    dock = plugin.dock
+    dock.update_status()
+    assert not dock.shared_action.isEnabled() and "psycopg2" in dock.shared_action.toolTip()
+    bar = plugin.iface.messageBar()
+    bar.clear_messages()
+    assert dock.choose_shared_store(conninfo="service='cq-caph'") is False
+    shown = bar.get_messages(Qgis.MessageLevel.Critical)
+    assert len(shown) == 1 and "psycopg2 est absent de ce QGIS" in shown[0] and "python3-psycopg2" in shown[0]
+    assert plugin.service.shared_url() is None  # nothing saved
+    monkeypatch.delitem(sys.modules, "psycopg2")
+    dock.update_status()
+    assert dock.shared_action.isEnabled()
+
+
 def dock_none_label() -> str:
     return "Aucun (magasin local de ce poste)"
 
