@@ -203,7 +203,8 @@ def open_shared_layers(url: str, definition=None) -> dict[str, QgsVectorLayer]:
         from cq_geo.errors import DataError
 
         raise DataError(f"les couches du magasin partagé {safe_label(url)} ne s'ouvrent pas dans QGIS : vérifiez la "
-                        "connexion PostgreSQL et que le schéma a été créé (cq-geo data init-shared)")
+                        "connexion PostgreSQL, vos droits, et que le géomaticien a créé le magasin partagé de ce "
+                        "territoire")
     return out
 
 

@@ -329,9 +329,9 @@ class TerritoryService:
         chosen = self.chosen_territory()
         if chosen and ("territoire introuvable" in reason or (isinstance(exc, CqGeoError) and path is None)):
             return LoadError(f"Le territoire choisi ({chosen}) ne peut pas être chargé : {reason}.",
-                             "Que faire : cliquez « Territoire… » dans le panneau et choisissez un dossier écrit par "
-                             "cq-geo territory init (territory.toml et communes_baseline.geojson), ou revenez au "
-                             "territoire par défaut.", error.detail)
+                             "Que faire : cliquez « Territoire… » dans le panneau et choisissez le dossier du "
+                             "territoire préparé par le géomaticien (territory.toml et communes_baseline.geojson), "
+                             "ou revenez au territoire par défaut (flèche du bouton).", error.detail)
         return error
 
     def chosen_territory(self) -> str:

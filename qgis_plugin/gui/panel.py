@@ -303,7 +303,7 @@ class CqGeoDock(QDockWidget):
         self.territory_button = QToolButton(body)
         self.territory_button.setText(tr("Territoire…"))
         self.territory_button.setToolTip(tr("Choisir le dossier du territoire (territory.toml et "
-                                            "communes_baseline.geojson, écrits par cq-geo territory init)"))
+                                            "communes_baseline.geojson, préparés par le géomaticien)"))
         self.territory_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         menu = QMenu(self.territory_button)
         self.territory_choose_action = menu.addAction(tr("Choisir le dossier d'un territoire…"))
@@ -326,7 +326,7 @@ class CqGeoDock(QDockWidget):
 
         if path is None:
             start = self.service.chosen_territory() or str(Path.home())
-            path = QFileDialog.getExistingDirectory(self, tr("Dossier du territoire (écrit par cq-geo territory init)"),
+            path = QFileDialog.getExistingDirectory(self, tr("Dossier du territoire"),
                                                     start)
         if not path:
             return False
@@ -334,8 +334,8 @@ class CqGeoDock(QDockWidget):
         if folder.suffix.lower() == ".toml":
             folder = folder.parent
         if not (folder / "territory.toml").is_file():
-            bar(tr("Ce dossier ne contient pas de territory.toml : {folder}. Choisissez le dossier écrit par "
-                   "« cq-geo territory init --epci SIREN -o DOSSIER ».").format(folder=folder),
+            bar(tr("Ce dossier ne contient pas de territory.toml : {folder}. Choisissez le dossier du territoire "
+                   "préparé par le géomaticien (territory.toml et communes_baseline.geojson).").format(folder=folder),
                 Qgis.MessageLevel.Warning, 10)
             return False
         save_setting(SETTINGS_TERRITORY, str(folder))
@@ -371,8 +371,8 @@ class CqGeoDock(QDockWidget):
         if name is None and conninfo is None:
             items = [none] + list(connections) + [other]
             name, ok = QInputDialog.getItem(self, tr("Magasin partagé"), tr(
-                "Connexion PostgreSQL de QGIS (Explorateur › PostgreSQL) où le SIG a créé le magasin partagé "
-                "(cq-geo data init-shared) :"), items, 0, False)
+                "Connexion PostgreSQL de QGIS (Explorateur › PostgreSQL) où le géomaticien a créé le magasin "
+                "partagé :"), items, 0, False)
             if not ok:
                 return False
         if name == none:

@@ -692,8 +692,8 @@
         <translation>Territory…</translation>
     </message>
     <message>
-        <source>Choisir le dossier du territoire (territory.toml et communes_baseline.geojson, écrits par cq-geo territory init)</source>
-        <translation>Choose the territory folder (territory.toml and communes_baseline.geojson, written by cq-geo territory init)</translation>
+        <source>Choisir le dossier du territoire (territory.toml et communes_baseline.geojson, préparés par le géomaticien)</source>
+        <translation>Choose the territory folder (territory.toml and communes_baseline.geojson, prepared by the GIS officer)</translation>
     </message>
     <message>
         <source>Choisir le dossier d'un territoire…</source>
@@ -720,12 +720,12 @@
         <translation>default territory (CQ_GEO_TERRITORY variable, else the plugin's own)</translation>
     </message>
     <message>
-        <source>Dossier du territoire (écrit par cq-geo territory init)</source>
-        <translation>Territory folder (written by cq-geo territory init)</translation>
+        <source>Dossier du territoire</source>
+        <translation>Territory folder</translation>
     </message>
     <message>
-        <source>Connexion PostgreSQL de QGIS (Explorateur › PostgreSQL) où le SIG a créé le magasin partagé (cq-geo data init-shared) :</source>
-        <translation>QGIS PostgreSQL connection (Browser › PostgreSQL) where the GIS officer created the shared store (cq-geo data init-shared):</translation>
+        <source>Connexion PostgreSQL de QGIS (Explorateur › PostgreSQL) où le géomaticien a créé le magasin partagé :</source>
+        <translation>QGIS PostgreSQL connection (Browser › PostgreSQL) where the GIS officer created the shared store:</translation>
     </message>
     <message>
         <source>Magasin partagé quitté : magasin local de ce poste.</source>
@@ -780,8 +780,8 @@
         <translation>Folder: {folder}</translation>
     </message>
     <message>
-        <source>Ce dossier ne contient pas de territory.toml : {folder}. Choisissez le dossier écrit par « cq-geo territory init --epci SIREN -o DOSSIER ».</source>
-        <translation>This folder holds no territory.toml: {folder}. Choose the folder written by “cq-geo territory init --epci SIREN -o FOLDER”.</translation>
+        <source>Ce dossier ne contient pas de territory.toml : {folder}. Choisissez le dossier du territoire préparé par le géomaticien (territory.toml et communes_baseline.geojson).</source>
+        <translation>This folder holds no territory.toml: {folder}. Choose the territory folder prepared by the GIS officer (territory.toml and communes_baseline.geojson).</translation>
     </message>
     <message>
         <source>Magasin partagé indisponible : {reason}.</source>

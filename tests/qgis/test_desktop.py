@@ -124,6 +124,9 @@ def test_another_intercommunality_in_qgis_desktop(plugin_zip, tmp_path):
         assert "CAPH" not in text and "Porte du Hainaut" not in text
     assert report["layer_tree"] == ["Contrat Quartiers 2030"]
     assert (shots / "territoire.png").is_file()
+    texts = [b["text"] for b in report["bar"]] + [a["text"] for a in report["answers"]]
+    assert any("Territoire : Valenciennes Métropole" in t for t in texts)
+    assert not [t for t in texts if "cq-geo " in t or " --" in t or "Error" in t or "CAPH" in t]
 
 
 def test_an_unreadable_store_keeps_qgis_running_and_the_panel_explains(plugin_zip, tmp_path):
