@@ -143,7 +143,8 @@ class CqGeoPlugin:
 
         if service.loaded:
             try:
-                service.outlines = load_outlines(service.territory.definition, service.store_path())
+                service.outlines = load_outlines(service.territory.definition, service.store_path(),
+                                                 service.shared_url())
                 service.places = search.PlaceIndex.build(service.territory.definition, centres(service.outlines))
             except Exception as exc:  # noqa: BLE001 - answers still work without outlines
                 log(f"contours : {type(exc).__name__} : {exc}", Qgis.MessageLevel.Warning)
@@ -216,7 +217,9 @@ class CqGeoPlugin:
             return {}
         layers, origin = build_layers(self.service)
         add_to_project(layers)
-        where = tr("magasin de données") if origin == "store" else tr("données embarquées (en mémoire)")
+        where = {"store": tr("magasin de données"), "shared": tr("magasin partagé PostgreSQL (modifiable avec le "
+                                                                 "rôle éditeur)")}.get(
+            origin, tr("données embarquées (en mémoire)"))
         bar(tr("Couches du territoire chargées : {where}.").format(where=where), Qgis.MessageLevel.Success, 4)
         return layers
 

@@ -205,7 +205,7 @@ def territory_features(territory, outlines) -> dict[str, tuple[QgsFields, list[Q
                          d.communes[insee].population, infos["communes"].status])
         feats.append(f)
     out["communes"] = (cfields, feats)
-    for tier in ("qpv", "poche", "qva"):
+    for tier in getattr(d, "tier_ids", ("qpv", "poche", "qva")):  # the tiers of the territory file
         zfields = QgsFields()
         for name, kind in (("code", compat.STRING), ("nom", compat.STRING), ("niveau", compat.STRING),
                            ("communes", compat.STRING), ("equipe", compat.STRING),

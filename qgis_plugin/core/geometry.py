@@ -41,9 +41,10 @@ def _code_columns() -> dict[str, str]:
         return dict(CODE_COLUMN)
 
 
-def read_layer(uri: str, key: str, to_l93: bool = False) -> dict[str, QgsGeometry]:
-    """``{feature[key]: geometry}`` of an OGR layer (Lambert-93; *to_l93*: reproject from the layer's CRS)."""
-    layer = QgsVectorLayer(uri, "cq_geo_read", "ogr")
+def read_layer(uri: str, key: str, to_l93: bool = False, provider: str = "ogr") -> dict[str, QgsGeometry]:
+    """``{feature[key]: geometry}`` of an OGR (or *provider*) layer (Lambert-93; *to_l93*: reproject from the
+    layer's CRS)."""
+    layer = QgsVectorLayer(uri, "cq_geo_read", provider)
     if not layer.isValid():
         return {}
     names = {f.name().lower(): f.name() for f in layer.fields()}
@@ -85,10 +86,22 @@ class Outlines:
         return self.communes.get(insee)
 
 
-def load_outlines(definition, store_path: Path | None) -> Outlines:
-    """The outlines the answers rest on (store if any, else the embedded baseline)."""
+def load_outlines(definition, store_path: Path | None, shared: str | None = None) -> Outlines:
+    """The outlines the answers rest on (shared store or store if any, else the embedded baseline)."""
     out = Outlines()
-    if store_path is not None and Path(store_path).is_file():
+    if shared:  # the shared store (PostgreSQL), through QGIS's postgres provider
+        from cq_geo.data.pgstore import qgis_layer_sources
+
+        cols = _code_columns()
+        sources = dict(qgis_layer_sources(shared))
+        out.communes = read_layer(sources["communes"], cols["communes"], provider="postgres")
+        for tier in (definition.tier_ids if definition is not None else TIERS):
+            if tier in sources:
+                for code, g in read_layer(sources[tier], cols.get(tier, "code"), provider="postgres").items():
+                    out.zones[code] = g
+                    out.zone_tier[code] = tier
+        out.origin = "store"
+    elif store_path is not None and Path(store_path).is_file():
         cols = _code_columns()
         out.communes = read_layer(f"{store_path}|layername=communes", cols["communes"])
         for tier in (definition.tier_ids if definition is not None else TIERS):  # the tiers of the file

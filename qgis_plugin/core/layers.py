@@ -1,7 +1,9 @@
 """The territory's layers in the project: one group, styled (team colours, tier styles, labels).
 
 When the store GeoPackage exists its layers are opened directly (so planners
-can edit local perimeters in QGIS, then « Actualiser » in the panel); else the
+can edit local perimeters in QGIS, then « Actualiser » in the panel); with a
+shared store (PostgreSQL) they are opened through QGIS's own ``postgres``
+provider with the user's connection, editable for the editors' role; else the
 embedded baseline is shown as in-memory layers.
 """
 
@@ -35,13 +37,30 @@ TIER_STYLES = {
 }
 
 
-def layer_titles() -> dict[str, str]:
-    return {
+def layer_titles(definition=None) -> dict[str, str]:
+    """Layer titles; a tier the plugin does not know (another territory file) takes its file's layer name."""
+    titles = {
         "communes": tr("Communes et équipes"),
         "qpv": tr("QPV 2024"),
         "poche": tr("Poches de pauvreté"),
         "qva": tr("Anciens quartiers de veille active"),
     }
+    if definition is not None:
+        for tier_id, tier in definition.tiers.items():
+            if tier_id not in titles:
+                titles[tier_id] = tier.layer_name or (tier.plural or tier.short_label)[:1].upper() + \
+                    (tier.plural or tier.short_label)[1:]
+    return titles
+
+
+def tier_style(tier: str, definition=None) -> tuple:
+    """The style of *tier*: the plugin's own for the CAPH's three, else from its colour in the territory file."""
+    if tier in TIER_STYLES:
+        return TIER_STYLES[tier]
+    colour = "#666666"
+    if definition is not None and tier in definition.tiers and definition.tiers[tier].colour:
+        colour = definition.tiers[tier].colour
+    return (colour, 70, QColor(colour).darker(140).name(), 0.5, "solid", "solid")
 
 
 def _first_field(layer: QgsVectorLayer, names) -> str | None:
@@ -91,10 +110,13 @@ def _labels(layer: QgsVectorLayer, field: str | None, size: float, colour: str, 
 
 
 def style_communes(layer: QgsVectorLayer, definition) -> None:
-    """Communes coloured by team (Nord, Sud, none), labelled with their name."""
+    """Communes coloured by team (the territory file's teams, then none), labelled with their name."""
     categories = []
     names = {t.id: t.name for t in definition.teams.values()}
-    for team_id, colour in TEAM_COLOURS.items():
+    palette = ("#3a7dc9", "#e0892b", "#4daf4a", "#984ea3", "#a65628", "#f781bf")
+    colours = {tid: TEAM_COLOURS.get(tid, palette[i % len(palette)]) for i, tid in enumerate(names)}
+    colours[""] = TEAM_COLOURS[""]  # the territory's teams, then the communes without a team
+    for team_id, colour in colours.items():
         symbol = QgsFillSymbol.createSimple({
             "color": QColor(colour).name() + "", "outline_color": "#ffffff", "outline_width": "0.4",
         })
@@ -109,9 +131,10 @@ def style_communes(layer: QgsVectorLayer, definition) -> None:
     _labels(layer, _first_field(layer, ("nom", "name", "nom_commune", "insee")), 7.5, "#333333")
 
 
-def style_tier(layer: QgsVectorLayer, tier: str) -> None:
-    """A tier's zones: QPV red, poches orange hatched, former QVA purple dashed; labels."""
-    fill, alpha, outline, width, line_style, brush = TIER_STYLES[tier]
+def style_tier(layer: QgsVectorLayer, tier: str, definition=None) -> None:
+    """A tier's zones: QPV red, poches orange hatched, former QVA purple dashed, another tier in its file's
+    colour; labels."""
+    fill, alpha, outline, width, line_style, brush = tier_style(tier, definition)
     symbol = QgsFillSymbol.createSimple({
         "color": fill, "style": brush, "outline_color": outline, "outline_width": str(width),
         "outline_style": line_style,
@@ -128,7 +151,7 @@ def style(layer: QgsVectorLayer, name: str, definition) -> None:
     if name == "communes":
         style_communes(layer, definition)
     else:
-        style_tier(layer, name)
+        style_tier(layer, name, definition)
     layer.triggerRepaint()
     layer.emitStyleChanged()
     try:
@@ -140,11 +163,12 @@ def style(layer: QgsVectorLayer, name: str, definition) -> None:
         pass
 
 
-def open_store_layers(path) -> dict[str, QgsVectorLayer]:
+def open_store_layers(path, definition=None) -> dict[str, QgsVectorLayer]:
     """The store GeoPackage's layers that exist and are valid."""
-    titles = layer_titles()
+    titles = layer_titles(definition)
     out = {}
-    for name in adapter.LAYER_NAMES:
+    names = ("communes",) + tuple(definition.tier_ids) if definition is not None else adapter.LAYER_NAMES
+    for name in names:
         layer = QgsVectorLayer(f"{path}|layername={name}", titles[name], "ogr")
         if layer.isValid():
             layer.setCustomProperty("cq_geo/layer", name)
@@ -152,22 +176,58 @@ def open_store_layers(path) -> dict[str, QgsVectorLayer]:
     return out
 
 
+#: Custom property of a layer opened from the shared store: its layer name (communes, qpv, poche…).
+SHARED_PROPERTY = "cq_geo/shared"
+
+
+def open_shared_layers(url: str, definition=None) -> dict[str, QgsVectorLayer]:
+    """The shared store's layers through QGIS's ``postgres`` provider (``cq_geo.data.pgstore.qgis_layer_sources``):
+    the user's connection as given (``service=``, libpq files, QGIS's authentication database), never a password.
+    Editable when the user's role may edit (editors' role); read only otherwise."""
+    from cq_geo.data.pgstore import qgis_layer_sources
+
+    titles = layer_titles(definition)
+    wanted = ("communes",) + tuple(definition.tier_ids) if definition is not None else adapter.LAYER_NAMES
+    out = {}
+    titles["history"] = tr("Historique des modifications")
+    for name, source in qgis_layer_sources(url):
+        if name not in wanted and name != "history":
+            continue
+        layer = QgsVectorLayer(source, titles.get(name, name), "postgres")
+        if layer.isValid():
+            layer.setCustomProperty("cq_geo/layer", name)
+            layer.setCustomProperty(SHARED_PROPERTY, name)
+            out[name] = layer
+    if not out:
+        from cq_geo.data.pgstore import safe_label
+        from cq_geo.errors import DataError
+
+        raise DataError(f"les couches du magasin partagé {safe_label(url)} ne s'ouvrent pas dans QGIS : vérifiez la "
+                        "connexion PostgreSQL, vos droits, et que le géomaticien a créé le magasin partagé de ce "
+                        "territoire")
+    return out
+
+
 def build_layers(service) -> tuple[dict[str, QgsVectorLayer], str]:
-    """Styled layers and where they come from ("store" or "baseline")."""
+    """Styled layers and where they come from ("shared", "store" or "baseline")."""
     territory = service.territory
     path = service.store_path()
     layers, origin = {}, "baseline"
-    if path is not None:
-        layers = open_store_layers(path)
+    shared = service.shared_url()
+    if shared:
+        layers, origin = open_shared_layers(shared, territory.definition), "shared"
+    elif path is not None:
+        layers = open_store_layers(path, territory.definition)
         origin = "store"
     if not layers:
         from .geometry import load_outlines
 
         outlines = getattr(service, "outlines", None) or load_outlines(territory.definition, None)
-        layers = adapter.territory_memory_layers(territory, outlines, layer_titles())
+        layers = adapter.territory_memory_layers(territory, outlines, layer_titles(territory.definition))
         origin = "baseline"
     for name, layer in layers.items():
-        style(layer, name, territory.definition)
+        if name != "history":  # the history table keeps QGIS's default style (hidden in the group)
+            style(layer, name, territory.definition)
     return layers, origin
 
 
@@ -187,11 +247,13 @@ def add_to_project(layers: dict[str, QgsVectorLayer], project: QgsProject | None
         root.removeChildNode(group)
         project.removeMapLayers(ids)
     group = root.insertGroup(min(position, len(root.children())), GROUP_NAME)
-    # zones above communes, QPV on top
-    for name in ("qpv", "poche", "qva", "communes"):
+    # zones above communes, the first tier (QPV) on top; the shared store's history last, unticked
+    for name in [n for n in layers if n not in ("communes", "history")] + ["communes", "history"]:
         layer = layers.get(name)
         if layer is None:
             continue
         project.addMapLayer(layer, False)
-        group.addLayer(layer)
+        node = group.addLayer(layer)
+        if name == "history":
+            node.setItemVisibilityChecked(False)
     return group

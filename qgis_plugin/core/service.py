@@ -216,11 +216,42 @@ def explain_load_error(exc: BaseException, store_path: Path | None) -> LoadError
                      "Que faire : réinstallez l'extension (Extensions › Installer/Gérer les extensions).", detail)
 
 
+#: QgsSettings keys of the panel's choices: the territory folder and the shared store (PostgreSQL).
+SETTINGS_TERRITORY = "cq_geo/territory"
+SETTINGS_SHARED = "cq_geo/shared_store"
+
+
+def saved_setting(key: str) -> str:
+    """A choice saved by the panel (QgsSettings), "" when none (or outside QGIS)."""
+    try:
+        from qgis.core import QgsSettings
+
+        return str(QgsSettings().value(key, "") or "").strip()
+    except Exception:  # noqa: BLE001 - outside QGIS: no saved choice
+        return ""
+
+
+def save_setting(key: str, value: str | None) -> None:
+    from qgis.core import QgsSettings
+
+    if value:
+        QgsSettings().setValue(key, str(value))
+    else:
+        QgsSettings().remove(key)
+
+
 @dataclass
 class TerritoryService:
-    """The loaded territory, its store, its geocoder, and what this QGIS can do."""
+    """The loaded territory, its store, its geocoder, and what this QGIS can do.
+
+    *territory_dir*: the territory folder (``territory.toml`` + ``communes_baseline.geojson``, written by
+    ``cq-geo territory init``); ``None`` takes the panel's saved choice, then ``CQ_GEO_TERRITORY``, then the
+    embedded CAPH. *store*: a GeoPackage path or a shared store (``service=…``, ``postgresql://…``);
+    ``None`` takes the panel's saved shared store, then the library's own resolution.
+    """
 
     store: str | None = None
+    territory_dir: str | None = None
     _territory: object = None
     load_error: LoadError | None = None
     generation: int = 0  # incremented at every (re)load: caches built on the territory compare it
@@ -257,14 +288,15 @@ class TerritoryService:
         self._tried = True
         path = None
         try:
+            self.select_territory()
             path = self.store_path(any_file=True)
             from cq_geo.territory import load_territory
 
-            self._territory = load_territory(store=self.store)
+            self._territory = load_territory(store=self.effective_store())
             self.load_error = None
         except Exception as exc:  # noqa: BLE001 - explained in the panel, never raised into QGIS
             self._territory = None
-            self.load_error = explain_load_error(exc, path)
+            self.load_error = self._explain(exc, path)
         with self._lock:
             self._geocoders.clear()  # the store (and its BAN index) may have changed
         self.generation += 1
@@ -277,6 +309,62 @@ class TerritoryService:
 
                 log(f"après chargement : {type(exc).__name__} : {exc}")
         return self._territory
+
+    def _explain(self, exc: BaseException, path: Path | None) -> LoadError:
+        """The French explanation, naming the panel's choices (territory folder, shared store) when they are the cause."""
+        error = explain_load_error(exc, path)
+        try:
+            from cq_geo.errors import CqGeoError
+        except Exception:  # noqa: BLE001
+            return error
+        reason = str(exc) if isinstance(exc, CqGeoError) else error.detail
+        shared = self.shared_url()
+        if shared:
+            from cq_geo.data.pgstore import safe_label
+
+            return LoadError(f"Le magasin partagé {safe_label(shared)} ne peut pas être lu : {reason}.",
+                             "Que faire : vérifiez la connexion PostgreSQL (Explorateur › PostgreSQL) et vos droits "
+                             "(rôle lecteur ou éditeur), ou revenez au magasin local : panneau › Données › "
+                             "« Magasin partagé (PostgreSQL)… » › « Aucun ».", error.detail)
+        chosen = self.chosen_territory()
+        if chosen and ("territoire introuvable" in reason or (isinstance(exc, CqGeoError) and path is None)):
+            return LoadError(f"Le territoire choisi ({chosen}) ne peut pas être chargé : {reason}.",
+                             "Que faire : cliquez « Territoire… » dans le panneau et choisissez le dossier du "
+                             "territoire préparé par le géomaticien (territory.toml et communes_baseline.geojson), "
+                             "ou revenez au territoire par défaut (flèche du bouton).", error.detail)
+        return error
+
+    def chosen_territory(self) -> str:
+        """The territory folder chosen for the plugin ("" : ``CQ_GEO_TERRITORY``, then the embedded CAPH)."""
+        return self.territory_dir if self.territory_dir is not None else saved_setting(SETTINGS_TERRITORY)
+
+    def select_territory(self) -> None:
+        """Make the chosen folder the library's territory for this QGIS (answers, layers, imports, Processing)."""
+        from cq_geo.paths import select_territory
+
+        select_territory(self.chosen_territory() or None)
+
+    def effective_store(self) -> str | None:
+        """The store argument given to the library: this service's, else the panel's shared store, else None."""
+        if self.store:
+            return self.store
+        return saved_setting(SETTINGS_SHARED) or None
+
+    def shared_url(self) -> str | None:
+        """The shared store (PostgreSQL) in use, or None (a GeoPackage or the embedded data)."""
+        try:
+            from cq_geo.data.pgstore import shared_url
+        except Exception:  # noqa: BLE001
+            return None
+        return shared_url(self.effective_store())
+
+    def territory_label(self) -> str:
+        """The territory's name for the panel (« Valenciennes Métropole »), "" when it did not load."""
+        t = self._territory
+        if t is None:
+            return ""
+        d = t.definition
+        return getattr(d, "short_name", "") or d.name
 
     def refresh_capabilities(self) -> dict:
         try:
@@ -301,10 +389,12 @@ class TerritoryService:
 
     def store_path(self, any_file: bool = False) -> Path | None:
         """The store GeoPackage in use (None: embedded baseline). *any_file*: even if it is not a file."""
+        if self.shared_url():
+            return None  # the shared store is no file
         try:
             from cq_geo.paths import resolve_store
 
-            path, _origin = resolve_store(self.store)
+            path, _origin = resolve_store(self.effective_store())
         except Exception:  # noqa: BLE001
             return None
         if path is None:

@@ -14,6 +14,7 @@ from qgis.PyQt.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -66,12 +67,25 @@ def layer_status_words() -> dict[str, str]:
     }
 
 
+#: The territory definition whose tier words the panel shows (set at every (re)load by the dock).
+_DEFINITION = {"current": None}
+
+
 def tier_words() -> dict[str, str]:
-    return {"qpv": tr("QPV 2024"), "poche": tr("Poche de pauvreté"), "qva": tr("Ancien QVA")}
+    """Tier titles; a tier of another territory file the plugin does not know takes its file's heading."""
+    words = {"qpv": tr("QPV 2024"), "poche": tr("Poche de pauvreté"), "qva": tr("Ancien QVA")}
+    d = _DEFINITION["current"]
+    for tier_id, tier in (d.tiers.items() if d is not None else ()):
+        words.setdefault(tier_id, tier.heading or tier.short_label)
+    return words
 
 
 def layer_words() -> dict[str, str]:
-    return {"communes": tr("communes"), "qpv": tr("QPV"), "poche": tr("poches"), "qva": tr("anciens QVA")}
+    words = {"communes": tr("communes"), "qpv": tr("QPV"), "poche": tr("poches"), "qva": tr("anciens QVA")}
+    d = _DEFINITION["current"]
+    for tier_id, tier in (d.tiers.items() if d is not None else ()):
+        words.setdefault(tier_id, tier.plural or tier.short_label)
+    return words
 
 
 def metres(value) -> str:
@@ -187,6 +201,7 @@ class CqGeoDock(QDockWidget):
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
 
+        layout.addLayout(self._territory_row(body))
         row = QHBoxLayout()
         self.search_edit = QLineEdit(body)
         self.search_edit.setPlaceholderText(tr("Adresse, commune, QPV ou coordonnées…"))
@@ -255,6 +270,9 @@ class CqGeoDock(QDockWidget):
         self.download_action = menu.addAction(tr("Télécharger les données officielles (communes IGN, QPV ANCT)"))
         self.import_action = menu.addAction(tr("Importer un fichier de périmètres…"))
         self.ban_action = menu.addAction(tr("Installer l'index d'adresses BAN…"))
+        menu.addSeparator()
+        self.shared_action = menu.addAction(tr("Magasin partagé (PostgreSQL)…"))
+        self.validate_action = menu.addAction(tr("Valider le périmètre…"))
         self.data_button.setMenu(menu)
         self.check_button = QPushButton(tr("Contrôler"), body)
         self.check_button.setToolTip(tr("Contrôler la cohérence du territoire"))
@@ -270,9 +288,177 @@ class CqGeoDock(QDockWidget):
         self.download_action.triggered.connect(lambda: self._act("download"))
         self.import_action.triggered.connect(lambda: self._act("import"))
         self.ban_action.triggered.connect(lambda: self._act("ban"))
+        self.shared_action.triggered.connect(self.choose_shared_store)
+        self.validate_action.triggered.connect(self.validate_perimeter)
         self.check_button.clicked.connect(lambda: self._act("check"))
         self.layers_button.clicked.connect(lambda: self._act("layers"))
         self.refresh_button.clicked.connect(self.refresh)
+
+    def _territory_row(self, body) -> QHBoxLayout:
+        """« Territoire : Valenciennes Métropole  [Territoire… ▾] » (the folder written by cq-geo territory init)."""
+        row = QHBoxLayout()
+        self.territory_label = QLabel(body)
+        self.territory_label.setTextFormat(Qt.TextFormat.RichText)
+        self.territory_label.setWordWrap(True)
+        self.territory_button = QToolButton(body)
+        self.territory_button.setText(tr("Territoire…"))
+        self.territory_button.setToolTip(tr("Choisir le dossier du territoire (territory.toml et "
+                                            "communes_baseline.geojson, préparés par le géomaticien)"))
+        self.territory_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        menu = QMenu(self.territory_button)
+        self.territory_choose_action = menu.addAction(tr("Choisir le dossier d'un territoire…"))
+        self.territory_default_action = menu.addAction(tr("Revenir au territoire par défaut"))
+        self.territory_button.setMenu(menu)
+        self.territory_button.clicked.connect(self.choose_territory)
+        self.territory_choose_action.triggered.connect(self.choose_territory)
+        self.territory_default_action.triggered.connect(self.default_territory)
+        row.addWidget(self.territory_label, 1)
+        row.addWidget(self.territory_button)
+        return row
+
+    # -- territory and store choices ------------------------------------------------------
+    @guarded("Territoire")
+    def choose_territory(self, *_args, path: str | None = None) -> bool:
+        """Choose the territory folder (dialog unless *path*), save it (QgsSettings), load it; True when loaded."""
+        from pathlib import Path
+
+        from ..core.service import SETTINGS_TERRITORY, save_setting
+
+        if path is None:
+            start = self.service.chosen_territory() or str(Path.home())
+            path = QFileDialog.getExistingDirectory(self, tr("Dossier du territoire"),
+                                                    start)
+        if not path:
+            return False
+        folder = Path(path)
+        if folder.suffix.lower() == ".toml":
+            folder = folder.parent
+        if not (folder / "territory.toml").is_file():
+            bar(tr("Ce dossier ne contient pas de territory.toml : {folder}. Choisissez le dossier du territoire "
+                   "préparé par le géomaticien (territory.toml et communes_baseline.geojson).").format(folder=folder),
+                Qgis.MessageLevel.Warning, 10)
+            return False
+        save_setting(SETTINGS_TERRITORY, str(folder))
+        return self._territory_changed()
+
+    @guarded("Territoire")
+    def default_territory(self, *_args) -> bool:
+        """Back to the default territory (``CQ_GEO_TERRITORY``, else the embedded one)."""
+        from ..core.service import SETTINGS_TERRITORY, save_setting
+
+        save_setting(SETTINGS_TERRITORY, "")
+        return self._territory_changed()
+
+    def _territory_changed(self) -> bool:
+        self.clear_answer(tr("Cherchez une adresse ou cliquez sur la carte."))
+        self.result = None
+        self.service.territory_dir = None  # the saved choice
+        self.service.reload()  # the plugin's listener updates the status, outlines, search index and locator
+        if not self.service.loaded:
+            return False
+        bar(tr("Territoire : {name}.").format(name=self.service.territory_label()), Qgis.MessageLevel.Success, 4)
+        return True
+
+    @guarded("Magasin partagé")
+    def choose_shared_store(self, *_args, name: str | None = None, conninfo: str | None = None) -> bool:
+        """Use a shared store (PostgreSQL): one of the user's QGIS connections (dialog unless *name* or
+        *conninfo*), or « Aucun » to go back to the local store. Loads its layers when it reads."""
+        from ..core import shared
+        from ..core.service import SETTINGS_SHARED, save_setting
+
+        none, other = tr("Aucun (magasin local de ce poste)"), tr("Un service de pg_service.conf…")
+        connections = shared.qgis_connections()
+        if name is None and conninfo is None:
+            items = [none] + list(connections) + [other]
+            name, ok = QInputDialog.getItem(self, tr("Magasin partagé"), tr(
+                "Connexion PostgreSQL de QGIS (Explorateur › PostgreSQL) où le géomaticien a créé le magasin "
+                "partagé :"), items, 0, False)
+            if not ok:
+                return False
+        if name == none:
+            save_setting(SETTINGS_SHARED, "")
+            self.service.reload()
+            bar(tr("Magasin partagé quitté : magasin local de ce poste."), Qgis.MessageLevel.Info, 4)
+            return True
+        if conninfo is None and name == other:
+            service_name, ok = QInputDialog.getText(self, tr("Magasin partagé"),
+                                                    tr("Nom du service (pg_service.conf) :"))
+            if not ok or not service_name.strip():
+                return False
+            conninfo = shared.conninfo_from_parts({"service": service_name.strip()})
+        elif conninfo is None:
+            if name not in connections:
+                bar(tr("Connexion PostgreSQL inconnue dans QGIS : {name}.").format(name=name),
+                    Qgis.MessageLevel.Warning, 8)
+                return False
+            conninfo = connections[name][0]
+        missing = shared.psycopg2_missing()
+        if missing:
+            bar(tr("Magasin partagé indisponible : {reason}.").format(reason=missing), Qgis.MessageLevel.Critical, 0)
+            return False
+        save_setting(SETTINGS_SHARED, conninfo)
+        self.service.reload()
+        if not self.service.loaded:
+            return False  # the listener shows why, and the panel says how to go back
+        from cq_geo.data.pgstore import safe_label
+
+        bar(tr("Magasin partagé : {label}.").format(label=safe_label(conninfo)), Qgis.MessageLevel.Success, 4)
+        self._act("layers")
+        return True
+
+    def selected_zone_code(self) -> str:
+        """The zone code of the feature selected in the active cq-geo layer, else of the answer's primary zone."""
+        layer = self.iface.activeLayer() if self.iface is not None else None
+        territory = self.service.try_territory()
+        local = set(territory.definition.local_tier_ids) if territory is not None else set()
+        if layer is not None and layer.customProperty("cq_geo/layer", "") in local \
+                and layer.fields().indexOf("code") >= 0:
+            feats = list(layer.getSelectedFeatures())
+            if len(feats) == 1:
+                return str(feats[0]["code"] or "")
+        if self.result is not None and self.result.primary and self.result.primary["tier"] in local:
+            return self.result.primary["code"]
+        return ""
+
+    @guarded("Validation du périmètre")
+    def validate_perimeter(self, *_args, code: str | None = None, by: str | None = None) -> dict | None:
+        """« Valider le périmètre… »: the selected zone (else the answer's, else asked), validated by *by* (asked,
+        the QGIS user's name proposed) with the library's ``validate_zone`` — as ``cq-geo data validate-zone``."""
+        from qgis.core import QgsProject
+
+        from ..core import shared
+
+        for layer in QgsProject.instance().mapLayers().values():
+            if layer.customProperty("cq_geo/layer", "") and getattr(layer, "isModified", lambda: False)():
+                bar(tr("Enregistrez d'abord les modifications de la couche « {layer} » (Couche › Enregistrer "
+                       "les modifications) : seul un périmètre enregistré se valide.").format(layer=layer.name()),
+                    Qgis.MessageLevel.Warning, 10)
+                return None
+        code = code or self.selected_zone_code()
+        if not code:
+            codes = shared.zone_codes(self.service)
+            if not codes:
+                bar(tr("Aucune zone à valider dans ce territoire."), Qgis.MessageLevel.Warning, 6)
+                return None
+            code, ok = QInputDialog.getItem(self, tr("Valider le périmètre"), tr("Zone :"), codes, 0, False)
+            if not ok or not code:
+                return None
+        if by is None:
+            by, ok = QInputDialog.getText(self, tr("Valider le périmètre"),
+                                          tr("Périmètre {code} : validé par (service ou fonction) :").format(code=code),
+                                          QLineEdit.EchoMode.Normal, shared.user_name())
+            if not ok:
+                return None
+        row = shared.validate(self.service, code, by)
+        self.service.reload()
+        for layer in QgsProject.instance().mapLayers().values():
+            if layer.customProperty("cq_geo/layer", ""):
+                layer.dataProvider().reloadData()
+                layer.triggerRepaint()
+        self.refresh_answer()
+        bar(tr("Périmètre {code} validé par {by}.").format(code=code, by=row.get("validated_by") or by),
+            Qgis.MessageLevel.Success, 6)
+        return row
 
     # -- status ---------------------------------------------------------------------
     def _set_available(self, widget, cap_name: str, tooltip: str) -> None:
@@ -297,6 +483,8 @@ class CqGeoDock(QDockWidget):
         self._set_available(self.ban_action, "ban_import",
                             tr("Installe l'index d'adresses pour la recherche hors ligne, depuis le fichier "
                                "adresses-59.csv.gz téléchargé sur adresse.data.gouv.fr"))
+        self._update_territory(territory)
+        self._update_store_actions(loaded)
         offline = self.geocoder_combo.model().item(0)
         if offline is not None:
             offline.setToolTip("" if service.can("ban") else plugin_words(service.why_not("ban")))
@@ -310,9 +498,40 @@ class CqGeoDock(QDockWidget):
             colour = LAYER_COLOURS.get(info.status, "#000")
             parts.append(f"{_esc(lw.get(name, name))} <b style='color:{colour}'>{_esc(lsw.get(info.status, info.status))}</b>")
         path = service.store_path()
-        origin = tr("magasin") + f" {_esc(path.name)}" if path else tr("données embarquées")
+        shared_url = service.shared_url()
+        if shared_url:
+            from cq_geo.data.pgstore import safe_label
+
+            origin = _esc(tr("magasin partagé")) + f" {_esc(safe_label(shared_url))}"
+        else:
+            origin = tr("magasin") + f" {_esc(path.name)}" if path else tr("données embarquées")
         ban = "" if service.can("ban") else f" · <span style='color:#777'>{_esc(tr('index BAN non installé'))}</span>"
         self.status_label.setText(f"<small>{_esc(tr('Couches'))} ({origin}) : " + " · ".join(parts) + ban + "</small>")
+
+    def _update_territory(self, territory) -> None:
+        """« Territoire : <name> » (tooltip: its folder) and the tier words of its file."""
+        _DEFINITION["current"] = territory.definition if territory is not None else None
+        chosen = self.service.chosen_territory()
+        name = self.service.territory_label() if territory is not None else tr("non chargé")
+        self.territory_label.setText(f"{_esc(tr('Territoire'))} : <b>{_esc(name)}</b>")
+        where = chosen or tr("territoire par défaut (variable CQ_GEO_TERRITORY, sinon celui de l'extension)")
+        self.territory_label.setToolTip(tr("Dossier : {folder}").format(folder=where))
+        self.territory_default_action.setEnabled(bool(chosen))
+
+    def _update_store_actions(self, loaded: bool) -> None:
+        from ..core import shared
+
+        missing = shared.psycopg2_missing()
+        self.shared_action.setEnabled(not missing)
+        self.shared_action.setToolTip(tr("Indisponible : {reason}").format(reason=missing) if missing else tr(
+            "Lire et dessiner les périmètres dans le magasin partagé de l'équipe (PostgreSQL/PostGIS), "
+            "avec une connexion PostgreSQL de QGIS"))
+        has_store = loaded and (self.service.shared_url() is not None or self.service.store_path() is not None)
+        self.validate_action.setEnabled(has_store)
+        self.validate_action.setToolTip(tr(
+            "Valider le périmètre de la zone sélectionnée (ou de la réponse) : il passe de « provisoire » à "
+            "« validé », avec votre nom et la date, dans l'historique") if has_store else tr(
+            "Indisponible : aucun magasin de données (rien n'est dessiné à valider)"))
 
     def show_load_error(self) -> None:
         """The panel says what is wrong and what to do (the territory did not load)."""

@@ -667,5 +667,141 @@
         <source>Déchargement de l'extension</source>
         <translation>Unloading the plugin</translation>
     </message>
+    <message>
+        <source>Historique des modifications</source>
+        <translation>Change history</translation>
+    </message>
+    <message>
+        <source>Magasin partagé</source>
+        <translation>Shared store</translation>
+    </message>
+    <message>
+        <source>Validation du périmètre</source>
+        <translation>Perimeter validation</translation>
+    </message>
+    <message>
+        <source>Magasin partagé (PostgreSQL)…</source>
+        <translation>Shared store (PostgreSQL)…</translation>
+    </message>
+    <message>
+        <source>Valider le périmètre…</source>
+        <translation>Validate the perimeter…</translation>
+    </message>
+    <message>
+        <source>Territoire…</source>
+        <translation>Territory…</translation>
+    </message>
+    <message>
+        <source>Choisir le dossier du territoire (territory.toml et communes_baseline.geojson, préparés par le géomaticien)</source>
+        <translation>Choose the territory folder (territory.toml and communes_baseline.geojson, prepared by the GIS officer)</translation>
+    </message>
+    <message>
+        <source>Choisir le dossier d'un territoire…</source>
+        <translation>Choose a territory folder…</translation>
+    </message>
+    <message>
+        <source>Revenir au territoire par défaut</source>
+        <translation>Back to the default territory</translation>
+    </message>
+    <message>
+        <source>Aucun (magasin local de ce poste)</source>
+        <translation>None (local store of this computer)</translation>
+    </message>
+    <message>
+        <source>Un service de pg_service.conf…</source>
+        <translation>A service from pg_service.conf…</translation>
+    </message>
+    <message>
+        <source>non chargé</source>
+        <translation>not loaded</translation>
+    </message>
+    <message>
+        <source>territoire par défaut (variable CQ_GEO_TERRITORY, sinon celui de l'extension)</source>
+        <translation>default territory (CQ_GEO_TERRITORY variable, else the plugin's own)</translation>
+    </message>
+    <message>
+        <source>Dossier du territoire</source>
+        <translation>Territory folder</translation>
+    </message>
+    <message>
+        <source>Connexion PostgreSQL de QGIS (Explorateur › PostgreSQL) où le géomaticien a créé le magasin partagé :</source>
+        <translation>QGIS PostgreSQL connection (Browser › PostgreSQL) where the GIS officer created the shared store:</translation>
+    </message>
+    <message>
+        <source>Magasin partagé quitté : magasin local de ce poste.</source>
+        <translation>Shared store left: local store of this computer.</translation>
+    </message>
+    <message>
+        <source>Nom du service (pg_service.conf) :</source>
+        <translation>Service name (pg_service.conf):</translation>
+    </message>
+    <message>
+        <source>Valider le périmètre</source>
+        <translation>Validate the perimeter</translation>
+    </message>
+    <message>
+        <source>Zone :</source>
+        <translation>Zone:</translation>
+    </message>
+    <message>
+        <source>Lire et dessiner les périmètres dans le magasin partagé de l'équipe (PostgreSQL/PostGIS), avec une connexion PostgreSQL de QGIS</source>
+        <translation>Read and draw the perimeters in the team's shared store (PostgreSQL/PostGIS), with a QGIS PostgreSQL connection</translation>
+    </message>
+    <message>
+        <source>Valider le périmètre de la zone sélectionnée (ou de la réponse) : il passe de « provisoire » à « validé », avec votre nom et la date, dans l'historique</source>
+        <translation>Validate the perimeter of the selected zone (or of the answer): it goes from “provisional” to “validated”, with your name and the date, in the history</translation>
+    </message>
+    <message>
+        <source>Indisponible : aucun magasin de données (rien n'est dessiné à valider)</source>
+        <translation>Unavailable: no data store (nothing drawn to validate)</translation>
+    </message>
+    <message>
+        <source>Territoire : {name}.</source>
+        <translation>Territory: {name}.</translation>
+    </message>
+    <message>
+        <source>Magasin partagé : {label}.</source>
+        <translation>Shared store: {label}.</translation>
+    </message>
+    <message>
+        <source>Aucune zone à valider dans ce territoire.</source>
+        <translation>No zone to validate in this territory.</translation>
+    </message>
+    <message>
+        <source>Périmètre {code} validé par {by}.</source>
+        <translation>Perimeter {code} validated by {by}.</translation>
+    </message>
+    <message>
+        <source>magasin partagé</source>
+        <translation>shared store</translation>
+    </message>
+    <message>
+        <source>Dossier : {folder}</source>
+        <translation>Folder: {folder}</translation>
+    </message>
+    <message>
+        <source>Ce dossier ne contient pas de territory.toml : {folder}. Choisissez le dossier du territoire préparé par le géomaticien (territory.toml et communes_baseline.geojson).</source>
+        <translation>This folder holds no territory.toml: {folder}. Choose the territory folder prepared by the GIS officer (territory.toml and communes_baseline.geojson).</translation>
+    </message>
+    <message>
+        <source>Magasin partagé indisponible : {reason}.</source>
+        <translation>Shared store unavailable: {reason}.</translation>
+    </message>
+    <message>
+        <source>Périmètre {code} : validé par (service ou fonction) :</source>
+        <translation>Perimeter {code}: validated by (department or role):</translation>
+    </message>
+    <message>
+        <source>Enregistrez d'abord les modifications de la couche « {layer} » (Couche › Enregistrer les modifications) : seul un périmètre enregistré se valide.</source>
+        <translation>First save the edits of the layer “{layer}” (Layer › Save Layer Edits): only a saved perimeter can be validated.</translation>
+    </message>
+    <message>
+        <source>Connexion PostgreSQL inconnue dans QGIS : {name}.</source>
+        <translation>Unknown PostgreSQL connection in QGIS: {name}.</translation>
+    </message>
+    <message>
+        <source>magasin partagé PostgreSQL (modifiable avec le rôle éditeur)</source>
+        <translation>shared PostgreSQL store (editable with the editor role)</translation>
+    </message>
 </context>
 </TS>

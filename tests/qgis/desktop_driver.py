@@ -188,9 +188,9 @@ class Driver:
         self.report["panel_status"] = p.dock.status_label.text()
         self.report["panel_text_open"] = self.answer_text()
 
-    def _click_at(self, lon, lat, key):
+    def _click_at(self, lon, lat, key, half_width=2500.0):
         dock = self.dock()
-        centre = self.canvas_at(lon, lat)
+        centre = self.canvas_at(lon, lat, half_width)
         dock.click_button.setChecked(True)
         answers = []
         before = self.answer_text()
@@ -299,6 +299,21 @@ class Driver:
         root = QgsProject.instance().layerTreeRoot()
         self.report["layer_tree"] = [c.name() for c in root.children()]
         self.shot("couches")
+
+    def step_territory(self):
+        """« Territoire… »: the folder of another intercommunality (config ``territory``), then the canvas there."""
+        dock = self.dock()
+        assert dock.choose_territory(path=self.config["territory"]), "territoire non chargé"
+        lon, lat = self.config["territory_point"]
+        self.canvas_at(lon, lat, half_width=9000.0)
+        self.report["territory_label"] = dock.territory_label.text()
+
+    def step_click_territory(self):
+        lon, lat = self.config["territory_point"]
+        self._click_at(lon, lat, "click_territory_s", half_width=9000.0)
+        self.report["panel_status_territory"] = self.dock().status_label.text()
+        self.pause(0.5)
+        self.shot("territoire")
 
     def step_user_layer(self):
         """A layer of the user's own, loaded before ours: our group must go below it."""

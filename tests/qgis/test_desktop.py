@@ -96,6 +96,39 @@ def _after_import(report):
     assert "QN05950M" in report["answers"][1]["text"]
 
 
+def test_another_intercommunality_in_qgis_desktop(plugin_zip, tmp_path):
+    """Issue 16: Valenciennes Métropole's folder (cq-geo territory init --epci 245901160) chosen in the panel of the
+    real QGIS desktop: its layers, a click in Valenciennes, its name in the panel, no CAPH word. The screenshot
+    is docs/img/qgis-territoire-valenciennes.png (CQ_GEO_SHOTS=folder keeps it)."""
+    import os
+
+    from tests.qgis.territories import VALENCIENNES, init_territory
+
+    folder = tmp_path / "valenciennes"
+    why = init_territory(folder)
+    if why:
+        pytest.skip(why)
+    shots = Path(os.environ.get("CQ_GEO_SHOTS") or tmp_path / "shots")
+    shots.mkdir(parents=True, exist_ok=True)
+    steps = ["install", "open_panel", "territory", "load_layers", "click_territory", "quit"]
+    run = run_desktop({"zip": str(plugin_zip), "steps": steps, "territory": str(folder),
+                       "territory_point": list(VALENCIENNES), "shots": str(shots)}, tmp_path)
+    report = run.report
+    assert run.returncode == 0, (run.returncode, run.stderr[-3000:], json.dumps(report, ensure_ascii=False)[-3000:])
+    assert [s["step"] for s in report["steps"]] == steps
+    assert _problems(report) == [] and report["critical_log"] == []
+    assert "Valenciennes Métropole" in report["territory_label"]
+    answer = report["answers"][-1]
+    assert answer["answer"]["commune"]["name"] == "Valenciennes"
+    for text in (answer["text"], report["panel_status_territory"], report["territory_label"]):
+        assert "CAPH" not in text and "Porte du Hainaut" not in text
+    assert report["layer_tree"] == ["Contrat Quartiers 2030"]
+    assert (shots / "territoire.png").is_file()
+    texts = [b["text"] for b in report["bar"]] + [a["text"] for a in report["answers"]]
+    assert any("Territoire : Valenciennes Métropole" in t for t in texts)
+    assert not [t for t in texts if "cq-geo " in t or " --" in t or "Error" in t or "CAPH" in t]
+
+
 def test_an_unreadable_store_keeps_qgis_running_and_the_panel_explains(plugin_zip, tmp_path):
     store = tmp_path / "magasin-abime.gpkg"
     store.write_bytes(b"SQLite format 3\x00" + b"\x13" * 4096)  # a damaged file where the store should be

@@ -691,6 +691,85 @@ def test_batch_points_on_another_territory(plugin, tmp_path, monkeypatch):
     assert rows["denain"]["cq_commune"] == "" and "hors du territoire de Synthétique" in rows["denain"]["cq_warnings"]
 
 
+@pytest.fixture(scope="module")
+def valenciennes(tmp_path_factory) -> Path:
+    """The territory folder of Valenciennes Métropole (``cq-geo territory init --epci 245901160``)."""
+    from tests.qgis.territories import init_territory
+
+    out = tmp_path_factory.mktemp("territoires") / "valenciennes"
+    why = init_territory(out)
+    if why:
+        pytest.skip(why)
+    return out
+
+
+def test_panel_on_valenciennes_metropole(plugin, qgis_iface, valenciennes, monkeypatch):
+    """Issue 16: the panel's « Territoire… » chooses another intercommunality's folder (saved in QgsSettings);
+    the click, the search, the answer and the layers come from that territory, with no CAPH word."""
+    from qgis.core import QgsSettings
+
+    panel_mod = importlib.import_module(f"{PACKAGE}.gui.panel")
+    monkeypatch.delenv("CQ_GEO_TERRITORY", raising=False)
+    monkeypatch.delenv("CQ_GEO_STORE", raising=False)
+
+    class UserPicks:  # the folder the user picks in « Territoire… »
+        @staticmethod
+        def getExistingDirectory(*args, **kwargs):  # noqa: N802
+            return str(valenciennes)
+
+    monkeypatch.setattr(panel_mod, "QFileDialog", UserPicks)
+    dock, canvas = plugin.dock, qgis_iface.mapCanvas()
+    plugin.show_panel(True)
+    assert "CAPH" in dock.territory_label.text()
+    try:
+        dock.territory_button.click()
+        assert QgsSettings().value("cq_geo/territory") == str(valenciennes)
+        assert plugin.service.loaded, plugin.service.load_error
+        assert "Valenciennes Métropole" in dock.territory_label.text()
+        assert plugin.service.territory.definition.siren == "245901160"
+
+        from tests.qgis.territories import VALENCIENNES
+
+        centre = _canvas_at(canvas, *VALENCIENNES)
+        dock.click_button.setChecked(True)
+        answers = []
+        dock.answered.connect(answers.append)
+        _click(canvas, centre)
+        assert _wait(lambda: answers)
+        dock.click_button.setChecked(False)
+        got = answers[-1]
+        assert (got["commune"]["name"], got["commune"]["insee"]) == ("Valenciennes", "59606")
+        assert got["team"] is None  # the file declares no team yet: the panel says so
+        assert set(got["layers"]) == {"communes", "qpv", "poche"}  # the tiers of this territory's file
+        html, text, status = dock.answer.toHtml(), dock.answer_text(), dock.status_label.text()
+        assert "Valenciennes" in html and "Aucune équipe désignée" in html
+        for words in (html, text, status, dock.territory_label.text()):
+            assert "CAPH" not in words and "Porte du Hainaut" not in words and "Denain" not in words
+        # Denain (CAPH) is outside this territory; Anzin is found by name
+        outside = dock.show_lonlat(*DENAIN)
+        assert outside["commune"] is None and "Valenciennes Métropole" in dock.answer.toHtml()
+        assert dock.find_places("Anzin")[0]["label"] == "Anzin"
+
+        layers = plugin.load_layers()
+        assert set(layers) == {"communes", "qpv", "poche"}
+        assert layers["communes"].featureCount() == 35
+        names = {f["nom"] for f in layers["communes"].getFeatures()}
+        assert "Valenciennes" in names and "Denain" not in names
+        assert QgsProject.instance().layerTreeRoot().findGroup("Contrat Quartiers 2030") is not None
+    finally:
+        dock.default_territory()
+        QgsProject.instance().removeAllMapLayers()
+    assert QgsSettings().value("cq_geo/territory", "") in ("", None)
+    assert "CAPH" in dock.territory_label.text()
+    assert dock.show_lonlat(*DENAIN)["commune"]["name"] == "Denain"
+
+
+def test_a_folder_without_territory_file_is_refused(plugin, tmp_path):
+    before = plugin.service.territory.definition.id
+    assert plugin.dock.choose_territory(path=str(tmp_path)) is False
+    assert plugin.service.territory.definition.id == before
+
+
 def test_batch_points_in_lambert93_and_cancellation(plugin, points_layer):
     import processing
 
@@ -839,6 +918,143 @@ def test_perimeter_drawn_in_the_store_shows_after_refresh(plugin, tmp_path, monk
     assert "provisoire" in dock.status_label.text()
     monkeypatch.delenv("CQ_GEO_STORE")
     dock.refresh()
+
+
+# -- the shared store (PostgreSQL/PostGIS, issue 17): a throw-away cluster (tests/unit/pg_support.py) ---------
+
+from tests.unit import pg_support  # noqa: E402
+
+pg_cluster = pg_support.pg_cluster  # fixtures
+shared_url = pg_support.shared_url
+
+
+def test_panel_edits_and_validates_in_the_shared_store(plugin, qgis_iface, shared_url, pg_cluster, monkeypatch):
+    """Issue 17 item 3: the panel opens the shared store from the user's QGIS connection, loads its layers editable
+    through QGIS's postgres provider, an edit goes back to « provisoire » (history), « Valider le périmètre… »
+    validates it (who: the name the user confirms), and the lookup sees it validated."""
+    from qgis.core import QgsDataSourceUri, QgsProviderRegistry, QgsVectorDataProvider
+
+    from cq_geo.data.imports import import_records, validate_zone
+    from cq_geo.data.pgstore import PgStore
+    from cq_geo.geo.crs import l93_to_lonlat
+
+    panel_mod = importlib.import_module(f"{PACKAGE}.gui.panel")
+    monkeypatch.delenv("CQ_GEO_STORE", raising=False)
+    monkeypatch.delenv("CQ_GEO_TERRITORY", raising=False)
+    code = "POCHE-HAVELUY-CENTRE"
+    store = PgStore(shared_url)
+    plugin.show_panel(True)
+    haveluy = plugin.service.outlines.commune("59292")
+    p = haveluy.poleOfInaccessibility(10)[0].asPoint()
+    square = QgsGeometry.fromRect(QgsRectangle(p.x() - 150, p.y() - 150, p.x() + 150, p.y() + 150))
+    square.convertToMultiType()
+    # the GIS officer imported the poche (SYNTHETIC square) and had it validated
+    import_records(store, "local", [({"code": code, "name": "Haveluy : Centre"}, bytes(square.asWkb()))],
+                   source_name="poches-synthetiques.gpkg", tier="poche", author="SIG")
+    validate_zone(store, code, "Service politique de la ville")
+    schema = store.schema
+    pg_cluster.login_role("chloe_editrice", f"{schema}_editeur")
+
+    # the editor's existing connection in QGIS (Explorateur › PostgreSQL), no password (trust on the socket)
+    db = shared_url.split("/")[3].split("?")[0]
+    metadata = QgsProviderRegistry.instance().providerMetadata("postgres")
+    uri = QgsDataSourceUri()
+    uri.setConnection(str(pg_cluster.socket), str(pg_cluster.port), db, "chloe_editrice", "")
+    metadata.saveConnection(metadata.createConnection(uri.uri(False), {"saveUsername": True}), "Magasin CQ")
+
+    class UserPicks:  # what the user picks in the dialogs
+        @staticmethod
+        def getItem(parent, title, label, items, *args, **kwargs):  # noqa: N802
+            assert "Magasin CQ" in items and items[0].startswith("Aucun")
+            return "Magasin CQ", True
+
+        @staticmethod
+        def getText(parent, title, label, mode=None, proposed="", *args, **kwargs):  # noqa: N802
+            assert code in label
+            return "Service politique de la ville", True
+
+    monkeypatch.setattr(panel_mod, "QInputDialog", UserPicks)
+    dock = plugin.dock
+    try:
+        assert dock.choose_shared_store() is True
+        assert "magasin partagé" in dock.status_label.text() and "chloe_editrice" in dock.status_label.text()
+        group = QgsProject.instance().layerTreeRoot().findGroup("Contrat Quartiers 2030")
+        layers = {lyr.customProperty("cq_geo/layer"): lyr for lyr in (n.layer() for n in group.findLayers())}
+        poche = layers["poche"]
+        assert poche.providerType() == "postgres" and "chloe_editrice" in poche.source()
+        assert poche.dataProvider().capabilities() & QgsVectorDataProvider.ChangeGeometries
+        assert poche.renderer().symbol().color().name() == "#fd8d3c"  # styled like the local layers
+        assert plugin.service.territory.layers["poche"].status == "validated"
+
+        # the editor reshapes the perimeter in QGIS: 40 m further east
+        feat = next(poche.getFeatures())
+        geom = QgsGeometry(feat.geometry())
+        geom.translate(40, 0)
+        assert poche.startEditing() and poche.changeGeometry(feat.id(), geom)
+        # not validated while the edit is not saved
+        assert dock.validate_perimeter(code=code, by="X") is None
+        assert poche.commitChanges(), poche.commitErrors()
+        last = store.history(code)[-1]
+        assert (last["action"], last["status"], last["db_user"]) == ("replace", "provisional", "chloe_editrice")
+        x, y = p.x() + 170, p.y()  # beyond the old edge, inside the new one
+        lon, lat = (float(v) for v in l93_to_lonlat(x, y))
+        dock.refresh()
+        data = dock.show_lonlat(lon, lat)
+        zone = next(z for z in data["zones"] if z["code"] == code)
+        assert (zone["status"], zone["geometry_status"]) == ("inside", "provisional")
+        assert "provisoire" in dock.answer.toHtml()
+        # the history, opened in QGIS beside the layers (unticked): who changed what, now provisional
+        history = layers["history"]
+        assert history.providerType() == "postgres" and history.name() == "Historique des modifications"
+        assert not group.findLayer(history.id()).itemVisibilityChecked()
+        history.dataProvider().reloadData()
+        newest = max(history.getFeatures(), key=lambda f: f["fid"])
+        assert (newest["code"], newest["status"], newest["db_user"]) == (code, "provisional", "chloe_editrice")
+        outline = plugin.service.outlines.zone(code)  # the poche's outline (highlight, zoom) from the shared store
+        assert outline is not None and abs(outline.boundingBox().xMinimum() - (p.x() - 150 + 40)) < 0.01
+
+        # « Valider le périmètre… » on the selected feature; the user confirms who validates
+        poche.selectByIds([feat.id()])
+        qgis_iface.setActiveLayer(poche)
+        assert dock.selected_zone_code() == code
+        row = dock.validate_perimeter()
+        assert row is not None and row["status"] == "validated"
+        last = store.history(code)[-1]
+        assert (last["action"], last["status"], last["author"], last["db_user"]) == (
+            "validate", "validated", "Service politique de la ville", "chloe_editrice")
+        zone = next(z for z in dock.result.to_dict()["zones"] if z["code"] == code)
+        assert (zone["status"], zone["geometry_status"]) == ("inside", "validated")
+        assert next(poche.getFeatures())["status"] == "validated"
+    finally:
+        # a failed assertion keeps this frame alive: no layer may outlive QGIS through it
+        poche = layers = group = feat = geom = square = haveluy = uri = history = newest = outline = None  # noqa: F841
+        dock.choose_shared_store(name=dock_none_label())
+        metadata.deleteConnection("Magasin CQ")
+        metadata = None  # noqa: F841
+        QgsProject.instance().removeAllMapLayers()
+    assert plugin.service.shared_url() is None and "magasin partagé" not in dock.status_label.text()
+
+
+def test_without_psycopg2_the_shared_store_is_greyed_and_says_why(plugin, monkeypatch):
+    from qgis.core import Qgis
+
+    monkeypatch.setitem(sys.modules, "psycopg2", None)  # a QGIS without psycopg2
+    dock = plugin.dock
+    dock.update_status()
+    assert not dock.shared_action.isEnabled() and "psycopg2" in dock.shared_action.toolTip()
+    bar = plugin.iface.messageBar()
+    bar.clear_messages()
+    assert dock.choose_shared_store(conninfo="service='cq-caph'") is False
+    shown = bar.get_messages(Qgis.MessageLevel.Critical)
+    assert len(shown) == 1 and "psycopg2 est absent de ce QGIS" in shown[0] and "python3-psycopg2" in shown[0]
+    assert plugin.service.shared_url() is None  # nothing saved
+    monkeypatch.delitem(sys.modules, "psycopg2")
+    dock.update_status()
+    assert dock.shared_action.isEnabled()
+
+
+def dock_none_label() -> str:
+    return "Aucun (magasin local de ce poste)"
 
 
 def _user_picks(data_actions, monkeypatch, label, path):
