@@ -226,7 +226,7 @@ class GeocodeCache:
 
             self._key_salt = secrets.token_hex(16)
         mode = "a" if self.entries else "w"
-        from .io import write_error
+        from .files import write_error
 
         try:
             self._fh = open(self.path, mode, encoding="utf-8")
@@ -313,7 +313,7 @@ class GeocodeCache:
         self._fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
     def flush(self) -> None:
-        from .io import write_error
+        from .files import write_error
 
         try:
             self._fh.flush()
@@ -688,7 +688,7 @@ def _codes(values):
 
 def _combine(arrays) -> tuple[Any, Any]:
     """Group rows by the combination of several code arrays: ``(group per row, first row per group)``."""
-    from .io import combination_key
+    from .groups import combination_key
 
     return combination_key(arrays)
 
@@ -1106,7 +1106,7 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def _check_targets(src: Path, targets: dict[str, Path], is_store: Callable[[Path], bool]) -> None:
     """No file the batch writes (*targets* and their temporary files) may be the input or the store."""
-    from .io import BatchFileError, partial_path
+    from .files import BatchFileError, partial_path
 
     for kind, path in targets.items():
         for p, temp in ((path, False), (partial_path(path), True)):
@@ -1128,7 +1128,7 @@ def _check_targets(src: Path, targets: dict[str, Path], is_store: Callable[[Path
 
 def _check_output_folder(out: Path, given: Path) -> None:
     """The output's folder exists and is a folder; the output is not a folder."""
-    from .io import BatchFileError
+    from .files import BatchFileError
 
     folder = out.parent
     if out.is_dir():
@@ -1141,7 +1141,7 @@ def _check_output_folder(out: Path, given: Path) -> None:
 
 def _check_existing(targets: dict[str, Path], overwrite: bool, resume: bool) -> None:
     """Nothing is replaced without --overwrite (the resume cache is read with --resume, the salt file reused)."""
-    from .io import BatchFileError
+    from .files import BatchFileError
 
     for kind, path in targets.items():
         if not os.path.lexists(path):
@@ -1166,7 +1166,7 @@ def _check_existing(targets: dict[str, Path], overwrite: bool, resume: bool) -> 
 
 def _read_salt(path: Path) -> str | None:
     """The salt kept in a salt file (its last line that is not a comment), or None."""
-    from .io import BatchFileError
+    from .files import BatchFileError
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -1227,7 +1227,7 @@ def batch_file(
     input or the data store, the output's folder must exist, and an existing output
     or summary is replaced only with *overwrite* (an interrupted run's resume file:
     *resume* or *overwrite*). Every such mistake, and a write that fails (disk full,
-    no permission), raises :class:`~cq_geo.bulk.io.BatchFileError` with a French
+    no permission), raises :class:`~cq_geo.bulk.files.BatchFileError` with a French
     message; a failed write leaves no partial file.
 
     Options: see :func:`batch` and ``cq-geo batch --help``; *stage* receives a French
@@ -1240,7 +1240,8 @@ def batch_file(
 
     import numpy  # noqa: F401  (imported here, before the second thread imports it too)
 
-    from .io import BatchFileError, file_sha256, output_format, read_table, stale_partials, write_error
+    from .files import BatchFileError, file_sha256, output_format, stale_partials, write_error
+    from .readers import read_table
 
     given = Path(output_path)
     src = _real(input_path)
@@ -1309,7 +1310,7 @@ def batch_file(
             salt = _read_salt(salt_file)
             notes.append(f"sel repris de {salt_file.name} (jamais remplacé : déplacez ce fichier pour en tirer un nouveau)")
         else:
-            from .io import atomic_path
+            from .files import atomic_path
 
             salt = secrets.token_hex(16)
             with atomic_path(salt_file) as tmp:
@@ -1373,7 +1374,7 @@ def batch_file(
     # checks the input's checksum while this one writes the output: writing and syncing
     # to disk leave the processor mostly idle. The summary files are put in place only
     # once the output is.
-    from .io import partial_path, publish
+    from .files import partial_path, publish
 
     sidecars = [targets["summary_xlsx"], targets["summary_html"]] if write_summary else []
     staged = [partial_path(f) for f in sidecars]
@@ -1447,10 +1448,10 @@ def _ready_territory(territory, store, large: bool, territory_file=None):
 def _write_output(data, table, out: Path, fmt: str, passthrough: bool, decimal, output_encoding, output_delimiter,
                   crs: int, progress=None) -> None:
     """Write the enriched rows to *out* in format *fmt* (see :func:`batch_file`)."""
-    from .io import write_csv, write_gpkg, write_xlsx
+    from .writers import write_csv, write_gpkg, write_xlsx
 
     if passthrough:
-        from .io import write_csv_passthrough
+        from .fastcsv import write_csv_passthrough
 
         write_csv_passthrough(table, data.iloc[:, table.data.shape[1]:], out, decimal=decimal, progress=progress)
     elif fmt == "csv":

@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 import cq_geo
-from cq_geo.bulk.io import BatchFileError, read_table
+from cq_geo.bulk.files import BatchFileError
+from cq_geo.bulk.readers import read_table
 from cq_geo.bulk.run import BatchError, batch_file
 from cq_geo.cli.main import main
 
