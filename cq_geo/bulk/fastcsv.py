@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -351,8 +352,6 @@ def _write_rows(fh, lines: list, pieces: list, n: int, delim: str, decimal: str,
     Rows go out by chunks: while one chunk is joined and written, a second thread formats
     the numbers of the next one, and the disk starts on what is written.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     step = 1 + len(pieces)
     floats = [values for kind, values, _ in pieces if kind == "floats"]
 

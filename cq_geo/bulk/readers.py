@@ -162,9 +162,7 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: lis
     newline = "\r\n" if header_line.endswith("\r") else "\n"
     header_line = header_line.rstrip("\r")
     delim = _delimiter(delimiter) if delimiter else detect_delimiter(header_line)
-    single_byte = enc in ("utf-8", "utf-8-sig", "cp1252", "latin-1", "iso-8859-1", "ascii") and ord(delim) < 128
-    bare_cr = b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")  # a CR alone ends a line for the C parser
-    if '"' in text or not single_byte or bare_cr:
+    if not _plain_lines(raw, text, enc, delim):
         data, names, counts, blank_line, trailing = _parse_with_csv(text, delim)
         del text, raw
         table = InputTable(data, "csv", None, header=list(names))
@@ -190,6 +188,14 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None, only: lis
     data.index = pd.RangeIndex(len(data))
     table.encoding, table.delimiter, table.newline, table.sha256 = enc, delim, newline, sha
     return table
+
+
+def _plain_lines(raw: bytes, text: str, enc: str, delim: str) -> bool:
+    """True when each line is a row whose fields the delimiter splits (no quotes, an ASCII
+    delimiter in a single-byte or UTF-8 encoding, no CR alone): :mod:`cq_geo.bulk.fastcsv` reads it."""
+    single_byte = enc in ("utf-8", "utf-8-sig", "cp1252", "latin-1", "iso-8859-1", "ascii") and ord(delim) < 128
+    bare_cr = b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")  # a CR alone ends a line for the C parser
+    return '"' not in text and single_byte and not bare_cr
 
 
 def _delimiter(given: str) -> str:
