@@ -12,14 +12,12 @@ import re
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import CqGeoError
+from .errors import BatchFileError
 
 __all__ = ["BatchFileError", "file_sha256", "output_format", "atomic_path", "partial_path", "stale_partials",
            "publish", "write_error"]
 
 
-class BatchFileError(CqGeoError, ValueError):
-    """An input file cannot be read, or an output cannot be written."""
 
 
 def file_sha256(path) -> str:

@@ -14,7 +14,6 @@ input CSV is in :mod:`cq_geo.bulk.fastcsv`.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from .cells import DANGER_RE, neutralise_text
 from .files import BatchFileError, atomic_path

@@ -635,10 +635,10 @@ def test_killed_run_leaves_old_or_complete_output_and_its_temporary_file_is_clea
 
 
 def test_cache_vocabulary_agrees_with_the_geocoder():
-    from cq_geo.bulk.run import _QUALITIES, _RESULT_TYPES
+    from cq_geo.bulk import cache
     from cq_geo.geocode.base import QUALITIES, RESULT_TYPES
 
-    assert tuple(_QUALITIES) == tuple(QUALITIES) and tuple(_RESULT_TYPES) == tuple(RESULT_TYPES)
+    assert tuple(cache.QUALITIES) == tuple(QUALITIES) and tuple(cache.RESULT_TYPES) == tuple(RESULT_TYPES)
 
 
 def test_empty_resume_file_is_nothing_to_resume(tmp_path, terr, pts):
