@@ -153,7 +153,11 @@ def _plain_pandas(src: Path, dst: Path, territory) -> None:
 
 
 def fastpaths(sizes: list[int], repeat: int, territory) -> list[str]:
-    """CPU and wall seconds of batch_file CSV → CSV per size, each trick turned off alone (best of *repeat*)."""
+    """CPU and wall seconds of batch_file CSV → CSV per size, each trick turned off alone.
+
+    The cases run in turn (all of them, *repeat* times over, so that a change of the machine's
+    load touches them alike); the best time of each is kept.
+    """
     from cq_geo.bulk.run import batch_file
 
     lines = []
@@ -163,11 +167,10 @@ def fastpaths(sizes: list[int], repeat: int, territory) -> list[str]:
         dst = OUT / f"coordonnees_{n}_resultat.csv"
         batch_file(src, dst, lon_col="lon", lat_col="lat", territory=territory, write_summary=False, overwrite=True)
         reference = dst.read_bytes()
-        rows = []
         cases = _fastpath_switches() + [("pandas simple : read_csv → batch → to_csv (référence)", "pandas", {})]
-        for label, off, options in cases:
-            best_cpu = best_wall = float("inf")
-            for _ in range(repeat):
+        best = {label: [float("inf"), float("inf"), ""] for label, _, _ in cases}
+        for _ in range(repeat):
+            for label, off, options in cases:
                 dst.unlink(missing_ok=True)
                 undo = off() if callable(off) else None
                 try:
@@ -181,14 +184,14 @@ def fastpaths(sizes: list[int], repeat: int, territory) -> list[str]:
                 finally:
                     if undo:
                         undo()
-                best_cpu, best_wall = min(best_cpu, cpu), min(best_wall, wall)
-            same = "sortie identique" if off == "pandas" or dst.read_bytes() == reference else "SORTIE DIFFÉRENTE"
-            if off == "pandas":
-                same = "sortie non comparable"
-            rows.append((label, best_cpu, best_wall, same))
-        base_cpu, base_wall = rows[0][1], rows[0][2]
+                b = best[label]
+                b[0], b[1] = min(b[0], cpu), min(b[1], wall)
+                b[2] = ("sortie non comparable" if off == "pandas" else
+                        "sortie identique" if dst.read_bytes() == reference else "SORTIE DIFFÉRENTE")
+        base_cpu, base_wall, _ = best[cases[0][0]]
         lines.append(f"{n:,} lignes (meilleur de {repeat}) : temps CPU / temps écoulé, et écart avec « tout actif »".replace(",", " "))
-        for label, cpu, wall, same in rows:
+        print(lines[-1], flush=True)
+        for label, (cpu, wall, same) in best.items():
             lines.append(f"  {label} : CPU {cpu:.3f} s ({100 * (cpu / base_cpu - 1):+.0f} %), écoulé {wall:.3f} s "
                          f"({100 * (wall / base_wall - 1):+.0f} %) ; {same}")
             print(lines[-1], flush=True)
