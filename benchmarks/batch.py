@@ -92,29 +92,13 @@ def load_average() -> str:
         return "?"
 
 
-class _InlineExecutor:
-    """A ThreadPoolExecutor that runs each job at once in the calling thread (the trick « formatting
-    ahead in a second thread » turned off)."""
-
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def submit(self, fn, *args):
-        from concurrent.futures import Future
-
-        f = Future()
-        f.set_result(fn(*args))
-        return f
-
-
 def _fastpath_switches():
-    """(label, how to turn the trick off: a function that patches and returns an undo, or batch_file options)."""
+    """(label, how to turn the trick off: a function that patches and returns an undo, or batch_file options).
+
+    Measured and dropped (less than 10 % at up to a million rows; benchmarks/results/batch_fastpaths.txt,
+    2026-12-02 07:52): pandas' « high » float converter for fields of at most 15 characters, the float
+    texts of the next chunk formatted ahead in a second thread, posix_fadvise every 32 MB written.
+    """
     from cq_geo.bulk import fastcsv, readers, writers
 
     def patch(module, name, value):
@@ -134,10 +118,7 @@ def _fastpath_switches():
         ("lecteur octets + copie des lignes → module csv + écrivain général", patch(readers, "_plain_lines", lambda *a: False), {}),
         ("copie des lignes → écrivain général (toutes les colonnes lues)", None, {"output_delimiter": ";"}),
         ("coordonnées lues en nombres par le lecteur C → texte puis conversion", patch(fastcsv, "_read_floats", lambda *a: None), {}),
-        ("convertisseur « high » (≤ 15 caractères) → « round_trip » seul", patch(fastcsv, "_max_field_length", lambda *a: 99), {}),
         ("nombres écrits en mots de 32 bits → repr + remplacements", patch(fastcsv, "_float_row_bytes", plain_float_rows), {}),
-        ("nombres préparés dans un second fil → dans le fil principal", patch(fastcsv, "ThreadPoolExecutor", _InlineExecutor), {}),
-        ("posix_fadvise tous les 32 Mo → aucun", patch(fastcsv, "_WRITEBACK_BYTES", 1 << 62), {}),
     ]
 
 

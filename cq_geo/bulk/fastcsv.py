@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,8 +41,6 @@ __all__ = ["LineScan", "scan_lines", "read_cells", "write_csv_passthrough"]
 _WRITE_ITEMS = 16384
 #: Rows formatted and written together by the CSV copy writer.
 _WRITE_ROWS = 65536
-#: Bytes written between two requests to the system to start writing them to disk.
-_WRITEBACK_BYTES = 32 << 20
 
 
 # -- reading ------------------------------------------------------------------------------------------
@@ -55,9 +51,6 @@ class LineScan:
     start: int  # offset of the first line after the header
     starts: Any  # per line: offset of its first byte
     ends: Any  # per line: offset of its newline (or of the end of the file)
-    delims: Any  # offsets of the delimiters after *start*
-    last_delim: Any  # per line: delimiters before its end
-    raw_counts: Any  # per line: fields as split by the delimiter
     counts: Any  # per line: fields, 0 for a blank line
     blank: Any  # per line: nothing at all (a CR at most)
     empty: Any  # per line: nothing but delimiters
@@ -93,7 +86,6 @@ def scan_lines(raw: bytes, delim: str, width: int) -> LineScan:
     # delimiters per line: those before its end, less those before the previous line's end
     last_dl = np.searchsorted(dl, ends)  # delimiters before each line's end
     counts = np.diff(last_dl, prepend=0).astype("int64") + 1
-    raw_counts = counts.copy()
     length = ends - starts
     cr = np.zeros(nlines, dtype=bool)
     if nlines:
@@ -113,7 +105,7 @@ def scan_lines(raw: bytes, delim: str, width: int) -> LineScan:
     hit = np.isin(first, np.frombuffer(b"=+-@\t", dtype=np.uint8)) | ((first < 32) & (first != 10) & (first != 13))
     danger = np.zeros(nlines, dtype=bool)
     danger[np.searchsorted(ends, field_starts[hit])] = True
-    return LineScan(start, starts, ends, dl, last_dl, raw_counts, counts, blank_line, empty, trailing, danger)
+    return LineScan(start, starts, ends, counts, blank_line, empty, trailing, danger)
 
 
 def read_cells(body: bytes, scan: LineScan, names: list[str], delim: str, enc: str, file_name: str,
@@ -140,7 +132,7 @@ def read_cells(body: bytes, scan: LineScan, names: list[str], delim: str, enc: s
         skip_blank_lines=False, quoting=csv.QUOTE_NONE, engine="c", encoding="utf-8" if enc == "utf-8-sig" else enc,
     )
     num_pos = {i for i, n in enumerate(names) if n in set(numeric or ())} & set(usecols or ())
-    data = _read_floats(body, scan, delim, options, usecols, num_pos) if num_pos else None
+    data = _read_floats(body, delim, options, usecols, num_pos) if num_pos else None
     if data is None:
         try:
             data = pd.read_csv(io.BytesIO(body), dtype=str, **options)
@@ -152,65 +144,19 @@ def read_cells(body: bytes, scan: LineScan, names: list[str], delim: str, enc: s
     return data.iloc[:, :width] if usecols is None else data[usecols]
 
 
-def _read_floats(body: bytes, scan: LineScan, delim: str, options: dict, usecols, num_pos: set):
-    """The columns with the coordinates (*num_pos*) as floats straight from the C parser, or None
-    when one of their cells is not a plain number (decimal comma tried first after ``;``)."""
+def _read_floats(body: bytes, delim: str, options: dict, usecols, num_pos: set):
+    """The columns with the coordinates (*num_pos*) as floats straight from the C parser (its
+    round-trip converter: the exact value of each text), or None when one of their cells is not
+    a plain number (decimal comma tried first after ``;``)."""
     import pandas as pd
 
-    # pandas' fast converter ("high") is correctly rounded for fields of at most 15
-    # characters whose value is 0 or between 1e-7 and 1e15 (15 digits at most, one
-    # exact power of ten): then it gives the round-trip converter's values.
-    short = all(_max_field_length(c, scan.starts, scan.ends, scan.delims, scan.raw_counts, scan.last_delim) <= 15
-                for c in num_pos)
     dtypes = {i: ("float64" if i in num_pos else str) for i in usecols}
     for dec in ((",", ".") if delim == ";" else (".",)):
-        data = None
-        if short:
-            try:
-                data = pd.read_csv(io.BytesIO(body), decimal=dec, float_precision="high", dtype=dtypes, **options)
-            except (ValueError, TypeError):
-                data = None
-            if data is not None and not all(_exact_range(data[c].to_numpy()) for c in num_pos):
-                data = None
-        if data is None:
-            try:  # every coordinate a plain number: floats straight from the C parser
-                data = pd.read_csv(io.BytesIO(body), decimal=dec, float_precision="round_trip", dtype=dtypes,
-                                   **options)
-            except (ValueError, TypeError):
-                data = None
-        if data is not None:
-            return data
+        try:
+            return pd.read_csv(io.BytesIO(body), decimal=dec, float_precision="round_trip", dtype=dtypes, **options)
+        except (ValueError, TypeError):
+            pass
     return None
-
-
-def _max_field_length(col: int, starts, ends, dl, counts, last_dl) -> int:
-    """Longest field of column *col* (0-based) over the lines (*counts*: fields per line,
-    *last_dl*: index in *dl* of the delimiter after each line's last field)."""
-    import numpy as np
-
-    if not len(starts):
-        return 0
-    has = counts > col
-    if not has.any():
-        return 0
-    first = last_dl - (counts - 1)  # index in dl of each line's first delimiter
-    if col == 0:
-        begin = starts
-    else:
-        begin = np.take(dl, np.clip(first + col - 1, 0, len(dl) - 1)) + 1 if len(dl) else starts
-    if len(dl):
-        end = np.where(col < counts - 1, np.take(dl, np.clip(first + col, 0, len(dl) - 1)), ends)
-    else:
-        end = ends
-    return int(np.where(has, end - begin, 0).max())
-
-
-def _exact_range(values) -> bool:
-    """True when every value is NaN, 0, or between 1e-7 and 1e15 in absolute value."""
-    import numpy as np
-
-    a = np.abs(values[~np.isnan(values)])
-    return bool(((a == 0) | ((a >= 1e-7) & (a <= 1e15))).all())
 
 
 # -- writing ------------------------------------------------------------------------------------------
@@ -347,47 +293,26 @@ def _end_pieces(pieces: list, nl: bytes) -> list:
 
 
 def _write_rows(fh, lines: list, pieces: list, n: int, delim: str, decimal: str, encoding: str, progress) -> None:
-    """Each row: its input line followed by a few pieces (each starting with the delimiter).
-
-    Rows go out by chunks: while one chunk is joined and written, a second thread formats
-    the numbers of the next one, and the disk starts on what is written.
-    """
+    """Each row: its input line followed by a few pieces (each starting with the delimiter),
+    by chunks of rows (joined by slices of about a megabyte: cheaper than one join of the whole chunk)."""
     step = 1 + len(pieces)
-    floats = [values for kind, values, _ in pieces if kind == "floats"]
-
-    def float_rows(a: int, b: int) -> list:
-        return [_float_row_bytes([c[a:b] for c in cols], delim, decimal, encoding) for cols in floats]
-
-    with ThreadPoolExecutor(1, thread_name_prefix="cq-geo-csv") as pool:
-        done = flushed = fh.tell()
-        bounds = list(range(0, n, _WRITE_ROWS)) + [n]
-        chunks = list(zip(bounds[:-1], bounds[1:]))
-        ahead = [pool.submit(float_rows, a, b) for a, b in chunks[:2]]
-        for k, (a, b) in enumerate(chunks):
-            formatted = iter(ahead.pop(0).result())
-            if k + 2 < len(chunks):
-                ahead.append(pool.submit(float_rows, *chunks[k + 2]))
-            out = [b""] * (step * (b - a))
-            out[0::step] = lines[a:b]
-            for j, (kind, values, key) in enumerate(pieces, start=1):
-                if kind == "combos":
-                    out[j::step] = values[key[a:b]].tolist()
-                elif kind == "same":
-                    out[j::step] = [values] * (b - a)
-                elif kind == "floats":
-                    out[j::step] = next(formatted)
-                else:
-                    out[j::step] = values[a:b]
-            # joined by slices of about a megabyte: cheaper than one join of the whole chunk
-            for i in range(0, len(out), _WRITE_ITEMS):
-                done += fh.write(b"".join(out[i:i + _WRITE_ITEMS]))
-            if done - flushed >= _WRITEBACK_BYTES and hasattr(os, "posix_fadvise"):
-                # start writing these bytes to disk now: the final fsync has less to wait for
-                fh.flush()
-                os.posix_fadvise(fh.fileno(), flushed, done - flushed, os.POSIX_FADV_DONTNEED)
-                flushed = done
-            if progress is not None:
-                progress(b, n)
+    for a in range(0, n, _WRITE_ROWS):
+        b = min(a + _WRITE_ROWS, n)
+        out = [b""] * (step * (b - a))
+        out[0::step] = lines[a:b]
+        for j, (kind, values, key) in enumerate(pieces, start=1):
+            if kind == "combos":
+                out[j::step] = values[key[a:b]].tolist()
+            elif kind == "same":
+                out[j::step] = [values] * (b - a)
+            elif kind == "floats":
+                out[j::step] = _float_row_bytes([c[a:b] for c in values], delim, decimal, encoding)
+            else:
+                out[j::step] = values[a:b]
+        for i in range(0, len(out), _WRITE_ITEMS):
+            fh.write(b"".join(out[i:i + _WRITE_ITEMS]))
+        if progress is not None:
+            progress(b, n)
 
 
 def _row_pieces(new, delimiter: str, decimal: str, encoding: str) -> list:

@@ -85,7 +85,6 @@ def test_chunked_copy_writes_the_same_bytes(tmp_path, monkeypatch):
     batch_file(src, whole, lon_col="lon", lat_col="lat", territory=terr, write_summary=False)
     monkeypatch.setattr(fastcsv, "_WRITE_ROWS", 7)
     monkeypatch.setattr(fastcsv, "_WRITE_ITEMS", 5)
-    monkeypatch.setattr(fastcsv, "_WRITEBACK_BYTES", 100)
     chunked = tmp_path / "morceaux.csv"
     batch_file(src, chunked, lon_col="lon", lat_col="lat", territory=terr, write_summary=False)
     assert chunked.read_bytes() == whole.read_bytes()
