@@ -9,6 +9,10 @@
    target ≥ 1 500 rows/s.
 
 Run: ``.venv/bin/python benchmarks/batch.py [--rows 1000000] [--addresses 100000] [--repeat 3] [--no-cli]``.
+
+``--fastpaths`` measures instead what each byte-level trick of :mod:`cq_geo.bulk.fastcsv` buys
+(each turned off alone, and plain pandas ``read_csv``/``to_csv`` for reference) at 10 000,
+100 000 and 1 000 000 rows (``--sizes``); figures appended to benchmarks/results/batch_fastpaths.txt.
 Measure 1 starts from no previous result file (a first run) with the input
 on disk and in the page cache.
 Working files go to benchmarks/out/ (ignored by git); figures are appended
@@ -32,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 OUT = ROOT / "benchmarks" / "out"
 RESULTS = ROOT / "benchmarks" / "results" / "batch.txt"
+FAST_RESULTS = ROOT / "benchmarks" / "results" / "batch_fastpaths.txt"
 BAN_FIXTURE = ROOT / "tests" / "fixtures" / "ban_synthetic" / "adresses-synthetic.csv"
 
 
@@ -87,12 +92,101 @@ def load_average() -> str:
         return "?"
 
 
+def _fastpath_switches():
+    """(label, how to turn the trick off: a function that patches and returns an undo, or batch_file options).
+
+    Measured and dropped (less than 10 % at up to a million rows; benchmarks/results/batch_fastpaths.txt,
+    2026-12-02 07:52): pandas' « high » float converter for fields of at most 15 characters, the float
+    texts of the next chunk formatted ahead in a second thread, posix_fadvise every 32 MB written.
+    """
+    from cq_geo.bulk import fastcsv, readers, writers
+
+    def patch(module, name, value):
+        def apply():
+            old = getattr(module, name)
+            setattr(module, name, value)
+            return lambda: setattr(module, name, old)
+        return apply
+
+    def plain_float_rows(columns, delimiter, decimal, encoding):
+        d = delimiter.encode(encoding)
+        texts = [writers.float_texts(c, decimal, encoding) for c in columns]
+        return [d + d.join(parts) for parts in zip(*texts)]
+
+    return [
+        ("tout actif", None, {}),
+        ("lecteur octets + copie des lignes → module csv + écrivain général", patch(readers, "_plain_lines", lambda *a: False), {}),
+        ("copie des lignes → écrivain général (toutes les colonnes lues)", None, {"output_delimiter": ";"}),
+        ("coordonnées lues en nombres par le lecteur C → texte puis conversion", patch(fastcsv, "_read_floats", lambda *a: None), {}),
+        ("nombres écrits en mots de 32 bits → repr + remplacements", patch(fastcsv, "_float_row_bytes", plain_float_rows), {}),
+    ]
+
+
+def _plain_pandas(src: Path, dst: Path, territory) -> None:
+    """Reference: pandas read_csv (text) → batch → to_csv (no formula neutralisation, no atomic write)."""
+    import pandas as pd
+
+    from cq_geo.bulk.run import batch
+
+    data = pd.read_csv(src, sep=";", dtype=str, keep_default_na=False)
+    out, _ = batch(data, lon_col="lon", lat_col="lat", territory=territory)
+    out.to_csv(dst, sep=";", index=False, decimal=",")
+
+
+def fastpaths(sizes: list[int], repeat: int, territory) -> list[str]:
+    """CPU and wall seconds of batch_file CSV → CSV per size, each trick turned off alone.
+
+    The cases run in turn (all of them, *repeat* times over, so that a change of the machine's
+    load touches them alike); the best time of each is kept.
+    """
+    from cq_geo.bulk.run import batch_file
+
+    lines = []
+    for n in sizes:
+        src = OUT / f"coordonnees_{n}.csv"
+        make_coordinates(src, n, territory)
+        dst = OUT / f"coordonnees_{n}_resultat.csv"
+        batch_file(src, dst, lon_col="lon", lat_col="lat", territory=territory, write_summary=False, overwrite=True)
+        reference = dst.read_bytes()
+        cases = _fastpath_switches() + [("pandas simple : read_csv → batch → to_csv (référence)", "pandas", {})]
+        best = {label: [float("inf"), float("inf"), ""] for label, _, _ in cases}
+        for _ in range(repeat):
+            for label, off, options in cases:
+                dst.unlink(missing_ok=True)
+                undo = off() if callable(off) else None
+                try:
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    if off == "pandas":
+                        _plain_pandas(src, dst, territory)
+                    else:
+                        batch_file(src, dst, lon_col="lon", lat_col="lat", territory=territory, write_summary=False,
+                                   **options)
+                    cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+                finally:
+                    if undo:
+                        undo()
+                b = best[label]
+                b[0], b[1] = min(b[0], cpu), min(b[1], wall)
+                b[2] = ("sortie non comparable" if off == "pandas" else
+                        "sortie identique" if dst.read_bytes() == reference else "SORTIE DIFFÉRENTE")
+        base_cpu, base_wall, _ = best[cases[0][0]]
+        lines.append(f"{n:,} lignes (meilleur de {repeat}) : temps CPU / temps écoulé, et écart avec « tout actif »".replace(",", " "))
+        print(lines[-1], flush=True)
+        for label, (cpu, wall, same) in best.items():
+            lines.append(f"  {label} : CPU {cpu:.3f} s ({100 * (cpu / base_cpu - 1):+.0f} %), écoulé {wall:.3f} s "
+                         f"({100 * (wall / base_wall - 1):+.0f} %) ; {same}")
+            print(lines[-1], flush=True)
+    return lines
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--addresses", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=1, help="runs of the coordinate measure (each in this process)")
     ap.add_argument("--no-cli", action="store_true", help="skip the full `cq-geo batch` command measure")
+    ap.add_argument("--fastpaths", action="store_true", help="measure each byte-level trick of cq_geo.bulk.fastcsv")
+    ap.add_argument("--sizes", default="10000,100000,1000000", help="rows of the --fastpaths measures")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -103,6 +197,13 @@ def main() -> int:
     territory = cq_geo.load_territory()
     lines = [f"# {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC — {platform.machine()}, {os.cpu_count()} cœurs, "
              f"Python {platform.python_version()}"]
+    if args.fastpaths:
+        lines[0] += f" ; charge au départ {load_average()}"
+        lines += fastpaths([int(v) for v in args.sizes.split(",")], max(args.repeat, 1), territory)
+        lines.append(f"(charge à la fin {load_average()})")
+        with open(FAST_RESULTS, "a", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n\n")
+        return 0
 
     src = OUT / "coordonnees.csv"
     _, t_make = timed("make", lambda: make_coordinates(src, args.rows, territory))

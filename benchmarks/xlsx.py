@@ -60,7 +60,8 @@ def main() -> int:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
 
     import cq_geo
-    from cq_geo.bulk.io import read_table, write_xlsx
+    from cq_geo.bulk.readers import read_table
+    from cq_geo.bulk.writers import write_xlsx
 
     try:
         from cq_geo.bulk import xlsx as xlsx_module

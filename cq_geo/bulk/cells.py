@@ -1,4 +1,4 @@
-"""Spreadsheet cell safety shared by the CSV/XLSX writers (:mod:`cq_geo.bulk.io`, :mod:`cq_geo.bulk.xlsx`).
+"""Spreadsheet cell safety shared by the CSV/XLSX writers (:mod:`cq_geo.bulk.writers`, :mod:`cq_geo.bulk.fastcsv`, :mod:`cq_geo.bulk.xlsx`).
 
 A text a spreadsheet would run as a formula gets a leading ``'``; XLSX cannot hold most
 control characters. Standard library only.

@@ -295,19 +295,34 @@ def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool
 
     placed = _isin(out["cq_status"], ["ok", "to_check"]) & out["cq_valid"].to_numpy(dtype=bool)
     in_territory = placed & ~_isin(out["cq_commune"], [""])
+    by_tier = _by_group(out["cq_primary_tier"], [(t, territory.vocabulary.heading(t)) for t in territory.tier_ids],
+                        "Aucune (hors géographie prioritaire)", in_territory, total, "Géographie principale")
+    by_team = _by_group(out["cq_team"], [(t.id, t.name) for t in territory.definition.teams.values()],
+                        "Commune sans équipe", in_territory, total, "Équipe")
+    to_check = _rows_to_check(out, status_fr, first_row_number, pseudonymised, identity_cols)
+    return BatchSummary(total, counts, by_status, by_tier, _by_qpv(out, territory, placed, total), by_team,
+                        _by_commune(out, territory, in_territory, total), to_check, _notes(out, territory),
+                        input_rows=input_rows, by_geocoding=_by_geocoding(out, total),
+                        provenance=provenance_lines(territory))
 
-    # -- by tier -------------------------------------------------------------------------------------
+
+def _by_group(column, groups: list[tuple[str, str]], none_label: str, in_territory, total: int, title: str):
+    """Rows in the territory per group (*groups*: code and label), those of none, and the others."""
     labels, values = [], []
-    for t in territory.tier_ids:
-        labels.append(territory.vocabulary.heading(t))
-        values.append(int((in_territory & _isin(out["cq_primary_tier"], [t])).sum()))
-    labels.append("Aucune (hors géographie prioritaire)")
-    values.append(int((in_territory & _isin(out["cq_primary_tier"], [""])).sum()))
+    for code, label in groups:
+        labels.append(label)
+        values.append(int((in_territory & _isin(column, [code])).sum()))
+    labels.append(none_label)
+    values.append(int((in_territory & _isin(column, [""])).sum()))
     labels.append("Hors territoire ou sans position")
     values.append(total - int(in_territory.sum()))
-    by_tier = _count_table(labels, values, total, "Géographie principale")
+    return _count_table(labels, values, total, title)
 
-    # -- by QPV --------------------------------------------------------------------------------------
+
+def _by_qpv(out, territory, placed, total: int):
+    """Rows per QPV (the territory's, then any other found), with those on its limit."""
+    import pandas as pd
+
     in_q = placed & _isin(out["cq_qpv_status"], ["inside", "boundary"])
     on_limit = _isin(out["cq_qpv_status"], ["boundary"])
     qcode = out["cq_qpv_code"]
@@ -328,19 +343,14 @@ def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool
         "dont sur la limite": [r[3] for r in rows] + [0, 0],
     })
     by_qpv["Part"] = pd.array([_share(c, total) for c in by_qpv["Lignes"]], dtype="Float64")
+    return by_qpv
 
-    # -- by team -------------------------------------------------------------------------------------
-    labels, values = [], []
-    for t in territory.definition.teams.values():
-        labels.append(t.name)
-        values.append(int((in_territory & _isin(out["cq_team"], [t.id])).sum()))
-    labels.append("Commune sans équipe")
-    values.append(int((in_territory & _isin(out["cq_team"], [""])).sum()))
-    labels.append("Hors territoire ou sans position")
-    values.append(total - int(in_territory.sum()))
-    by_team = _count_table(labels, values, total, "Équipe")
 
-    # -- by commune ----------------------------------------------------------------------------------
+def _by_commune(out, territory, in_territory, total: int):
+    """Rows per commune of the territory, most first, then the others."""
+    import numpy as np
+    import pandas as pd
+
     insee = out["cq_commune_insee"]
     if isinstance(insee.dtype, pd.CategoricalDtype):
         cc = insee.cat.codes.to_numpy()[in_territory]
@@ -360,8 +370,14 @@ def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool
     rest = total - int(in_territory.sum())
     by_commune.loc[len(by_commune)] = ["", "Hors territoire ou sans position", rest]
     by_commune["Part"] = pd.array([_share(c, total) for c in by_commune["Lignes"]], dtype="Float64")
+    return by_commune
 
-    # -- rows to check -------------------------------------------------------------------------------
+
+def _rows_to_check(out, status_fr: dict, first_row_number: int, pseudonymised: bool, identity_cols):
+    """The rows to check, not found or invalid: their number, status, reason and identifier."""
+    import numpy as np
+    import pandas as pd
+
     check = np.flatnonzero(_isin(out["cq_status"], ["to_check", "not_found", "invalid"]))
     to_check = pd.DataFrame({
         "Ligne": (check + first_row_number).astype(int),
@@ -378,6 +394,12 @@ def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool
             cols = [i for i, c in enumerate(out.columns) if str(c) == str(name)]
             if cols:
                 to_check[str(name)] = _texts(out.iloc[check, cols[0]])
+    return to_check
+
+
+def _notes(out, territory) -> list[str]:
+    """What the reader of the summary should know: missing perimeters, rough outlines, columns to swap."""
+    import pandas as pd
 
     notes = []
     layers = territory.layers
@@ -404,14 +426,16 @@ def build_summary(out, territory, first_row_number: int = 2, pseudonymised: bool
         notes.append(f"{fr_int(swapped)} ligne{'s' if swapped > 1 else ''} avec latitude et longitude inversées : les "
                      "colonnes sont sans doute échangées ; relancez en échangeant --lon-col et --lat-col "
                      "(--lon-col = la colonne de la longitude, entre -5 et 10 en France métropolitaine).")
-    by_geocoding = None
-    if "cq_geocode_quality" in out.columns and not _isin(out["cq_geocode_quality"], [""]).all():
-        labels = ["précise", "approximative", "ambiguë", "introuvable", "non géocodée (coordonnées, ligne vide…)"]
-        values = [int(_isin(out["cq_geocode_quality"], [q]).sum()) for q in ("precise", "approximate", "ambiguous", "not_found", "")]
-        by_geocoding = _count_table(labels, values, total, "Qualité du géocodage")
-    return BatchSummary(total, counts, by_status, by_tier, by_qpv, by_team, by_commune, to_check, notes,
-                        input_rows=input_rows, by_geocoding=by_geocoding, provenance=provenance_lines(territory))
+    return notes
 
+
+def _by_geocoding(out, total: int):
+    """Rows per quality of the geocoder's answer, or None when no row was geocoded."""
+    if "cq_geocode_quality" not in out.columns or _isin(out["cq_geocode_quality"], [""]).all():
+        return None
+    labels = ["précise", "approximative", "ambiguë", "introuvable", "non géocodée (coordonnées, ligne vide…)"]
+    values = [int(_isin(out["cq_geocode_quality"], [q]).sum()) for q in ("precise", "approximate", "ambiguous", "not_found", "")]
+    return _count_table(labels, values, total, "Qualité du géocodage")
 
 _ID_NAME = __import__("re").compile(
     r"^(id|ident|identifiant|identifier|n°|no|num|numero|numéro|ref|réf|reference|référence|dossier|code|matricule)"

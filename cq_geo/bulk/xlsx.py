@@ -1,7 +1,7 @@
 """A small, fast writer of XLSX workbooks (Office Open XML spreadsheets).
 
 Every XLSX file cq-geo writes goes through here: the batch output
-(:func:`cq_geo.bulk.io.write_xlsx`) and the batch summary
+(:func:`cq_geo.bulk.writers.write_xlsx`) and the batch summary
 (:meth:`cq_geo.bulk.summary.BatchSummary.write_xlsx`). Reading XLSX stays
 on openpyxl.
 
@@ -627,7 +627,7 @@ def write_workbook(path, sheets: list[Sheet], *, compresslevel: int | None = Non
     """Write *sheets* as an XLSX workbook at *path* (a path or a binary file object).
 
     The file is written in place: callers wanting an atomic output write to a
-    temporary path (:func:`cq_geo.bulk.io.atomic_path`). *progress* is called
+    temporary path (:func:`cq_geo.bulk.files.atomic_path`). *progress* is called
     as ``progress(done, total)`` with the table rows written so far.
     """
     if not sheets:

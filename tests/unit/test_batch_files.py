@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 import cq_geo
-from cq_geo.bulk.io import BatchFileError, read_table
+from cq_geo.bulk.files import BatchFileError
+from cq_geo.bulk.readers import read_table
 from cq_geo.bulk.run import BatchError, batch_file
 from cq_geo.cli.main import main
 
@@ -434,3 +435,55 @@ def test_decimal_comma_with_comma_delimiter_stays_valid_csv(tmp_path):
     header = rows[0]
     assert rows[1][header.index("cq_commune")] == "Denain"
     assert "," in rows[1][header.index("cq_lon")]
+
+
+@pytest.mark.parametrize("encoding,newline", [("cp1252", "\r\n"), ("utf-8", "\n"), ("utf-8-sig", "\r\n")])
+def test_byte_reader_reads_what_the_csv_module_reads(tmp_path, monkeypatch, encoding, newline):
+    """cq_geo.bulk.fastcsv reads a CSV without quotes from its bytes: the same cells, row problems
+    and columns as the csv module's path (the plain one), with and without only/numeric."""
+    from cq_geo.bulk import readers
+
+    lines = ["nom;lon;lat;note;;nom", "Hélène;3,3957;50,329;-3,5;;x", "", "=1+1;3,4;50,3;@x;;", "court;1",
+             "long;3,41;50,31;a;b;c;d;e", ";;;;;", "trop;3,4;50,3;;;;;", "Rœulx +;50,3;3,4;+33 6;;", "\tTAB;;;;;"]
+    src = tmp_path / "lignes.csv"
+    src.write_bytes((newline.join(lines) + newline).encode(encoding))
+    for options in ({}, {"only": ["lon", "lat"], "numeric": ["lon", "lat"]}, {"only": ["note"]}):
+        fast = read_table(src, **options)
+        monkeypatch.setattr(readers, "_plain_lines", lambda *a: False)
+        plain = read_table(src, **options)
+        monkeypatch.undo()
+        assert fast.body is not None and plain.body is None  # the two paths were taken
+        assert fast.header == plain.header and fast.encoding == plain.encoding and fast.newline == plain.newline
+        assert fast.problems.tolist() == plain.problems.tolist()
+        keep = [i for i, c in enumerate(plain.data.columns) if c in set(fast.data.columns)]
+        expected = plain.data.iloc[:, keep]
+        if options.get("numeric"):  # maybe read as floats: compare as numbers ('' as NaN)
+            def numbers(frame):
+                return frame.apply(lambda c: pd.to_numeric(c.astype(str).str.replace(",", "."), errors="coerce"))
+            assert numbers(fast.data).equals(numbers(expected))
+        else:
+            assert fast.data.equals(expected)
+    assert fast.problems.tolist()[1] == "ligne vide" and "mal formée" in fast.problems[3]
+
+
+def test_float_words_write_what_repr_writes():
+    """The 32-bit-word float writer of fastcsv gives the shortest round-trip text of every value
+    (as writers.float_texts, from repr), NaN empty, whatever the magnitude or sign."""
+    import numpy as np
+
+    from cq_geo.bulk import fastcsv
+    from cq_geo.bulk.writers import float_texts
+
+    rng = np.random.default_rng(16)
+    values = np.concatenate([
+        [round(v, k) for v, k in zip(rng.uniform(-180, 180, 20000).tolist(), rng.integers(0, 8, 20000).tolist())],
+        # (coordinates, 0 to 7 decimals)
+        rng.uniform(0, 5000, 5000), 10.0 ** rng.uniform(-12, 20, 5000),  # distances, any magnitude
+        [0.0, -0.0, np.nan, np.inf, -np.inf, 1e-4, 9.9999e-5, 99999999.9999999, 1e8, 123.4567891, -0.5, 5e-324],
+    ])
+    other = rng.permutation(values)
+    for delim, dec in ((";", ","), (",", "."), ("\t", ".")):
+        got = fastcsv._float_row_bytes([values, other], delim, dec, "utf-8")
+        texts = [float_texts(values, dec, "utf-8"), float_texts(other, dec, "utf-8")]
+        d = delim.encode()
+        assert got == [d + d.join(parts) for parts in zip(*texts)]

@@ -24,7 +24,9 @@ import pandas as pd
 import pytest
 
 import cq_geo
-from cq_geo.bulk.io import BatchFileError, neutralise_text, read_table, stale_partials
+from cq_geo.bulk.cells import neutralise_text
+from cq_geo.bulk.files import BatchFileError, stale_partials
+from cq_geo.bulk.readers import read_table
 from cq_geo.bulk.run import batch_file, side_file
 from cq_geo.cli.main import main
 
@@ -389,7 +391,7 @@ def test_disk_full_is_said_and_leaves_no_partial_file(tmp_path, terr):
 
 
 def test_write_error_messages():
-    from cq_geo.bulk.io import write_error
+    from cq_geo.bulk.files import write_error
 
     for code, words in ((errno.ENOSPC, "disque plein"), (errno.EFBIG, "disque plein"), (errno.EACCES, "écriture refusée"),
                         (errno.EROFS, "écriture refusée"), (errno.EISDIR, "est un dossier"), (errno.ENOENT, "introuvable")):
@@ -633,10 +635,10 @@ def test_killed_run_leaves_old_or_complete_output_and_its_temporary_file_is_clea
 
 
 def test_cache_vocabulary_agrees_with_the_geocoder():
-    from cq_geo.bulk.run import _QUALITIES, _RESULT_TYPES
+    from cq_geo.bulk import cache
     from cq_geo.geocode.base import QUALITIES, RESULT_TYPES
 
-    assert tuple(_QUALITIES) == tuple(QUALITIES) and tuple(_RESULT_TYPES) == tuple(RESULT_TYPES)
+    assert tuple(cache.QUALITIES) == tuple(QUALITIES) and tuple(cache.RESULT_TYPES) == tuple(RESULT_TYPES)
 
 
 def test_empty_resume_file_is_nothing_to_resume(tmp_path, terr, pts):

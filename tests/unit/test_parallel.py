@@ -12,7 +12,7 @@ import pytest
 
 import cq_geo
 from cq_geo import territory as territory_module
-from cq_geo.bulk import io as batch_io
+from cq_geo.bulk import fastcsv
 from cq_geo.bulk.run import batch_file
 
 from . import synthetic as s
@@ -83,9 +83,8 @@ def test_chunked_copy_writes_the_same_bytes(tmp_path, monkeypatch):
     src.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
     whole = tmp_path / "entier.csv"
     batch_file(src, whole, lon_col="lon", lat_col="lat", territory=terr, write_summary=False)
-    monkeypatch.setattr(batch_io, "_WRITE_ROWS", 7)
-    monkeypatch.setattr(batch_io, "_WRITE_ITEMS", 5)
-    monkeypatch.setattr(batch_io, "_WRITEBACK_BYTES", 100)
+    monkeypatch.setattr(fastcsv, "_WRITE_ROWS", 7)
+    monkeypatch.setattr(fastcsv, "_WRITE_ITEMS", 5)
     chunked = tmp_path / "morceaux.csv"
     batch_file(src, chunked, lon_col="lon", lat_col="lat", territory=terr, write_summary=False)
     assert chunked.read_bytes() == whole.read_bytes()
@@ -131,7 +130,7 @@ def test_summary_files_appear_only_with_the_output(tmp_path, monkeypatch):
         raise OSError("disque plein")
 
     monkeypatch.setattr(batch_module, "_write_output", broken)
-    from cq_geo.bulk.io import BatchFileError
+    from cq_geo.bulk.files import BatchFileError
 
     with pytest.raises(BatchFileError, match="disque plein"):
         batch_file(src, tmp_path / "sortie.csv", lon_col="lon", lat_col="lat")
@@ -147,7 +146,7 @@ def test_summary_files_appear_only_with_the_output(tmp_path, monkeypatch):
 def test_write_progress_reaches_every_row(tmp_path, monkeypatch, suffix):
     from cq_geo.bulk import xlsx
 
-    monkeypatch.setattr(batch_io, "_WRITE_ROWS", 4)
+    monkeypatch.setattr(fastcsv, "_WRITE_ROWS", 4)
     monkeypatch.setattr(xlsx, "CHUNK_ROWS", 4)
     src = tmp_path / "entree.csv"
     src.write_text("id;lon;lat\n" + "".join(f"{i};3,39;50,33\n" for i in range(10)), encoding="utf-8")

@@ -18,7 +18,10 @@ from openpyxl import load_workbook
 
 import cq_geo
 from cq_geo.bulk import xlsx
-from cq_geo.bulk.io import XLSX_MAX_ROWS, BatchFileError, read_table, write_xlsx, xlsx_text
+from cq_geo.bulk.cells import xlsx_text
+from cq_geo.bulk.files import BatchFileError
+from cq_geo.bulk.readers import read_table
+from cq_geo.bulk.writers import XLSX_MAX_ROWS, write_xlsx
 
 from .batch_support import commune_points
 
@@ -224,7 +227,7 @@ def test_zip64_parts_still_read(tmp_path, monkeypatch):
 
 
 def test_row_limit_and_atomic_output(tmp_path, monkeypatch):
-    import cq_geo.bulk.io as bio
+    import cq_geo.bulk.writers as bio
 
     path = tmp_path / "sortie.xlsx"
     path.write_bytes(b"ancien")
@@ -289,7 +292,8 @@ def openpyxl_write_xlsx(data, path, sheet_name="Résultats"):
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    from cq_geo.bulk.io import ILLEGAL_XLSX, _column_texts
+    from cq_geo.bulk.cells import ILLEGAL_XLSX
+    from cq_geo.bulk.writers import column_texts as _column_texts
 
     def _xlsx_cells(series):
         dtype = series.dtype
