@@ -6,7 +6,6 @@ an interrupted run never leaves half a file (:func:`atomic_path`).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from contextlib import contextmanager
@@ -14,19 +13,12 @@ from pathlib import Path
 
 from .errors import BatchFileError
 
-__all__ = ["BatchFileError", "file_sha256", "output_format", "atomic_path", "partial_path", "stale_partials",
+__all__ = ["BatchFileError", "output_format", "atomic_path", "partial_path", "stale_partials",
            "publish", "write_error"]
 
 
 
 
-def file_sha256(path) -> str:
-    """SHA-256 of a file (hex)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def output_format(path) -> str:

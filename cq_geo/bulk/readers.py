@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CqGeoError
+from ..files import file_sha256
 from . import fastcsv
-from .files import BatchFileError, file_sha256
+from .files import BatchFileError
 
 __all__ = ["InputTable", "read_table", "detect_encoding", "detect_delimiter", "formula_literal"]
 

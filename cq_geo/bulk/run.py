@@ -60,11 +60,12 @@ from pathlib import Path
 from typing import Any, Callable, NamedTuple, Sequence
 
 from ..errors import CqGeoError
+from ..files import file_sha256
 from ..vocabulary import BATCH_STATUS_FR as STATUS_FR  # the status codes and their words: one place
 from ..vocabulary import BATCH_STATUSES as STATUSES
 from .cache import GeocodeCache
 from .errors import BatchError, BatchFileError
-from .files import atomic_path, file_sha256, output_format, partial_path, publish, stale_partials, write_error
+from .files import atomic_path, output_format, partial_path, publish, stale_partials, write_error
 from .places import Rows, column, geocode_addresses, get_geocoder, read_coordinates, split_names
 from .rules import as_categorical, status_and_reason
 from .targets import (

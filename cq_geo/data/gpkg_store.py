@@ -648,7 +648,7 @@ class Store:
 
     def sha256(self) -> str:
         """sha256 of the store file (to tell two states apart)."""
-        from .sources import file_sha256
+        from ..files import file_sha256
 
         return file_sha256(self.path)
 

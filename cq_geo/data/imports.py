@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import DataError
+from ..files import file_sha256
 from .common import LAYER_COLUMNS, LOCAL_TIERS, geometry_changes, now_iso, worst_status
 from .gpkg_store import Store, StoreChange
 from .polygons import points_in_polygons, polygons_area, polygons_wkb, shapely_or_none
@@ -296,7 +297,7 @@ def import_official(store: Store, kind: str, path, *, source: str | None = None,
     path = Path(path)
     if not path.is_file():
         raise DataError(f"fichier introuvable : {path}")
-    digest = sources.file_sha256(path)
+    digest = file_sha256(path)
     records, described = sources.read_records(path, kind, layer=layer)
     return import_records(store, kind, records, source_name=path.name, source_sha256=digest, origin=origin,
                           url=url or source, described=described, territory_file=territory_file, force=force,
@@ -319,7 +320,7 @@ def import_local(store: Store, path, tier: str, *, name_field: str | None = None
     path = Path(path)
     if not path.is_file():
         raise DataError(f"fichier introuvable : {path}")
-    digest = sources.file_sha256(path)
+    digest = file_sha256(path)
     records, described = sources.read_records(path, "local", layer=layer)
     return import_records(store, "local", records, tier=tier, source_name=path.name, source_sha256=digest,
                           name_field=name_field, described=described, territory_file=territory_file,

@@ -55,7 +55,6 @@ __all__ = [
     "source_url",
     "download",
     "Download",
-    "file_sha256",
     "split_insee",
     "normalise_name",
     "read_vector",
@@ -166,13 +165,6 @@ def source_url(layer: str, base_urls: dict[str, str] | None = None, siren: str |
     return base.rstrip("/") + src.path.format(siren=siren)
 
 
-def file_sha256(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # -- downloading ---------------------------------------------------------------------------

@@ -112,7 +112,7 @@ def init_territory(siren: str, out_dir: str | Path, *, source: str | Path | None
     Raises :class:`TerritoryInitError` (French) for an unknown SIREN, a missing
     source or a folder that already holds a territory (unless *force*).
     """
-    from ..maps.webmap import write_text_atomic
+    from ..files import write_text_atomic
 
     siren = str(siren).strip()
     if not re.fullmatch(r"\d{9}", siren):

@@ -45,8 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from ..data.sources import file_sha256
 from ..errors import DataError
+from ..files import file_sha256
 from .base import BanIndexMissing
 from .normalize import city_key, normalize_rep, street_key
 

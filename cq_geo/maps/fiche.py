@@ -345,7 +345,7 @@ def _sources_table(territory, answer: dict) -> list[str]:
 def write_fiche(path, territory, answer: dict, **kwargs) -> Path:
     """Write the sheet to *path* (``.html``; atomic, file mode from the umask). Same keywords as :func:`fiche_html`."""
     from ..errors import CqGeoError
-    from .webmap import write_text_atomic
+    from ..files import write_text_atomic
 
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):

@@ -34,12 +34,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from ..errors import CqGeoError
+from ..files import write_text_atomic
 from .french import esc
 from .layers import (
     add_choropleths,
@@ -71,7 +70,6 @@ __all__ = [
     "map_html",
     "read_results",
     "read_results_table",
-    "write_text_atomic",
     "MapInputError",
     "MapResults",
     "POINT_CATEGORIES",
@@ -212,27 +210,3 @@ def export_map(path, territory=None, results=None, title: str | None = None, **k
     write_text_atomic(path, html)
     return path
 
-
-def write_text_atomic(path, text: str) -> Path:
-    """Write *text* to *path* (UTF-8) through a temporary file renamed into place.
-
-    The file gets the usual permissions (0666 minus the umask), like any file a
-    program creates, not the 0600 of a temporary file: colleagues sharing the
-    folder can open it.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path

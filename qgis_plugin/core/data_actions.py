@@ -47,6 +47,7 @@ def import_path(path, kind: str, tier, store_path: Path, *, origin="file", url=N
     """Read *path* with QGIS and hand its records to the store; returns the library's ImportReport."""
     from cq_geo.data.imports import import_records
     from cq_geo.data.store import open_store
+    from cq_geo.files import file_sha256
 
     from . import reader
 
@@ -54,7 +55,7 @@ def import_path(path, kind: str, tier, store_path: Path, *, origin="file", url=N
     recs = reader.records(source, feedback)
     store = open_store(store_path)
     return import_records(store, kind, recs, source_name=Path(path).name,
-                          source_sha256=sha256 or reader.file_sha256(path), origin=origin, url=url, tier=tier,
+                          source_sha256=sha256 or file_sha256(path), origin=origin, url=url, tier=tier,
                           described=source.described)
 
 

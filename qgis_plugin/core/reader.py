@@ -123,12 +123,3 @@ def records(source: Source, feedback=None, context: QgsCoordinateTransformContex
         raise ReadError(f"{source.described} : aucune entité dans le fichier")
     return out
 
-
-def file_sha256(path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

@@ -16,7 +16,7 @@ __all__ = ["synth_files", "store_template", "store", "sha", "lonlat_of"]
 
 
 def sha(path) -> str:
-    from cq_geo.data.sources import file_sha256
+    from cq_geo.files import file_sha256
 
     return file_sha256(path)
 

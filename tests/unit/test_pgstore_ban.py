@@ -139,7 +139,7 @@ def test_batch_geocodes_against_the_shared_store(stores, tmp_path):
 
 # -- status -------------------------------------------------------------------------------------------
 def test_status_reports_the_index_rows_date_and_checksum(stores, shared):
-    from cq_geo.data.sources import file_sha256
+    from cq_geo.files import file_sha256
 
     text = cli("data", "status", "--store", stores["url"]).stdout
     assert "- index BAN (géocodage hors ligne) : 527 adresses numérotées, 21 voies et lieux-dits" in text
