@@ -266,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = FrenchArgumentParser(
         prog="cq-geo",
-        description="Géographie du Contrat Quartiers 2030 de La Porte du Hainaut (QPV, poches, anciens QVA, équipes).",
+        description="Géographie prioritaire du Contrat Quartiers 2030 d'une agglomération : QPV, niveaux locaux et équipes "
+                    "du fichier de territoire (par défaut la CAPH, --territory pour une autre).",
         epilog="Aide d'une commande : cq-geo COMMANDE --help. Codes de sortie : 0 réponse, 2 entrée à corriger, "
                "1 erreur interne ; avec --json, les erreurs aussi sont en JSON.",
     )
