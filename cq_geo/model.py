@@ -356,13 +356,65 @@ def _parse_tiers(ck: "_Checker", raw_tiers: dict) -> dict[str, Tier]:
 
 
 def parse_definition(data: dict[str, Any], where: str = "territoire") -> Definition:
-    """Validate a parsed TOML document and build a :class:`Definition`."""
+    """Validate a parsed TOML document and build a :class:`Definition`.
+
+    Every problem of the document is collected (in the order of its sections)
+    and raised at once as a :class:`TerritoryFileError`.
+
+    >>> from cq_geo.errors import TerritoryFileError
+    >>> try:
+    ...     parse_definition({"schema_version": 1, "territory": {"siren": "2000"}}, where="t.toml")
+    ... except TerritoryFileError as err:
+    ...     for line in str(err).splitlines()[:4]:
+    ...         print(line)
+    t.toml : 9 problème(s) dans la définition du territoire :
+      - [territory] : clé « communes » manquante
+      - [territory] : SIREN invalide '2000' (9 chiffres)
+      - racine : clé « tiers » manquante
+    """
     ck = _Checker(where)
     version = data.get("schema_version")
     if version != 1:
         ck.add(f"schema_version doit valoir 1 (trouvé : {version!r})")
     terr = ck.get(data, "territory", dict, "racine")
+    communes = _parse_communes(ck, terr)
+    siren = ck.get(terr, "siren", str, "[territory]")
+    if siren and not _SIREN.match(siren):
+        ck.add(f"[territory] : SIREN invalide {siren!r} (9 chiffres)")
+    tiers = _parse_tiers(ck, ck.get(data, "tiers", dict, "racine"))
+    zones = _parse_zones(ck, data, communes, tiers)
+    orientations = _parse_labelled(ck, data, "orientations")
+    axes = _parse_labelled(ck, data, "axes")
+    teams = _parse_teams(ck, data, communes)
+    leads = _parse_leads(ck, data, tiers, teams, orientations, axes)
+    questions = _parse_questions(ck, data)
+    deps = _parse_departements(ck, terr)
+    texts = data.get("texts", {})
+    if not isinstance(texts, dict) or not all(isinstance(v, str) for v in texts.values()):
+        ck.add("[texts] : doit être une table de textes")
+        texts = {}
+    ck.raise_if_any()
+    return Definition(
+        id=ck.get(terr, "id", str, "[territory]", default="territoire"),
+        name=ck.get(terr, "name", str, "[territory]"),
+        short_name=ck.get(terr, "short_name", str, "[territory]", default=""),
+        siren=siren,
+        population=terr.get("population"),
+        communes=communes,
+        tiers=tiers,
+        zones=zones,
+        orientations=orientations,
+        axes=axes,
+        teams=teams,
+        leads=leads,
+        open_questions=questions,
+        departements=deps,
+        texts=dict(texts),
+    )
 
+
+def _parse_communes(ck: "_Checker", terr: dict) -> dict[str, Commune]:
+    """The ``communes`` list of ``[territory]``, by INSEE code."""
     communes: dict[str, Commune] = {}
     for i, c in enumerate(ck.get(terr, "communes", list, "[territory]")):
         ctx = f"[territory] communes n° {i + 1}"
@@ -383,17 +435,17 @@ def parse_definition(data: dict[str, Any], where: str = "territoire") -> Definit
             postcodes=tuple(str(p) for p in postcodes),
             population=population,
         )
-    siren = ck.get(terr, "siren", str, "[territory]")
-    if siren and not _SIREN.match(siren):
-        ck.add(f"[territory] : SIREN invalide {siren!r} (9 chiffres)")
+    return communes
 
-    def known_commune(insee: str, ctx: str) -> None:
-        if insee not in communes:
-            ck.add(f"{ctx} : commune {insee!r} absente de la liste des communes{suggest(insee, communes)}")
 
-    tiers = _parse_tiers(ck, ck.get(data, "tiers", dict, "racine"))
+def _check_commune(ck: "_Checker", communes: dict[str, Commune], insee: str, ctx: str) -> None:
+    if insee not in communes:
+        ck.add(f"{ctx} : commune {insee!r} absente de la liste des communes{suggest(insee, communes)}")
+
+
+def _parse_zones(ck: "_Checker", data: dict, communes: dict[str, Commune], tiers: dict[str, Tier]) -> list[Zone]:
+    """The ``[[zones]]``: known tier and communes, unique codes, QPV code form, geometry kind."""
     tier_ids = tuple(sorted(tiers, key=lambda i: tiers[i].priority))
-
     zones: list[Zone] = []
     seen_codes: set[str] = set()
     for i, z in enumerate(ck.get(data, "zones", list, "racine")):
@@ -415,7 +467,7 @@ def parse_definition(data: dict[str, Any], where: str = "territoire") -> Definit
         if not zone_communes:
             ck.add(f"{ctx} : au moins une commune du territoire est attendue")
         for insee in zone_communes:
-            known_commune(insee, ctx)
+            _check_commune(ck, communes, insee, ctx)
         geometry = ck.get(z, "geometry", str, ctx)
         if geometry not in ("commune", "perimeter"):
             ck.add(f"{ctx} : geometry doit valoir \"commune\" ou \"perimeter\" (trouvé : {geometry!r})")
@@ -434,23 +486,26 @@ def parse_definition(data: dict[str, Any], where: str = "territoire") -> Definit
             geometry=geometry, other_communes=tuple(others),
             population=ck.get(z, "population", int, ctx, required=False),
         ))
+    return zones
 
-    def labelled(key: str) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for i, item in enumerate(ck.get(data, key, list, "racine")):
-            ctx = f"[[{key}]] n° {i + 1}"
-            if not isinstance(item, dict):
-                ck.add(f"{ctx} : doit être une table")
-                continue
-            item_id = ck.get(item, "id", str, ctx)
-            if item_id in out:
-                ck.add(f"{ctx} : identifiant {item_id!r} en double")
-            out[item_id] = ck.get(item, "label", str, ctx)
-        return out
 
-    orientations = labelled("orientations")
-    axes = labelled("axes")
+def _parse_labelled(ck: "_Checker", data: dict, key: str) -> dict[str, str]:
+    """A list of ``{ id, label }`` tables (``[[orientations]]``, ``[[axes]]``): id -> label."""
+    out: dict[str, str] = {}
+    for i, item in enumerate(ck.get(data, key, list, "racine")):
+        ctx = f"[[{key}]] n° {i + 1}"
+        if not isinstance(item, dict):
+            ck.add(f"{ctx} : doit être une table")
+            continue
+        item_id = ck.get(item, "id", str, ctx)
+        if item_id in out:
+            ck.add(f"{ctx} : identifiant {item_id!r} en double")
+        out[item_id] = ck.get(item, "label", str, ctx)
+    return out
 
+
+def _parse_teams(ck: "_Checker", data: dict, communes: dict[str, Commune]) -> dict[str, Team]:
+    """The ``[[teams]]``: known communes, each in one team at most."""
     teams: dict[str, Team] = {}
     team_of: dict[str, str] = {}
     for i, t in enumerate(ck.get(data, "teams", list, "racine")):
@@ -464,12 +519,18 @@ def parse_definition(data: dict[str, Any], where: str = "territoire") -> Definit
             ck.add(f"{ctx} : équipe en double")
         members = [str(x) for x in ck.get(t, "communes", list, ctx)]
         for insee in members:
-            known_commune(insee, ctx)
+            _check_commune(ck, communes, insee, ctx)
             if insee in team_of:
                 ck.add(f"{ctx} : la commune {insee} est déjà dans l'équipe {team_of[insee]!r}")
             team_of[insee] = team_id
         teams[team_id] = Team(id=team_id, name=ck.get(t, "name", str, ctx), communes=tuple(members))
+    return teams
 
+
+def _parse_leads(ck: "_Checker", data: dict, tiers: dict[str, Tier], teams: dict[str, Team],
+                 orientations: dict[str, str], axes: dict[str, str]) -> dict[str, Lead]:
+    """The ``[[leads]]``: their team, orientation, axis and tiers must be declared."""
+    tier_ids = tuple(sorted(tiers, key=lambda i: tiers[i].priority))
     leads: dict[str, Lead] = {}
     for i, item in enumerate(ck.get(data, "leads", list, "racine")):
         ctx = f"[[leads]] n° {i + 1}"
@@ -499,38 +560,25 @@ def parse_definition(data: dict[str, Any], where: str = "territoire") -> Definit
             axis=axis, axis_detail=ck.get(item, "axis_detail", str, ctx, default=""),
             scope=ck.get(item, "scope", str, ctx, default="agglomeration"), tiers=lead_tiers,
         )
+    return leads
 
+
+def _parse_questions(ck: "_Checker", data: dict) -> list[dict[str, str]]:
+    """The optional ``[[open_questions]]`` ({ id, text })."""
     questions = []
     for i, q in enumerate(data.get("open_questions", [])):
         if not isinstance(q, dict) or not isinstance(q.get("text"), str):
             ck.add(f"[[open_questions]] n° {i + 1} : table {{ id = …, text = … }} attendue")
             continue
         questions.append({"id": str(q.get("id", f"q{i + 1}")), "text": q["text"]})
+    return questions
 
+
+def _parse_departements(ck: "_Checker", terr: dict) -> tuple[str, ...]:
+    """``departement`` (a code) or ``departements`` (a list) of ``[territory]``."""
     deps = terr.get("departements", terr.get("departement", []))
     deps = [deps] if isinstance(deps, str) else deps
     if not isinstance(deps, list) or not all(isinstance(d, str) and re.match(r"^(\d{2,3}|2[AB])$", d) for d in deps):
         ck.add(f"[territory] : « departement(s) » doit être un code ou une liste de codes (trouvé : {deps!r})")
         deps = []
-    texts = data.get("texts", {})
-    if not isinstance(texts, dict) or not all(isinstance(v, str) for v in texts.values()):
-        ck.add("[texts] : doit être une table de textes")
-        texts = {}
-    ck.raise_if_any()
-    return Definition(
-        id=ck.get(terr, "id", str, "[territory]", default="territoire"),
-        name=ck.get(terr, "name", str, "[territory]"),
-        short_name=ck.get(terr, "short_name", str, "[territory]", default=""),
-        siren=siren,
-        population=terr.get("population"),
-        communes=communes,
-        tiers=tiers,
-        zones=zones,
-        orientations=orientations,
-        axes=axes,
-        teams=teams,
-        leads=leads,
-        open_questions=questions,
-        departements=tuple(deps),
-        texts=dict(texts),
-    )
+    return tuple(deps)

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..geocode.lookup import street_crossing_texts
 from .cache import GeocodeCache, result_entry
 from .errors import BatchError
-from .rules import candidates_text, generic_reason, in_box, parse_numbers, street_crossings
+from .rules import candidates_text, generic_reason, in_box, parse_numbers
 
 __all__ = ["GEOCODE_CHUNK", "Rows", "column", "split_names", "geocode_queries", "get_geocoder", "read_coordinates",
            "geocode_addresses"]
@@ -66,7 +67,8 @@ def geocode_queries(geocoder, queries: list, keys: list[str], cache: GeocodeCach
         results = geocoder.geocode_many([queries[i] for i in chunk])
         if len(results) != len(chunk):
             raise BatchError(f"le géocodeur a rendu {len(results)} réponses pour {len(chunk)} adresses")
-        crossings = street_crossings(territory, results) if territory is not None else [""] * len(results)
+        crossings = (["; ".join(t) for t in street_crossing_texts(territory, results)] if territory is not None
+                     else [""] * len(results))
         for i, result, crossing in zip(chunk, results, crossings):
             entry = result_entry(result)
             if crossing:

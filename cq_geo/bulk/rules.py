@@ -3,7 +3,7 @@
 The statuses (docs/traitement-par-lot.md) are decided once per distinct combination of
 answers (:func:`status_and_reason`, :func:`decide`) and spread back as categoricals. Also
 here: the numbers of a coordinate column (:func:`parse_numbers`), and what the reason says
-of a geocoded address (:func:`generic_reason`, :func:`candidates_text`, :func:`street_crossings`).
+of a geocoded address (:func:`generic_reason`, :func:`candidates_text`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ..vocabulary import BATCH_STATUSES as STATUSES
 from .groups import combination_key
 
 __all__ = ["QUALITY_FR", "parse_numbers", "in_box", "generic_reason", "candidates_text",
-           "street_crossings", "tier_cols", "decide", "as_categorical", "codes_of", "combine", "status_and_reason"]
+           "tier_cols", "decide", "as_categorical", "codes_of", "combine", "status_and_reason"]
 
 QUALITY_FR = {"approximate": "géocodage approximatif", "ambiguous": "adresse ambiguë"}
 
@@ -107,58 +107,6 @@ def candidates_text(entry: dict, territory) -> str:
         elif city:
             out.append(city)
     return ", ".join(out) if out else ""
-
-
-
-CROSS_KIND = {"housenumber": "du numéro le plus proche", "street": "de la voie", "locality": "du lieu-dit",
-               "municipality": "de la commune"}
-
-
-def street_crossings(territory, results) -> list[str]:
-    """Per result, '' or the French warning that its street crosses a perimeter.
-
-    For approximate answers that carry known positions along their street
-    (``Candidate.support``), as ``cq-geo lookup "adresse"`` does: all the
-    streets of a chunk are looked up in one vectorised call.
-    """
-    import numpy as np
-
-    owner: list[int] = []
-    lons: list[float] = []
-    lats: list[float] = []
-    for i, r in enumerate(results):
-        best = r.best
-        if best is None or r.quality in ("precise", "not_found") or len(getattr(best, "support", ()) or ()) < 2:
-            continue
-        pts = list(best.support) + [(best.lon, best.lat)]
-        owner += [i] * len(pts)
-        lons += [float(p[0]) for p in pts]
-        lats += [float(p[1]) for p in pts]
-    out = [""] * len(results)
-    if not owner:
-        return out
-    df = territory.lookup_many(lon=np.array(lons), lat=np.array(lats))
-    own = np.array(owner)
-    starts = np.flatnonzero(np.r_[True, own[1:] != own[:-1]])
-    ends = np.r_[starts[1:], len(own)]
-    cols = {tier: tier_cols(tier) for tier in territory.tier_ids}
-    found: dict[int, list[str]] = {}
-    for tier, (code_col, name_col, status_col) in cols.items():
-        status = df[status_col].astype(str).to_numpy()
-        inside = np.where(np.isin(status, ["inside", "boundary"]), df[code_col].astype(str).to_numpy(), "")
-        names = df[name_col].astype(str).to_numpy()
-        for a, b in zip(starts.tolist(), ends.tolist()):
-            if len(set(inside[a:b].tolist())) > 1:
-                i = int(own[a])
-                zone = sorted({n for n, c in zip(names[a:b].tolist(), inside[a:b].tolist()) if c})
-                kind = CROSS_KIND.get(results[i].best.type, "de la voie")
-                found.setdefault(i, []).append(
-                    f"la voie traverse le périmètre {territory.vocabulary.crossing(tier)} {', '.join(zone)} (position {kind}, pas du numéro)"
-                )
-    for i, texts in found.items():
-        out[i] = "; ".join(texts)
-    return out
-
 
 
 # -- status and reason --------------------------------------------------------------------------------

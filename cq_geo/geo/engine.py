@@ -217,6 +217,17 @@ class _EdgeLists:
         self.below = spans & (ref_y < self.yi)
 
 
+def _states_of(gkey, zkey, zstate):
+    """The state of each key of *gkey* in the sorted keys *zkey* (states *zstate*); False where absent."""
+    pos = np.searchsorted(zkey, gkey)
+    pos_ok = pos < len(zkey)
+    gstate = np.zeros(len(gkey), dtype=bool)
+    found = pos_ok.copy()
+    found[pos_ok] = zkey[pos[pos_ok]] == gkey[pos_ok]
+    gstate[found] = zstate[pos[found]]
+    return gstate
+
+
 def _segment_d2(px, py, ax, ay, dx, dy, il2):
     """Squared distance from points to segments (a, a + d); il2 = 1 / |d|².
 
@@ -435,7 +446,9 @@ class ZoneIndex:
         return cached
 
     def _build_cover(self, grid: GridSpec) -> dict:
-        n, h, ncell = grid.n, grid.half_diagonal, grid.n * grid.n
+        """The cell cover of *grid*: cells decided as a whole (``full``, ``near``), and the
+        edge lists of the others (``mixed``), refined in sub-cells (:meth:`_sub_cover`)."""
+        h, ncell = grid.half_diagonal, grid.n * grid.n
         use = self.in_grid[self._ez]  # the edges of the zones classified on the grid
         gidx = np.flatnonzero(use)
         ax, ay, bx, by, ez = self._ax[use], self._ay[use], self._bx[use], self._by[use], self._ez[use]
@@ -445,9 +458,45 @@ class ZoneIndex:
                                none, none, ax, ay, bx, by)
             return {"full_zone": none.astype("int32"), "full_cell": none, "near_zone": none.astype("int32"),
                     "near_cell": none, "mixed_cell": none, "mixed": lists}
-        # 1. (edge, cell) pairs with the cell centre within near_m + h of the edge: they hold the
-        # nearest edge of every point within near_m; near_m + 3h: of every point of a cell that
-        # is not decided as a whole (exact distances)
+        # 1. (zone, cell) groups of the edges near each cell centre, nearest first
+        e, de, gkey, dc, gsize, keep = self._near_edges(grid, ax, ay, bx, by, ez)
+        # 2. state (in/out) of the cell centres over each zone's bounding box (crossing numbers)
+        zkey, zstate = self._centre_states(grid, ax, ay, bx, by, ez)
+        gstate = _states_of(gkey, zkey, zstate)
+        # 3. decisions per cell
+        gzone = (gkey // ncell).astype("int32")
+        gcell = gkey % ncell
+        edge_m, near_m = self.edge_m[gzone], self.near_m[gzone]
+        g_inside = gstate & (dc - h > edge_m) & (not self.distances)
+        g_near = (~gstate & (dc - h > edge_m) & (dc + h <= near_m)) if self.whole_near else np.zeros(len(gkey), bool)
+        g_out = ~gstate & (dc - h > near_m)  # only with distances (else such cells hold no edge)
+        mixed = ~(g_inside | g_near | g_out)
+        far_inside = zstate & ~np.isin(zkey, gkey)
+        full = np.concatenate((zkey[far_inside], gkey[g_inside]))
+        full.sort()
+        nearc = gkey[g_near]
+        # 4. edge lists of the mixed cells
+        mixed_lists, entry_cell, n_ref = self._mixed_lists(grid, gzone, gcell, gstate, dc, mixed, keep, gsize,
+                                                           gidx, e, de)
+        out = {
+            "full_zone": (full // ncell).astype("int32"), "full_cell": full % ncell,
+            "near_zone": (nearc // ncell).astype("int32"), "near_cell": nearc % ncell,
+            "mixed_cell": entry_cell, "mixed": mixed_lists,
+        }
+        out.update(self._sub_cover(grid, mixed_lists, entry_cell, n_ref))
+        return out
+
+    def _near_edges(self, grid: GridSpec, ax, ay, bx, by, ez):
+        """The (edge, cell) pairs with the cell centre within ``near_m + h`` of the edge (they
+        hold the nearest edge of every point within ``near_m``; ``near_m + 3h``: of every point
+        of a cell not decided as a whole, for exact distances), grouped by (zone, cell).
+
+        Returns, per pair, its edge (index into *ez*) and centre distance ``de``, sorted by
+        group then distance; per group, its key ``zone * n² + cell``, its nearest distance
+        ``dc`` and its size; and, per pair, whether the edge can be the nearest of a point
+        of the cell (``keep``).
+        """
+        n, h, ncell = grid.n, grid.half_diagonal, grid.n * grid.n
         reach = self.near_m[ez] + (3 * h if self.distances else h)
         if self.distances:  # every cell whose centre is in a zone gets a list (distances deep inside too)
             b = self.zone_bounds
@@ -474,36 +523,24 @@ class ZoneIndex:
         dc = np.minimum.reduceat(de, first) if len(first) else np.zeros(0)
         gsize = np.diff(np.r_[first, len(key)])
         keep = de <= np.repeat(dc, gsize) + 2 * h + 1e-9  # can hold the nearest edge of a point of the cell
-        # 2. state (in/out) of the cell centres over each zone's bounding box (crossing numbers)
-        zkey, zstate = self._centre_states(grid, ax, ay, bx, by, ez)
-        pos = np.searchsorted(zkey, gkey)
-        pos_ok = pos < len(zkey)
-        gstate = np.zeros(len(gkey), dtype=bool)
-        found = pos_ok.copy()
-        found[pos_ok] = zkey[pos[pos_ok]] == gkey[pos_ok]
-        gstate[found] = zstate[pos[found]]
-        # 3. decisions per cell
-        gzone = (gkey // ncell).astype("int32")
-        gcell = gkey % ncell
-        edge_m, near_m = self.edge_m[gzone], self.near_m[gzone]
-        g_inside = gstate & (dc - h > edge_m) & (not self.distances)
-        g_near = (~gstate & (dc - h > edge_m) & (dc + h <= near_m)) if self.whole_near else np.zeros(len(gkey), bool)
-        g_out = ~gstate & (dc - h > near_m)  # only with distances (else such cells hold no edge)
-        mixed = ~(g_inside | g_near | g_out)
-        far_inside = zstate & ~np.isin(zkey, gkey)
-        full = np.concatenate((zkey[far_inside], gkey[g_inside]))
-        full.sort()
-        nearc = gkey[g_near]
-        # 4. edge lists of the mixed cells: pruned lists, or all the zone's edges around a degenerate centre
+        return e, de, gkey, dc, gsize, keep
+
+    def _mixed_lists(self, grid: GridSpec, gzone, gcell, gstate, dc, mixed, keep, gsize, gidx, e, de):
+        """The edge lists of the *mixed* (zone, cell) groups: the pruned list (*keep*) referenced
+        to the cell centre, or, around a degenerate centre (on an edge), all the zone's edges.
+
+        *e* and *de*: per pair, its edge (index into *gidx*, the index's edge arrays) and its centre distance.
+        Returns the lists, the cell of each entry, and how many entries (first) have a reference.
+        """
+        ngroup = len(gzone)
         degenerate = mixed & (dc < _DEGENERATE_M)
         mg = np.flatnonzero(mixed & ~degenerate)
-        in_mg = np.zeros(len(gkey), bool)
+        in_mg = np.zeros(ngroup, bool)
         in_mg[mg] = True
         sel = keep & np.repeat(in_mg, gsize)
-        sel_e = gidx[e[sel]]  # indices into the index's edge arrays
-        counts = np.bincount(np.repeat(np.arange(len(gkey)), gsize)[sel], minlength=len(gkey))[mg]
+        counts = np.bincount(np.repeat(np.arange(ngroup), gsize)[sel], minlength=ngroup)[mg]
         mcx, mcy = grid.centres(gcell[mg])
-        lists = [(gzone[mg], mcx, mcy, gstate[mg], counts, sel_e, de[sel])]
+        lists = [(gzone[mg], mcx, mcy, gstate[mg], counts, gidx[e[sel]], de[sel])]
         dg = np.flatnonzero(degenerate)
         if len(dg):
             zc = np.diff(self._zstart)[gzone[dg]]
@@ -514,13 +551,7 @@ class ZoneIndex:
         zone_, cx_, cy_, st_, cnt_, edges_, de_ = (np.concatenate([part[i] for part in lists]) for i in range(7))
         start_ = np.cumsum(cnt_) - cnt_
         mixed_lists = _EdgeLists(zone_, cx_, cy_, st_, start_, cnt_, edges_, self._ax, self._ay, self._bx, self._by, de_)
-        out = {
-            "full_zone": (full // ncell).astype("int32"), "full_cell": full % ncell,
-            "near_zone": (nearc // ncell).astype("int32"), "near_cell": nearc % ncell,
-            "mixed_cell": entry_cell, "mixed": mixed_lists,
-        }
-        out.update(self._sub_cover(grid, mixed_lists, entry_cell, len(mg)))
-        return out
+        return mixed_lists, entry_cell, len(mg)
 
     def _sub_decide(self, zone, lo, hi, st):
         """Status shared by every point of sub-cells whose distances lie in [lo, hi] (-1: none).
@@ -576,6 +607,7 @@ class ZoneIndex:
             code[todo[decided]] = -1 - status[decided]
             sub_in[todo[decided]] = lists.state[pt[decided]] & (status[decided] != OUTSIDE)
             todo = todo[~decided]
+        sub_lists = lists
         if len(todo):
             # then from the sub-cell centre's own exact distance ds and state: ds ± hs
             d2, st = self._evaluate(lists, sx[todo], sy[todo], parent[todo], self.sides)
@@ -586,46 +618,50 @@ class ZoneIndex:
             sub_in[todo[decided]] = st[decided] & (status[decided] != OUTSIDE)
             # undecided sub-cells with a usable centre: their own entries
             own = np.flatnonzero(~decided & (ds >= _DEGENERATE_M) & (lists.count[parent[todo]] > _SHORT_LIST))
-            u_idx, u_par, u_ds, u_st = todo[own], parent[todo[own]], ds[own], st[own]
-            i0 = lists.start[u_par]
-            r = np.hypot(sx[u_idx] - lists.cx[u_par], sy[u_idx] - lists.cy[u_par])
-            base = u_par * lists.width
-            limit = base + np.minimum(u_ds + 2 * hs + r + 1e-6, lists.width - 1.0)
-            cnt = np.clip(np.searchsorted(lists.key, limit, side="right") - i0, 1, lists.count[u_par])
-            first = np.cumsum(cnt) - cnt
-            pos = np.repeat(i0 - first, cnt) + np.arange(int(cnt.sum()))
-            px, py = np.repeat(sx[u_idx], cnt), np.repeat(sy[u_idx], cnt)
-            de = np.sqrt(_segment_d2(px, py, lists.ax[pos], lists.ay[pos], lists.dx[pos], lists.dy[pos], lists.il2[pos]))
-            which = np.repeat(np.arange(len(own)), cnt)
-            keep = de <= u_ds[which] + 2 * hs + 1e-9  # can hold the nearest edge of a point of the sub-cell
-            pos, de, which = pos[keep], de[keep], which[keep]
-            order = np.argsort(which * (2.0 * float(de.max(initial=0.0)) + 1.0) + de)  # by sub-cell, nearest first
-            pos, de, which = pos[order], de[order], which[order]
-            ucount = np.bincount(which, minlength=len(own))
-            code[u_idx] = np.arange(len(own))
-            # the parents still referenced (degenerate centres, degenerate sub-centres)
-            rest = code >= 0
-            rest[u_idx] = False
-            used = np.flatnonzero(np.bincount(code[rest], minlength=ne))
-            remap = np.full(ne, -1, dtype="int64")
-            remap[used] = len(own) + np.arange(len(used))
-            code[rest] = remap[code[rest]]
-            zone_ = np.concatenate((lists.zone[u_par], lists.zone[used]))
-            cx_ = np.concatenate((sx[u_idx], lists.cx[used]))
-            cy_ = np.concatenate((sy[u_idx], lists.cy[used]))
-            st_ = np.concatenate((u_st, lists.state[used]))
-            pcount = lists.count[used]
-            ppos = np.repeat(lists.start[used] - (np.cumsum(pcount) - pcount), pcount) + np.arange(int(pcount.sum()))
-            cnt_ = np.concatenate((ucount, pcount))
-            edges_ = np.concatenate((lists.edges[pos], lists.edges[ppos]))
-            de_ = np.concatenate((de, lists.de[ppos]))
-            start_ = np.cumsum(cnt_) - cnt_
-            sub_lists = _EdgeLists(zone_, cx_, cy_, st_, start_, cnt_, edges_, self._ax, self._ay, self._bx, self._by,
-                                   de_)
-        else:
-            sub_lists = lists
+            sub_lists = self._sub_lists(lists, code, todo[own], sx, sy, parent, ds[own], st[own], hs)
         return {"sub_code": code.astype("int32"), "sub_in": sub_in, "sub_lists": sub_lists,
                 "sub_ox": ox, "sub_oy": oy}
+
+    def _sub_lists(self, lists: _EdgeLists, code, u_idx, sx, sy, parent, u_ds, u_st, hs) -> _EdgeLists:
+        """The entries of the second level: first the sub-cells *u_idx* (their own centre, exact
+        distance *u_ds* and state *u_st*, and their parent's edges within ``u_ds + 2 hs``), then
+        the parent entries still referenced by a sub-cell. Renumbers *code* (in place) to them."""
+        ne = len(lists.count)
+        u_par = parent[u_idx]
+        i0 = lists.start[u_par]
+        r = np.hypot(sx[u_idx] - lists.cx[u_par], sy[u_idx] - lists.cy[u_par])
+        base = u_par * lists.width
+        limit = base + np.minimum(u_ds + 2 * hs + r + 1e-6, lists.width - 1.0)
+        cnt = np.clip(np.searchsorted(lists.key, limit, side="right") - i0, 1, lists.count[u_par])
+        first = np.cumsum(cnt) - cnt
+        pos = np.repeat(i0 - first, cnt) + np.arange(int(cnt.sum()))
+        px, py = np.repeat(sx[u_idx], cnt), np.repeat(sy[u_idx], cnt)
+        de = np.sqrt(_segment_d2(px, py, lists.ax[pos], lists.ay[pos], lists.dx[pos], lists.dy[pos], lists.il2[pos]))
+        which = np.repeat(np.arange(len(u_idx)), cnt)
+        keep = de <= u_ds[which] + 2 * hs + 1e-9  # can hold the nearest edge of a point of the sub-cell
+        pos, de, which = pos[keep], de[keep], which[keep]
+        order = np.argsort(which * (2.0 * float(de.max(initial=0.0)) + 1.0) + de)  # by sub-cell, nearest first
+        pos, de, which = pos[order], de[order], which[order]
+        ucount = np.bincount(which, minlength=len(u_idx))
+        code[u_idx] = np.arange(len(u_idx))
+        # the parents still referenced (degenerate centres, degenerate sub-centres)
+        rest = code >= 0
+        rest[u_idx] = False
+        used = np.flatnonzero(np.bincount(code[rest], minlength=ne))
+        remap = np.full(ne, -1, dtype="int64")
+        remap[used] = len(u_idx) + np.arange(len(used))
+        code[rest] = remap[code[rest]]
+        zone_ = np.concatenate((lists.zone[u_par], lists.zone[used]))
+        cx_ = np.concatenate((sx[u_idx], lists.cx[used]))
+        cy_ = np.concatenate((sy[u_idx], lists.cy[used]))
+        st_ = np.concatenate((u_st, lists.state[used]))
+        pcount = lists.count[used]
+        ppos = np.repeat(lists.start[used] - (np.cumsum(pcount) - pcount), pcount) + np.arange(int(pcount.sum()))
+        cnt_ = np.concatenate((ucount, pcount))
+        edges_ = np.concatenate((lists.edges[pos], lists.edges[ppos]))
+        de_ = np.concatenate((de, lists.de[ppos]))
+        start_ = np.cumsum(cnt_) - cnt_
+        return _EdgeLists(zone_, cx_, cy_, st_, start_, cnt_, edges_, self._ax, self._ay, self._bx, self._by, de_)
 
     def _centre_states(self, grid: GridSpec, ax, ay, bx, by, ez):
         """Sorted keys ``zone * n² + cell`` of the cells whose centre lies in a zone's bounding

@@ -41,6 +41,7 @@ import io
 import json
 import os
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -110,6 +111,22 @@ def _open_text(path: Path, progress) -> tuple[Any, Any]:
     return raw, io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
 
 
+@contextmanager
+def _ban_rows(path: Path, progress):
+    """The rows of a BAN CSV file (``;``, gzip or plain), its reading errors as French :class:`DataError`."""
+    raw, text = _open_text(path, progress)
+    try:
+        yield csv.reader(text, delimiter=";")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path.name} : encodage UTF-8 attendu ({exc})") from None
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise DataError(f"{path.name} : fichier illisible ou tronqué ({exc})") from None
+    except csv.Error as exc:
+        raise DataError(f"{path.name} : CSV illisible ({exc})") from None
+    finally:
+        raw.close()
+
+
 @dataclass
 class _Street:
     name: str
@@ -122,6 +139,24 @@ class _Street:
     numbers: list[tuple[int, str, float, float]] = field(default_factory=list)
 
 
+def _address_columns(path: Path, header: list[str]) -> dict[str, int]:
+    """Column positions of a BAN address file's *header* (lower case); a French error for any other file."""
+    if len(header) == 1 and "," in header[0]:
+        raise DataError(f"{path.name} : séparateur « ; » attendu (fichier BAN officiel adresses-XX.csv.gz)")
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing and "nom_lieu_dit" in header:
+        raise DataError(
+            f"{path.name} : c'est le fichier des lieux-dits de la BAN ; donnez le fichier des adresses "
+            "(adresses-59.csv.gz), avec --lieux-dits pour celui-ci (lu d'office s'il est à côté)"
+        )
+    if missing:
+        raise DataError(
+            f"{path.name} : ce n'est pas un fichier d'adresses de la BAN (colonnes manquantes : {', '.join(missing)}) ; "
+            "attendu : adresses-59.csv.gz (https://adresse.data.gouv.fr/data/ban/adresses/latest/csv/)"
+        )
+    return {name: header.index(name) for name in header if name in BAN_COLUMNS or name in REQUIRED_COLUMNS}
+
+
 def _read_ban(path: Path, communes: set[str], progress=None) -> tuple[dict[tuple, _Street], dict[str, Any]]:
     """Read the BAN CSV; return streets of the territory and counts (with the communes outside it)."""
     from ..geo.crs import METRO_LONLAT_BOUNDS
@@ -130,28 +165,13 @@ def _read_ban(path: Path, communes: set[str], progress=None) -> tuple[dict[tuple
     streets: dict[tuple, _Street] = {}
     counts: dict[str, Any] = {"rows_read": 0, "rows_kept": 0, "rows_invalid": 0}
     outside: dict[str, list] = {}  # communes of the file outside the territory: insee -> [name, postcodes]
-    raw, text = _open_text(path, progress)
-    try:
-        reader = csv.reader(text, delimiter=";")
+    with _ban_rows(path, progress) as reader:
         try:
             header = next(reader)
         except StopIteration:
             raise DataError(f"{path.name} : fichier vide") from None
         header = [h.strip().lower() for h in header]
-        if len(header) == 1 and "," in header[0]:
-            raise DataError(f"{path.name} : séparateur « ; » attendu (fichier BAN officiel adresses-XX.csv.gz)")
-        missing = [c for c in REQUIRED_COLUMNS if c not in header]
-        if missing and "nom_lieu_dit" in header:
-            raise DataError(
-                f"{path.name} : c'est le fichier des lieux-dits de la BAN ; donnez le fichier des adresses "
-                "(adresses-59.csv.gz), avec --lieux-dits pour celui-ci (lu d'office s'il est à côté)"
-            )
-        if missing:
-            raise DataError(
-                f"{path.name} : ce n'est pas un fichier d'adresses de la BAN (colonnes manquantes : {', '.join(missing)}) ; "
-                "attendu : adresses-59.csv.gz (https://adresse.data.gouv.fr/data/ban/adresses/latest/csv/)"
-            )
-        col = {name: header.index(name) for name in header if name in BAN_COLUMNS or name in REQUIRED_COLUMNS}
+        col = _address_columns(path, header)
         i_num, i_rep, i_voie, i_cp = col["numero"], col["rep"], col["nom_voie"], col["code_postal"]
         i_insee, i_com, i_lon, i_lat = col["code_insee"], col["nom_commune"], col["lon"], col["lat"]
         i_id = col.get("id")  # INSEE_VOIE_NUMERO[_suffix]: the VOIE part tells homonymous streets apart
@@ -200,14 +220,6 @@ def _read_ban(path: Path, communes: set[str], progress=None) -> tuple[dict[tuple
                 st.postcodes[cp] = st.postcodes.get(cp, 0) + 1
             st.numbers.append((num, normalize_rep(row[i_rep]), lon, lat))
             counts["rows_kept"] += 1
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path.name} : encodage UTF-8 attendu ({exc})") from None
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise DataError(f"{path.name} : fichier illisible ou tronqué ({exc})") from None
-    except csv.Error as exc:
-        raise DataError(f"{path.name} : CSV illisible ({exc})") from None
-    finally:
-        raw.close()
     counts["outside"] = {k: [v[0], sorted(p for p in v[1] if p)] for k, v in sorted(outside.items())}
     return streets, counts
 
@@ -245,9 +257,7 @@ def _read_lieux_dits(path: Path, communes: set[str], streets: dict[tuple, _Stree
     lo0, la0, lo1, la1 = METRO_LONLAT_BOUNDS
     known = {(s.insee, s.anc, street_key(s.name)) for s in streets.values()}
     counts = {"read": 0, "kept": 0, "invalid": 0, "duplicates": 0}
-    raw, text = _open_text(path, progress)
-    try:
-        reader = csv.reader(text, delimiter=";")
+    with _ban_rows(path, progress) as reader:
         try:
             header = [h.strip().lower() for h in next(reader)]
         except StopIteration:
@@ -296,14 +306,6 @@ def _read_lieux_dits(path: Path, communes: set[str], streets: dict[tuple, _Stree
                 st.postcodes[cp] = 1
             st.numbers.append((LOCALITY_NUMBER, "", lon, lat))
             counts["kept"] += 1
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path.name} : encodage UTF-8 attendu ({exc})") from None
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise DataError(f"{path.name} : fichier illisible ou tronqué ({exc})") from None
-    except csv.Error as exc:
-        raise DataError(f"{path.name} : CSV illisible ({exc})") from None
-    finally:
-        raw.close()
     return counts
 
 
@@ -378,19 +380,8 @@ def import_ban(
     wanted = {str(c) for c in communes}
     streets, counts = _read_ban(path, wanted, progress)
     if not counts["rows_kept"]:
-        raise DataError(
-            f"{path.name} : aucune adresse des communes du territoire ({counts['rows_read']} lignes lues) ; "
-            + (f"le fichier du département {deps[0]} (adresses-{deps[0]}.csv.gz) est attendu" if len(deps) == 1 else
-               "les fichiers des départements " + ", ".join(f"adresses-{d}.csv.gz" for d in deps) + " sont attendus"
-               if deps else "le fichier du département du territoire (adresses-XX.csv.gz) est attendu")
-        )
-    ld_path = None
-    if lieux_dits is None:
-        ld_path = find_lieux_dits(path)
-    elif lieux_dits is not False and lieux_dits is not True:
-        ld_path = Path(lieux_dits)
-        if not ld_path.is_file():
-            raise DataError(f"fichier des lieux-dits introuvable : {ld_path}")
+        raise _no_address_error(path, counts["rows_read"], deps)
+    ld_path = _lieux_dits_path(path, lieux_dits)
     ld_counts = _read_lieux_dits(ld_path, wanted, streets, progress) if ld_path is not None else {}
     srows, nrows = _street_rows(streets)
     found = sorted({s.insee for s in streets.values()})
@@ -419,6 +410,28 @@ def import_ban(
     out["lieux_dits_file"] = str(ld_path) if ld_path is not None else ""
     out.update(communes=len(found), communes_missing=meta["communes_missing"], store=str(target))
     return out
+
+
+def _no_address_error(path: Path, rows_read: int, deps: tuple[str, ...]) -> DataError:
+    """The French error for a BAN file holding no address of the territory (the expected file named)."""
+    return DataError(
+        f"{path.name} : aucune adresse des communes du territoire ({rows_read} lignes lues) ; "
+        + (f"le fichier du département {deps[0]} (adresses-{deps[0]}.csv.gz) est attendu" if len(deps) == 1 else
+           "les fichiers des départements " + ", ".join(f"adresses-{d}.csv.gz" for d in deps) + " sont attendus"
+           if deps else "le fichier du département du territoire (adresses-XX.csv.gz) est attendu")
+    )
+
+
+def _lieux_dits_path(addresses: Path, lieux_dits) -> Path | None:
+    """The lieux-dits file to read: the one given, else (None) the one next to *addresses*; False/True: none."""
+    if lieux_dits is None:
+        return find_lieux_dits(addresses)
+    if lieux_dits is False or lieux_dits is True:
+        return None
+    ld_path = Path(lieux_dits)
+    if not ld_path.is_file():
+        raise DataError(f"fichier des lieux-dits introuvable : {ld_path}")
+    return ld_path
 
 
 def _meta_rows(meta: dict[str, Any]) -> list[tuple[str, str]]:

@@ -44,12 +44,17 @@ __all__ = [
     "lookup_address",
     "position_warnings",
     "result_text",
+    "street_crossings",
+    "street_crossing_texts",
 ]
 
 GEOCODER_ENV = "CQ_GEO_GEOCODER"
 GEOCODERS = ("offline", "online", "none")
 QUALITY_FR = {"precise": "précise", "approximate": "approximative", "ambiguous": "ambiguë", "not_found": "introuvable"}
 TYPE_FR = {"housenumber": "numéro", "street": "voie", "locality": "lieu-dit", "municipality": "commune"}
+#: Where an approximate position comes from, in « (position …, pas du numéro) ».
+POSITION_OF = {"housenumber": "du numéro le plus proche", "street": "de la voie", "locality": "du lieu-dit",
+               "municipality": "de la commune"}
 
 
 def get_geocoder(kind: str | None = None, store=None, base_url: str | None = None,
@@ -131,37 +136,82 @@ def position_warnings(territory, geocoding: GeocodeResult, lookup, thresholds: Q
     le périmètre ». Otherwise a perimeter edge closer than the position's
     uncertainty (``radius_m``) plus ``qpv_check_m`` is reported.
     """
-    import numpy as np
-
-    from ..geo.engine import BOUNDARY, INSIDE
-
     t = thresholds or QualityThresholds()
     best = geocoding.best
     out: list[str] = []
     if best is None or geocoding.quality == "precise":
         return out
-    kind = TYPE_FR.get(best.type, best.type)
     if len(best.support) >= 2:
-        lons = [p[0] for p in best.support] + [best.lon]
-        lats = [p[1] for p in best.support] + [best.lat]
-        arr = territory.lookup_arrays(lon=lons, lat=lats)  # numpy only: also in stock QGIS
-        for tier in territory.tier_ids:
-            if tier not in arr:
-                continue
-            status = arr[f"{tier}_status"]
-            kept = np.where((status == INSIDE) | (status == BOUNDARY), arr[tier], -1)
-            if len(set(kept.tolist())) > 1:
-                names = territory.labels(f"{tier}_name")
-                found = sorted({str(names[z]) for z in kept.tolist() if z >= 0})
-                out.append(f"à vérifier : la voie traverse le périmètre {territory.vocabulary.crossing(tier)} {', '.join(found)} "
-                           f"(position de la {kind}, pas du numéro)")
-        return out
+        return [f"à vérifier : {text}" for text in street_crossing_texts(territory, [geocoding])[0]]
+    kind = TYPE_FR.get(best.type, best.type)
     radius = float(best.radius_m or 0.0) + t.qpv_check_m
     for tier, code, name, d in _edges_within(territory, lookup.point["x"], lookup.point["y"], radius):
         out.append(f"à vérifier : position approximative ({kind}) à {_distance_text(d)} de la limite "
                    f"{territory.vocabulary.crossing(tier)} {name} ({code}) : la réponse peut changer au vrai numéro")
     if best.type == "municipality":
         out.append("position de la commune seulement : l'appartenance à une zone ne peut pas être décidée")
+    return out
+
+
+def street_crossings(territory, results) -> list[list[tuple[str, list[str]]]]:
+    """Per geocoding result, the perimeters its street crosses: ``[(tier, zone names), …]`` in tier order.
+
+    An approximate answer (street, lieu-dit, nearest number) that carries known
+    positions along its street (``Candidate.support``) is checked: its positions
+    are looked up, and a tier whose zones (inside or on the boundary) are not the
+    same for all of them is crossed. Precise answers, answers without a position
+    and answers with fewer than two known positions give ``[]``. All the results'
+    positions are looked up in one numpy call (:meth:`~cq_geo.territory.Territory.lookup_arrays`:
+    no pandas, as in stock QGIS). The one implementation of the check, for
+    ``cq-geo lookup "adresse"``, the QGIS locator and the batch.
+    """
+    import numpy as np
+
+    from ..geo.engine import BOUNDARY, INSIDE
+
+    owner: list[int] = []
+    lons: list[float] = []
+    lats: list[float] = []
+    for i, r in enumerate(results):
+        best = r.best
+        if best is None or r.quality in ("precise", "not_found") or len(getattr(best, "support", ()) or ()) < 2:
+            continue
+        pts = list(best.support) + [(best.lon, best.lat)]
+        owner += [i] * len(pts)
+        lons += [float(p[0]) for p in pts]
+        lats += [float(p[1]) for p in pts]
+    out: list[list[tuple[str, list[str]]]] = [[] for _ in results]
+    if not owner:
+        return out
+    arr = territory.lookup_arrays(lon=np.array(lons), lat=np.array(lats))
+    own = np.array(owner)
+    starts = np.flatnonzero(np.r_[True, own[1:] != own[:-1]])
+    for tier in territory.tier_ids:
+        if tier not in arr:
+            continue
+        status = arr[f"{tier}_status"]
+        kept = np.where((status == INSIDE) | (status == BOUNDARY), arr[tier], -1)
+        crossed = np.minimum.reduceat(kept, starts) != np.maximum.reduceat(kept, starts)  # not one zone (or none) for all
+        if not crossed.any():
+            continue
+        names = territory.labels(f"{tier}_name")
+        ends = np.r_[starts[1:], len(own)]
+        for a, b in zip(starts[crossed].tolist(), ends[crossed].tolist()):
+            zones = sorted({str(names[z]) for z in kept[a:b].tolist() if z >= 0})
+            out[int(own[a])].append((tier, zones))
+    return out
+
+
+def street_crossing_texts(territory, results) -> list[list[str]]:
+    """Per geocoding result, the French texts of :func:`street_crossings` (one per crossed tier).
+
+    E.g. « la voie traverse le périmètre du QPV <nom> (position de la voie, pas du numéro) ».
+    """
+    out = []
+    for result, crossings in zip(results, street_crossings(territory, results)):
+        kind = POSITION_OF.get(getattr(result.best, "type", ""), "de la voie")
+        out.append([f"la voie traverse le périmètre {territory.vocabulary.crossing(tier)} {', '.join(zones)} "
+                    f"(position {kind}, pas du numéro)" for tier, zones in crossings])
     return out
 
 

@@ -318,3 +318,18 @@ def test_index_build_and_queries_on_system_python(tmp_path):
     assert lines[2] == "approximate Le Bois Brûlé 59121 Haulchin"
     assert lines[3] == "59288 True"  # Haulchin
     assert lines[4] == "2 [] ok"
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda data: data[: len(data) // 2], "tronqué|illisible"),  # a download cut short
+    (lambda data: gzip.compress(gzip.decompress(data).replace("Brûlé".encode(), "Br\xfbl\xe9".encode("latin-1"))),
+     "encodage UTF-8 attendu"),  # re-encoded in Latin-1 by a spreadsheet
+])
+def test_a_damaged_lieux_dits_file_is_refused_in_french(tmp_path, damage, message):
+    """The lieux-dits file goes through the same reader as the addresses (one reader, issue 16): same French errors."""
+    ban = write_ban(tmp_path)
+    ld = write_lieux_dits(tmp_path / "ld.csv.gz")
+    ld.write_bytes(damage(ld.read_bytes()))
+    with pytest.raises(DataError, match=message):
+        import_ban(ban, tmp_path / "x.sqlite", lieux_dits=ld)
+    assert not (tmp_path / "x.sqlite").exists()

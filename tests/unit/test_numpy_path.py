@@ -29,13 +29,21 @@ HEAVY = ("shapely", "pandas", "pyproj", "pyogrio", "osgeo", "geopandas")
 SCRIPT = """
 import json, sys
 import cq_geo
+from cq_geo.geocode.base import Candidate, GeocodeResult
+
+def street(lon, lat):  # a street-level answer at (lon, lat), known positions up to 1.4 km west and east
+    support = tuple((lon + d, lat) for d in (-0.02, -0.01, 0.01, 0.02))
+    return GeocodeResult("rue", "approximate", [Candidate(lon, lat, "rue", 0.7, "street", support=support)], "voie")
+
 t = cq_geo.load_territory()
 r = t.lookup(lon=float(sys.argv[1]), lat=float(sys.argv[2]))
 a = t.lookup_arrays(lon=[float(sys.argv[1])] * 3000, lat=[float(sys.argv[2])] * 3000)
 import os, tempfile
 from cq_geo.maps.fiche import write_fiche  # the eligibility sheet (a button of the QGIS panel) too
 sheet = write_fiche(os.path.join(tempfile.mkdtemp(), "fiche.html"), t, r.to_dict()).read_text(encoding="utf-8")
+from cq_geo.geocode.lookup import street_crossings  # « la voie traverse le périmètre » (the QGIS locator) too
 print(json.dumps({
+    "crossings": street_crossings(t, [street(float(sys.argv[1]), float(sys.argv[2]))])[0],
     "sheet": "<svg" in sheet and r.to_dict()["commune"]["name"] in sheet,
     "heavy": [m for m in %r if m in sys.modules],
     "answer": r.to_dict(),
@@ -44,6 +52,12 @@ print(json.dumps({
     "file": cq_geo.__file__,
 }))
 """ % (HEAVY,)
+
+
+def _street(lon, lat):
+    namespace: dict = {}
+    exec(SCRIPT[SCRIPT.index("from cq_geo.geocode.base"):SCRIPT.index("t = cq_geo.load_territory()")], namespace)
+    return namespace["street"](lon, lat)
 
 
 def _system_python(lon, lat, store=None, user_store=False) -> dict:
@@ -93,6 +107,11 @@ def test_store_with_qpv_in_system_python(store, synth_files, capsys, where):
     assert answer == json.loads(json.dumps(here))  # the same answer as with shapely & co. loaded
     assert out["arrays"]["qpv"] == "QN05950M" and STATUS_NAMES[out["arrays"]["qpv_status"]] == "inside"
     assert out["sheet"]
+    from cq_geo.geocode.lookup import street_crossings
+
+    crossed = street_crossings(cq_geo.load_territory(store=store.path), [_street(lon, lat)])[0]
+    assert crossed and crossed[0][0] == "qpv"  # the street leaves the synthetic QPV square
+    assert out["crossings"] == json.loads(json.dumps(crossed))  # the same answer without shapely & co.
 
 
 def test_lookup_many_keeps_the_callers_index(baseline_territory):
