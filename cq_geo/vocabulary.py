@@ -28,7 +28,7 @@ from typing import Any
 
 from .model import REGULATORY_TIER, Definition
 
-__all__ = ["Vocabulary", "lookup_columns", "tier_columns", "BATCH_STATUSES", "BATCH_STATUS_FR"]
+__all__ = ["Vocabulary", "lookup_columns", "tier_columns", "ban_file_names", "BATCH_STATUSES", "BATCH_STATUS_FR"]
 
 #: Values of ``cq_status`` in the batch outputs (:mod:`cq_geo.bulk.run`).
 BATCH_STATUSES = ("ok", "to_check", "not_found", "invalid", "outside_territory")
@@ -189,3 +189,13 @@ class Vocabulary:
         return {t: {"label": self.tier(t).label, "short": self.short(t), "plural": self.tier(t).plural,
                     "heading": self.heading(t), "layer_name": self.layer_name(t), "colour": self.tier(t).colour}
                 for t in self.definition.tier_ids}
+
+
+def ban_file_names(departements=(), kind: str = "adresses") -> str:
+    """The BAN file names of the territory's département(s): what the messages ask for.
+
+    >>> ban_file_names(("59",)), ban_file_names(("59", "62"), "lieux-dits"), ban_file_names()
+    ('adresses-59.csv.gz', 'lieux-dits-59-beta.csv.gz ou lieux-dits-62-beta.csv.gz', 'adresses-XX.csv.gz')
+    """
+    suffix = "-beta.csv.gz" if kind == "lieux-dits" else ".csv.gz"
+    return " ou ".join(f"{kind}-{d}{suffix}" for d in (tuple(departements) or ("XX",)))

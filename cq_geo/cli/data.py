@@ -62,7 +62,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                                    "officiels (qpv, qpv2015, communes) ou des zones dessinées par l'agglomération "
                                    "(local, avec --tier).")
     i.add_argument("kind", choices=["qpv", "qpv2015", "communes", "local", "ban"],
-                   help="type de fichier (ban : adresses de la BAN, adresses-59.csv.gz, pour le géocodage hors ligne)")
+                   help="type de fichier (ban : adresses de la BAN du département, adresses-XX.csv.gz, pour le géocodage hors ligne)")
     i.add_argument("file", metavar="FICHIER", help="fichier à importer")
     i.add_argument("--tier", metavar="NIVEAU", help="niveau des zones locales, déclaré dans le fichier de territoire "
                                                     "(poche, qva… ; obligatoire avec local)")

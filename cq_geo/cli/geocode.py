@@ -112,7 +112,8 @@ def run_ban_import(args: argparse.Namespace) -> int:
     if stats.get("lieux_dits_file"):
         print(f"  {stats['lieux_dits_kept']} lieux-dits sans adresse ajoutés ({Path(stats['lieux_dits_file']).name})")
     else:
-        print("  fichier des lieux-dits (lieux-dits-59-beta.csv.gz) non fourni : les lieux-dits sans adresse "
+        print(f"  fichier des lieux-dits ({stats.get('lieux_dits_expected') or 'lieux-dits-XX-beta.csv.gz'}) non fourni : "
+              "les lieux-dits sans adresse "
               "numérotée ne seront pas trouvés (--lieux-dits)")
     if stats["rows_invalid"]:
         print(f"  {stats['rows_invalid']} lignes écartées (coordonnées ou numéro illisibles)")

@@ -1186,7 +1186,10 @@ def shared_ban_status(store: "PgStore") -> dict[str, Any]:
     if got is None:
         with store.cursor() as cur:
             tables = _ban_tables_present(cur, store.schema)
-        todo = (f"cq-geo data import ban adresses-59.csv.gz --store {store.label}" if tables else
+        from ..vocabulary import ban_file_names
+
+        todo = (f"cq-geo data import ban {ban_file_names(store.definition.departements)} --store {store.label}"
+                if tables else
                 f"cq-geo data init-shared {store.label} (responsable SIG : ajoute les tables de l'index BAN)")
         return {"present": False, "todo": todo}
     meta, n_streets, n_numbers = got

@@ -48,6 +48,7 @@ from typing import Any, Callable, Iterable
 
 from ..errors import DataError
 from ..files import file_sha256
+from ..vocabulary import ban_file_names
 from .base import BanIndexMissing
 from .normalize import city_key, normalize_rep, street_key
 
@@ -139,7 +140,7 @@ class _Street:
     numbers: list[tuple[int, str, float, float]] = field(default_factory=list)
 
 
-def _address_columns(path: Path, header: list[str]) -> dict[str, int]:
+def _address_columns(path: Path, header: list[str], expected: str = "adresses-XX.csv.gz") -> dict[str, int]:
     """Column positions of a BAN address file's *header* (lower case); a French error for any other file."""
     if len(header) == 1 and "," in header[0]:
         raise DataError(f"{path.name} : séparateur « ; » attendu (fichier BAN officiel adresses-XX.csv.gz)")
@@ -147,17 +148,18 @@ def _address_columns(path: Path, header: list[str]) -> dict[str, int]:
     if missing and "nom_lieu_dit" in header:
         raise DataError(
             f"{path.name} : c'est le fichier des lieux-dits de la BAN ; donnez le fichier des adresses "
-            "(adresses-59.csv.gz), avec --lieux-dits pour celui-ci (lu d'office s'il est à côté)"
+            f"({expected}), avec --lieux-dits pour celui-ci (lu d'office s'il est à côté)"
         )
     if missing:
         raise DataError(
             f"{path.name} : ce n'est pas un fichier d'adresses de la BAN (colonnes manquantes : {', '.join(missing)}) ; "
-            "attendu : adresses-59.csv.gz (https://adresse.data.gouv.fr/data/ban/adresses/latest/csv/)"
+            f"attendu : {expected} (https://adresse.data.gouv.fr/data/ban/adresses/latest/csv/)"
         )
     return {name: header.index(name) for name in header if name in BAN_COLUMNS or name in REQUIRED_COLUMNS}
 
 
-def _read_ban(path: Path, communes: set[str], progress=None) -> tuple[dict[tuple, _Street], dict[str, Any]]:
+def _read_ban(path: Path, communes: set[str], progress=None,
+              expected: str = "adresses-XX.csv.gz") -> tuple[dict[tuple, _Street], dict[str, Any]]:
     """Read the BAN CSV; return streets of the territory and counts (with the communes outside it)."""
     from ..geo.crs import METRO_LONLAT_BOUNDS
 
@@ -171,7 +173,7 @@ def _read_ban(path: Path, communes: set[str], progress=None) -> tuple[dict[tuple
         except StopIteration:
             raise DataError(f"{path.name} : fichier vide") from None
         header = [h.strip().lower() for h in header]
-        col = _address_columns(path, header)
+        col = _address_columns(path, header, expected)
         i_num, i_rep, i_voie, i_cp = col["numero"], col["rep"], col["nom_voie"], col["code_postal"]
         i_insee, i_com, i_lon, i_lat = col["code_insee"], col["nom_commune"], col["lon"], col["lat"]
         i_id = col.get("id")  # INSEE_VOIE_NUMERO[_suffix]: the VOIE part tells homonymous streets apart
@@ -378,7 +380,7 @@ def import_ban(
         definition = load_definition(territory_file)
         communes, deps = definition.communes, definition.departements
     wanted = {str(c) for c in communes}
-    streets, counts = _read_ban(path, wanted, progress)
+    streets, counts = _read_ban(path, wanted, progress, expected=ban_file_names(deps))
     if not counts["rows_kept"]:
         raise _no_address_error(path, counts["rows_read"], deps)
     ld_path = _lieux_dits_path(path, lieux_dits)
@@ -408,6 +410,7 @@ def import_ban(
     out = {k: meta[k] for k in ("rows_read", "rows_kept", "rows_invalid", "streets", "numbers", "localities",
                                 "lieux_dits_kept")}
     out["lieux_dits_file"] = str(ld_path) if ld_path is not None else ""
+    out["lieux_dits_expected"] = ban_file_names(deps, "lieux-dits")
     out.update(communes=len(found), communes_missing=meta["communes_missing"], store=str(target))
     return out
 
