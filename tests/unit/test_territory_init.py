@@ -157,6 +157,26 @@ def test_real_valenciennes_metropole(tmp_path):
     r = t.lookup(lon=3.5235, lat=50.3570)  # Valenciennes, place d'Armes
     assert r.commune["name"] == "Valenciennes"
     assert t.lookup(lon=3.3957, lat=50.3290).commune is None  # Denain is in the CAPH
+    # end to end with the command, as a programme officer would: batch, then the council map
+    src = tmp_path / "beneficiaires.csv"
+    src.write_text("id;lon;lat\n1;3.5235;50.3570\n2;3.5031;50.3697\n3;3.3957;50.3290\n", encoding="utf-8")
+    res = tmp_path / "resultats.csv"
+    run = subprocess.run([sys.executable, "-m", "cq_geo.cli", "batch", str(src), "-o", str(res), "--territory", str(out),
+                          "--lon-col", "lon", "--lat-col", "lat"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    rows = list(csv.DictReader(res.open(encoding="utf-8-sig"), delimiter=";"))
+    assert [r["cq_commune"] for r in rows] == ["Valenciennes", "Anzin", ""]
+    assert rows[2]["cq_status"] == "outside_territory" and "Valenciennes Métropole" in rows[2]["cq_reason"]
+    assert not any("CAPH" in v or "Porte du Hainaut" in v for r in rows for v in r.values())
+    pytest.importorskip("folium")
+    pytest.importorskip("xstatic.pkg.leaflet")
+    html = tmp_path / "carte.html"
+    run = subprocess.run([sys.executable, "-m", "cq_geo.cli", "map", "--territory", str(out), "--results", str(res),
+                          "-o", str(html), "--no-tiles", "--date", "2026-12-02"], capture_output=True, text=True,
+                         env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    text = html.read_text(encoding="utf-8")
+    assert "Valenciennes" in text and "Anzin" in text and "Denain" not in text and "Porte du Hainaut" not in text
 
 
 def test_territory_file_of_a_folder_brings_its_own_outlines(folder):
