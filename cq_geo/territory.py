@@ -374,8 +374,30 @@ class Territory:
 
     # -- the classification shared by lookup and lookup_many ---------------------
     def _classify(self, x: np.ndarray, y: np.ndarray, flags: np.ndarray) -> dict[str, Any]:
+        """Classify the points (Lambert-93 *x*, *y*) against every layer; sets the warning bits in *flags*.
+
+        The hot path of every lookup, in named steps of whole-array work: communes, then each
+        tier, then the QPV distances and warnings, then the primary tier. Each step is called once
+        per chunk of points, so the split costs a few calls per chunk (measured: nothing,
+        benchmarks/results/lookup.txt, i16-long)."""
         n = len(x)
         pts = SortedPoints(x, y, self.grid if n >= SMALL_BATCH else self._one_cell)
+        cpairs, com, in_territory, commune, valid = self._classify_communes(pts, n, flags)
+        tiers, found, qbest = self._classify_tiers(pts, n, flags, cpairs, com, in_territory, commune, valid)
+        tiers["qpv"]["distance"] = self._qpv_distances(x, y, pts, tiers["qpv"], qbest, valid, flags)
+        for tier in self.definition.local_tier_ids:
+            t = tiers[tier]
+            _set(flags, (t["status"] == BOUNDARY) | (t["status"] == NEAR), self.flags[f"{tier}_edge"])
+        return {
+            "valid": valid, "commune": commune, "commune_status": np.where(valid, com.status, OUTSIDE),
+            "commune_in_zone": com.in_zone, "tiers": tiers, "primary": self._primary(tiers, n), "flags": flags,
+            **({"pairs": found} if n == 1 else {}),
+        }
+
+    def _classify_communes(self, pts: SortedPoints, n: int, flags: np.ndarray):
+        """Step 1 of :meth:`_classify`: each point's commune and the territory warnings.
+
+        Returns ``(commune pairs, best commune, in territory, commune index or -1, valid)``."""
         cpairs = self.communes.pairs(pts=pts)
         com = self.communes.best(pairs=cpairs, n=n)
         in_territory = com.status >= BOUNDARY
@@ -385,7 +407,12 @@ class Territory:
         valid = (flags & (_FLAG["invalid"] | _FLAG["not_france"] | _FLAG["swapped"])) == 0
         _set(flags, valid & ~in_territory, _FLAG["outside"])
         _set(flags, in_territory & self._no_team[commune], _FLAG["no_team"])
+        return cpairs, com, in_territory, commune, valid
 
+    def _classify_tiers(self, pts: SortedPoints, n: int, flags: np.ndarray, cpairs, com, in_territory, commune,
+                        valid):
+        """Step 2 of :meth:`_classify`: zone and status of each point in each tier, « unknown » where
+        a zone without geometry may hold it. Returns ``(tiers, pairs found per tier, best QPV or None)``."""
         # Communes a point may be in, for zones without geometry: its commune,
         # plus the neighbours within tolerance when it is near a limit.
         possible_p = possible_c = None
@@ -431,55 +458,54 @@ class Territory:
             tiers[tier] = {"zone": zone, "status": status}
             if unknown.any():
                 _set(flags, unknown, self.flags[f"{tier}_unknown"])
+        return tiers, found, qbest
 
-        # QPV: distances, nearest QPV when outside, specific warnings
-        q = tiers["qpv"]
+    def _qpv_distances(self, x: np.ndarray, y: np.ndarray, pts: SortedPoints, q: dict[str, np.ndarray], qbest,
+                       valid: np.ndarray, flags: np.ndarray) -> np.ndarray:
+        """Step 3 of :meth:`_classify`: distance to the QPV (the nearest one within the search radius
+        when outside: *q*'s zone is set to it) and the QPV warnings. NaN where no QPV is known."""
         qdata = self.tiers["qpv"]
-        dist = np.full(n, np.nan)
-        if qdata.index is not None:
-            near = q["zone"] >= 0
-            dist[near] = np.where(q["zone"][near] == qbest.zone[near], qbest.distance[near], np.nan)
-            todo = np.flatnonzero(near & np.isnan(dist))  # decided with their whole grid cell: inside, far from the edge
-            dist[todo] = qdata.index.distance(x[todo], y[todo], q["zone"][todo])
-            if self._qpv_search is not None:
-                # outside points within the search radius of some QPV: exact distance
-                # to each candidate, keep the nearest
-                cand = self._qpv_search.pairs(pts=pts, only=(q["status"] == OUTSIDE) & valid)
-                keep = (q["status"][cand.point] == OUTSIDE) & valid[cand.point]
-                cp, cz = cand.point[keep], cand.zone[keep]
-                if len(cp):
-                    cd = cand.distance[keep]
-                    redo = np.flatnonzero(np.isnan(cd))
-                    cd[redo] = qdata.index.distance(x[cp[redo]], y[cp[redo]], cz[redo])
-                    order = np.lexsort((cd, cp))
-                    cp, cz, cd = cp[order], cz[order], cd[order]
-                    first = np.ones(len(cp), dtype=bool)
-                    first[1:] = cp[1:] != cp[:-1]
-                    within = first & (cd <= self.qpv_search_m)
-                    q["zone"][cp[within]] = cz[within]
-                    dist[cp[within]] = cd[within]
-            _set(flags, q["status"] == BOUNDARY, _FLAG["qpv_boundary"])
-            _set(flags, q["status"] == NEAR, _FLAG["qpv_near"])
-            in_q = (q["status"] == INSIDE) | (q["status"] == BOUNDARY)
-            zs = q["zone"]
-            shared = np.array([z.shared for z in qdata.zones] + [False])
-            _set(flags, in_q & shared[zs], _FLAG["qpv_shared"])
-            not_official = np.array([s != "official" for s in qdata.statuses] + [False])
-            _set(flags, in_q & not_official[zs], _FLAG["qpv_not_official"])
-        q["distance"] = dist
-        for tier in self.definition.local_tier_ids:
-            t = tiers[tier]
-            _set(flags, (t["status"] == BOUNDARY) | (t["status"] == NEAR), self.flags[f"{tier}_edge"])
+        dist = np.full(len(x), np.nan)
+        if qdata.index is None:
+            return dist
+        near = q["zone"] >= 0
+        dist[near] = np.where(q["zone"][near] == qbest.zone[near], qbest.distance[near], np.nan)
+        todo = np.flatnonzero(near & np.isnan(dist))  # decided with their whole grid cell: inside, far from the edge
+        dist[todo] = qdata.index.distance(x[todo], y[todo], q["zone"][todo])
+        if self._qpv_search is not None:
+            # outside points within the search radius of some QPV: exact distance
+            # to each candidate, keep the nearest
+            cand = self._qpv_search.pairs(pts=pts, only=(q["status"] == OUTSIDE) & valid)
+            keep = (q["status"][cand.point] == OUTSIDE) & valid[cand.point]
+            cp, cz = cand.point[keep], cand.zone[keep]
+            if len(cp):
+                cd = cand.distance[keep]
+                redo = np.flatnonzero(np.isnan(cd))
+                cd[redo] = qdata.index.distance(x[cp[redo]], y[cp[redo]], cz[redo])
+                order = np.lexsort((cd, cp))
+                cp, cz, cd = cp[order], cz[order], cd[order]
+                first = np.ones(len(cp), dtype=bool)
+                first[1:] = cp[1:] != cp[:-1]
+                within = first & (cd <= self.qpv_search_m)
+                q["zone"][cp[within]] = cz[within]
+                dist[cp[within]] = cd[within]
+        _set(flags, q["status"] == BOUNDARY, _FLAG["qpv_boundary"])
+        _set(flags, q["status"] == NEAR, _FLAG["qpv_near"])
+        in_q = (q["status"] == INSIDE) | (q["status"] == BOUNDARY)
+        zs = q["zone"]
+        shared = np.array([z.shared for z in qdata.zones] + [False])
+        _set(flags, in_q & shared[zs], _FLAG["qpv_shared"])
+        not_official = np.array([s != "official" for s in qdata.statuses] + [False])
+        _set(flags, in_q & not_official[zs], _FLAG["qpv_not_official"])
+        return dist
 
-        primary = np.full(n, -1, dtype="int8")  # position in tier_ids, -1 for none
+    def _primary(self, tiers: dict[str, dict[str, np.ndarray]], n: int) -> np.ndarray:
+        """Step 4 of :meth:`_classify`: the highest-priority tier a point is in (position in tier_ids), -1 for none."""
+        primary = np.full(n, -1, dtype="int8")
         for i in reversed(range(len(self.tier_ids))):  # lowest priority first, overwritten by higher ones
             s = tiers[self.tier_ids[i]]["status"]
             primary[(s == INSIDE) | (s == BOUNDARY)] = i
-        return {
-            "valid": valid, "commune": commune, "commune_status": np.where(valid, com.status, OUTSIDE),
-            "commune_in_zone": com.in_zone, "tiers": tiers, "primary": primary, "flags": flags,
-            **({"pairs": found} if n == 1 else {}),
-        }
+        return primary
 
     def warm_up(self) -> None:
         """Build what a large batch needs: the cell covers of each layer (:meth:`ZoneIndex.cover`).

@@ -109,14 +109,14 @@ def _fetch(url: str, sink, canceled, progress, max_bytes: int, idle_timeout: flo
     So: an asynchronous request on this thread's QgsNetworkAccessManager (QGIS's proxy, SSL
     and timeout settings apply), driven by a local QEventLoop whose only connections are C++ to C++ (the reply's
     ``readyRead``/``finished`` and a QTimer's ``timeout`` to ``QEventLoop.quit``): no Python
-    runs inside the loop. Between two turns this function, in the worker's own flow, reads
+    runs inside the loop. Between two turns its poll loop (:func:`_pump`), in the worker's own flow, reads
     the cancel flag (a flag, not a signal: it cannot be missed), aborts the reply, writes
     what arrived and reports progress. The timer bounds each turn to :data:`POLL_S` s.
     Redirections are followed here, each target checked first by *check_redirect*.
     """
     nam = QgsNetworkAccessManager.instance()  # this thread's manager, set up from QGIS's network settings
     loop = QEventLoop()
-    timer = QTimer()
+    timer = QTimer()  # C++ to C++: wakes the loop every POLL_S s so that the cancel flag is read
     timer.setInterval(int(POLL_S * 1000))
     timer.timeout.connect(loop.quit)
     timer.start()
@@ -124,70 +124,108 @@ def _fetch(url: str, sink, canceled, progress, max_bytes: int, idle_timeout: flo
         for _hop in range(MAX_REDIRECTS + 1):
             if canceled():
                 raise Canceled()
-            request = _request(url, headers, idle_timeout)
-            request.setAttribute(QNetworkRequest.Attribute.RedirectPolicyAttribute,
-                                 QNetworkRequest.RedirectPolicy.ManualRedirectPolicy)
-            # always from the server, never kept in QGIS's network cache (files up to hundreds of MB)
-            request.setAttribute(QNetworkRequest.Attribute.CacheLoadControlAttribute,
-                                 QNetworkRequest.CacheLoadControl.AlwaysNetwork)
-            request.setAttribute(QNetworkRequest.Attribute.CacheSaveControlAttribute, False)
-            if method.upper() == "POST":
-                reply = nam.post(request, QByteArray(data or b""))
-            else:
-                reply = nam.get(request)
+            reply = _send(nam, _fetch_request(url, headers, idle_timeout), method, data)
             try:
-                reply.readyRead.connect(loop.quit)
+                reply.readyRead.connect(loop.quit)  # C++ to C++ as well: no Python slot in this thread
                 reply.finished.connect(loop.quit)
-                written, total, last_data = 0, None, time.monotonic()
-                while True:
-                    if canceled():
-                        reply.abort()
-                        raise Canceled()
-                    status = _status(reply)
-                    chunk = bytes(reply.readAll())
-                    if chunk and status not in _REDIRECT_CODES:
-                        last_data = time.monotonic()
-                        written += len(chunk)
-                        if written > max_bytes:
-                            reply.abort()
-                            raise ValueError(f"fichier trop gros : plus de {max_bytes} octets")
-                        sink.write(chunk)
-                        if total is None:
-                            length = reply.header(QNetworkRequest.KnownHeaders.ContentLengthHeader)
-                            total = int(length) if length not in (None, "") and int(length) > 0 else 0
-                        if progress is not None:
-                            progress(written, total or None)
-                    if reply.isFinished() and not reply.bytesAvailable():
-                        break
-                    if time.monotonic() - last_data > idle_timeout:
-                        reply.abort()
-                        raise OSError(f"{words[1]} : rien reçu depuis {idle_timeout:.0f} s — "
-                                      f"vérifiez la connexion et le proxy (Préférences › Options › Réseau) — {url}")
-                    if not reply.bytesAvailable():
-                        loop.exec()
-                status = _status(reply)
-                answer = _headers(reply)
-                if status is None:  # no HTTP answer: DNS, refused, timeout, proxy…
-                    raise OSError(f"{words[0]} : {reply.errorString() or int(reply.error())} — "
-                                  f"vérifiez la connexion et le proxy (Préférences › Options › Réseau) — {url}")
-                location = answer.get("location")
-                if status in _REDIRECT_CODES and location:
-                    url = reply.url().resolved(QUrl(location)).toString()
-                    if check_redirect is not None:
-                        check_redirect(url)  # never request a place the download rules refuse
+                written, total = _pump(reply, loop, sink, canceled, progress, max_bytes, idle_timeout, url, words)
+                status, answer = _answer(reply, url, words)
+                target = _redirect_target(reply, status, answer, check_redirect)
+                if target is not None:
+                    url = target
                     if status in (301, 302, 303):  # as browsers do: the next request is a GET
                         method, data = "GET", None
                     continue
-                if status < 400 and (reply.error() != QNetworkReply.NetworkError.NoError
-                                     or (total and written < total)):  # cut off midway: never a truncated file
-                    raise OSError(f"{words[1]} après {written} octets : {reply.errorString()} — "
-                                  f"vérifiez la connexion et le proxy (Préférences › Options › Réseau) — {url}")
+                _check_complete(reply, status, written, total, url, words)
                 return status, answer, reply.url().toString() or url, written
             finally:
                 _dispose(reply)
         raise OSError(f"{words[0]} : plus de {MAX_REDIRECTS} redirections — {url}")
     finally:
         timer.stop()
+
+
+def _fetch_request(url: str, headers: dict | None, idle_timeout: float) -> QNetworkRequest:
+    """The request of :func:`_fetch`: redirections left to us, never served from or kept in QGIS's cache."""
+    request = _request(url, headers, idle_timeout)
+    request.setAttribute(QNetworkRequest.Attribute.RedirectPolicyAttribute,
+                         QNetworkRequest.RedirectPolicy.ManualRedirectPolicy)
+    # always from the server, never kept in QGIS's network cache (files up to hundreds of MB)
+    request.setAttribute(QNetworkRequest.Attribute.CacheLoadControlAttribute,
+                         QNetworkRequest.CacheLoadControl.AlwaysNetwork)
+    request.setAttribute(QNetworkRequest.Attribute.CacheSaveControlAttribute, False)
+    return request
+
+
+def _send(nam, request: QNetworkRequest, method: str, data: bytes | None):
+    """Start the request (asynchronous): the QNetworkReply."""
+    if method.upper() == "POST":
+        return nam.post(request, QByteArray(data or b""))
+    return nam.get(request)
+
+
+def _pump(reply, loop: QEventLoop, sink, canceled, progress, max_bytes: int, idle_timeout: float,
+          url: str, words) -> tuple[int, int | None]:
+    """The poll loop of :func:`_fetch`, in the worker's own flow: until *reply* is finished and read,
+    check the cancel flag, write what arrived into *sink*, report progress, then wait in *loop*
+    (woken by the reply or the POLL_S timer). Returns ``(bytes written, Content-Length or 0/None)``.
+    A redirection's body is read and dropped."""
+    written, total, last_data = 0, None, time.monotonic()
+    while True:
+        if canceled():
+            reply.abort()
+            raise Canceled()
+        status = _status(reply)
+        chunk = bytes(reply.readAll())
+        if chunk and status not in _REDIRECT_CODES:
+            last_data = time.monotonic()
+            written += len(chunk)
+            if written > max_bytes:
+                reply.abort()
+                raise ValueError(f"fichier trop gros : plus de {max_bytes} octets")
+            sink.write(chunk)
+            if total is None:
+                length = reply.header(QNetworkRequest.KnownHeaders.ContentLengthHeader)
+                total = int(length) if length not in (None, "") and int(length) > 0 else 0
+            if progress is not None:
+                progress(written, total or None)
+        if reply.isFinished() and not reply.bytesAvailable():
+            return written, total
+        if time.monotonic() - last_data > idle_timeout:
+            reply.abort()
+            raise OSError(f"{words[1]} : rien reçu depuis {idle_timeout:.0f} s — "
+                          f"vérifiez la connexion et le proxy (Préférences › Options › Réseau) — {url}")
+        if not reply.bytesAvailable():
+            loop.exec()
+
+
+def _answer(reply, url: str, words) -> tuple[int, dict[str, str]]:
+    """``(HTTP status, headers)`` of a finished *reply*; OSError when no HTTP answer came."""
+    status = _status(reply)
+    answer = _headers(reply)
+    if status is None:  # no HTTP answer: DNS, refused, timeout, proxy…
+        raise OSError(f"{words[0]} : {reply.errorString() or int(reply.error())} — "
+                      f"vérifiez la connexion et le proxy (Préférences › Options › Réseau) — {url}")
+    return status, answer
+
+
+def _redirect_target(reply, status: int, answer: dict[str, str], check_redirect) -> str | None:
+    """The absolute URL a redirection points to, checked by *check_redirect* first; None if no redirection."""
+    location = answer.get("location")
+    if status not in _REDIRECT_CODES or not location:
+        return None
+    target = reply.url().resolved(QUrl(location)).toString()
+    if check_redirect is not None:
+        check_redirect(target)  # never request a place the download rules refuse
+    return target
+
+
+def _check_complete(reply, status: int, written: int, total: int | None, url: str, words) -> None:
+    """OSError when a successful answer was cut off midway: never a truncated file."""
+    if status < 400 and (reply.error() != QNetworkReply.NetworkError.NoError
+                         or (total and written < total)):
+        raise OSError(f"{words[1]} après {written} octets : {reply.errorString()} — "
+                      f"vérifiez la connexion et le proxy (Préférences › Options › Réseau) — {url}")
 
 
 def _dispose(reply) -> None:

@@ -200,8 +200,18 @@ class CqGeoDock(QDockWidget):
         body = QWidget(self)
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
-
         layout.addLayout(self._territory_row(body))
+        layout.addLayout(self._build_search_row(body))
+        layout.addLayout(self._build_geocoder_row(body))
+        layout.addWidget(self._build_choices(body))
+        layout.addLayout(self._build_answer_actions(body))
+        self._build_answer_area(body, layout)
+        layout.addLayout(self._build_data_row(body))
+        self.setWidget(body)
+        self._connect_data_actions()
+
+    def _build_search_row(self, body) -> QHBoxLayout:
+        """The address field and « Chercher »."""
         row = QHBoxLayout()
         self.search_edit = QLineEdit(body)
         self.search_edit.setPlaceholderText(tr("Adresse, commune, QPV ou coordonnées…"))
@@ -211,7 +221,10 @@ class CqGeoDock(QDockWidget):
         self.search_button.clicked.connect(self.run_search)
         row.addWidget(self.search_edit, 1)
         row.addWidget(self.search_button)
-        layout.addLayout(row)
+        return row
+
+    def _build_geocoder_row(self, body) -> QHBoxLayout:
+        """« Géocodeur : » BAN offline or the online service (remembered in QgsSettings)."""
         row = QHBoxLayout()
         row.addWidget(QLabel(tr("Géocodeur :"), body))
         self.geocoder_combo = QComboBox(body)
@@ -223,15 +236,19 @@ class CqGeoDock(QDockWidget):
         self.geocoder_combo.setCurrentIndex(max(0, self.geocoder_combo.findData(geocoder_mode())))
         self.geocoder_combo.currentIndexChanged.connect(self._geocoder_changed)
         row.addWidget(self.geocoder_combo, 1)
-        layout.addLayout(row)
+        return row
 
+    def _build_choices(self, body) -> QListWidget:
+        """The list of candidates when a search has several answers (hidden until then)."""
         self.choices = QListWidget(body)
         self.choices.setVisible(False)
         self.choices.setMaximumHeight(120)
         self.choices.itemActivated.connect(self._choose)
         self.choices.itemClicked.connect(self._choose)
-        layout.addWidget(self.choices)
+        return self.choices
 
+    def _build_answer_actions(self, body) -> QHBoxLayout:
+        """« Cliquer sur la carte », « Copier », « Zoomer sur la zone », « Fiche… » (enabled by an answer)."""
         row = QHBoxLayout()
         self.click_button = QPushButton(tr("Cliquer sur la carte"), body)
         self.click_button.setCheckable(True)
@@ -249,8 +266,10 @@ class CqGeoDock(QDockWidget):
         for b in (self.copy_button, self.zoom_button, self.fiche_button):
             b.setEnabled(False)
             row.addWidget(b)
-        layout.addLayout(row)
+        return row
 
+    def _build_answer_area(self, body, layout: QVBoxLayout) -> None:
+        """The answer (stretches) and the status line under it."""
         self.answer = QTextBrowser(body)
         self.answer.setOpenExternalLinks(False)
         self.answer.setHtml(f"<p style='color:#555'>{_esc(tr('Cherchez une adresse ou cliquez sur la carte.'))}</p>")
@@ -261,10 +280,8 @@ class CqGeoDock(QDockWidget):
         self.status_label.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self.status_label)
 
-        row = QHBoxLayout()
-        self.data_button = QToolButton(body)
-        self.data_button.setText(tr("Données"))
-        self.data_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+    def _data_menu(self) -> QMenu:
+        """« Données ▾ »: official download, import, BAN index, shared store, perimeter check."""
         menu = QMenu(self.data_button)
         menu.setToolTipsVisible(True)
         self.download_action = menu.addAction(tr("Télécharger les données officielles (communes IGN, QPV ANCT)"))
@@ -273,7 +290,15 @@ class CqGeoDock(QDockWidget):
         menu.addSeparator()
         self.shared_action = menu.addAction(tr("Magasin partagé (PostgreSQL)…"))
         self.validate_action = menu.addAction(tr("Valider le périmètre…"))
-        self.data_button.setMenu(menu)
+        return menu
+
+    def _build_data_row(self, body) -> QHBoxLayout:
+        """« Données ▾ », « Contrôler », « Couches », « Actualiser »."""
+        row = QHBoxLayout()
+        self.data_button = QToolButton(body)
+        self.data_button.setText(tr("Données"))
+        self.data_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.data_button.setMenu(self._data_menu())
         self.check_button = QPushButton(tr("Contrôler"), body)
         self.check_button.setToolTip(tr("Contrôler la cohérence du territoire"))
         self.layers_button = QPushButton(tr("Couches"), body)
@@ -282,9 +307,10 @@ class CqGeoDock(QDockWidget):
         self.refresh_button.setToolTip(tr("Relire le magasin de données (après un import ou une modification)"))
         for w in (self.data_button, self.check_button, self.layers_button, self.refresh_button):
             row.addWidget(w)
-        layout.addLayout(row)
-        self.setWidget(body)
+        return row
 
+    def _connect_data_actions(self) -> None:
+        """The data row's actions go to the plugin's handler (see :meth:`_act`) or to the panel."""
         self.download_action.triggered.connect(lambda: self._act("download"))
         self.import_action.triggered.connect(lambda: self._act("import"))
         self.ban_action.triggered.connect(lambda: self._act("ban"))
