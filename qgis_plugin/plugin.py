@@ -227,7 +227,7 @@ class CqGeoPlugin:
         from cq_geo.report import check_text
 
         from .core.log import plugin_words
-        from .gui.panel import _esc
+        from .gui.panel import esc
 
         if self.service.try_territory() is None:
             self.show_panel(True)
@@ -235,7 +235,7 @@ class CqGeoPlugin:
             return ""
         text = plugin_words(check_text(self.service.territory.check()))
         self.show_panel(True)
-        self.dock.answer.setHtml("<pre style='white-space:pre-wrap'>" + _esc(text) + "</pre>")
+        self.dock.answer.setHtml("<pre style='white-space:pre-wrap'>" + esc(text) + "</pre>")
         return text
 
     # -- unload ------------------------------------------------------------------------

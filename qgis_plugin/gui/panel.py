@@ -41,7 +41,8 @@ LAYER_COLOURS = {
 TEAM_BADGE = {"nord": "#3a7dc9", "sud": "#e0892b"}
 
 
-def _esc(value) -> str:
+def esc(value) -> str:
+    """*value* as HTML text (None gives "")."""
     return html.escape(str(value if value is not None else ""))
 
 
@@ -102,64 +103,64 @@ def answer_html(result: dict) -> str:
     c = result.get("commune")
     team = result.get("team")
     if c:
-        extra = "" if c["status"] == "inside" else f" <small>({_esc(sw.get(c['status'], c['status']))})</small>"
-        out.append(f"<h3 style='margin:0'>{_esc(c['name'])} <small>({_esc(c['insee'])})</small>{extra}</h3>")
+        extra = "" if c["status"] == "inside" else f" <small>({esc(sw.get(c['status'], c['status']))})</small>"
+        out.append(f"<h3 style='margin:0'>{esc(c['name'])} <small>({esc(c['insee'])})</small>{extra}</h3>")
     else:
-        out.append(f"<h3 style='margin:0'>{_esc(tr('Hors du territoire'))}</h3>"
-                   f"<p>{_esc(result['territory']['name'])}</p>")
+        out.append(f"<h3 style='margin:0'>{esc(tr('Hors du territoire'))}</h3>"
+                   f"<p>{esc(result['territory']['name'])}</p>")
     if team:
         colour = TEAM_BADGE.get(team["id"], "#555555")
-        out.append(f"<p><span style='background:{colour};color:white;font-weight:bold'>&nbsp;{_esc(team['name'])}&nbsp;</span></p>")
+        out.append(f"<p><span style='background:{colour};color:white;font-weight:bold'>&nbsp;{esc(team['name'])}&nbsp;</span></p>")
     elif c:
-        out.append(f"<p><i>{_esc(tr('Aucune équipe désignée par le contrat pour cette commune'))}</i></p>")
+        out.append(f"<p><i>{esc(tr('Aucune équipe désignée par le contrat pour cette commune'))}</i></p>")
 
     primary = result.get("primary")
     if primary:
         zone = next((z for z in result["zones"] if z["code"] == primary["code"]), None)
         name = zone["name"] if zone else primary["code"]
-        out.append(f"<p><b>{_esc(tr('Géographie principale'))} :</b> {_esc(tw.get(primary['tier'], primary['tier']))} — "
-                   f"{_esc(name)} <small>({_esc(primary['code'])})</small></p>")
+        out.append(f"<p><b>{esc(tr('Géographie principale'))} :</b> {esc(tw.get(primary['tier'], primary['tier']))} — "
+                   f"{esc(name)} <small>({esc(primary['code'])})</small></p>")
     else:
-        out.append(f"<p><b>{_esc(tr('Géographie principale'))} :</b> {_esc(tr('aucune'))}</p>")
+        out.append(f"<p><b>{esc(tr('Géographie principale'))} :</b> {esc(tr('aucune'))}</p>")
 
     if result["zones"]:
-        rows = [f"<tr><th align='left'>{_esc(tr('Niveau'))}</th><th align='left'>{_esc(tr('Zone'))}</th>"
-                f"<th align='left'>{_esc(tr('Statut'))}</th><th align='right'>{_esc(tr('Limite à'))}</th></tr>"]
+        rows = [f"<tr><th align='left'>{esc(tr('Niveau'))}</th><th align='left'>{esc(tr('Zone'))}</th>"
+                f"<th align='left'>{esc(tr('Statut'))}</th><th align='right'>{esc(tr('Limite à'))}</th></tr>"]
         for z in result["zones"]:
             colour = STATUS_COLOURS.get(z["status"], "#000000")
             geom = "" if z["geometry_status"] in ("official", "validated") else \
-                f" <small>[{_esc(tr('couche'))} {_esc(lsw.get(z['geometry_status'], z['geometry_status']))}]</small>"
+                f" <small>[{esc(tr('couche'))} {esc(lsw.get(z['geometry_status'], z['geometry_status']))}]</small>"
             rows.append(
-                f"<tr><td>{_esc(tw.get(z['tier'], z['tier']))}</td><td>{_esc(z['name'])} <small>{_esc(z['code'])}</small>{geom}</td>"
-                f"<td style='color:{colour}'><b>{_esc(ssw.get(z['status'], z['status']))}</b></td>"
-                f"<td align='right'>{_esc(metres(z['distance_m']))}</td></tr>"
+                f"<tr><td>{esc(tw.get(z['tier'], z['tier']))}</td><td>{esc(z['name'])} <small>{esc(z['code'])}</small>{geom}</td>"
+                f"<td style='color:{colour}'><b>{esc(ssw.get(z['status'], z['status']))}</b></td>"
+                f"<td align='right'>{esc(metres(z['distance_m']))}</td></tr>"
             )
         out.append("<table cellspacing='0' cellpadding='2' width='100%'>" + "".join(rows) + "</table>")
     else:
-        out.append(f"<p>{_esc(tr('Aucune zone du contrat à proximité.'))}</p>")
+        out.append(f"<p>{esc(tr('Aucune zone du contrat à proximité.'))}</p>")
 
     if team and team.get("leads"):
-        out.append(f"<p><b>{_esc(tr('Chefs de projet de l’équipe'))} :</b></p><ul style='margin-top:0'>")
+        out.append(f"<p><b>{esc(tr('Chefs de projet de l’équipe'))} :</b></p><ul style='margin-top:0'>")
         for lead in team["leads"]:
-            out.append(f"<li>{_esc(lead['title'])} — {_esc(lead['orientation_detail'])}"
-                       f"{' / ' + _esc(lead['axis_detail']) if lead['axis_detail'] else ''}</li>")
+            out.append(f"<li>{esc(lead['title'])} — {esc(lead['orientation_detail'])}"
+                       f"{' / ' + esc(lead['axis_detail']) if lead['axis_detail'] else ''}</li>")
         out.append("</ul>")
     for lead in result.get("qpv_leads", []):
-        out.append(f"<p><b>{_esc(tr('Pour les QPV'))} :</b> {_esc(lead['title'])} ({_esc(lead['axis_detail'])})</p>")
+        out.append(f"<p><b>{esc(tr('Pour les QPV'))} :</b> {esc(lead['title'])} ({esc(lead['axis_detail'])})</p>")
 
     if result["warnings"]:
-        out.append(f"<p style='color:#b35806'><b>{_esc(tr('À vérifier'))} :</b></p><ul style='margin-top:0;color:#b35806'>")
-        out.extend(f"<li>{_esc(w)}</li>" for w in result["warnings"])
+        out.append(f"<p style='color:#b35806'><b>{esc(tr('À vérifier'))} :</b></p><ul style='margin-top:0;color:#b35806'>")
+        out.extend(f"<li>{esc(w)}</li>" for w in result["warnings"])
         out.append("</ul>")
 
     src = []
     for name, info in result["layers"].items():
         colour = LAYER_COLOURS.get(info["status"], "#000")
         vintage = f" {info['vintage']}" if info.get("vintage") else ""
-        src.append(f"{_esc(lw.get(name, name))} : <span style='color:{colour}'>"
-                   f"{_esc(lsw.get(info['status'], info['status']))}</span>{_esc(vintage)}")
+        src.append(f"{esc(lw.get(name, name))} : <span style='color:{colour}'>"
+                   f"{esc(lsw.get(info['status'], info['status']))}</span>{esc(vintage)}")
     p = result["point"]
-    out.append(f"<p style='color:#555'><small>{_esc(tr('Sources'))} : {' · '.join(src)}<br>"
+    out.append(f"<p style='color:#555'><small>{esc(tr('Sources'))} : {' · '.join(src)}<br>"
                f"lon {p['lon']:.6f}, lat {p['lat']:.6f} — Lambert-93 x {p['x']:.1f}, y {p['y']:.1f}</small></p>")
     return "\n".join(out)
 
@@ -272,7 +273,7 @@ class CqGeoDock(QDockWidget):
         """The answer (stretches) and the status line under it."""
         self.answer = QTextBrowser(body)
         self.answer.setOpenExternalLinks(False)
-        self.answer.setHtml(f"<p style='color:#555'>{_esc(tr('Cherchez une adresse ou cliquez sur la carte.'))}</p>")
+        self.answer.setHtml(f"<p style='color:#555'>{esc(tr('Cherchez une adresse ou cliquez sur la carte.'))}</p>")
         layout.addWidget(self.answer, 1)
 
         self.status_label = QLabel(body)
@@ -515,31 +516,31 @@ class CqGeoDock(QDockWidget):
         if offline is not None:
             offline.setToolTip("" if service.can("ban") else plugin_words(service.why_not("ban")))
         if not loaded:
-            self.status_label.setText(f"<b style='color:#c0392b'>{_esc(tr('Territoire non chargé'))}</b>")
+            self.status_label.setText(f"<b style='color:#c0392b'>{esc(tr('Territoire non chargé'))}</b>")
             self.show_load_error()
             return
         lw, lsw = layer_words(), layer_status_words()
         parts = []
         for name, info in territory.layers.items():
             colour = LAYER_COLOURS.get(info.status, "#000")
-            parts.append(f"{_esc(lw.get(name, name))} <b style='color:{colour}'>{_esc(lsw.get(info.status, info.status))}</b>")
+            parts.append(f"{esc(lw.get(name, name))} <b style='color:{colour}'>{esc(lsw.get(info.status, info.status))}</b>")
         path = service.store_path()
         shared_url = service.shared_url()
         if shared_url:
             from cq_geo.data.pgstore import safe_label
 
-            origin = _esc(tr("magasin partagé")) + f" {_esc(safe_label(shared_url))}"
+            origin = esc(tr("magasin partagé")) + f" {esc(safe_label(shared_url))}"
         else:
-            origin = tr("magasin") + f" {_esc(path.name)}" if path else tr("données embarquées")
-        ban = "" if service.can("ban") else f" · <span style='color:#777'>{_esc(tr('index BAN non installé'))}</span>"
-        self.status_label.setText(f"<small>{_esc(tr('Couches'))} ({origin}) : " + " · ".join(parts) + ban + "</small>")
+            origin = tr("magasin") + f" {esc(path.name)}" if path else tr("données embarquées")
+        ban = "" if service.can("ban") else f" · <span style='color:#777'>{esc(tr('index BAN non installé'))}</span>"
+        self.status_label.setText(f"<small>{esc(tr('Couches'))} ({origin}) : " + " · ".join(parts) + ban + "</small>")
 
     def _update_territory(self, territory) -> None:
         """« Territoire : <name> » (tooltip: its folder) and the tier words of its file."""
         _DEFINITION["current"] = territory.definition if territory is not None else None
         chosen = self.service.chosen_territory()
         name = self.service.territory_label() if territory is not None else tr("non chargé")
-        self.territory_label.setText(f"{_esc(tr('Territoire'))} : <b>{_esc(name)}</b>")
+        self.territory_label.setText(f"{esc(tr('Territoire'))} : <b>{esc(name)}</b>")
         where = chosen or tr("territoire par défaut (variable CQ_GEO_TERRITORY, sinon celui de l'extension)")
         self.territory_label.setToolTip(tr("Dossier : {folder}").format(folder=where))
         self.territory_default_action.setEnabled(bool(chosen))
@@ -566,9 +567,9 @@ class CqGeoDock(QDockWidget):
             return
         self.clear_answer(keep_text=True)
         self.answer.setHtml(
-            f"<h3 style='color:#c0392b;margin:0'>{_esc(tr('Le territoire n’est pas chargé'))}</h3>"
-            f"<p>{_esc(error.what)}</p><p><b>{_esc(error.todo)}</b></p>"
-            f"<p style='color:#777'><small>{_esc(tr('Détail technique'))} : {_esc(error.detail)}</small></p>")
+            f"<h3 style='color:#c0392b;margin:0'>{esc(tr('Le territoire n’est pas chargé'))}</h3>"
+            f"<p>{esc(error.what)}</p><p><b>{esc(error.todo)}</b></p>"
+            f"<p style='color:#777'><small>{esc(tr('Détail technique'))} : {esc(error.detail)}</small></p>")
 
     @guarded("Actualisation")
     def refresh(self, *_args) -> None:
@@ -648,7 +649,7 @@ class CqGeoDock(QDockWidget):
         self.result_label = label
         data = result.to_dict()
         data["warnings"] = [plugin_words(w) for w in data.get("warnings", [])]
-        head = f"<p style='color:#555;margin:0'><small>{_esc(label)}</small></p>" if label else ""
+        head = f"<p style='color:#555;margin:0'><small>{esc(label)}</small></p>" if label else ""
         self.answer.setHtml(head + answer_html(data))
         self.copy_button.setEnabled(True)
         self.zoom_button.setEnabled(True)
@@ -666,7 +667,7 @@ class CqGeoDock(QDockWidget):
         self.fiche_button.setEnabled(False)
         self.clear_highlight()
         if not keep_text:
-            self.answer.setHtml(f"<p>{_esc(message)}</p>" if message else "")
+            self.answer.setHtml(f"<p>{esc(message)}</p>" if message else "")
 
     def answer_text(self) -> str:
         return plugin_words(self.result.to_text()) if self.result is not None else ""

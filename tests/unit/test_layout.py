@@ -23,17 +23,17 @@ KNOWN_CYCLES: set[frozenset] = set()
 KNOWN_PRIVATE: set[tuple[str, str]] = set()
 
 
-def _modules() -> dict[str, Path]:
+def _modules(package: Path | None = None) -> dict[str, Path]:
     out = {}
-    for path in PACKAGE.rglob("*.py"):
+    for path in (package or PACKAGE).rglob("*.py"):
         name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
         out[name.removesuffix(".__init__") if hasattr(str, "removesuffix") else name] = path
     return out
 
 
-def _imports():
-    """(edges module -> modules it imports, private names imported across modules)."""
-    mods = _modules()
+def _imports(package: Path | None = None):
+    """(edges module -> modules it imports, private names imported across modules) of *package* (cq_geo)."""
+    mods = _modules(package)
     edges: dict[str, set[str]] = {m: set() for m in mods}
     private = set()
     for name, path in mods.items():
@@ -115,3 +115,11 @@ def test_no_private_name_across_modules():
     assert private == KNOWN_PRIVATE, (
         f"noms privés importés d'un autre module : {sorted(private - KNOWN_PRIVATE)} ; "
         f"disparus (à retirer de la liste) : {sorted(KNOWN_PRIVATE - private)}")
+
+
+
+def test_the_plugin_has_no_cycle_and_no_private_name_across_modules():
+    """The plugin (core, gui, processing) under the same rules as the library."""
+    edges, private = _imports(ROOT / "qgis_plugin")
+    assert not _cycles(edges), f"cycles d'imports dans l'extension : {sorted(map(sorted, _cycles(edges)))}"
+    assert not private, f"noms privés importés d'un autre module de l'extension : {sorted(private)}"
