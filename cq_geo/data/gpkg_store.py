@@ -465,12 +465,10 @@ class Store:
         except OSError as exc:
             raise DataError(f"impossible de créer le dossier du magasin {self.path.parent} ({exc})") from exc
         key = (str(self.lock_path.resolve()), threading.get_ident())
-        held = reenter_lock(key)
-        if held is not None:
-            try:
+        nested = reenter_lock(key)
+        if nested is not None:
+            with nested:
                 yield self
-            finally:
-                held[1] -= 1
             return
         timeout = lock_timeout(timeout)
         try:

@@ -172,13 +172,14 @@ def import_records(store: Store, kind: str, records: Iterable[tuple[dict, bytes]
     """
     from ..model import load_definition
 
-    kind, layer = _kind_and_layer(kind, tier, load_definition(territory_file).local_tier_ids)
+    definition = load_definition(territory_file)
+    kind, layer = _kind_and_layer(kind, tier, definition.local_tier_ids)
     with store.writing():
         created = store.create(territory_file=territory_file) if not store.exists() else False
         try:
             plan = _plan_import(store, kind, layer, _with_progress(records, progress), source_name=source_name,
                                 source_sha256=source_sha256, origin=origin, url=url, name_field=name_field,
-                                described=described or source_name, territory_file=territory_file, force=force,
+                                described=described or source_name, definition=definition, force=force,
                                 accept_overlap=accept_overlap, author=author, vintage=vintage)
             if plan.report.changed:
                 with store.change(f"import {layer}") as work:
@@ -205,12 +206,10 @@ def _officialness(layer: str, digest: str, origin: str, url: str | None, siren: 
 
 
 def _plan_import(store: Store, kind: str, layer: str, records: list, *, source_name: str, source_sha256, origin,
-                 url, name_field, described, territory_file, force, accept_overlap, author, vintage,
+                 url, name_field, described, definition, force, accept_overlap, author, vintage,
                  commune_rows: list | None = None) -> _Plan:
-    from ..model import load_definition
     from . import sources
 
-    definition = load_definition(territory_file)
     digest = (source_sha256 or _records_sha256(records)).lower()
     meta_all = store.metadata()
     meta = meta_all.get(layer) or {}
@@ -469,7 +468,8 @@ def update_from_network(store: Store, only: str | None = None, *, base_urls: dic
     for layer in layers:
         if layer not in sources.SOURCES:
             raise DataError(f"couche inconnue pour la mise à jour : {layer!r} (qpv ou communes)")
-    siren = load_definition(territory_file).siren
+    definition = load_definition(territory_file)
+    siren = definition.siren
     with store.writing():
         created = store.create(territory_file=territory_file) if not store.exists() else False
         tmp = store.path.with_name(f".{store.path.name}.download-{uuid.uuid4().hex[:8]}")
@@ -496,7 +496,7 @@ def update_from_network(store: Store, only: str | None = None, *, base_urls: dic
                 described = described.replace(d.path.name, Path(url.split("?")[0]).name or layer, 1)
                 plan = _plan_import(store, layer, layer, records, source_name=d.path.name, source_sha256=d.sha256,
                                     origin="download", url=url, name_field=None, described=described,
-                                    territory_file=territory_file, force=force, accept_overlap=False, author="cq-geo",
+                                    definition=definition, force=force, accept_overlap=False, author="cq-geo",
                                     vintage=_http_date(d.last_modified) or now_iso()[:10], commune_rows=commune_rows)
                 if layer == "communes" and plan.report.changed:
                     commune_rows = plan.rows

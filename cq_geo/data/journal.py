@@ -30,15 +30,26 @@ def lock_timeout(timeout: float | None = None) -> float:
         return 600.0
 
 
-def reenter_lock(key: tuple) -> list | None:
-    """The writers' lock this thread already holds under *key*, one level deeper; None if not held.
+def reenter_lock(key: tuple):
+    """If this thread already holds the writers' lock under *key*: a context manager for one level deeper
+    (left on exit); None if it does not hold it.
 
     Shared by the GeoPackage store and the PostGIS store (their keys differ in shape)."""
     with _HELD_GUARD:
         held = _HELD.get(key)
-        if held is not None:
-            held[1] += 1
-    return held
+        if held is None:
+            return None
+        held[1] += 1
+
+    @contextlib.contextmanager
+    def deeper():
+        try:
+            yield
+        finally:
+            with _HELD_GUARD:
+                held[1] -= 1
+
+    return deeper()
 
 
 def hold_lock(key: tuple, handle) -> None:

@@ -726,12 +726,10 @@ class PgStore:
         from .journal import drop_lock, hold_lock, lock_timeout, reenter_lock
 
         key = (self.url, self.schema, threading.get_ident())
-        held = reenter_lock(key)
-        if held is not None:
-            try:
+        nested = reenter_lock(key)
+        if nested is not None:
+            with nested:
                 yield self
-            finally:
-                held[1] -= 1
             return
         timeout = lock_timeout(timeout)
         con = connect(self.url, application_name="cq-geo (verrou d'écriture)")

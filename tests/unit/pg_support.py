@@ -145,3 +145,28 @@ def shared_url(pg_cluster):
     url = pg_cluster.url(db)
     init_shared(url)
     return url
+
+
+def run_cli(*args, env=None, check=True):
+    """The real CLI (this checkout's cq_geo) in a subprocess.
+
+    *env* adds to the environment; a name given None is removed from it.
+    """
+    import sys
+
+    e = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    for name, value in (env or {}).items():
+        if value is None:
+            e.pop(name, None)
+        else:
+            e[name] = value
+    p = subprocess.run([sys.executable, "-m", "cq_geo.cli.main", *args], capture_output=True, text=True, env=e,
+                       timeout=300)
+    if check and p.returncode != 0:
+        raise AssertionError(f"cq-geo {' '.join(args)} → {p.returncode}\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+def database_name(url: str) -> str:
+    """The database of a ``postgresql://host/db?…`` address."""
+    return url.split("/")[3].split("?")[0]

@@ -27,13 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = "cq_caph"
 
 
-def cli(*args, env=None, check=True):
-    """Run the real CLI (this checkout's cq_geo) in a subprocess."""
-    e = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    p = subprocess.run([sys.executable, "-m", "cq_geo.cli.main", *args], capture_output=True, text=True, env=e, timeout=300)
-    if check and p.returncode != 0:
-        raise AssertionError(f"cq-geo {' '.join(args)} → {p.returncode}\n{p.stdout}\n{p.stderr}")
-    return p
+cli = pg_support.run_cli
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,18 +25,10 @@ FIXTURE = ROOT / "tests" / "fixtures" / "ban_synthetic" / "adresses-synthetic.cs
 SCHEMA = "cq_caph"
 
 
-def cli(*args, env=None, check=True):
-    """Run the real CLI (this checkout's cq_geo) in a subprocess."""
-    e = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    p = subprocess.run([sys.executable, "-m", "cq_geo.cli.main", *args], capture_output=True, text=True, env=e,
-                       timeout=300)
-    if check and p.returncode != 0:
-        raise AssertionError(f"cq-geo {' '.join(args)} → {p.returncode}\n{p.stdout}\n{p.stderr}")
-    return p
+cli = pg_support.run_cli
 
 
-def _db(url: str) -> str:
-    return url.split("/")[3].split("?")[0]
+_db = pg_support.database_name
 
 
 @pytest.fixture

@@ -10,10 +10,7 @@ the answer). The QPV and poche files are SYNTHETIC too (tests/unit/synthetic_qpv
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -88,20 +85,12 @@ def files(tmp_path_factory, four_tiers):
 
 
 def cli(*args, territory=None, check=True):
-    """The real CLI (this checkout's cq_geo) in a subprocess; *territory*: CQ_GEO_TERRITORY (else the embedded)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("CQ_GEO_TERRITORY", "CQ_GEO_STORE")}
-    env["PYTHONPATH"] = str(ROOT)
-    if territory is not None:
-        env["CQ_GEO_TERRITORY"] = str(territory)
-    p = subprocess.run([sys.executable, "-m", "cq_geo.cli.main", *args], capture_output=True, text=True, env=env,
-                       timeout=300)
-    if check and p.returncode != 0:
-        raise AssertionError(f"cq-geo {' '.join(args)} → {p.returncode}\n{p.stdout}\n{p.stderr}")
-    return p
+    """The real CLI on *territory* (a folder), never the caller's CQ_GEO_TERRITORY / CQ_GEO_STORE."""
+    return pg_support.run_cli(*args, env={"CQ_GEO_TERRITORY": str(territory) if territory is not None else None,
+                                          "CQ_GEO_STORE": None}, check=check)
 
 
-def _db(url: str) -> str:
-    return url.split("/")[3].split("?")[0]
+_db = pg_support.database_name
 
 
 def _lookup_sql(url, x, y) -> dict[str, np.ndarray]:
